@@ -1,0 +1,30 @@
+/**
+ * The one interface between the scenario runner and a place where scenarios run (the embedded netns
+ * lab, or a kind cluster). The runner, the assertions and the reports never know which one ran.
+ */
+import type { ConntrackEntry } from './evidence/conntrack.ts';
+import type { ProbeResult, ProbeSpec } from './probes/types.ts';
+
+export interface Progress {
+  step(message: string): void;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Brings the topology, mesh config, servers and sidecars up. */
+  up(progress: Progress): Promise<void>;
+  /** Runs a probe in a workload's pod as a non-proxy user. */
+  probe(workload: string, spec: ProbeSpec): Promise<ProbeResult>;
+  /** The pod's conntrack table. */
+  conntrack(workload: string): Promise<ConntrackEntry[]>;
+  /** The pod namespace's iptables-save output. */
+  iptablesSave(workload: string): Promise<string>;
+  /** The sidecar's counters, or undefined for a pod without a sidecar. */
+  stats(workload: string): Promise<Map<string, number> | undefined>;
+  /** Writes iptables, config dumps, access and server logs into the run directory. */
+  collectArtifacts(): Promise<void>;
+  /** Lines telling a user how to poke a kept lab. */
+  keepInstructions(): string[];
+  /** Removes everything up() created; safe to call twice and after a failed up(). */
+  down(): Promise<void>;
+}

@@ -1,0 +1,23 @@
+/**
+ * `lab down`: removes whatever a kept, failed or crashed run left behind, found by the run prefix:
+ * namespaces (killing every process inside them first) and their /etc/netns directories.
+ */
+import { readdirSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { destroyNamespaces, labNamespaces, NETNS_ETC } from './netns.ts';
+import { LAB_PREFIX } from './topology.ts';
+
+export interface SweepReport {
+  namespaces: string[];
+  etcDirs: string[];
+}
+
+export async function sweep(prefix: string = LAB_PREFIX): Promise<SweepReport> {
+  if (!prefix.startsWith(LAB_PREFIX)) throw new Error(`refusing to sweep "${prefix}": lab prefixes start with "${LAB_PREFIX}"`);
+  const namespaces = await labNamespaces(prefix);
+  await destroyNamespaces(namespaces);
+  // /etc/netns entries whose namespace is already gone (e.g. the run died between the two steps).
+  const etcDirs = existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC).filter((d) => d.startsWith(prefix)) : [];
+  for (const d of etcDirs) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
+  return { namespaces, etcDirs };
+}

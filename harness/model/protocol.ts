@@ -1,0 +1,49 @@
+/**
+ * Istio's protocol selection (reference §2.1): how a port's name, appProtocol or ServiceEntry
+ * protocol decides whether it gets an HTTP listener, a TCP listener or a sniffed one.
+ */
+import type { ListenerClass, Protocol } from './types.ts';
+
+const PREFIXES: Record<string, Protocol> = {
+  http: 'HTTP', http2: 'HTTP2', https: 'HTTPS', tls: 'TLS', tcp: 'TCP', grpc: 'GRPC',
+  mongo: 'MONGO', redis: 'REDIS', mysql: 'MYSQL', udp: 'UDP', http_proxy: 'HTTP_PROXY',
+};
+
+const APP_PROTOCOL_ALIASES: Record<string, Protocol> = {
+  'kubernetes.io/h2c': 'HTTP2', 'kubernetes.io/ws': 'HTTP', 'kubernetes.io/wss': 'HTTPS',
+};
+
+/** Ports that default to TCP instead of being sniffed when unnamed. */
+const SERVER_FIRST_PORTS = new Set([25, 53, 3306, 27017]);
+
+function fromName(text: string): Protocol | undefined {
+  const lower = text.toLowerCase();
+  if (lower.startsWith('grpc-web')) return 'GRPC-Web';
+  return PREFIXES[lower.split('-')[0] ?? ''];
+}
+
+/** Kubernetes Service port: appProtocol wins over the name, even when unknown. */
+export function kubernetesPortProtocol(p: { name: string; port: number; protocol: string; appProtocol?: string }): Protocol {
+  if (p.protocol === 'UDP') return 'UDP';
+  const explicit = p.appProtocol !== undefined ? APP_PROTOCOL_ALIASES[p.appProtocol] ?? fromName(p.appProtocol) : fromName(p.name);
+  if (explicit) return explicit;
+  return SERVER_FIRST_PORTS.has(p.port) ? 'TCP' : 'AUTO';
+}
+
+/** ServiceEntry port: only the protocol field counts; empty means sniffed. */
+export function serviceEntryPortProtocol(protocol: string): Protocol {
+  return protocol === '' ? 'AUTO' : fromName(protocol) ?? 'AUTO';
+}
+
+export function listenerClass(p: Protocol): ListenerClass {
+  switch (p) {
+    case 'HTTP': case 'HTTP2': case 'GRPC': case 'GRPC-Web': case 'HTTP_PROXY':
+      return 'http';
+    case 'TCP': case 'TLS': case 'HTTPS': case 'MONGO': case 'REDIS': case 'MYSQL':
+      return 'tcp';
+    case 'AUTO':
+      return 'auto';
+    case 'UDP':
+      return 'none';
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Judging a probe: each expectation in the scenario becomes a Check with what was expected, what
+ * was seen, and whether they agree. Pure: it reads the probe result, the conntrack legs and the
+ * stats difference.
+ */
+import type { ClientExpect, ConntrackExpect, Expect, PodAssertion } from '../scenario/schema.ts';
+import type { ProbeResult } from '../probes/types.ts';
+import { describeLeg, redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
+
+export interface Check {
+  evidence: 'client' | 'conntrack' | 'stats' | 'iptables';
+  what: string;
+  expected: string;
+  seen: string;
+  ok: boolean;
+  basis: 'observed' | 'reasoned';
+}
+
+const show = (s: string) => JSON.stringify(s);
+
+export function checkClient(e: ClientExpect, r: ProbeResult, basis: Check['basis']): Check[] {
+  const checks: Check[] = [];
+  const add = (what: string, expected: string, seen: string, ok: boolean) => checks.push({ evidence: 'client', what, expected, seen, ok, basis });
+  if (e.connect) add('connect', e.connect, r.connect, r.connect === e.connect);
+  if (e.received !== undefined) add('received', show(e.received), show(r.received), r.received === e.received);
+  if (e.receivedContains !== undefined) {
+    add('received contains', show(e.receivedContains), show(r.received), r.received.includes(e.receivedContains));
+  }
+  if (e.bytes !== undefined) add('bytes received', String(e.bytes), String(r.receivedBytes), r.receivedBytes === e.bytes);
+  if (e.end) {
+    const allowed = Array.isArray(e.end) ? e.end : [e.end];
+    add('connection end', allowed.join(' or '), r.end, (allowed as string[]).includes(r.end));
+  }
+  if (e.replyContains !== undefined) {
+    const text = r.reply ?? r.error ?? '';
+    add('reply contains', show(e.replyContains), show(text), text.includes(e.replyContains));
+  }
+  if (e.errorClass) add('error class', e.errorClass, r.errorClass, r.errorClass === e.errorClass);
+  return checks;
+}
+
+export function checkConntrack(e: ConntrackExpect, legs: ProbeLegs, basis: Check['basis']): Check[] {
+  const checks: Check[] = [];
+  const add = (what: string, expected: string, seen: string, ok: boolean) => checks.push({ evidence: 'conntrack', what, expected, seen, ok, basis });
+  const client = legs.client;
+  const clientSeen = client ? describeLeg(client) : 'no conntrack entry for the client connection';
+  if (e.path) {
+    const port = client ? redirectPort(client) : undefined;
+    const seen = !client ? 'absent' : port !== undefined ? `redirected to ${port}` : 'direct';
+    const want = e.path === 'redirected' ? `redirected to ${e.redirectPort ?? 15001}` : 'direct';
+    add('client leg', want, `${seen}: ${clientSeen}`, seen === want);
+  }
+  const count = (client ? 1 : 0) + legs.others.length;
+  if (e.legs !== undefined) {
+    add('legs', String(e.legs), `${count}: ${[client, ...legs.others].filter(Boolean).map((l) => describeLeg(l!)).join(' | ') || 'none'}`, count === e.legs);
+  }
+  if (e.upstream !== undefined) {
+    const targets = legs.others.map((l) => `${l.original.dst}:${l.original.dport}`);
+    const ok = e.upstream === 'none' ? targets.length === 0 : targets.includes(e.upstream);
+    add('upstream leg', e.upstream === 'none' ? 'no second leg' : `a leg to ${e.upstream}`, targets.length ? targets.join(', ') : 'no second leg', ok);
+  }
+  return checks;
+}
+
+/** "+N": changed by exactly N; ">=N": changed by at least N; a number: the value after the probe. */
+export function checkStats(
+  e: Record<string, number | string>,
+  diff: Map<string, number> | undefined,
+  after: Map<string, number> | undefined,
+  basis: Check['basis'],
+): Check[] {
+  return Object.entries(e).map(([name, want]) => {
+    const delta = diff?.get(name) ?? 0;
+    const value = after?.get(name) ?? 0;
+    const expected = String(want);
+    if (!after) return { evidence: 'stats' as const, what: name, expected, seen: 'no sidecar in this pod', ok: want === '+0', basis };
+    let ok: boolean;
+    let seen: string;
+    if (typeof want === 'number') {
+      ok = value === want;
+      seen = String(value);
+    } else {
+      ok = want.startsWith('>=') ? delta >= Number(want.slice(2)) : delta === Number(want.slice(1));
+      seen = `${delta >= 0 ? '+' : ''}${delta}`;
+    }
+    return { evidence: 'stats' as const, what: name, expected, seen, ok, basis };
+  });
+}
+
+function basisOf(e: Expect, kind: 'client' | 'conntrack' | 'stats'): Check['basis'] {
+  return typeof e.basis === 'string' ? e.basis : e.basis[kind] ?? 'observed';
+}
+
+export function checkProbe(e: Expect, r: ProbeResult, legs: ProbeLegs, diff: Map<string, number> | undefined, after: Map<string, number> | undefined): Check[] {
+  return [
+    ...(e.client ? checkClient(e.client, r, basisOf(e, 'client')) : []),
+    ...(e.conntrack ? checkConntrack(e.conntrack, legs, basisOf(e, 'conntrack')) : []),
+    ...(e.stats ? checkStats(e.stats, diff, after, basisOf(e, 'stats')) : []),
+  ];
+}
+
+/** Lines that must (or must not) appear in the pod's iptables-save. */
+export function checkIptablesSave(a: PodAssertion, saved: string): Check[] {
+  const lines = saved.split('\n').map((l) => l.trim());
+  const spec = a.iptablesSave ?? { contains: [], absent: [] };
+  return [
+    ...spec.contains.map((rule) => ({ evidence: 'iptables' as const, what: `${a.workload} iptables-save`, expected: `contains ${show(rule)}`, seen: lines.includes(rule) ? 'present' : 'absent', ok: lines.includes(rule), basis: a.basis })),
+    ...spec.absent.map((rule) => ({ evidence: 'iptables' as const, what: `${a.workload} iptables-save`, expected: `no ${show(rule)}`, seen: lines.includes(rule) ? 'present' : 'absent', ok: !lines.includes(rule), basis: a.basis })),
+  ];
+}

@@ -1,0 +1,94 @@
+/**
+ * What the user sees while a scenario runs: a line per step, per probe the expected and seen value
+ * of every check, the evidence when something fails, and a summary.
+ */
+import type { Progress } from '../backend.ts';
+import type { LoadedScenario } from '../scenario/load.ts';
+import { describeLeg } from '../evidence/conntrack.ts';
+import type { ProbeOutcome, ScenarioOutcome } from './runner.ts';
+import { fidelityNotes } from './fidelity.ts';
+import type { Check } from './assertions.ts';
+
+function checkLine(c: Check): string {
+  const basis = c.basis === 'reasoned' ? ' [reasoned]' : '';
+  return `${c.ok ? '✔' : '✘'} ${c.evidence} ${c.what}${basis}: expected ${c.expected}, saw ${c.seen}`;
+}
+
+export interface Reporter extends Progress {
+  scenarioStart(loaded: LoadedScenario, backend: string, runDir: string): void;
+  probe(outcome: ProbeOutcome): void;
+  podChecks(checks: Check[]): void;
+  error(message: string): void;
+  keep(instructions: string[]): void;
+  scenarioEnd(outcome: ScenarioOutcome): void;
+}
+
+function probeLine(o: ProbeOutcome): string {
+  const p = o.probe;
+  if (p.tcp) return `tcp ${p.tcp.host}:${p.tcp.port}${p.tcp.send ? ` send ${JSON.stringify(p.tcp.send)}` : ''}`;
+  if (p.redis) return `redis ${p.redis.host}:${p.redis.port} ${p.redis.command.join(' ')}`;
+  return p.name;
+}
+
+function evidence(o: ProbeOutcome): string[] {
+  const lines: string[] = [];
+  const r = o.result;
+  if (r) {
+    lines.push(`client: connect=${r.connect} end=${r.end} error=${r.errorClass}${r.error ? ` (${r.error})` : ''} in ${r.durationMs} ms`);
+    lines.push(`client received ${r.receivedBytes} bytes: ${JSON.stringify(r.received)}${r.reply ? ` reply ${JSON.stringify(r.reply)}` : ''}`);
+  }
+  const legs = o.legs ? [o.legs.client, ...o.legs.others].filter(Boolean) : [];
+  lines.push(`conntrack legs: ${legs.length ? '' : 'none'}`);
+  for (const l of legs) lines.push(`  ${describeLeg(l!)}`);
+  if (o.statsDiff) {
+    lines.push(`stats that moved: ${o.statsDiff.size ? '' : 'none'}`);
+    for (const [k, v] of o.statsDiff) lines.push(`  ${k} +${v}`);
+  }
+  return lines;
+}
+
+export class ConsoleReporter implements Reporter {
+  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
+
+  step(message: string): void {
+    this.write(`  · ${message}`);
+  }
+
+  scenarioStart(loaded: LoadedScenario, backend: string, runDir: string): void {
+    const s = loaded.scenario;
+    this.write(`▶ ${s.name}: Istio ${loaded.istio.text} (${loaded.istio.era}), ${s.mesh.outboundTrafficPolicy}, backend ${backend}`);
+    this.write(`  run directory: ${runDir}`);
+    for (const note of fidelityNotes(loaded)) this.write(`  fidelity: ${note}`);
+  }
+
+  probe(o: ProbeOutcome): void {
+    this.write(`${o.ok ? '✔' : '✘'} probe ${o.probe.name} from ${o.probe.from}: ${probeLine(o)}`);
+    if (o.error) this.write(`    error: ${o.error}`);
+    for (const c of o.checks) this.write(`    ${checkLine(c)}`);
+    if (!o.ok) for (const line of evidence(o)) this.write(`    │ ${line}`);
+  }
+
+  podChecks(checks: Check[]): void {
+    for (const c of checks) this.write(`${c.ok ? '✔' : '✘'} pod state: ${checkLine(c).slice(2)}`);
+  }
+
+  error(message: string): void {
+    this.write(`✘ error: ${message}`);
+  }
+
+  keep(instructions: string[]): void {
+    this.write('  lab kept up; poke it with:');
+    for (const l of instructions) this.write(`    ${l}`);
+  }
+
+  scenarioEnd(o: ScenarioOutcome): void {
+    const checks = [...o.podChecks, ...o.probes.flatMap((p) => p.checks)];
+    const failed = checks.filter((c) => !c.ok).length + o.probes.filter((p) => p.error).length;
+    const reasoned = checks.filter((c) => c.basis === 'reasoned').length;
+    this.write(
+      `${o.ok ? 'PASS' : 'FAIL'} ${o.name}: ${o.probes.length} probes, ${checks.length} checks, ${failed} failed` +
+        `${reasoned ? `, ${reasoned} rest on reasoned (not observed) facts` : ''}, ${(o.durationMs / 1000).toFixed(1)} s`,
+    );
+    this.write(`  artifacts: ${o.runDir}`);
+  }
+}

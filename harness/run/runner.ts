@@ -1,0 +1,125 @@
+/**
+ * Runs one scenario on a backend: bring it up, run each probe between two snapshots of the pod's
+ * conntrack table and sidecar stats, judge the expectations, save the evidence, bring it down.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '../backend.ts';
+import type { LoadedScenario } from '../scenario/load.ts';
+import type { Probe } from '../scenario/schema.ts';
+import type { ProbeResult, ProbeSpec } from '../probes/types.ts';
+import { legsOfProbe, newEntries, type ConntrackEntry, type ProbeLegs } from '../evidence/conntrack.ts';
+import { diffStats } from '../model/stats.ts';
+import { checkIptablesSave, checkProbe, type Check } from './assertions.ts';
+import type { Reporter } from './report.ts';
+
+export interface ProbeOutcome {
+  probe: Probe;
+  result?: ProbeResult;
+  error?: string;
+  checks: Check[];
+  legs?: ProbeLegs;
+  statsDiff?: Map<string, number>;
+  ok: boolean;
+}
+
+export interface ScenarioOutcome {
+  name: string;
+  ok: boolean;
+  runDir: string;
+  probes: ProbeOutcome[];
+  /** Checks on pod state after set-up (iptables-save). */
+  podChecks: Check[];
+  error?: string;
+  durationMs: number;
+}
+
+export function probeSpec(p: Probe): ProbeSpec {
+  if (p.tcp) return { kind: 'tcp', ...p.tcp };
+  if (p.redis) return { kind: 'redis', ...p.redis };
+  throw new Error(`probe ${p.name} has no kind`);
+}
+
+function renderConntrack(entries: ConntrackEntry[]): string {
+  return entries.map((e) => e.raw).join('\n') + '\n';
+}
+
+function renderStats(stats: Map<string, number> | undefined): string {
+  return stats ? [...stats].map(([k, v]) => `${k}: ${v}`).join('\n') + '\n' : '(no sidecar)\n';
+}
+
+async function runProbe(backend: Backend, loaded: LoadedScenario, probe: Probe, dir: string): Promise<ProbeOutcome> {
+  const workload = loaded.scenario.workloads.find((w) => w.name === probe.from)!;
+  mkdirSync(dir, { recursive: true });
+  const ctBefore = await backend.conntrack(probe.from);
+  const statsBefore = await backend.stats(probe.from);
+  let result: ProbeResult;
+  try {
+    result = await backend.probe(probe.from, probeSpec(probe));
+  } catch (err) {
+    return { probe, error: (err as Error).message, checks: [], ok: false };
+  }
+  const ctAfter = await backend.conntrack(probe.from);
+  const statsAfter = await backend.stats(probe.from);
+  const fresh = newEntries(ctBefore, ctAfter);
+  const legs = legsOfProbe(fresh, workload.ip, result.localPort ?? -1);
+  const statsDiff = statsBefore && statsAfter ? diffStats(statsBefore, statsAfter) : undefined;
+  writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2));
+  writeFileSync(join(dir, 'conntrack-before.txt'), renderConntrack(ctBefore));
+  writeFileSync(join(dir, 'conntrack-after.txt'), renderConntrack(ctAfter));
+  writeFileSync(join(dir, 'stats-before.txt'), renderStats(statsBefore));
+  writeFileSync(join(dir, 'stats-after.txt'), renderStats(statsAfter));
+  writeFileSync(join(dir, 'stats-diff.txt'), renderStats(statsDiff));
+  const checks = checkProbe(probe.expect, result, legs, statsDiff, statsAfter);
+  return { probe, result, checks, legs, statsDiff, ok: checks.every((c) => c.ok) };
+}
+
+export interface RunOptions {
+  keep: boolean;
+  runDir: string;
+  reporter: Reporter;
+  /** Called with the backend as soon as it exists, so an interrupt can tear it down. */
+  onBackend?: (b: Backend) => void;
+}
+
+export async function runScenario(loaded: LoadedScenario, backend: Backend, opts: RunOptions): Promise<ScenarioOutcome> {
+  const started = Date.now();
+  const { scenario } = loaded;
+  const { reporter, runDir } = opts;
+  mkdirSync(runDir, { recursive: true });
+  copyFileSync(loaded.file, join(runDir, 'scenario.yaml'));
+  opts.onBackend?.(backend);
+  reporter.scenarioStart(loaded, backend.name, runDir);
+  const probes: ProbeOutcome[] = [];
+  const podChecks: Check[] = [];
+  let error: string | undefined;
+  try {
+    await backend.up(reporter);
+    for (const a of scenario.assertions) podChecks.push(...checkIptablesSave(a, await backend.iptablesSave(a.workload)));
+    if (podChecks.length > 0) reporter.podChecks(podChecks);
+    for (const probe of scenario.probes) {
+      const outcome = await runProbe(backend, loaded, probe, join(runDir, 'probes', probe.name));
+      probes.push(outcome);
+      reporter.probe(outcome);
+    }
+    await backend.collectArtifacts();
+  } catch (err) {
+    error = (err as Error).message;
+    reporter.error(error);
+  } finally {
+    if (opts.keep) reporter.keep(backend.keepInstructions());
+    else await backend.down();
+  }
+  const outcome: ScenarioOutcome = {
+    name: scenario.name,
+    ok: !error && probes.length === scenario.probes.length && probes.every((p) => p.ok) && podChecks.every((c) => c.ok),
+    runDir,
+    probes,
+    podChecks,
+    error,
+    durationMs: Date.now() - started,
+  };
+  writeFileSync(join(runDir, 'result.json'), JSON.stringify(outcome, (k, v) => (v instanceof Map ? Object.fromEntries(v) : k === 'probe' ? v.name : v), 2));
+  reporter.scenarioEnd(outcome);
+  return outcome;
+}

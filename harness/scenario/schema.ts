@@ -1,0 +1,219 @@
+/**
+ * The scenario file format, as a zod schema. A scenario is everything a backend needs to bring an
+ * incident up (workloads, external servers, mesh config) and everything the runner needs to judge it
+ * (probes with expectations). Field names follow Kubernetes/Istio where a resource has a counterpart,
+ * so that the kind backend can turn the same file into manifests.
+ */
+import { z } from 'zod';
+import { isIPv4 } from 'node:net';
+
+const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address like 10.0.0.6' });
+
+export const cidr = z.string().refine(isCidr, { message: 'expected an IPv4 CIDR like 10.0.0.0/24' });
+
+function isCidr(s: string): boolean {
+  const [ip, len, extra] = s.split('/');
+  if (extra !== undefined || ip === undefined || len === undefined || !isIPv4(ip)) return false;
+  return /^\d+$/.test(len) && Number(len) <= 32;
+}
+
+const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a lowercase DNS label (a-z, 0-9, -)')
+  .max(63);
+
+const annotations = z.record(z.string(), z.string());
+
+export const workloadSchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  /** The pod IP, inside the lab's pod CIDR. */
+  ip: ipv4,
+  /** Whether Istio injected a sidecar (istio-init rules plus the outbound proxy). */
+  sidecar: z.boolean().default(true),
+  /** Pod annotations such as traffic.sidecar.istio.io/excludeOutboundIPRanges. */
+  annotations: annotations.default({}),
+});
+
+const servicePortSchema = z.strictObject({
+  name: z.string().default(''),
+  port,
+  targetPort: port.optional(),
+  protocol: z.enum(['TCP', 'UDP']).default('TCP'),
+  appProtocol: z.string().optional(),
+});
+
+export const serviceSchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  /** A ClusterIP, or "None" for a headless Service. */
+  clusterIP: z.union([ipv4, z.literal('None')]),
+  /** Omit for a Service without selector (its Endpoints are given by hand). */
+  selector: z.record(z.string(), z.string()).optional(),
+  ports: z.array(servicePortSchema).min(1),
+  creationOrder: z.number().int().optional(),
+});
+
+export const endpointsSchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  addresses: z.array(ipv4).min(1),
+  ports: z.array(z.strictObject({ name: z.string().default(''), port })).min(1),
+});
+
+const seProtocol = z
+  .string()
+  .transform((s) => s.toUpperCase())
+  .pipe(z.enum(['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'TLS', 'TCP', 'MONGO', 'MYSQL', 'REDIS', 'UDP', '']));
+
+export const serviceEntrySchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  hosts: z.array(z.string().min(1)).min(1),
+  /** IPs or CIDRs; a /32 counts as a single VIP. */
+  addresses: z.array(cidr.or(ipv4)).default([]),
+  ports: z
+    .array(z.strictObject({ number: port, name: z.string().default(''), protocol: seProtocol.default(''), targetPort: port.optional() }))
+    .min(1),
+  resolution: z.enum(['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN']).default('NONE'),
+  location: z.enum(['MESH_EXTERNAL', 'MESH_INTERNAL']).default('MESH_EXTERNAL'),
+  exportTo: z.array(z.string()).default(['*']),
+  endpoints: z.array(z.strictObject({ address: z.string().min(1), ports: z.record(z.string(), port).optional() })).default([]),
+});
+
+export const meshSchema = z.strictObject({
+  outboundTrafficPolicy: z.enum(['ALLOW_ANY', 'REGISTRY_ONLY']).default('ALLOW_ANY'),
+  services: z.array(serviceSchema).default([]),
+  endpoints: z.array(endpointsSchema).default([]),
+  serviceEntries: z.array(serviceEntrySchema).default([]),
+});
+
+export const externalServerSchema = z.strictObject({
+  name: dnsLabel,
+  kind: z.enum(['redis']),
+  /** Addresses the server answers on; they exist only inside the lab's external-host namespace. */
+  addresses: z.array(ipv4).min(1),
+  ports: z.array(port).min(1),
+  password: z.string().optional(),
+  /** DNS names that resolve to the first address in the lab. */
+  hostnames: z.array(z.string()).default([]),
+});
+
+const endKind = z.enum(['eof', 'reset', 'idle']);
+
+export const clientExpectSchema = z.strictObject({
+  connect: z.enum(['ok', 'refused', 'timeout', 'unreachable']).optional(),
+  /** Exact bytes received (YAML double-quoted strings take \r\n escapes). */
+  received: z.string().optional(),
+  receivedContains: z.string().optional(),
+  bytes: z.number().int().min(0).optional(),
+  /** How the connection ended: closed by the peer (eof), reset, or still open when the probe stopped reading (idle). */
+  end: z.union([endKind, z.array(endKind).min(1)]).optional(),
+  /** For Redis probes: the reply or error text must contain this. */
+  replyContains: z.string().optional(),
+  errorClass: z.string().optional(),
+});
+
+export const conntrackExpectSchema = z.strictObject({
+  /** "redirected": the client's leg has a reply from 127.0.0.1:<15001>; "direct": the reply comes from the target. */
+  path: z.enum(['redirected', 'direct']).optional(),
+  redirectPort: port.optional(),
+  /** Number of legs the probe produced in the pod's conntrack table (client leg plus sidecar legs). */
+  legs: z.number().int().min(0).optional(),
+  /** The sidecar's upstream leg goes to this address:port ("none" means there must be no second leg). */
+  upstream: z.string().optional(),
+});
+
+/** Stat name to expected change: "+1", "+0", ">=1", or an absolute number. */
+export const statsExpectSchema = z.record(
+  z.string(),
+  z.union([z.number(), z.string().regex(/^(\+\d+|>=\d+)$/, 'expected "+N", ">=N" or a number')]),
+);
+
+const basisKind = z.enum(['observed', 'reasoned']);
+export type Basis = z.infer<typeof basisKind>;
+
+export const expectSchema = z.strictObject({
+  client: clientExpectSchema.optional(),
+  conntrack: conntrackExpectSchema.optional(),
+  stats: statsExpectSchema.optional(),
+  /**
+   * Where the expectation comes from: seen in a seed or in real Istio (observed), or derived from
+   * reading Istio/Envoy source (reasoned). One value for all, or one per kind of evidence.
+   */
+  basis: z
+    .union([basisKind, z.strictObject({ client: basisKind.optional(), conntrack: basisKind.optional(), stats: basisKind.optional() })])
+    .default('observed'),
+  note: z.string().optional(),
+});
+
+/** Checks on a pod's state after set-up, e.g. the rule an annotation must add to iptables-save. */
+export const podAssertionSchema = z.strictObject({
+  workload: dnsLabel,
+  iptablesSave: z
+    .strictObject({ contains: z.array(z.string()).default([]), absent: z.array(z.string()).default([]) })
+    .optional(),
+  basis: basisKind.default('observed'),
+});
+
+const tcpProbe = z.strictObject({
+  host: z.string().min(1),
+  port,
+  /** Bytes to send after connecting; YAML escapes like \r\n apply. */
+  send: z.string().default(''),
+  /** Stop reading after this long without a close. */
+  readTimeoutMs: z.number().int().min(50).max(60000).default(1500),
+  connectTimeoutMs: z.number().int().min(50).max(60000).default(3000),
+});
+
+const redisProbe = z.strictObject({
+  host: z.string().min(1),
+  port,
+  command: z.array(z.string()).min(1).default(['PING']),
+  password: z.string().optional(),
+  timeoutMs: z.number().int().min(50).max(60000).default(3000),
+});
+
+export const probeSchema = z
+  .strictObject({
+    name: dnsLabel,
+    description: z.string().optional(),
+    from: dnsLabel,
+    tcp: tcpProbe.optional(),
+    redis: redisProbe.optional(),
+    expect: expectSchema,
+  })
+  .refine((p) => [p.tcp, p.redis].filter(Boolean).length === 1, {
+    message: 'a probe needs exactly one of tcp or redis',
+  });
+
+export const scenarioSchema = z.strictObject({
+  name: dnsLabel,
+  description: z.string().min(1),
+  tags: z.array(z.string()).default([]),
+  /** The Istio version whose behaviour the scenario assumes, e.g. "1.4" or "1.30". */
+  istio: z.string(),
+  lab: z
+    .strictObject({ podCIDR: cidr.default('10.64.192.0/24') })
+    .default({ podCIDR: '10.64.192.0/24' }),
+  workloads: z.array(workloadSchema).min(1),
+  mesh: meshSchema.default({ outboundTrafficPolicy: 'ALLOW_ANY', services: [], endpoints: [], serviceEntries: [] }),
+  externalServers: z.array(externalServerSchema).default([]),
+  probes: z.array(probeSchema).min(1),
+  assertions: z.array(podAssertionSchema).default([]),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type Workload = z.infer<typeof workloadSchema>;
+export type Service = z.infer<typeof serviceSchema>;
+export type ServicePort = z.infer<typeof servicePortSchema>;
+export type Endpoints = z.infer<typeof endpointsSchema>;
+export type ServiceEntry = z.infer<typeof serviceEntrySchema>;
+export type MeshConfig = z.infer<typeof meshSchema>;
+export type ExternalServer = z.infer<typeof externalServerSchema>;
+export type Probe = z.infer<typeof probeSchema>;
+export type Expect = z.infer<typeof expectSchema>;
+export type ClientExpect = z.infer<typeof clientExpectSchema>;
+export type ConntrackExpect = z.infer<typeof conntrackExpectSchema>;
+export type PodAssertion = z.infer<typeof podAssertionSchema>;
