@@ -35,7 +35,10 @@ export function checkClient(e: ClientExpect, r: ProbeResult, basis: Check['basis
     const text = r.reply ?? r.error ?? '';
     add('reply contains', show(e.replyContains), show(text), text.includes(e.replyContains));
   }
-  if (e.errorClass) add('error class', e.errorClass, r.errorClass, r.errorClass === e.errorClass);
+  if (e.errorClass) {
+    const allowed = Array.isArray(e.errorClass) ? e.errorClass : [e.errorClass];
+    add('error class', allowed.join(' or '), r.errorClass, allowed.includes(r.errorClass));
+  }
   return checks;
 }
 

@@ -112,7 +112,8 @@ export const clientExpectSchema = z.strictObject({
   end: z.union([endKind, z.array(endKind).min(1)]).optional(),
   /** For Redis probes: the reply or error text must contain this. */
   replyContains: z.string().optional(),
-  errorClass: z.string().optional(),
+  /** The probe's error class, or several when the outcome is a race (e.g. FIN versus RST). */
+  errorClass: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
 });
 
 export const conntrackExpectSchema = z.strictObject({

@@ -84,6 +84,7 @@ export class OutboundProxy {
     };
     conn.downstream.on('data', onData);
     conn.downstream.once('end', () => this.finish(conn, ['DC']));
+    conn.downstream.resume();
   }
 
   private route(conn: Conn, listener: Listener, alpn: string[]): void {

@@ -1,0 +1,173 @@
+// Redis probe: one command through ioredis, recording what the application would have seen.
+//
+// errorClass mapping (first match wins):
+//   ECONNREFUSED -> refused; EHOSTUNREACH/ENETUNREACH -> unreachable; ETIMEDOUT or "Command timed out" -> timeout
+//   ECONNRESET/EPIPE -> reset; a ReplyError ("NOAUTH ...", "WRONGPASS ...") -> reply-error
+//   undecodable bytes (e.g. "HTTP/1.1 400": ioredis 6 says 'Unknown RESP type 72 "H"') -> protocol
+//   "Connection is closed." / "Stream isn't writeable ..." -> closed; anything else -> error
+// ioredis often rejects with a generic "Connection is closed." while the real cause only went to the
+// 'error' event, so the most specific of the rejection and the emitted errors is reported.
+import type { Socket } from 'node:net';
+import { Redis, type RedisOptions } from 'ioredis';
+import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
+import type { ConnectOutcome, EndKind, ProbeResult, RedisProbeSpec } from './types.ts';
+
+/** What we saw of the one connection ioredis made. */
+interface Watch {
+  errors: unknown[];
+  stream?: Socket;
+  localAddress?: string;
+  localPort?: number;
+  peerEnded: boolean;
+  peerReset: boolean;
+}
+
+type Exchange = { reply: unknown } | { err: unknown };
+
+export async function runRedisProbe(spec: RedisProbeSpec): Promise<ProbeResult> {
+  const startedAt = performance.now();
+  const head = { kind: 'redis' as const, target: `${spec.host}:${spec.port}`, received: '' };
+  let address: string;
+  try {
+    if (spec.command.length === 0) throw new Error('empty redis command');
+    address = await resolveHost(spec.host);
+  } catch (err) {
+    return { ...head, connect: 'error', receivedBytes: 0, end: 'not-connected', errorClass: 'error', error: errorMessage(err), durationMs: elapsedMs(startedAt) };
+  }
+  const client = new Redis(clientOptions(address, spec));
+  const watch = watchClient(client);
+  const exchange = await withDeadline(talk(client, spec), spec.timeoutMs * 2 + 1000);
+  await settle(watch.stream, Math.min(spec.timeoutMs, 500));
+  const result = describe(exchange, watch);
+  client.disconnect();
+  return { ...head, address, ...result, durationMs: elapsedMs(startedAt) };
+}
+
+function clientOptions(address: string, spec: RedisProbeSpec): RedisOptions {
+  return {
+    host: address,
+    port: spec.port,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    connectTimeout: spec.timeoutMs,
+    commandTimeout: spec.timeoutMs,
+    // ioredis 6 defaults to RESP3: it would open with HELLO 3 (+ two CLIENT SETINFO), so an
+    // unauthenticated probe would fail in the handshake instead of on the command, and the proxy
+    // would see different first bytes. RESP2 without client info puts only [AUTH] + the command on the wire.
+    protocol: 2,
+    disableClientInfo: true,
+    ...(spec.password === undefined ? {} : { password: spec.password }),
+  };
+}
+
+function watchClient(client: Redis): Watch {
+  const watch: Watch = { errors: [], peerEnded: false, peerReset: false };
+  // Also keeps ioredis from printing "[ioredis] Unhandled error event".
+  client.on('error', (err: unknown) => { watch.errors.push(err); });
+  // 'connect' = TCP established (before AUTH); the socket exists and has its ephemeral port.
+  client.once('connect', () => {
+    const stream = client.stream as Socket;
+    watch.stream = stream;
+    watch.localAddress = stream.localAddress;
+    watch.localPort = stream.localPort;
+    stream.once('end', () => { watch.peerEnded = true; });
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') watch.peerReset = true;
+    });
+  });
+  return watch;
+}
+
+async function talk(client: Redis, spec: RedisProbeSpec): Promise<Exchange> {
+  try {
+    await client.connect();
+    const [name, ...args] = spec.command as [string, ...string[]];
+    return { reply: await client.call(name, ...args) };
+  } catch (err) {
+    return { err };
+  }
+}
+
+/**
+ * Let a FIN/RST that arrived with the last bytes be processed before judging how the connection ended.
+ * If ioredis already shut its side (fatal protocol/auth error), wait briefly for the socket to close so
+ * the peer's FIN or RST is seen: "eof" then may be the peer answering ioredis' own FIN.
+ */
+async function settle(stream: Socket | undefined, graceMs: number): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (!stream || stream.closed || !stream.writableEnded) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, graceMs);
+    stream.once('close', () => { clearTimeout(timer); resolve(); });
+  });
+}
+
+/** Backstop in case ioredis never settles; its own timeouts should always fire first. */
+async function withDeadline(work: Promise<Exchange>, ms: number): Promise<Exchange> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<Exchange>((resolve) => {
+    timer = setTimeout(() => resolve({ err: new Error(`probe deadline of ${ms}ms exceeded`) }), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describe(exchange: Exchange, watch: Watch): Omit<ProbeResult, 'kind' | 'target' | 'address' | 'received' | 'durationMs'> {
+  const conn = {
+    localAddress: watch.localAddress, localPort: watch.localPort,
+    receivedBytes: watch.stream?.bytesRead ?? 0, end: endKind(watch),
+  };
+  if ('reply' in exchange) return { ...conn, connect: 'ok', errorClass: 'none', reply: render(exchange.reply) };
+  const err = mostSpecific(exchange.err, watch.errors);
+  const errorClass = classify(err);
+  return { ...conn, connect: connectOutcome(watch, err), errorClass, error: errorMessage(err) };
+}
+
+function endKind(watch: Watch): EndKind {
+  if (!watch.stream) return 'not-connected';
+  if (watch.peerReset) return 'reset';
+  return watch.peerEnded ? 'eof' : 'idle';
+}
+
+function connectOutcome(watch: Watch, err: unknown): ConnectOutcome {
+  if (watch.stream) return 'ok';
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === undefined && /deadline/.test(errorMessage(err))) return 'timeout';
+  return connectOutcomeOf(code);
+}
+
+function mostSpecific(rejection: unknown, emitted: unknown[]): unknown {
+  const generic = (e: unknown): boolean => ['closed', 'error'].includes(classify(e));
+  if (!generic(rejection)) return rejection;
+  return emitted.find((e) => !generic(e)) ?? rejection;
+}
+
+export function classify(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unreachable';
+  if (code === 'ETIMEDOUT') return 'timeout';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
+  const name = err instanceof Error ? err.name : '';
+  const message = errorMessage(err);
+  if (name === 'ReplyError') return 'reply-error';
+  if (name === 'ParserError' || /^(Unknown RESP type|Protocol error)/.test(message)) return 'protocol';
+  if (message === 'Command timed out' || /deadline/.test(message)) return 'timeout';
+  if (message === 'Connection is closed.' || message.startsWith("Stream isn't writeable")) return 'closed';
+  return 'error';
+}
+
+/** redis-cli-like text: strings verbatim, nil as (nil), arrays as JSON of their rendered items. */
+function render(reply: unknown): string {
+  if (reply === null || reply === undefined) return '(nil)';
+  if (Buffer.isBuffer(reply)) return reply.toString('latin1');
+  if (Array.isArray(reply)) return JSON.stringify(reply.map(render));
+  if (typeof reply === 'object') return JSON.stringify(reply);
+  return String(reply);
+}
