@@ -3,9 +3,9 @@
  * rules applied with iptables-restore, the sidecar model running as uid 1337 in each injected pod,
  * real servers in external-host namespaces, and a probe agent per pod.
  */
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Backend, Progress } from '../backend.ts';
@@ -26,6 +26,15 @@ const REPO = resolve(import.meta.dirname, '../..');
 const PROXY_UID = 1337;
 /** Probes run as an ordinary app user, so istio-iptables captures them. */
 const APP_UID = 1000;
+
+/** The sidecar and probe agent run as other users: they need to reach the run directory. */
+function assertSearchableByAll(dir: string): void {
+  for (let p = dir; p !== dirname(p); p = dirname(p)) {
+    if ((statSync(p).mode & 0o001) === 0) {
+      throw new Error(`run directory ${dir}: ${p} is not searchable by other users (mode ${(statSync(p).mode & 0o777).toString(8)}); the sidecar runs as uid ${PROXY_UID} and must reach it. Use --run-dir elsewhere or chmod o+x ${p}`);
+    }
+  }
+}
 
 export function newRunPrefix(): string {
   return `${LAB_PREFIX}${randomBytes(3).toString('hex')}`;
@@ -85,6 +94,7 @@ export class NetnsBackend implements Backend {
   }
 
   async up(progress: Progress): Promise<void> {
+    assertSearchableByAll(this.runDir);
     progress.step(`lab ${this.prefix}: creating namespaces`);
     await createLab(this.plan, (m) => progress.step(`  ${m}`));
     this.servers = await startServers(this.scenario.externalServers, this.plan, join(this.runDir, 'servers'), progress);
@@ -105,6 +115,7 @@ export class NetnsBackend implements Backend {
       const proxy = buildProxyConfig(this.scenario, this.loaded.istio, w);
       const config = join(dir, 'sidecar-config.json');
       writeFileSync(config, JSON.stringify({ proxy, adminSocket: join(dir, 'admin.sock') }, null, 2));
+      // The sidecar (uid 1337) creates its admin socket here; every parent directory must be searchable.
       chownSync(dir, PROXY_UID, PROXY_UID);
       pod.sidecar = await startInNetns({
         name: `sidecar of ${w.name}`,

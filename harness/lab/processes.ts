@@ -46,7 +46,8 @@ export function startInNetns(opts: StartOptions): Promise<LabProcess> {
     const fail = (why: string) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
-      setTimeout(() => reject(new Error(`${opts.name} ${why}; its output:\n${buffered}${tail(opts.logFile)}`)), 100);
+      // Give the log stream a moment to flush what the process printed before it died.
+      setTimeout(() => reject(new Error(`${opts.name} ${why}; its output:\n${buffered}${tail(opts.logFile)}`)), 300);
     };
     const onData = (b: Buffer) => {
       buffered += b.toString();

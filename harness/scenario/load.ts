@@ -69,7 +69,9 @@ export function parseScenario(text: string, file: string): LoadedScenario {
       file,
       parsed.error.issues.map((i) => {
         const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
-        return { path: formatPath(path), message: describeIssue(i), line: lineOf(path) ?? lineOf(path.slice(0, -1)) };
+        // An unknown field is reported on its own line, not on the line where its object starts.
+        const at = i.code === 'unrecognized_keys' && 'keys' in i ? [...path, (i.keys as string[])[0]!] : path;
+        return { path: formatPath(path), message: describeIssue(i), line: lineOf(at) ?? lineOf(path) ?? lineOf(path.slice(0, -1)) };
       }),
     );
   }

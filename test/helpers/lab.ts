@@ -1,0 +1,49 @@
+/** Shared pieces of the integration tests: root check, a reporter that records lines, leak checks. */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConsoleReporter } from '../../harness/run/report.ts';
+import { loadScenarioFile } from '../../harness/scenario/load.ts';
+import { NetnsBackend, newRunPrefix } from '../../harness/lab/netnsBackend.ts';
+import { runScenario, type ScenarioOutcome } from '../../harness/run/runner.ts';
+
+export const isRoot = process.getuid?.() === 0;
+export const SKIP_REASON = 'integration tests need root (network namespaces, iptables); skipped';
+
+export function recordingReporter(): { reporter: ConsoleReporter; lines: string[] } {
+  const lines: string[] = [];
+  return { reporter: new ConsoleReporter((l) => lines.push(l)), lines };
+}
+
+// The sidecar runs as uid 1337 and must reach its run directory: mkdtemp's 0700 would lock it out.
+export const runsDir = mkdtempSync(join(tmpdir(), 'egress-lab-test-'));
+chmodSync(runsDir, 0o755);
+
+export async function runInLab(nameOrPath: string): Promise<{ outcome: ScenarioOutcome; output: string; prefix: string }> {
+  const loaded = loadScenarioFile(nameOrPath);
+  const { reporter, lines } = recordingReporter();
+  const prefix = newRunPrefix();
+  const runDir = join(runsDir, `${loaded.scenario.name}-${prefix}`);
+  const outcome = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix), { keep: false, runDir, reporter });
+  return { outcome, output: lines.join('\n'), prefix };
+}
+
+/** Namespaces of one run (or of any run with the bare lab prefix) that still exist. */
+export function leftoverNamespaces(prefix: string): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(prefix));
+}
+
+/** Processes whose command line mentions the run (sidecars, agents and servers all carry the run dir or prefix). */
+export function leftoverProcesses(marker: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l && !l.includes('pgrep'));
+  } catch {
+    return [];
+  }
+}
