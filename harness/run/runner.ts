@@ -32,6 +32,8 @@ export interface ScenarioOutcome {
   podChecks: Check[];
   error?: string;
   durationMs: number;
+  /** Wall time of each phase: lab up (namespaces, servers, sidecars), probes, teardown. */
+  timings: { upMs: number; probesMs: number; downMs: number };
 }
 
 export function probeSpec(p: Probe): ProbeSpec {
@@ -93,8 +95,13 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
   const probes: ProbeOutcome[] = [];
   const podChecks: Check[] = [];
   let error: string | undefined;
+  const mark = { up: 0, probes: 0, down: 0 };
+  const since = (t: number) => Date.now() - t;
   try {
+    let t = Date.now();
     await backend.up(reporter);
+    mark.up = since(t);
+    t = Date.now();
     for (const a of scenario.assertions) podChecks.push(...checkIptablesSave(a, await backend.iptablesSave(a.workload)));
     if (podChecks.length > 0) reporter.podChecks(podChecks);
     for (const probe of scenario.probes) {
@@ -102,13 +109,16 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
       probes.push(outcome);
       reporter.probe(outcome);
     }
+    mark.probes = since(t);
     await backend.collectArtifacts();
   } catch (err) {
     error = (err as Error).message;
     reporter.error(error);
   } finally {
+    const t = Date.now();
     if (opts.keep) reporter.keep(backend.keepInstructions());
     else await backend.down();
+    mark.down = since(t);
   }
   const outcome: ScenarioOutcome = {
     name: scenario.name,
@@ -118,6 +128,7 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
     podChecks,
     error,
     durationMs: Date.now() - started,
+    timings: { upMs: mark.up, probesMs: mark.probes, downMs: mark.down },
   };
   writeFileSync(join(runDir, 'result.json'), JSON.stringify(outcome, (k, v) => (v instanceof Map ? Object.fromEntries(v) : k === 'probe' ? v.name : v), 2));
   reporter.scenarioEnd(outcome);
