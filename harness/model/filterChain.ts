@@ -37,13 +37,19 @@ function longestPrefix(c: FilterChain, ip: string): number {
   return Math.max(-1, ...(c.match.prefixRanges ?? []).filter((r) => cidrContains(r, ip)).map((r) => parseCidr(r).prefix));
 }
 
+/** Envoy server_names: exact, or "*.example.com" for any subdomain. */
+export function serverNameMatches(pattern: string, sni: string | undefined): boolean {
+  if (!sni) return false;
+  return pattern.startsWith('*.') ? sni.endsWith(pattern.slice(1)) && sni.length > pattern.length - 1 : pattern === sni;
+}
+
 const STEPS: Step[] = [
   (chains, f) => narrow((c) => c.match.destinationPort !== undefined, (c) => c.match.destinationPort === f.dstPort)(chains),
   (chains, f) => {
     const best = Math.max(-1, ...chains.map((c) => longestPrefix(c, f.dstIp)));
     return best >= 0 ? chains.filter((c) => longestPrefix(c, f.dstIp) === best) : chains.filter((c) => !c.match.prefixRanges?.length);
   },
-  (chains, f) => narrow((c) => !!c.match.serverNames?.length, (c) => !!f.serverName && c.match.serverNames!.includes(f.serverName))(chains),
+  (chains, f) => narrow((c) => !!c.match.serverNames?.length, (c) => c.match.serverNames!.some((n) => serverNameMatches(n, f.serverName)))(chains),
   (chains, f) => narrow((c) => !!c.match.transportProtocol, (c) => c.match.transportProtocol === f.transportProtocol)(chains),
   (chains, f) =>
     narrow((c) => !!c.match.applicationProtocols?.length, (c) => c.match.applicationProtocols!.some((p) => f.applicationProtocols.includes(p)))(chains),

@@ -64,7 +64,12 @@ export function virtualOutbound(ctx: ListenerContext): Listener {
 interface Draft {
   listener: Listener;
   httpServices: MeshService[];
+  /** Protocols already on this listener, for the well-known-port conflict rule. */
+  protocols: Set<string>;
 }
+
+/** isConflictWithWellKnownPort: MySQL and Mongo never share a listener with another protocol. */
+const WELL_KNOWN = new Set(['MYSQL', 'MONGO']);
 
 class ListenerSet {
   readonly drafts = new Map<string, Draft>();
@@ -77,7 +82,7 @@ class ListenerSet {
     const name = `${address}_${port}`;
     let d = this.drafts.get(name);
     if (!d) {
-      d = { listener: { name, address, port, bindToPort: false, listenerFilters: [], filterChains: [] }, httpServices: [] };
+      d = { listener: { name, address, port, bindToPort: false, listenerFilters: [], filterChains: [] }, httpServices: [], protocols: new Set() };
       this.drafts.set(name, d);
     }
     return d;
@@ -95,11 +100,28 @@ class ListenerSet {
       this.notes.push(
         `listener ${d.listener.name}: ${svc.kind} ${svc.hostname} dropped, ${clash.filter.cluster} already owns the match (pilot_conflict_outbound_listener_tcp_over_current_tcp)`,
       );
+    } else {
+      // Only reachable in the 1.4-1.6 model, where the HTTP chain matches everything too.
+      this.notes.push(
+        `listener ${d.listener.name}: the ${chain.filter.kind} chain of ${svc.kind} ${svc.hostname} was dropped because an older ${clash.filter.kind} chain has the same match; how Istio ${this.ctx.era === 'legacy' ? '1.4-1.6' : ''} merged such a conflict is inferred, not observed`,
+      );
     }
+  }
+
+  /** Claims the listener for this port's protocol; false (with a note) when the well-known-port rule drops it. */
+  private claim(d: Draft, svc: MeshService, p: MeshServicePort): boolean {
+    const others = [...d.protocols].filter((x) => x !== p.protocol);
+    if (others.length > 0 && (WELL_KNOWN.has(p.protocol) || others.some((x) => WELL_KNOWN.has(x)))) {
+      this.notes.push(`listener ${d.listener.name}: ${p.protocol} port of ${svc.kind} ${svc.hostname} dropped, it conflicts with ${others.join(', ')} on a well-known port`);
+      return false;
+    }
+    d.protocols.add(p.protocol);
+    return true;
   }
 
   addHttp(svc: MeshService, p: MeshServicePort): void {
     const d = this.draft(WILDCARD, p.port);
+    if (!this.claim(d, svc, p)) return;
     d.httpServices.push(svc);
     if (this.ctx.era === 'legacy') {
       // Seed 000: the 1.4 listener guarded the pod's own IP with a BlackHole chain and let the HCM take everything else.
@@ -110,17 +132,25 @@ class ListenerSet {
     }
   }
 
+  /** Where a TCP or sniffed port is bound: each endpoint (headless), each VIP, 0.0.0.0 for CIDRs or no VIP. */
+  private binds(svc: MeshService, p: MeshServicePort): Array<{ address: string; match: FilterChainMatch }> {
+    if (svc.headless) return (svc.endpoints.get(p.port) ?? []).map((ep) => ({ address: ep.address, match: {} }));
+    const out = svc.vips.map((address) => ({ address, match: {} as FilterChainMatch }));
+    if (svc.cidrs.length > 0) out.push({ address: WILDCARD, match: { prefixRanges: svc.cidrs } });
+    return out;
+  }
+
   addTcp(svc: MeshService, p: MeshServicePort): void {
     const cluster = serviceClusterName(p.port, svc.hostname);
     const tls = p.protocol === 'TLS' || p.protocol === 'HTTPS';
-    if (svc.headless) {
-      for (const ep of svc.endpoints.get(p.port) ?? []) this.addChain(this.draft(ep.address, p.port), tcpChain({}, cluster), svc);
-      return;
+    const binds = this.binds(svc, p);
+    for (const b of binds) {
+      const d = this.draft(b.address, p.port);
+      if (this.claim(d, svc, p)) this.addChain(d, tcpChain(b.match, cluster), svc);
     }
-    for (const vip of svc.vips) this.addChain(this.draft(vip, p.port), tcpChain({}, cluster), svc);
-    if (svc.cidrs.length > 0) this.addChain(this.draft(WILDCARD, p.port), tcpChain({ prefixRanges: svc.cidrs }, cluster), svc);
-    if (svc.vips.length > 0 || svc.cidrs.length > 0) return;
+    if (binds.length > 0 || svc.headless) return;
     const d = this.draft(WILDCARD, p.port);
+    if (!this.claim(d, svc, p)) return;
     if (tls) {
       this.addChain(d, tcpChain({ serverNames: [svc.hostname] }, cluster), svc);
       if (!d.listener.listenerFilters.includes('tls_inspector')) d.listener.listenerFilters.push('tls_inspector');
@@ -132,13 +162,15 @@ class ListenerSet {
 
   addAuto(svc: MeshService, p: MeshServicePort): void {
     const cluster = serviceClusterName(p.port, svc.hostname);
-    const binds = svc.vips.length > 0 ? svc.vips : [WILDCARD];
-    for (const bind of binds) {
-      const d = this.draft(bind, p.port);
-      const route = sniffedServiceRoute(svc, p.port, this.ctx.namespace);
-      this.routes.push(route);
-      this.addChain(d, tcpChain({}, cluster), svc);
-      this.addChain(d, hcmChain(HTTP_MATCH, d.listener.name, route.name), svc);
+    const binds = this.binds(svc, p);
+    if (binds.length === 0 && !svc.headless) binds.push({ address: WILDCARD, match: {} });
+    const route = sniffedServiceRoute(svc, p.port, this.ctx.namespace);
+    if (binds.length > 0) this.routes.push(route);
+    for (const b of binds) {
+      const d = this.draft(b.address, p.port);
+      if (!this.claim(d, svc, p)) continue;
+      this.addChain(d, tcpChain(b.match, cluster), svc);
+      this.addChain(d, hcmChain({ ...b.match, ...HTTP_MATCH }, d.listener.name, route.name), svc);
     }
     if (this.ctx.era === 'legacy') {
       this.notes.push(`port ${p.port} of ${svc.hostname} is sniffed (auto); the 1.4-1.6 sniffing listener is modelled on the modern one`);

@@ -87,7 +87,8 @@ function fromServiceEntries(mesh: MeshConfig, proxyNamespace: string, offset: nu
           kind: 'ServiceEntry' as const,
           vips: single,
           cidrs: se.addresses.filter((a) => a.includes('/') && !a.endsWith('/32')),
-          headless: false,
+          // NONE with endpoints and no addresses: istiod builds one epIP_PORT listener per endpoint.
+          headless: se.resolution === 'NONE' && se.endpoints.length > 0 && se.addresses.length === 0,
           ports: se.ports.map((p) => ({ name: p.name, port: p.number, protocol: serviceEntryPortProtocol(p.protocol), targetPort: p.targetPort ?? p.number })),
           clusterType: SE_RESOLUTION[se.resolution] ?? 'ORIGINAL_DST',
           endpoints,

@@ -4,14 +4,15 @@
  */
 import type { ListenerClass, Protocol } from './types.ts';
 
-const PREFIXES: Record<string, Protocol> = {
-  http: 'HTTP', http2: 'HTTP2', https: 'HTTPS', tls: 'TLS', tcp: 'TCP', grpc: 'GRPC',
-  mongo: 'MONGO', redis: 'REDIS', mysql: 'MYSQL', udp: 'UDP', http_proxy: 'HTTP_PROXY',
-};
+// Maps, not object literals: a port named "constructor" must not find Object.prototype.constructor.
+const PREFIXES = new Map<string, Protocol>([
+  ['http', 'HTTP'], ['http2', 'HTTP2'], ['https', 'HTTPS'], ['tls', 'TLS'], ['tcp', 'TCP'], ['grpc', 'GRPC'],
+  ['mongo', 'MONGO'], ['redis', 'REDIS'], ['mysql', 'MYSQL'], ['udp', 'UDP'], ['http_proxy', 'HTTP_PROXY'],
+]);
 
-const APP_PROTOCOL_ALIASES: Record<string, Protocol> = {
-  'kubernetes.io/h2c': 'HTTP2', 'kubernetes.io/ws': 'HTTP', 'kubernetes.io/wss': 'HTTPS',
-};
+const APP_PROTOCOL_ALIASES = new Map<string, Protocol>([
+  ['kubernetes.io/h2c', 'HTTP2'], ['kubernetes.io/ws', 'HTTP'], ['kubernetes.io/wss', 'HTTPS'],
+]);
 
 /** Ports that default to TCP instead of being sniffed when unnamed. */
 const SERVER_FIRST_PORTS = new Set([25, 53, 3306, 27017]);
@@ -19,13 +20,13 @@ const SERVER_FIRST_PORTS = new Set([25, 53, 3306, 27017]);
 function fromName(text: string): Protocol | undefined {
   const lower = text.toLowerCase();
   if (lower.startsWith('grpc-web')) return 'GRPC-Web';
-  return PREFIXES[lower.split('-')[0] ?? ''];
+  return PREFIXES.get(lower.split('-')[0] ?? '');
 }
 
 /** Kubernetes Service port: appProtocol wins over the name, even when unknown. */
 export function kubernetesPortProtocol(p: { name: string; port: number; protocol: string; appProtocol?: string }): Protocol {
   if (p.protocol === 'UDP') return 'UDP';
-  const explicit = p.appProtocol !== undefined ? APP_PROTOCOL_ALIASES[p.appProtocol] ?? fromName(p.appProtocol) : fromName(p.name);
+  const explicit = p.appProtocol !== undefined ? APP_PROTOCOL_ALIASES.get(p.appProtocol) ?? fromName(p.appProtocol) : fromName(p.name);
   if (explicit) return explicit;
   return SERVER_FIRST_PORTS.has(p.port) ? 'TCP' : 'AUTO';
 }

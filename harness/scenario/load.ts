@@ -9,11 +9,14 @@ import { LineCounter, parseDocument } from 'yaml';
 import { scenarioSchema, type Scenario } from './schema.ts';
 import { parseIstioVersion, type IstioVersion } from './istioVersion.ts';
 import { cidrContains } from '../model/net.ts';
+import { isCidr } from './schema.ts';
 
 export interface ScenarioIssue {
   path: string;
   message: string;
   line?: number;
+  /** The path as YAML keys, when a key itself contains dots (annotation names do). */
+  keys?: (string | number)[];
 }
 
 export class ScenarioError extends Error {
@@ -56,7 +59,7 @@ export function parseScenario(text: string, file: string): LoadedScenario {
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       file,
-      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}`, line: e.linePos?.[0]?.line })),
+      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}`, line: lines.linePos(e.pos[0]).line })),
     );
   }
   const lineOf = (path: (string | number)[]): number | undefined => {
@@ -80,7 +83,7 @@ export function parseScenario(text: string, file: string): LoadedScenario {
   const istio = parseIstioVersion(scenario.istio);
   if (typeof istio === 'string') issues.unshift({ path: 'istio', message: istio });
   if (issues.length > 0) {
-    throw new ScenarioError(file, issues.map((i) => ({ ...i, line: lineOf(pathParts(i.path)) })));
+    throw new ScenarioError(file, issues.map((i) => ({ ...i, line: lineOf(i.keys ?? pathParts(i.path)) })));
   }
   if (basename(file, '.yaml') !== scenario.name && file.endsWith('.yaml') && file.startsWith(SCENARIO_DIR)) {
     throw new ScenarioError(file, [{ path: 'name', message: `expected "${basename(file, '.yaml')}" to match the file name` }]);
@@ -127,12 +130,17 @@ function crossCheck(s: Scenario): ScenarioIssue[] {
       issues.push({ path: `workloads[${n}].ip`, message: `expected an address inside lab.podCIDR ${s.lab.podCIDR}, got ${w.ip}` });
     }
     for (const [key, value] of Object.entries(w.annotations)) {
-      if (!/(In|Ex)cludeOutboundIPRanges$/.test(key)) continue;
-      value.split(',').filter(Boolean).forEach((c) => {
-        if (c !== '*' && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c)) {
-          issues.push({ path: `workloads[${n}].annotations.${key}`, message: `expected a comma list of CIDRs like 10.0.0.0/24, got "${c}"` });
-        }
-      });
+      const kind = /^traffic\.sidecar\.istio\.io\/(include|exclude)OutboundIPRanges$/.exec(key)?.[1];
+      if (!kind) continue;
+      // istio-iptables accepts "*" only for the include list.
+      const bad = value.split(',').filter(Boolean).find((c) => !(isCidr(c) || (kind === 'include' && c === '*')));
+      if (bad !== undefined) {
+        issues.push({
+          path: `workloads[${n}].annotations.${key}`,
+          keys: ['workloads', n, 'annotations', key],
+          message: `expected a comma list of IPv4 CIDRs like 10.0.0.0/24${kind === 'include' ? ' (or *)' : ''}, got "${bad}"`,
+        });
+      }
     }
   });
   s.mesh.services.forEach((svc, n) => {

@@ -11,7 +11,7 @@ const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 ad
 
 export const cidr = z.string().refine(isCidr, { message: 'expected an IPv4 CIDR like 10.0.0.0/24' });
 
-function isCidr(s: string): boolean {
+export function isCidr(s: string): boolean {
   const [ip, len, extra] = s.split('/');
   if (extra !== undefined || ip === undefined || len === undefined || !isIPv4(ip)) return false;
   return /^\d+$/.test(len) && Number(len) <= 32;

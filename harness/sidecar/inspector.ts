@@ -4,7 +4,7 @@
  * nothing for anything else. With no bytes it waits (protocolDetectionTimeout is 0).
  */
 
-export type InspectorVerdict = 'http/1.1' | 'h2c' | 'not-http' | 'need-more';
+export type InspectorVerdict = 'http/1.1' | 'http/1.0' | 'h2c' | 'not-http' | 'need-more';
 
 const H2C_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 /** Methods http-parser knows; anything else fails on the first bad byte (HPE_INVALID_METHOD). */
@@ -28,12 +28,20 @@ export function inspectHttp(data: Buffer): InspectorVerdict {
   if (H2C_PREFACE.startsWith(text)) return text.length >= H2C_PREFACE.length ? 'h2c' : 'need-more';
   if (text.startsWith(H2C_PREFACE)) return 'h2c';
   if (!methodPrefixOk(text)) return 'not-http';
-  const eol = text.indexOf('\r\n');
+  // http-parser ends the request line at LF, with or without CR (what `nc` sends is a bare LF).
+  const eol = text.indexOf('\n');
   if (eol < 0) return data.length >= MAX_INSPECT_SIZE ? 'not-http' : 'need-more';
-  return isHttp11RequestLine(text.slice(0, eol)) ? 'http/1.1' : 'not-http';
+  const line = text.slice(0, eol).replace(/\r$/, '');
+  if (isHttp11RequestLine(line)) return 'http/1.1';
+  // HTTP/1.0 is recognised (http10_found) but its ALPN matches no Istio HCM chain unless PILOT_HTTP10 is set.
+  return isRequestLine(line, 'HTTP/1.0') ? 'http/1.0' : 'not-http';
+}
+
+function isRequestLine(line: string, version: string): boolean {
+  const parts = line.split(' ');
+  return parts.length === 3 && HTTP_METHODS.includes(parts[0]!) && parts[1]!.length > 0 && parts[2] === version;
 }
 
 export function isHttp11RequestLine(line: string): boolean {
-  const parts = line.split(' ');
-  return parts.length === 3 && HTTP_METHODS.includes(parts[0]!) && parts[1]!.length > 0 && parts[2] === 'HTTP/1.1';
+  return isRequestLine(line, 'HTTP/1.1');
 }

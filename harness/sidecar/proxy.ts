@@ -30,6 +30,13 @@ interface Conn {
   record: AccessLogRecord;
 }
 
+const INSPECTOR_STAT: Record<string, string> = {
+  'not-http': 'http_inspector.http_not_found',
+  h2c: 'http_inspector.http2_found',
+  'http/1.1': 'http_inspector.http11_found',
+  'http/1.0': 'http_inspector.http10_found',
+};
+
 const addr = (host: string | undefined, port: number | undefined) => `${host ?? '-'}:${port ?? 0}`;
 
 export class OutboundProxy {
@@ -79,7 +86,7 @@ export class OutboundProxy {
       if (verdict === 'need-more') return;
       conn.downstream.off('data', onData);
       conn.downstream.pause();
-      this.deps.stats.inc(verdict === 'not-http' ? 'http_inspector.http_not_found' : verdict === 'h2c' ? 'http_inspector.http2_found' : 'http_inspector.http11_found');
+      this.deps.stats.inc(INSPECTOR_STAT[verdict] ?? 'http_inspector.http_not_found');
       this.route(conn, listener, verdict === 'not-http' ? [] : [verdict]);
     };
     conn.downstream.on('data', onData);
