@@ -17,7 +17,9 @@ import { ConsoleReporter } from './run/report.ts';
 import { runScenario } from './run/runner.ts';
 import type { Backend } from './backend.ts';
 import { parseIstioIptablesArgs } from './model/iptablesFlags.ts';
-import { renderRestore } from './model/iptables.ts';
+import { legacyChainCase, renderRestore } from './model/iptables.ts';
+import { proxyConfigView, type ProxyConfigKind } from './views/proxyConfig.ts';
+import { loadConfigDump, PROXY_CONFIG_KINDS, type ProxyConfigOptions } from './views/configSource.ts';
 
 const EXIT_FAIL = 1;
 const EXIT_USAGE = 2;
@@ -121,6 +123,36 @@ program
   });
 
 program
+  .command('proxy-config')
+  .description('istioctl proxy-config views of a sidecar: from a kept lab (pod name) or a saved config_dump.json')
+  .argument('<kind>', 'listener | cluster | route | endpoint')
+  .argument('<target>', 'a pod of a kept lab (e.g. sleep), or a path to a run\'s pods/<pod>/config_dump.json')
+  .option('--port <n>', 'only this port', Number)
+  .option('--address <ip>', 'listener or endpoint address')
+  .option('--type <type>', 'listener type')
+  .option('--fqdn <host>', 'cluster FQDN')
+  .option('--direction <dir>', 'cluster direction')
+  .option('--subset <subset>', 'cluster subset')
+  .option('--name <name>', 'route name')
+  .option('--cluster <name>', 'endpoint cluster')
+  .option('--prefix <prefix>', 'the kept lab to read, when several are up')
+  .option('--run-dir <dir>', 'where run directories are', process.env.EGRESS_LAB_RUN_DIR ?? join(process.cwd(), 'runs'))
+  .addOption(new Option('-o, --output <format>', 'table or JSON').choices(['short', 'json']).default('short'))
+  .action(async (kind: string, target: string, opts: ProxyConfigOptions) => {
+    if (!PROXY_CONFIG_KINDS.includes(kind as ProxyConfigKind)) {
+      console.error(`egress-lab proxy-config: <kind> must be one of ${PROXY_CONFIG_KINDS.join(', ')}, got "${kind}"`);
+      process.exit(EXIT_USAGE);
+    }
+    try {
+      const dump = await loadConfigDump(target, opts);
+      process.stdout.write(proxyConfigView(kind as ProxyConfigKind, dump, opts, opts.output));
+    } catch (err) {
+      console.error(`egress-lab proxy-config: ${(err as Error).message}`);
+      process.exit(EXIT_USAGE);
+    }
+  });
+
+program
   .command('iptables')
   .description("print the iptables-restore text istio-iptables would apply for its own flags, e.g. -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -x \"\" -b '*' -d 15090,15021,15020")
   .option('--istio <version>', 'Istio version whose rule shapes to use', '1.30')
@@ -132,7 +164,9 @@ program
       process.exit(EXIT_USAGE);
     }
     try {
-      process.stdout.write(renderRestore(parseIstioIptablesArgs(flags, version.era)));
+      const cfg = parseIstioIptablesArgs(flags, version.era);
+      if (version.era === 'legacy') cfg.legacyChainCase = legacyChainCase(version.minor);
+      process.stdout.write(renderRestore(cfg));
     } catch (err) {
       console.error(`egress-lab iptables: ${(err as Error).message}`);
       process.exit(EXIT_USAGE);

@@ -12,6 +12,10 @@ declare -A NEEDED=(
   [redis-server]=redis-server
   [setpriv]=util-linux
   [pgrep]=procps
+  [mariadbd]=mariadb-server
+  [mariadb-install-db]=mariadb-server
+  [curl]=curl
+  [openssl]=openssl
 )
 
 missing=()
@@ -20,7 +24,7 @@ for cmd in "${!NEEDED[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "setup: all lab tools present (ip, iptables, conntrack, redis-server, setpriv)"
+  echo "setup: all lab tools present (ip, iptables, conntrack, redis-server, mariadbd, curl, openssl, setpriv)"
   exit 0
 fi
 
@@ -32,7 +36,7 @@ fi
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
 echo "setup: installing ${packages}"
 export DEBIAN_FRONTEND=noninteractive
-# Keep Debian from starting the packaged redis-server service on the host: the lab runs its own
+# Keep Debian from starting the packaged redis/mariadb services on the host: the lab runs its own
 # servers inside lab namespaces only. policy-rc.d is removed again afterwards if we created it.
 created_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -4,7 +4,6 @@
  * real servers in external-host namespaces, and a probe agent per pod.
  */
 import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -17,10 +16,15 @@ import { parseStatsText } from '../model/stats.ts';
 import { parseConntrack, type ConntrackEntry } from '../evidence/conntrack.ts';
 import type { AgentResponse, ProbeResult, ProbeSpec } from '../probes/types.ts';
 import { inNetns } from './exec.ts';
+import { adminRequest } from './adminClient.ts';
 import { createLab, destroyNamespaces } from './netns.ts';
 import { startInNetns, stopProcess, type LabProcess } from './processes.ts';
 import { LAB_PREFIX, planLab, type LabPlan, type NamespacePlan } from './topology.ts';
-import { startServers } from './servers.ts';
+import { startExternalServers, startPodServer, type ServerContext } from './servers.ts';
+import { createLabCa, type LabCa } from '../servers/certs.ts';
+import { NETNS_ETC } from './netns.ts';
+import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const PROXY_UID = 1337;
@@ -34,6 +38,11 @@ function assertSearchableByAll(dir: string): void {
       throw new Error(`run directory ${dir}: ${p} is not searchable by other users (mode ${(statSync(p).mode & 0o777).toString(8)}); the sidecar runs as uid ${PROXY_UID} and must reach it. Use --run-dir elsewhere or chmod o+x ${p}`);
     }
   }
+}
+
+/** MariaDB's Unix sockets live in /tmp under the run prefix; a killed server leaves them behind. */
+function removeRunSockets(prefix: string): void {
+  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(`${prefix}-`))) rmSync(join(tmpdir(), f), { force: true });
 }
 
 export function newRunPrefix(): string {
@@ -80,6 +89,7 @@ export class NetnsBackend implements Backend {
   readonly plan: LabPlan;
   private readonly pods = new Map<string, Pod>();
   private servers: LabProcess[] = [];
+  private ca?: LabCa;
 
   constructor(
     private readonly loaded: LoadedScenario,
@@ -97,8 +107,25 @@ export class NetnsBackend implements Backend {
     assertSearchableByAll(this.runDir);
     progress.step(`lab ${this.prefix}: creating namespaces`);
     await createLab(this.plan, (m) => progress.step(`  ${m}`));
-    this.servers = await startServers(this.scenario.externalServers, this.plan, join(this.runDir, 'servers'), progress);
+    this.ca = await createLabCa(join(this.runDir, 'ca'));
+    for (const ns of this.plan.namespaces) this.trustLabCa(ns.name, this.ca);
+    await startExternalServers(this.scenario.externalServers, this.serverContext(progress), (p) => this.servers.push(p));
     for (const w of this.scenario.workloads) await this.startPod(w, progress);
+  }
+
+  private serverContext(progress: Progress): ServerContext {
+    return { plan: this.plan, dir: join(this.runDir, 'servers'), cacheDir: join(this.runDir, '..', '.cache'), ca: this.ca!, progress };
+  }
+
+  /**
+   * The namespace's /etc/ssl (bind-mounted by ip netns exec) holds only the lab CA, so curl in a pod
+   * trusts the lab's HTTPS servers and nothing else.
+   */
+  private trustLabCa(ns: string, ca: LabCa): void {
+    const certs = join(NETNS_ETC, ns, 'ssl', 'certs');
+    mkdirSync(certs, { recursive: true });
+    copyFileSync(ca.certFile, join(certs, 'ca-certificates.crt'));
+    if (existsSync('/etc/ssl/openssl.cnf')) copyFileSync('/etc/ssl/openssl.cnf', join(NETNS_ETC, ns, 'ssl', 'openssl.cnf'));
   }
 
   private async startPod(w: Workload, progress: Progress): Promise<void> {
@@ -107,8 +134,10 @@ export class NetnsBackend implements Backend {
     mkdirSync(dir, { recursive: true });
     const pod: Pod = { workload: w, ns, dir };
     this.pods.set(w.name, pod);
+    const server = await startPodServer(w, ns.name, this.serverContext(progress));
+    if (server) this.servers.push(server);
     if (w.sidecar) {
-      const restore = renderRestore(injectionConfig(w.annotations, this.loaded.istio.era));
+      const restore = renderRestore(injectionConfig(w.annotations, this.loaded.istio.era, this.loaded.istio.minor));
       writeFileSync(join(dir, 'iptables-restore.txt'), restore);
       await inNetns(ns.name, 'iptables-restore', ['--noflush'], { input: restore });
       progress.step(`pod ${w.name}: istio-init rules applied (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`);
@@ -167,15 +196,7 @@ export class NetnsBackend implements Backend {
 
   /** The sidecar's admin API through its Unix socket: no need to enter the pod namespace. */
   private admin(pod: Pod, method: string, path: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const req = request({ socketPath: join(pod.dir, 'admin.sock'), path, method }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve(body));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    return adminRequest(join(pod.dir, 'admin.sock'), method, path);
   }
 
   async collectArtifacts(): Promise<void> {
@@ -208,5 +229,6 @@ export class NetnsBackend implements Backend {
     const procs = [...this.pods.values()].flatMap((p) => [p.agent?.proc, p.sidecar]).filter((p): p is LabProcess => !!p);
     await Promise.all([...procs, ...this.servers].map((p) => stopProcess(p)));
     await destroyNamespaces([...this.plan.namespaces.map((n) => n.name), this.plan.router]);
+    removeRunSockets(this.prefix);
   }
 }

@@ -5,6 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** `node --import tsx` resolves tsx from the working directory: always start from the repository. */
+const REPO = resolve(import.meta.dirname, '../..');
 
 export interface LabProcess {
   name: string;
@@ -26,6 +30,8 @@ export interface StartOptions {
   stdin?: boolean;
   /** Where stdout goes after the ready line (default: logFile). */
   stdoutFile?: string;
+  /** Also look for the ready line on stderr (mariadbd logs there). */
+  readyOnStderr?: boolean;
 }
 
 function tail(file: string): string {
@@ -36,6 +42,7 @@ export function startInNetns(opts: StartOptions): Promise<LabProcess> {
   const asUser = opts.uid !== undefined ? ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', '--'] : [];
   const child = spawn('ip', ['netns', 'exec', opts.ns, ...asUser, ...opts.argv], {
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    cwd: REPO,
   });
   const log = createWriteStream(opts.logFile);
   child.stderr!.pipe(log);
@@ -56,15 +63,17 @@ export function startInNetns(opts: StartOptions): Promise<LabProcess> {
       clearTimeout(timer);
       child.off('exit', onExit);
       child.stdout!.off('data', onData);
+      child.stderr!.off('data', onData);
       const rest = buffered.slice(buffered.indexOf(line) + line.length + 1);
       if (!opts.stdin) {
         const out = opts.stdoutFile ? createWriteStream(opts.stdoutFile) : log;
-        out.write(rest);
+        if (!opts.readyOnStderr) out.write(rest); // stderr already goes to the log
         child.stdout!.pipe(out);
       }
       resolve(proc);
     };
     child.stdout!.on('data', onData);
+    if (opts.readyOnStderr) child.stderr!.on('data', onData);
     const onExit = (code: number | null, sig: string | null) => fail(`exited (${code ?? sig}) before it was ready`);
     child.once('exit', onExit);
     child.once('error', (err) => fail(`could not start: ${err.message}`));

@@ -4,6 +4,7 @@
  */
 import { readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { destroyNamespaces, labNamespaces, NETNS_ETC } from './netns.ts';
 import { LAB_PREFIX } from './topology.ts';
 
@@ -19,5 +20,7 @@ export async function sweep(prefix: string = LAB_PREFIX): Promise<SweepReport> {
   // /etc/netns entries whose namespace is already gone (e.g. the run died between the two steps).
   const etcDirs = existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC).filter((d) => d.startsWith(prefix)) : [];
   for (const d of etcDirs) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
+  // MariaDB sockets (and their .lock files) of killed servers.
+  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(prefix) && /\.sock(\.lock)?$/.test(n))) rmSync(join(tmpdir(), f), { force: true });
   return { namespaces, etcDirs };
 }

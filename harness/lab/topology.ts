@@ -10,7 +10,7 @@
  * leave the lab.
  */
 import type { Scenario } from '../scenario/schema.ts';
-import { k8sHostname } from '../model/meshServices.ts';
+import { k8sHostname, selectedWorkloads } from '../model/meshServices.ts';
 import { intToIp, ipToInt, parseCidr } from '../model/net.ts';
 
 export interface BridgePlan {
@@ -75,7 +75,6 @@ function hostsFile(s: Scenario, ownNamespace?: string): string {
     lines.push(`${svc.clusterIP} ${fqdn} ${short.join(' ')}`);
   }
   for (const srv of s.externalServers) if (srv.hostnames.length) lines.push(`${srv.addresses[0]} ${srv.hostnames.join(' ')}`);
-  for (const w of s.workloads) lines.push(`${w.ip} ${w.name}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -134,14 +133,18 @@ export function planLab(s: Scenario, prefix: string): LabPlan {
   return { prefix, router: nsName(prefix, 'node', 'router'), bridges, namespaces, dnat: planDnat(s) };
 }
 
-/** kube-proxy's job for clients without a sidecar: ClusterIP:port to the first endpoint. */
+/** kube-proxy's job for clients without a sidecar: ClusterIP:port to the first endpoint (manual Endpoints, else selected pods). */
 function planDnat(s: Scenario): DnatRule[] {
   return s.mesh.services.flatMap((svc) => {
+    if (svc.clusterIP === 'None') return [];
     const eps = s.mesh.endpoints.find((e) => e.name === svc.name && e.namespace === svc.namespace);
-    if (!eps || svc.clusterIP === 'None') return [];
+    const pod = selectedWorkloads(svc.selector, svc.namespace, s.workloads)[0];
     return svc.ports.flatMap((p) => {
-      const epPort = eps.ports.find((q) => q.name === p.name) ?? (eps.ports.length === 1 ? eps.ports[0] : undefined);
-      return epPort ? [{ clusterIP: svc.clusterIP, port: p.port, to: `${eps.addresses[0]}:${epPort.port}` }] : [];
+      if (eps) {
+        const epPort = eps.ports.find((q) => q.name === p.name) ?? (eps.ports.length === 1 ? eps.ports[0] : undefined);
+        return epPort ? [{ clusterIP: svc.clusterIP, port: p.port, to: `${eps.addresses[0]}:${epPort.port}` }] : [];
+      }
+      return pod ? [{ clusterIP: svc.clusterIP, port: p.port, to: `${pod.ip}:${p.targetPort ?? p.port}` }] : [];
     });
   });
 }

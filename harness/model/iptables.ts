@@ -44,6 +44,11 @@ export interface IptablesConfig {
   dropInvalid: boolean;
   /** ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR (env only, modern only). */
   ipv4LoopbackCidr: string;
+  /**
+   * Legacy chain-name case: seed 000's Istio 1.4 distribution wrote `istio_OUTPUT`; 1.5 and 1.6 write
+   * `ISTIO_OUTPUT` (reference, "Legacy behaviour"). Ignored for the modern era.
+   */
+  legacyChainCase?: 'lower' | 'upper';
 }
 
 export const DEFAULT_IPV4_LOOPBACK_CIDR = '127.0.0.1/32';
@@ -170,11 +175,17 @@ const DEFAULT_STATUS_PORT = '15020';
 /** Modern templates always put the Prometheus (15090) and health (15021) ports in front of -d. */
 const MODERN_FIXED_INBOUND_EXCLUDES = ['15090', '15021'];
 
-export function injectionConfig(annotations: Record<string, string>, era: IstioEra): IptablesConfig {
+/** Legacy chain names: lower-case `istio_*` for 1.4 (seed 000), upper-case from 1.5. */
+export function legacyChainCase(minor: number): 'lower' | 'upper' {
+  return minor >= 5 ? 'upper' : 'lower';
+}
+
+export function injectionConfig(annotations: Record<string, string>, era: IstioEra, minor?: number): IptablesConfig {
   const annotation = (key: string, fallback: string): string => annotations[key] ?? fallback;
   const uid = ['1337'];
   const cfg: IptablesConfig = {
     era,
+    ...(era === 'legacy' && minor !== undefined ? { legacyChainCase: legacyChainCase(minor) } : {}),
     proxyPort: '15001',
     inboundCapturePort: '15006',
     inboundTunnelPort: '15008',
@@ -367,7 +378,7 @@ function generateModern(cfg: IptablesConfig, rules: RuleList): void {
 
 /** Order follows the 1.4 generator (a port of istio-iptables.sh). */
 function generateLegacy(cfg: IptablesConfig, rules: RuleList): void {
-  const chains = LEGACY_CHAINS;
+  const chains = cfg.legacyChainCase === 'upper' ? MODERN_CHAINS : LEGACY_CHAINS;
   kubeVirtReturns(cfg, rules);
   redirectChains(cfg, rules, chains);
   captureInbound(cfg, rules, chains, { sshReturn: true });

@@ -5,6 +5,7 @@
  */
 import { BLACKHOLE, PASSTHROUGH, serviceClusterName } from './clusters.ts';
 import type { IstioEra } from './iptables.ts';
+import type { VirtualService } from '../scenario/schema.ts';
 import type { MeshService, MeshServicePort } from './meshServices.ts';
 import { listenerClass } from './protocol.ts';
 import { portRoute, sniffedServiceRoute } from './routes.ts';
@@ -15,6 +16,8 @@ export interface ListenerContext {
   policy: OutboundTrafficPolicy;
   podIp: string;
   namespace: string;
+  /** VirtualServices this proxy can see (timeouts, destinations). */
+  virtualServices?: VirtualService[];
 }
 
 export interface BuiltListeners {
@@ -164,7 +167,7 @@ class ListenerSet {
     const cluster = serviceClusterName(p.port, svc.hostname);
     const binds = this.binds(svc, p);
     if (binds.length === 0 && !svc.headless) binds.push({ address: WILDCARD, match: {} });
-    const route = sniffedServiceRoute(svc, p.port, this.ctx.namespace);
+    const route = sniffedServiceRoute(svc, p.port, this.ctx.namespace, this.ctx.virtualServices ?? []);
     if (binds.length > 0) this.routes.push(route);
     for (const b of binds) {
       const d = this.draft(b.address, p.port);
@@ -180,7 +183,9 @@ class ListenerSet {
   finish(): Listener[] {
     const out: Listener[] = [];
     for (const d of this.drafts.values()) {
-      if (d.httpServices.length > 0) this.routes.push(portRoute(d.listener.port, d.httpServices, this.ctx.policy, this.ctx.namespace));
+      if (d.httpServices.length > 0) {
+        this.routes.push(portRoute(d.listener.port, d.httpServices, this.ctx.policy, this.ctx.namespace, this.ctx.virtualServices ?? []));
+      }
       out.push(this.finishListener(d.listener));
     }
     return out;

@@ -3,7 +3,7 @@
  * one shape (hostname, VIPs, ports with their protocol, how endpoints are found), filtered by
  * exportTo, oldest first, as istiod orders them before building listeners.
  */
-import type { MeshConfig } from '../scenario/schema.ts';
+import type { MeshConfig, Workload } from '../scenario/schema.ts';
 import { kubernetesPortProtocol, serviceEntryPortProtocol } from './protocol.ts';
 import type { ClusterType, Endpoint, Protocol } from './types.ts';
 
@@ -47,14 +47,23 @@ const SE_RESOLUTION: Record<string, ClusterType> = {
   DNS_ROUND_ROBIN: 'STRICT_DNS',
 };
 
-function fromKubernetes(mesh: MeshConfig): MeshService[] {
+/** Pods a selector picks: same namespace, every selector label present with the same value. */
+export function selectedWorkloads(selector: Record<string, string> | undefined, namespace: string, workloads: Workload[]): Workload[] {
+  if (!selector || Object.keys(selector).length === 0) return [];
+  return workloads.filter((w) => w.namespace === namespace && Object.entries(selector).every(([k, v]) => w.labels[k] === v));
+}
+
+function fromKubernetes(mesh: MeshConfig, workloads: Workload[]): MeshService[] {
   return mesh.services.map((svc, n) => {
     const eps = mesh.endpoints.find((e) => e.name === svc.name && e.namespace === svc.namespace);
+    const pods = selectedWorkloads(svc.selector, svc.namespace, workloads);
     const endpoints = new Map<number, Endpoint[]>();
     for (const p of svc.ports) {
       // Endpoints ports are matched to Service ports by name, as kube-proxy and istiod do.
       const epPort = eps?.ports.find((q) => q.name === p.name) ?? (eps?.ports.length === 1 ? eps.ports[0] : undefined);
-      endpoints.set(p.port, eps && epPort ? eps.addresses.map((address) => ({ address, port: epPort.port })) : []);
+      const manual = eps && epPort ? eps.addresses.map((address) => ({ address, port: epPort.port })) : [];
+      // A selector Service gets its endpoints from the pods it selects (the endpoints controller's job).
+      endpoints.set(p.port, [...manual, ...pods.map((w) => ({ address: w.ip, port: p.targetPort ?? p.port }))]);
     }
     return {
       hostname: k8sHostname(svc.name, svc.namespace),
@@ -79,7 +88,10 @@ function fromServiceEntries(mesh: MeshConfig, proxyNamespace: string, offset: nu
         const single = se.addresses.filter((a) => !a.includes('/') || a.endsWith('/32')).map((a) => a.replace(/\/32$/, ''));
         const endpoints = new Map<number, Endpoint[]>();
         for (const p of se.ports) {
-          endpoints.set(p.number, se.endpoints.map((e) => ({ address: e.address, port: e.ports?.[p.name] ?? p.targetPort ?? p.number })));
+          const listed = se.endpoints.map((e) => ({ address: e.address, port: e.ports?.[p.name] ?? p.targetPort ?? p.number }));
+          // resolution DNS without endpoints: the hosts themselves are the DNS names to resolve.
+          const dnsHost = se.resolution.startsWith('DNS') && listed.length === 0 ? [{ address: host, port: p.targetPort ?? p.number }] : [];
+          endpoints.set(p.number, [...listed, ...dnsHost]);
         }
         return {
           hostname: host,
@@ -99,8 +111,8 @@ function fromServiceEntries(mesh: MeshConfig, proxyNamespace: string, offset: nu
 }
 
 /** The services a proxy in `proxyNamespace` can see, oldest first. */
-export function visibleServices(mesh: MeshConfig, proxyNamespace: string): MeshService[] {
-  const k8s = fromKubernetes(mesh);
+export function visibleServices(mesh: MeshConfig, proxyNamespace: string, workloads: Workload[] = []): MeshService[] {
+  const k8s = fromKubernetes(mesh, workloads);
   const all = [...k8s, ...fromServiceEntries(mesh, proxyNamespace, k8s.length)];
   return all.sort((a, b) => a.order - b.order);
 }

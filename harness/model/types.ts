@@ -74,6 +74,10 @@ export interface VirtualHost {
   domains: string[];
   routeName: string;
   action: RouteAction;
+  /** The route decorator Envoy sends upstream as x-envoy-decorator-operation (e.g. "httpbin.org:80/*"). */
+  decorator?: string;
+  /** The VirtualService that shaped this route ("name.namespace"), for proxy-config views. */
+  virtualService?: string;
 }
 
 export interface RouteConfig {
@@ -92,6 +96,14 @@ export interface ProxyConfig {
   listeners: Listener[];
   clusters: Cluster[];
   routes: RouteConfig[];
+  /** Inbound capture (15006): the ports Services declare for this pod, and where they go. */
+  inbound: InboundPort[];
   /** Places where the model cannot know what real Istio does; printed with the scenario output. */
   fidelityNotes: string[];
+}
+
+export interface InboundPort {
+  port: number;
+  /** `inbound|PORT||` (Istio 1.25+ naming) or `inbound|PORT|NAME|HOST` (legacy). */
+  cluster: string;
 }

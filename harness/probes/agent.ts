@@ -6,20 +6,39 @@
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { runHttpProbe } from './http.ts';
+import { runMysqlProbe } from './mysql.ts';
 import { runRedisProbe } from './redis.ts';
 import { runTcpProbe } from './tcp.ts';
 import type { AgentRequest, AgentResponse, ProbeResult, ProbeSpec } from './types.ts';
 
 const port = z.number().int().min(1).max(65535);
 const ms = z.number().int().positive();
+// HTTP token (RFC 9110): methods and header names; curl gets them as separate argv entries.
+const token = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP token');
 const probeSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tcp'), host: z.string().min(1), port, send: z.string(), readTimeoutMs: ms, connectTimeoutMs: ms }),
   z.object({ kind: z.literal('redis'), host: z.string().min(1), port, command: z.array(z.string()).min(1), password: z.string().optional(), timeoutMs: ms }),
+  z.object({
+    kind: z.literal('http'),
+    url: z.string().regex(/^https?:\/\/\S+$/i, 'expected an http:// or https:// URL'),
+    method: token,
+    headers: z.record(token, z.string().regex(/^[^\r\n\0]*$/, 'expected a header value without CR, LF or NUL')),
+    timeoutMs: ms,
+    caFile: z.string().min(1).optional(),
+    head: z.boolean().optional(),
+  }),
+  z.object({ kind: z.literal('mysql'), host: z.string().min(1), port, user: z.string(), password: z.string().optional(), timeoutMs: ms }),
 ]);
 const requestSchema = z.object({ id: z.number(), probe: probeSchema });
 
 export function runProbe(spec: ProbeSpec): Promise<ProbeResult> {
-  return spec.kind === 'tcp' ? runTcpProbe(spec) : runRedisProbe(spec);
+  switch (spec.kind) {
+    case 'tcp': return runTcpProbe(spec);
+    case 'redis': return runRedisProbe(spec);
+    case 'http': return runHttpProbe(spec);
+    case 'mysql': return runMysqlProbe(spec);
+  }
 }
 
 /** Never throws: anything wrong with the line or the probe becomes {id, error}. */

@@ -17,6 +17,8 @@ export interface Check {
 }
 
 const show = (s: string) => JSON.stringify(s);
+/** Long bodies are cut for the report; the full body is in the probe's result.json. */
+const clip = (s: string) => (s.length > 300 ? `${s.slice(0, 300)}…` : s);
 
 export function checkClient(e: ClientExpect, r: ProbeResult, basis: Check['basis']): Check[] {
   const checks: Check[] = [];
@@ -34,6 +36,22 @@ export function checkClient(e: ClientExpect, r: ProbeResult, basis: Check['basis
   if (e.replyContains !== undefined) {
     const text = r.reply ?? r.error ?? '';
     add('reply contains', show(e.replyContains), show(text), text.includes(e.replyContains));
+  }
+  if (e.exitCode !== undefined) add('exit code', String(e.exitCode), `${r.exitCode ?? 'none'}${r.curlError ? ` (${r.curlError})` : ''}`, r.exitCode === e.exitCode);
+  if (e.status !== undefined) add('HTTP status', String(e.status), String(r.httpStatus ?? 'none'), r.httpStatus === e.status);
+  for (const [name, want] of Object.entries(e.headers ?? {})) {
+    const got = r.headers?.[name.toLowerCase()];
+    const ok = want === 'present' ? got !== undefined : want === 'absent' ? got === undefined : got === want;
+    add(`header ${name}`, want, got === undefined ? 'absent' : show(got), ok);
+  }
+  if (e.bodyContains !== undefined) add('body contains', show(e.bodyContains), show(clip(r.body ?? '')), (r.body ?? '').includes(e.bodyContains));
+  if (e.bodyAbsent !== undefined) add('body lacks', show(e.bodyAbsent), show(clip(r.body ?? '')), !(r.body ?? '').includes(e.bodyAbsent));
+  if (e.serverVersionContains !== undefined) {
+    add('server version', `contains ${show(e.serverVersionContains)}`, show(r.serverVersion ?? 'no greeting'), (r.serverVersion ?? '').includes(e.serverVersionContains));
+  }
+  if (e.durationMs) {
+    const { min = 0, max = Infinity } = e.durationMs;
+    add('duration', `${min}..${max === Infinity ? '' : max} ms`, `${r.durationMs} ms`, r.durationMs >= min && r.durationMs <= max);
   }
   if (e.errorClass) {
     const allowed = Array.isArray(e.errorClass) ? e.errorClass : [e.errorClass];

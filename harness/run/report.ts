@@ -27,6 +27,8 @@ function probeLine(o: ProbeOutcome): string {
   const p = o.probe;
   if (p.tcp) return `tcp ${p.tcp.host}:${p.tcp.port}${p.tcp.send ? ` send ${JSON.stringify(p.tcp.send)}` : ''}`;
   if (p.redis) return `redis ${p.redis.host}:${p.redis.port} ${p.redis.command.join(' ')}`;
+  if (p.http) return `curl ${p.http.head ? '-I ' : ''}${p.http.method !== 'GET' ? `-X ${p.http.method} ` : ''}${p.http.url}`;
+  if (p.mysql) return `mysql -h ${p.mysql.host} -P ${p.mysql.port} -u ${p.mysql.user}`;
   return p.name;
 }
 
@@ -35,7 +37,11 @@ function evidence(o: ProbeOutcome): string[] {
   const r = o.result;
   if (r) {
     lines.push(`client: connect=${r.connect} end=${r.end} error=${r.errorClass}${r.error ? ` (${r.error})` : ''} in ${r.durationMs} ms`);
-    lines.push(`client received ${r.receivedBytes} bytes: ${JSON.stringify(r.received)}${r.reply ? ` reply ${JSON.stringify(r.reply)}` : ''}`);
+    lines.push(`client received ${r.receivedBytes} bytes: ${JSON.stringify(r.received.slice(0, 300))}${r.reply ? ` reply ${JSON.stringify(r.reply)}` : ''}`);
+    if (r.exitCode !== undefined) lines.push(`curl exit ${r.exitCode}${r.curlError ? `: ${r.curlError}` : ''}, HTTP ${r.httpStatus ?? '-'}`);
+    if (r.headers) lines.push(`response headers: ${Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    if (r.body) lines.push(`body: ${JSON.stringify(r.body.slice(0, 300))}`);
+    if (r.serverVersion) lines.push(`server greeting: ${r.serverVersion}`);
   }
   const legs = o.legs ? [o.legs.client, ...o.legs.others].filter(Boolean) : [];
   lines.push(`conntrack legs: ${legs.length ? '' : 'none'}`);

@@ -39,6 +39,8 @@ export interface ScenarioOutcome {
 export function probeSpec(p: Probe): ProbeSpec {
   if (p.tcp) return { kind: 'tcp', ...p.tcp };
   if (p.redis) return { kind: 'redis', ...p.redis };
+  if (p.http) return { kind: 'http', ...p.http };
+  if (p.mysql) return { kind: 'mysql', ...p.mysql };
   throw new Error(`probe ${p.name} has no kind`);
 }
 

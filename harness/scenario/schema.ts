@@ -34,6 +34,10 @@ export const workloadSchema = z.strictObject({
   sidecar: z.boolean().default(true),
   /** Pod annotations such as traffic.sidecar.istio.io/excludeOutboundIPRanges. */
   annotations: annotations.default({}),
+  /** Pod labels, matched by Service selectors (in-mesh servers). */
+  labels: z.record(z.string(), z.string()).default({}),
+  /** A server process running in the pod (seed 002's in-mesh mysql-server). */
+  server: z.strictObject({ kind: z.enum(['mysql']), port: port.default(3306) }).optional(),
 });
 
 const servicePortSchema = z.strictObject({
@@ -82,16 +86,38 @@ export const serviceEntrySchema = z.strictObject({
   endpoints: z.array(z.strictObject({ address: z.string().min(1), ports: z.record(z.string(), port).optional() })).default([]),
 });
 
+/** A duration as Istio writes it: "3s", "500ms", "1.5s". */
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'expected a duration like 3s or 500ms');
+
+export const virtualServiceSchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  hosts: z.array(z.string().min(1)).min(1),
+  exportTo: z.array(z.string()).default(['*']),
+  http: z
+    .array(
+      z.strictObject({
+        timeout: duration.optional(),
+        route: z
+          .array(z.strictObject({ destination: z.strictObject({ host: z.string().min(1), port: z.strictObject({ number: port }).optional() }), weight: z.number().int().optional() }))
+          .min(1),
+      }),
+    )
+    .default([]),
+});
+
 export const meshSchema = z.strictObject({
   outboundTrafficPolicy: z.enum(['ALLOW_ANY', 'REGISTRY_ONLY']).default('ALLOW_ANY'),
   services: z.array(serviceSchema).default([]),
   endpoints: z.array(endpointsSchema).default([]),
   serviceEntries: z.array(serviceEntrySchema).default([]),
+  virtualServices: z.array(virtualServiceSchema).default([]),
 });
 
 export const externalServerSchema = z.strictObject({
   name: dnsLabel,
-  kind: z.enum(['redis']),
+  /** redis: redis-server per port; mysql: MariaDB; http/https: an httpbin-like server (https with a lab-CA certificate for its hostnames). */
+  kind: z.enum(['redis', 'mysql', 'http', 'https']),
   /** Addresses the server answers on; they exist only inside the lab's external-host namespace. */
   addresses: z.array(ipv4).min(1),
   ports: z.array(port).min(1),
@@ -112,6 +138,18 @@ export const clientExpectSchema = z.strictObject({
   end: z.union([endKind, z.array(endKind).min(1)]).optional(),
   /** For Redis probes: the reply or error text must contain this. */
   replyContains: z.string().optional(),
+  /** curl's exit code (0, 35, 52, 56, 60...). */
+  exitCode: z.number().int().optional(),
+  /** HTTP status of the final response. */
+  status: z.number().int().optional(),
+  /** Response headers (lower-case names): an exact value, "present" or "absent". */
+  headers: z.record(z.string(), z.string()).optional(),
+  bodyContains: z.string().optional(),
+  bodyAbsent: z.string().optional(),
+  /** MySQL: the server greeting's version must contain this. */
+  serverVersionContains: z.string().optional(),
+  /** How long the probe took, in ms (for timeouts: a 504 after about 3 s). */
+  durationMs: z.strictObject({ min: z.number().optional(), max: z.number().optional() }).optional(),
   /** The probe's error class, or several when the outcome is a race (e.g. FIN versus RST). */
   errorClass: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
 });
@@ -176,6 +214,26 @@ const redisProbe = z.strictObject({
   timeoutMs: z.number().int().min(50).max(60000).default(3000),
 });
 
+const httpProbe = z.strictObject({
+  /** What curl fetches, e.g. http://httpbin.org/headers or https://www.baidu.com/. */
+  url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL'),
+  method: z.string().default('GET'),
+  headers: z.record(z.string(), z.string()).default({}),
+  /** curl -I: headers only. */
+  head: z.boolean().default(false),
+  timeoutMs: z.number().int().min(50).max(60000).default(10000),
+});
+
+const mysqlProbe = z.strictObject({
+  host: z.string().min(1),
+  port: port.default(3306),
+  user: z.string().default('lab'),
+  password: z.string().optional(),
+  timeoutMs: z.number().int().min(50).max(60000).default(5000),
+});
+
+export const PROBE_KINDS = ['tcp', 'redis', 'http', 'mysql'] as const;
+
 export const probeSchema = z
   .strictObject({
     name: dnsLabel,
@@ -183,10 +241,12 @@ export const probeSchema = z
     from: dnsLabel,
     tcp: tcpProbe.optional(),
     redis: redisProbe.optional(),
+    http: httpProbe.optional(),
+    mysql: mysqlProbe.optional(),
     expect: expectSchema,
   })
-  .refine((p) => [p.tcp, p.redis].filter(Boolean).length === 1, {
-    message: 'a probe needs exactly one of tcp or redis',
+  .refine((p) => PROBE_KINDS.filter((k) => p[k] !== undefined).length === 1, {
+    message: `a probe needs exactly one of ${PROBE_KINDS.join(', ')}`,
   });
 
 export const scenarioSchema = z.strictObject({
@@ -199,7 +259,7 @@ export const scenarioSchema = z.strictObject({
     .strictObject({ podCIDR: cidr.default('10.64.192.0/24') })
     .default({ podCIDR: '10.64.192.0/24' }),
   workloads: z.array(workloadSchema).min(1),
-  mesh: meshSchema.default({ outboundTrafficPolicy: 'ALLOW_ANY', services: [], endpoints: [], serviceEntries: [] }),
+  mesh: meshSchema.default({ outboundTrafficPolicy: 'ALLOW_ANY', services: [], endpoints: [], serviceEntries: [], virtualServices: [] }),
   externalServers: z.array(externalServerSchema).default([]),
   probes: z.array(probeSchema).min(1),
   assertions: z.array(podAssertionSchema).default([]),
@@ -218,3 +278,4 @@ export type Expect = z.infer<typeof expectSchema>;
 export type ClientExpect = z.infer<typeof clientExpectSchema>;
 export type ConntrackExpect = z.infer<typeof conntrackExpectSchema>;
 export type PodAssertion = z.infer<typeof podAssertionSchema>;
+export type VirtualService = z.infer<typeof virtualServiceSchema>;

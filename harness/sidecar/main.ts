@@ -1,7 +1,8 @@
 /**
  * Entry point of the sidecar process. The lab starts it inside the pod namespace as uid/gid 1337
  * (so istio-iptables' owner rules let its own connections out) with the path of a JSON file holding
- * { proxy: ProxyConfig, adminSocket: string }. It prints "READY" on stdout once it listens and
+ * { proxy: ProxyConfig, adminSocket: string }. It listens on 15001 (outbound), 15006 (inbound) and
+ * 15000 (admin). It prints "READY" on stdout once it listens and
  * writes one access-log line per connection to stdout after that.
  */
 import http from 'node:http';
@@ -33,6 +34,9 @@ async function main(): Promise<void> {
   const virtual = proxy.listeners.find((l) => l.useOriginalDst);
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => outbound.handle(s));
   await listen(server, { host: virtual?.address ?? '0.0.0.0', port: virtual?.port ?? 15001 });
+  // virtualInbound: istio-iptables sends inbound TCP for the pod's ports here.
+  const inbound = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => outbound.handleInbound(s));
+  await listen(inbound, { host: '0.0.0.0', port: 15006 });
   const admin = adminHandler(proxy, stats);
   await listen(http.createServer(admin), { host: '127.0.0.1', port: 15000 });
   rmSync(adminSocket, { force: true });

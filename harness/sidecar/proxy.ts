@@ -9,10 +9,11 @@ import { lookup } from 'node:dns/promises';
 import { matchFilterChain, needsHttpInspection, selectListener, type ConnectionFacts } from '../model/filterChain.ts';
 import { clusterStat, httpStat, listenerStat, tcpStat, type StatsStore } from '../model/stats.ts';
 import { formatAccessLog, type AccessLogRecord } from '../model/accessLog.ts';
-import type { Cluster, Endpoint, FilterChain, Listener, ProxyConfig, RouteAction, RouteConfig } from '../model/types.ts';
+import type { Cluster, Endpoint, Listener, ProxyConfig } from '../model/types.ts';
 import { inspectHttp } from './inspector.ts';
-import { badRequest, blockAll502, parseRequestHead, responseStatus } from './httpCodec.ts';
+import { parseClientHello } from './clientHello.ts';
 import { originalDst } from './originalDst.ts';
+import { HttpConnectionManager } from './httpManager.ts';
 
 export interface ProxyDeps {
   config: ProxyConfig;
@@ -43,22 +44,33 @@ export class OutboundProxy {
   private readonly clusters: Map<string, Cluster>;
   private readonly rr = new Map<string, number>();
 
+  private readonly http: HttpConnectionManager;
+
   constructor(private readonly deps: ProxyDeps) {
     this.clusters = new Map(deps.config.clusters.map((c) => [c.name, c]));
+    this.http = new HttpConnectionManager({
+      era: deps.config.era,
+      stats: deps.stats,
+      log: deps.log,
+      routes: deps.config.routes,
+      pickHost: (cluster, dst) => this.pickHost(cluster, dst),
+    });
   }
 
   get era() {
     return this.deps.config.era;
   }
 
-  handle(downstream: Socket): void {
-    const start = new Date();
+  /** A connection and what the access log will say about it; the destination comes from SO_ORIGINAL_DST. */
+  private newConn(downstream: Socket): Conn {
     let dst: Endpoint;
     try {
       dst = originalDst(downstream);
     } catch {
       dst = { address: downstream.localAddress ?? '0.0.0.0', port: downstream.localPort ?? 15001 };
     }
+    downstream.on('error', () => undefined);
+    const start = new Date();
     const record: AccessLogRecord = {
       startTime: start,
       responseCode: 0,
@@ -69,33 +81,58 @@ export class OutboundProxy {
       downstreamLocalAddress: addr(dst.address, dst.port),
       downstreamRemoteAddress: addr(downstream.remoteAddress, downstream.remotePort),
     };
-    const conn: Conn = { downstream, start, dst, pending: Buffer.alloc(0), record };
-    downstream.on('error', () => undefined);
-    const listener = selectListener(this.deps.config.listeners, dst.address, dst.port);
-    // Envoy counts a connection on the listener that creates it: 15001 only if no hand-off happened.
-    this.deps.stats.inc(listenerStat(listener.useOriginalDst ? `0.0.0.0_${listener.port}` : listener.name, 'downstream_cx_total'));
-    if (needsHttpInspection(listener)) this.inspectThenRoute(conn, listener);
-    else this.route(conn, listener, []);
+    return { downstream, start, dst, pending: Buffer.alloc(0), record };
   }
 
-  /** http_inspector: buffer the first bytes until they decide the ALPN; no timeout, as in Istio. */
+  handle(downstream: Socket): void {
+    const conn = this.newConn(downstream);
+    const listener = selectListener(this.deps.config.listeners, conn.dst.address, conn.dst.port);
+    // Envoy counts a connection on the listener that creates it: 15001 only if no hand-off happened.
+    this.deps.stats.inc(listenerStat(listener.useOriginalDst ? `0.0.0.0_${listener.port}` : listener.name, 'downstream_cx_total'));
+    if (listener.listenerFilters.length > 0) this.inspectThenRoute(conn, listener);
+    else this.route(conn, listener, { transportProtocol: 'raw_buffer', applicationProtocols: [] });
+  }
+
+  /**
+   * Listener filters: tls_inspector (SNI, ALPN from a ClientHello) and http_inspector (HTTP/1.1 or
+   * h2c from the first line). They peek at the client's first bytes; with no bytes they wait forever,
+   * as Istio's protocolDetectionTimeout of 0 does.
+   */
   private inspectThenRoute(conn: Conn, listener: Listener): void {
+    const wantsTls = listener.listenerFilters.includes('tls_inspector');
+    const wantsHttp = needsHttpInspection(listener);
     const onData = (chunk: Buffer) => {
       conn.pending = Buffer.concat([conn.pending, chunk]);
-      const verdict = inspectHttp(conn.pending);
-      if (verdict === 'need-more') return;
+      const facts = this.inspect(conn.pending, wantsTls, wantsHttp);
+      if (!facts) return;
       conn.downstream.off('data', onData);
+      conn.downstream.off('end', onEnd);
       conn.downstream.pause();
-      this.deps.stats.inc(INSPECTOR_STAT[verdict] ?? 'http_inspector.http_not_found');
-      this.route(conn, listener, verdict === 'not-http' ? [] : [verdict]);
+      this.route(conn, listener, facts);
     };
+    const onEnd = () => this.finish(conn, ['DC']);
     conn.downstream.on('data', onData);
-    conn.downstream.once('end', () => this.finish(conn, ['DC']));
+    conn.downstream.once('end', onEnd);
     conn.downstream.resume();
   }
 
-  private route(conn: Conn, listener: Listener, alpn: string[]): void {
-    const facts: ConnectionFacts = { dstIp: conn.dst.address, dstPort: conn.dst.port, transportProtocol: 'raw_buffer', applicationProtocols: alpn };
+  /** What the listener filters conclude from the bytes so far, or undefined while they need more. */
+  private inspect(data: Buffer, wantsTls: boolean, wantsHttp: boolean): Omit<ConnectionFacts, 'dstIp' | 'dstPort'> | undefined {
+    if (wantsTls) {
+      const hello = parseClientHello(data);
+      if (hello.kind === 'need-more') return undefined;
+      if (hello.kind === 'tls') return { transportProtocol: 'tls', serverName: hello.serverName, applicationProtocols: hello.alpn };
+    }
+    if (!wantsHttp) return { transportProtocol: 'raw_buffer', applicationProtocols: [] };
+    const verdict = inspectHttp(data);
+    if (verdict === 'need-more') return undefined;
+    this.deps.stats.inc(INSPECTOR_STAT[verdict] ?? 'http_inspector.http_not_found');
+    return { transportProtocol: 'raw_buffer', applicationProtocols: verdict === 'not-http' ? [] : [verdict] };
+  }
+
+  private route(conn: Conn, listener: Listener, learned: Omit<ConnectionFacts, 'dstIp' | 'dstPort'>): void {
+    const facts: ConnectionFacts = { dstIp: conn.dst.address, dstPort: conn.dst.port, ...learned };
+    if (facts.serverName) conn.record.requestedServerName = facts.serverName;
     const chain = matchFilterChain(listener, facts);
     if (!chain) {
       conn.record.responseFlags = ['NR'];
@@ -103,8 +140,19 @@ export class OutboundProxy {
       this.close(conn);
       return;
     }
-    if (chain.filter.kind === 'tcp_proxy') this.tcpProxy(conn, chain.filter.cluster, chain.filter.statPrefix);
-    else this.httpConnectionManager(conn, chain, chain.filter.statPrefix, chain.filter.routeConfigName);
+    if (chain.filter.kind === 'tcp_proxy') {
+      this.tcpProxy(conn, chain.filter.cluster, chain.filter.statPrefix);
+      return;
+    }
+    // The HCM logs per request; this connection needs no line of its own.
+    (conn as { logged?: boolean }).logged = true;
+    this.http.serve({
+      socket: conn.downstream,
+      pending: conn.pending,
+      originalDst: conn.dst,
+      statPrefix: chain.filter.statPrefix,
+      routeConfigName: chain.filter.routeConfigName,
+    });
   }
 
   // ---- tcp_proxy -------------------------------------------------------------------------------
@@ -118,10 +166,10 @@ export class OutboundProxy {
   }
 
   /** Picks the cluster's host the way its type says, and connects; undefined after a UH/UF close. */
-  private async connectUpstream(conn: Conn, clusterName: string, originalDst: Endpoint): Promise<Socket | undefined> {
+  private async connectUpstream(conn: Conn, clusterName: string, originalDst: Endpoint, localAddress?: string): Promise<Socket | undefined> {
     const cluster = this.clusters.get(clusterName);
-    const stat = (s: string) => clusterStat(cluster?.altStatName.replace(/;$/, '') ?? clusterName, s, this.era);
-    const host = cluster ? await this.pickHost(cluster, originalDst) : undefined;
+    const stat = (s: string) => clusterStat(clusterName, s, this.era);
+    const host = await this.pickHost(clusterName, originalDst);
     if (!host) {
       this.deps.stats.inc(stat('upstream_cx_none_healthy'));
       conn.record.responseFlags = ['UH'];
@@ -131,8 +179,8 @@ export class OutboundProxy {
     this.deps.stats.inc(stat('upstream_cx_total'));
     conn.record.upstreamHost = addr(host.address, host.port);
     return new Promise((resolve) => {
-      const upstream = net.connect({ host: host.address, port: host.port, allowHalfOpen: true });
-      const timer = setTimeout(() => upstream.destroy(new Error('connect timeout')), cluster!.connectTimeoutMs);
+      const upstream = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) });
+      const timer = setTimeout(() => upstream.destroy(new Error('connect timeout')), cluster?.connectTimeoutMs ?? 10_000);
       upstream.once('connect', () => {
         clearTimeout(timer);
         conn.record.upstreamLocalAddress = addr(upstream.localAddress, upstream.localPort);
@@ -151,7 +199,10 @@ export class OutboundProxy {
     });
   }
 
-  private async pickHost(cluster: Cluster, originalDst: Endpoint): Promise<Endpoint | undefined> {
+  /** A host of the cluster: the original destination (ORIGINAL_DST), round robin over endpoints, DNS for STRICT_DNS. */
+  async pickHost(clusterName: string, originalDst: Endpoint): Promise<Endpoint | undefined> {
+    const cluster = this.clusters.get(clusterName);
+    if (!cluster) return undefined;
     if (cluster.type === 'ORIGINAL_DST') return originalDst;
     const eps = cluster.endpoints;
     if (eps.length === 0) return undefined;
@@ -167,10 +218,9 @@ export class OutboundProxy {
   }
 
   /** Byte relay in both directions with half-close, as tcp_proxy does. */
-  private relay(conn: Conn, upstream: Socket, clusterName: string, onFirstResponse?: (b: Buffer) => void): void {
+  private relay(conn: Conn, upstream: Socket, clusterName: string): void {
     const { downstream } = conn;
-    const cluster = this.clusters.get(clusterName);
-    const stat = (s: string) => clusterStat(cluster?.altStatName.replace(/;$/, '') ?? clusterName, s, this.era);
+    const stat = (s: string) => clusterStat(clusterName, s, this.era);
     if (conn.pending.length > 0) {
       upstream.write(conn.pending);
       conn.record.bytesReceived += conn.pending.length;
@@ -182,10 +232,7 @@ export class OutboundProxy {
       this.deps.stats.inc(stat('upstream_cx_tx_bytes_total'), b.length);
       upstream.write(b);
     });
-    let first = true;
     upstream.on('data', (b: Buffer) => {
-      if (first && onFirstResponse) onFirstResponse(b);
-      first = false;
       conn.record.bytesSent += b.length;
       this.deps.stats.inc(stat('upstream_cx_rx_bytes_total'), b.length);
       downstream.write(b);
@@ -203,89 +250,35 @@ export class OutboundProxy {
     downstream.resume();
   }
 
-  // ---- http_connection_manager -------------------------------------------------------------------
+  // ---- inbound (15006) ---------------------------------------------------------------------------
 
-  private httpConnectionManager(conn: Conn, _chain: FilterChain, statPrefix: string, routeName: string): void {
-    const stat = (s: string) => httpStat(statPrefix, s, this.era);
-    this.deps.stats.inc(stat('downstream_cx_total'));
-    const { downstream } = conn;
-    downstream.removeAllListeners('end');
-    const onData = (chunk?: Buffer) => {
-      if (chunk) conn.pending = Buffer.concat([conn.pending, chunk]);
-      const parsed = parseRequestHead(conn.pending);
-      if (parsed.kind === 'need-more') return;
-      downstream.off('data', onData);
-      downstream.pause();
-      if (parsed.kind === 'error') {
-        this.codecError(conn, stat);
-        return;
-      }
-      const { head } = parsed;
-      this.deps.stats.inc(stat('downstream_rq_total'));
-      Object.assign(conn.record, {
-        method: head.method,
-        path: head.path,
-        protocol: head.protocol,
-        authority: head.headers.get('host'),
-        userAgent: head.headers.get('user-agent'),
-      });
-      const { action, routeName: chosen } = this.selectRoute(routeName, head.headers.get('host') ?? '');
-      conn.record.routeName = chosen;
-      this.applyRoute(conn, action, stat);
-    };
-    downstream.on('data', onData);
-    downstream.once('end', () => this.finish(conn, ['DC']));
-    if (conn.pending.length > 0) onData();
-    downstream.resume();
-  }
-
-  private codecError(conn: Conn, stat: (s: string) => string): void {
-    const bytes = badRequest(this.era, new Date());
-    this.deps.stats.inc(stat('downstream_cx_protocol_error'));
-    this.deps.stats.inc(stat('downstream_rq_4xx'));
-    Object.assign(conn.record, { responseCode: 400, responseFlags: ['DPE'], responseCodeDetails: 'http1.codec_error' });
-    conn.record.bytesReceived += conn.pending.length;
-    conn.record.bytesSent += Buffer.byteLength(bytes);
-    conn.pending = Buffer.alloc(0);
-    conn.downstream.end(bytes, () => this.finish(conn));
-  }
-
-  /** Virtual host by Host header (port ignored, as IgnorePortInHostMatching does), else the catch-all. */
-  private selectRoute(routeName: string, host: string): { action: RouteAction; routeName: string } {
-    const config: RouteConfig | undefined = this.deps.config.routes.find((r) => r.name === routeName);
-    const bare = host.toLowerCase().replace(/:\d+$/, '');
-    const vhosts = config?.virtualHosts ?? [];
-    const vh =
-      vhosts.find((v) => v.domains.some((d) => d !== '*' && (d === host.toLowerCase() || d === bare))) ?? vhosts.find((v) => v.domains.includes('*'));
-    if (!vh) return { action: { kind: 'direct_response', status: 404 }, routeName: '-' };
-    return { action: vh.action, routeName: vh.routeName };
-  }
-
-  private applyRoute(conn: Conn, action: RouteAction, stat: (s: string) => string): void {
-    if (action.kind === 'direct_response') {
-      const bytes = blockAll502(new Date());
-      this.deps.stats.inc(stat('rq_direct_response'));
-      this.deps.stats.inc(stat(`downstream_rq_${Math.floor(action.status / 100)}xx`));
-      Object.assign(conn.record, { responseCode: action.status, responseCodeDetails: 'direct_response' });
-      conn.record.bytesReceived += conn.pending.length;
-      conn.record.bytesSent += Buffer.byteLength(bytes);
-      conn.pending = Buffer.alloc(0);
-      conn.downstream.end(bytes, () => this.finish(conn));
-      return;
-    }
-    const clusterName = action.kind === 'cluster' ? action.cluster : 'PassthroughCluster';
-    conn.record.upstreamCluster = clusterName;
-    void this.connectUpstream(conn, clusterName, conn.dst).then((upstream) => {
-      if (!upstream) return;
-      this.deps.stats.inc(clusterStat(clusterName, 'upstream_rq_total', this.era));
-      this.relay(conn, upstream, clusterName, (first) => {
-        const status = responseStatus(first);
-        if (status === undefined) return;
-        conn.record.responseCode = status;
-        conn.record.responseCodeDetails = 'via_upstream';
-        this.deps.stats.inc(clusterStat(clusterName, `upstream_rq_${status}`, this.era));
-        this.deps.stats.inc(stat(`downstream_rq_${Math.floor(status / 100)}xx`));
-      });
+  /**
+   * Inbound capture: a connection for this pod's own IP:port, redirected to 15006, goes to the local
+   * app. Since Istio 1.10 the sidecar dials the pod IP from 127.0.0.6 (which istio-iptables RETURNs);
+   * the 1.4-1.6 sidecar dialled 127.0.0.1.
+   */
+  handleInbound(downstream: Socket): void {
+    const conn = this.newConn(downstream);
+    this.deps.stats.inc(listenerStat('0.0.0.0_15006', 'downstream_cx_total'));
+    const inbound = this.deps.config.inbound.find((p) => p.port === conn.dst.port);
+    const cluster = inbound?.cluster ?? 'InboundPassthroughClusterIpv4';
+    this.deps.stats.inc(tcpStat(cluster, 'downstream_cx_total'));
+    this.deps.stats.inc(clusterStat(cluster, 'upstream_cx_total', this.era));
+    conn.record.upstreamCluster = cluster;
+    const modern = this.era === 'modern';
+    const target = { address: modern ? conn.dst.address : '127.0.0.1', port: conn.dst.port };
+    conn.record.upstreamHost = addr(target.address, target.port);
+    const upstream = net.connect({ host: target.address, port: target.port, allowHalfOpen: true, ...(modern ? { localAddress: '127.0.0.6' } : {}) });
+    upstream.once('connect', () => {
+      conn.record.upstreamLocalAddress = addr(upstream.localAddress, upstream.localPort);
+      this.relay(conn, upstream, cluster);
+    });
+    upstream.once('error', (err) => {
+      if (conn.record.upstreamLocalAddress) return;
+      this.deps.stats.inc(clusterStat(cluster, 'upstream_cx_connect_fail', this.era));
+      conn.record.responseFlags = ['UF'];
+      conn.record.upstreamTransportFailureReason = err.message;
+      this.close(conn);
     });
   }
 

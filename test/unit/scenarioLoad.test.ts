@@ -198,12 +198,12 @@ test('a probe with both tcp and redis needs exactly one of them', (t) => {
   const text = yaml({
     probes: 'probes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    redis: { host: 10.0.0.6, port: 7000 }\n    expect: {}',
   });
-  assertIssue(t, fails(t, text), 'probes[0]', lineOf(text, '- name: p'), 'a probe needs exactly one of tcp or redis');
+  assertIssue(t, fails(t, text), 'probes[0]', lineOf(text, '- name: p'), 'a probe needs exactly one of tcp, redis, http, mysql');
 });
 
 test('a probe with neither tcp nor redis is rejected the same way', (t) => {
   const text = yaml({ probes: 'probes:\n  - name: p\n    from: sleep\n    expect: {}' });
-  t.regex(fails(t, text).message, /probes\[0\]: a probe needs exactly one of tcp or redis/);
+  t.regex(fails(t, text).message, /probes\[0\]: a probe needs exactly one of tcp, redis, http, mysql/);
 });
 
 test('Endpoints without a Service are reported', (t) => {

@@ -1,0 +1,214 @@
+// HTTP probe: Debian's curl as a child process of the agent, so it runs in the pod's netns as the
+// agent's uid (iptables captures it like the application's own curl). The command is what a person
+// would type, plus flags that make the result readable and the run hermetic:
+//   curl -q -v -sS --noproxy '*' -o <tmp>/body -D <tmp>/headers -w '%{http_code} %{time_total} %{local_port} %{remote_ip}'
+//        --max-time <timeoutMs/1000> -X <method> [-I] [-H 'name: value' ...] [--cacert <caFile>] --url <url>
+//   -q        first: ignore ~/.curlrc;  --noproxy '*': never use a proxy from the environment
+//   -v        curl 7.88 prints only "curl: (7) ... Couldn't connect to server" for every connect failure;
+//             the verbose lines ("* connect to X port N failed: Connection refused" or "* Immediate
+//             connect fail for X: ...", and "* Connected to ...") tell refused from unreachable and
+//             whether a connection was made. curlError is still only the "curl: (N) ..." line.
+// A header with an empty value is passed as "name:" which, as in curl, removes curl's own header of that
+// name (e.g. Host or User-Agent). -X HEAD without head: true makes curl wait for a body (exit 28), as curl does.
+//
+// Mapping onto the common fields (connected = %{local_port} != 0 or a "* Connected to" line):
+//   exit 0                                -> connect ok,          end eof,           errorClass none
+//   connected, exit 28 (no answer in time) -> connect ok,         end idle,          errorClass curl-28
+//   connected, "Connection reset by peer"/"Broken pipe" after connecting (56 Recv failure, 35 in the TLS handshake, 55 ...)
+//                                         -> connect ok,          end reset,         errorClass curl-<code>
+//   connected, any other exit (52 empty reply, 35 TLS, 60 certificate, 18 partial, 1 HTTP/0.9, 22 ...)
+//                                         -> connect ok,          end eof,           errorClass curl-<code>
+//                                            (for errors curl raises itself, like 60, "eof" means curl closed)
+//   not connected, exit 7 with a verbose connect-failure line saying
+//                          "Connection refused"                        -> refused
+//                          "No route to host" / "Network is unreachable" -> unreachable
+//                          "Connection timed out"                      -> timeout
+//                          anything else (e.g. a RST right after the SYN-ACK) -> error
+//   not connected, exit 28 (max-time ran out before a connection)     -> timeout
+//   not connected, any other exit (6 resolve, 3 bad URL, ...)         -> error
+//   (all not connected: end not-connected, errorClass curl-<code>)
+//   curl could not be run, or was killed by the backstop deadline   -> error / not-connected / error
+// received is '' (the body is in `body`); receivedBytes = bytes of all header blocks + body as curl wrote them
+// (after de-chunking; no content decoding). durationMs is curl's %{time_total}.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { elapsedMs } from './tcp.ts';
+import type { ConnectOutcome, EndKind, HttpProbeSpec, ProbeResult } from './types.ts';
+
+export const CURL = '/usr/bin/curl';
+const WRITE_OUT = '%{http_code} %{time_total} %{local_port} %{remote_ip}';
+const BODY_LIMIT = 4096;
+/** curl's --max-time should always end it first; this only guards against a wedged child. */
+const BACKSTOP_MS = 5000;
+
+interface CurlRun { exitCode: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; spawnError?: Error }
+
+export async function runHttpProbe(spec: HttpProbeSpec): Promise<ProbeResult> {
+  const startedAt = performance.now();
+  const head = { kind: 'http' as const, target: targetOf(spec.url), received: '' };
+  const dir = await mkdtemp(join(tmpdir(), 'egress-lab-http-'));
+  try {
+    const bodyPath = join(dir, 'body');
+    const headerPath = join(dir, 'headers');
+    const run = await runCurl(curlArgs(spec, bodyPath, headerPath), spec.timeoutMs + BACKSTOP_MS);
+    if (run.exitCode === null) {
+      const why = run.spawnError ? `could not run ${CURL}: ${run.spawnError.message}` : `${CURL} killed by ${run.signal ?? 'a signal'}`;
+      return { ...head, connect: 'error', receivedBytes: 0, end: 'not-connected', errorClass: 'error', error: why, durationMs: elapsedMs(startedAt) };
+    }
+    const headerBytes = await readOrEmpty(headerPath);
+    const bodyBytes = spec.head ? Buffer.alloc(0) : await readOrEmpty(bodyPath);
+    return { ...head, ...interpret(run.exitCode, run.stdout, run.stderr, headerBytes, bodyBytes, elapsedMs(startedAt)) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function curlArgs(spec: HttpProbeSpec, bodyPath: string, headerPath: string): string[] {
+  const args = ['-q', '-v', '-sS', '--noproxy', '*', '-o', bodyPath, '-D', headerPath, '-w', WRITE_OUT,
+    '--max-time', String(spec.timeoutMs / 1000), '-X', spec.method];
+  if (spec.head) args.push('-I');
+  for (const [name, value] of Object.entries(spec.headers)) args.push('-H', value === '' ? `${name}:` : `${name}: ${value}`);
+  if (spec.caFile !== undefined) args.push('--cacert', spec.caFile);
+  args.push('--url', spec.url);
+  return args;
+}
+
+/** "host:port" of the URL, with the scheme's default port; the URL itself if it does not parse. */
+function targetOf(url: string): string {
+  try {
+    const u = new URL(url);
+    const port = u.port !== '' ? u.port : u.protocol === 'https:' ? '443' : '80';
+    return `${u.hostname}:${port}`;
+  } catch {
+    return url;
+  }
+}
+
+function runCurl(args: string[], deadlineMs: number): Promise<CurlRun> {
+  return new Promise((resolve) => {
+    const child = spawn(CURL, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let errBytes = 0;
+    let spawnError: Error | undefined;
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    // -v output is headers and TLS notes only, never the body; still, keep at most 1 MiB.
+    child.stderr.on('data', (c: Buffer) => { if (errBytes < 1 << 20) { err.push(c); errBytes += c.length; } });
+    const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+    child.once('error', (e) => { spawnError = e; });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        exitCode: spawnError ? null : code, signal, spawnError,
+        stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+  });
+}
+
+async function readOrEmpty(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    // curl creates -o/-D files only once it has something to write.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw err;
+  }
+}
+
+type Interpreted = Omit<ProbeResult, 'kind' | 'target' | 'received'>;
+
+/** Pure: curl's exit code, -w output, verbose stderr and the two files -> the result fields. */
+export function interpret(exitCode: number, stdout: string, stderr: string, headerBytes: Buffer, bodyBytes: Buffer, wallMs: number): Interpreted {
+  const w = parseWriteOut(stdout);
+  const verbose = parseVerbose(stderr);
+  const connected = (w?.localPort ?? 0) !== 0 || verbose.connected;
+  const headerText = headerBytes.toString('latin1');
+  const block = lastResponseBlock(headerText);
+  const httpStatus = w && w.httpCode !== 0 ? w.httpCode : block?.status;
+  const connect: ConnectOutcome = connected ? 'ok' : notConnectedOutcome(exitCode, verbose.connectFailure);
+  let end: EndKind;
+  if (!connected) end = 'not-connected';
+  else if (exitCode === 0) end = 'eof';
+  else if (verbose.resetAfterConnect) end = 'reset';
+  else if (exitCode === 28) end = 'idle';
+  else end = 'eof';
+  const error = exitCode === 0 ? undefined
+    : [verbose.curlError ?? `curl exited with ${exitCode}`, verbose.connectFailure && !connected ? `(${verbose.connectFailure})` : undefined]
+      .filter((s) => s !== undefined).join(' ');
+  return {
+    exitCode,
+    ...(httpStatus === undefined ? {} : { httpStatus }),
+    ...(block === undefined ? {} : { headers: block.headers, body: bodyBytes.subarray(0, BODY_LIMIT).toString('utf8') }),
+    ...(w?.remoteIp ? { address: w.remoteIp } : {}),
+    ...(w && w.localPort !== 0 ? { localPort: w.localPort } : {}),
+    connect,
+    receivedBytes: headerBytes.length + bodyBytes.length,
+    end,
+    errorClass: exitCode === 0 ? 'none' : `curl-${exitCode}`,
+    ...(error === undefined ? {} : { error }),
+    ...(verbose.curlError === undefined ? {} : { curlError: verbose.curlError }),
+    durationMs: w ? Math.round(w.timeTotal * 1000) : wallMs,
+  };
+}
+
+function notConnectedOutcome(exitCode: number, failure: string | undefined): ConnectOutcome {
+  if (exitCode === 28) return 'timeout';
+  if (exitCode !== 7 || failure === undefined) return 'error';
+  if (/Connection refused/i.test(failure)) return 'refused';
+  if (/No route to host|Network is unreachable/i.test(failure)) return 'unreachable';
+  if (/timed out/i.test(failure)) return 'timeout';
+  return 'error';
+}
+
+interface WriteOut { httpCode: number; timeTotal: number; localPort: number; remoteIp: string }
+
+export function parseWriteOut(stdout: string): WriteOut | undefined {
+  const m = /^(\d{3}) (\d+(?:\.\d+)?) (\d+) ?(\S*)\s*$/.exec(stdout);
+  if (!m) return undefined;
+  return { httpCode: Number(m[1]), timeTotal: Number(m[2]), localPort: Number(m[3]), remoteIp: m[4] ?? '' };
+}
+
+interface Verbose { curlError?: string; connected: boolean; connectFailure?: string; resetAfterConnect: boolean }
+
+export function parseVerbose(stderr: string): Verbose {
+  const seen: Verbose = { connected: false, resetAfterConnect: false };
+  for (const raw of stderr.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (/^curl: \(\d+\) /.test(line)) { seen.curlError = line.trimEnd(); continue; }
+    if (!line.startsWith('* ')) continue;  // "> " request, "< " response headers, "{ [n bytes data]"
+    // "connect to H port P failed: R" after a non-blocking connect, or "Immediate connect fail for H: R"
+    // when connect() itself already failed (happens on loopback under load).
+    if (/^\*\s+(?:connect to .* failed|Immediate connect fail for .*?): /.test(line)) { seen.connectFailure = line.slice(2).trim(); continue; }
+    if (/^\*\s+Connected to /.test(line)) seen.connected = true;
+    else if (seen.connected && /Connection reset by peer|Broken pipe/i.test(line)) seen.resetAfterConnect = true;
+  }
+  return seen;
+}
+
+interface ResponseBlock { status?: number; headers: Record<string, string> }
+
+/** -D holds every response block (1xx, then the final one): the last one that starts with a status line. */
+export function lastResponseBlock(text: string): ResponseBlock | undefined {
+  const blocks = text.split(/\r?\n\r?\n/).filter((b) => /^HTTP\/\S+ \d{3}/.test(b));
+  const last = blocks.at(-1);
+  if (last === undefined) return undefined;
+  const [statusLine = '', ...lines] = last.split(/\r?\n/);
+  // A Map, then fromEntries: a header named "__proto__" must stay an ordinary own property.
+  const headers = new Map<string, string>();
+  let previous: string | undefined;
+  for (const line of lines) {
+    if (/^[ \t]/.test(line) && previous !== undefined) {  // obsolete line folding
+      headers.set(previous, `${headers.get(previous) ?? ''} ${line.trim()}`);
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    previous = line.slice(0, colon).trim().toLowerCase();
+    headers.set(previous, line.slice(colon + 1).trim());
+  }
+  const status = /^HTTP\/\S+ (\d{3})/.exec(statusLine)?.[1];
+  return { ...(status === undefined ? {} : { status: Number(status) }), headers: Object.fromEntries(headers) };
+}

@@ -1,0 +1,38 @@
+/**
+ * Where `proxy-config` reads a config_dump from: a saved file, or the sidecar of a kept lab, found by
+ * pod name through the lab's namespaces and the run directory that holds its admin socket.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { labNamespaces } from '../lab/netns.ts';
+import { LAB_PREFIX } from '../lab/topology.ts';
+import { adminRequest } from '../lab/adminClient.ts';
+import type { ProxyConfigFilters, ProxyConfigKind } from './proxyConfig.ts';
+
+export const PROXY_CONFIG_KINDS: ProxyConfigKind[] = ['listener', 'cluster', 'route', 'endpoint'];
+
+export interface ProxyConfigOptions extends ProxyConfigFilters {
+  prefix?: string;
+  runDir: string;
+  output: 'short' | 'json';
+}
+
+/** The run prefix of the one kept lab that has this pod (or the one --prefix names). */
+async function keptLabPrefix(pod: string, prefix?: string): Promise<string> {
+  const suffix = `-pod-${pod}`;
+  const prefixes = (await labNamespaces(prefix ?? LAB_PREFIX)).filter((n) => n.endsWith(suffix)).map((n) => n.slice(0, -suffix.length));
+  if (prefixes.length === 1) return prefixes[0]!;
+  if (prefixes.length === 0) throw new Error(`no kept lab has a pod "${pod}" (run a scenario with --keep, or pass a config_dump.json path)`);
+  throw new Error(`several kept labs have a pod "${pod}": ${prefixes.join(', ')}; choose one with --prefix`);
+}
+
+export async function loadConfigDump(target: string, opts: Pick<ProxyConfigOptions, 'prefix' | 'runDir'>): Promise<unknown> {
+  if (existsSync(target)) return JSON.parse(readFileSync(target, 'utf8'));
+  const prefix = await keptLabPrefix(target, opts.prefix);
+  const runDir = existsSync(opts.runDir) ? readdirSync(opts.runDir).find((d) => d.endsWith(`-${prefix}`)) : undefined;
+  const socket = runDir ? join(opts.runDir, runDir, 'pods', target, 'admin.sock') : undefined;
+  if (!socket || !existsSync(socket)) {
+    throw new Error(`lab ${prefix} is up, but no sidecar admin socket for pod "${target}" under ${opts.runDir} (does the pod have a sidecar? is --run-dir right?)`);
+  }
+  return JSON.parse(await adminRequest(socket, 'GET', '/config_dump'));
+}
