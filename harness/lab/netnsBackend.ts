@@ -17,6 +17,8 @@ import { parseConntrack, type ConntrackEntry } from '../evidence/conntrack.ts';
 import type { AgentResponse, ProbeResult, ProbeSpec } from '../probes/types.ts';
 import { inNetns } from './exec.ts';
 import { adminRequest } from './adminClient.ts';
+import { proxyConfigView } from '../views/proxyConfig.ts';
+import { PROXY_CONFIG_KINDS } from '../views/configSource.ts';
 import { createLab, destroyNamespaces } from './netns.ts';
 import { startInNetns, stopProcess, type LabProcess } from './processes.ts';
 import { LAB_PREFIX, planLab, type LabPlan, type NamespacePlan } from './topology.ts';
@@ -202,7 +204,11 @@ export class NetnsBackend implements Backend {
   async collectArtifacts(): Promise<void> {
     for (const pod of this.pods.values()) {
       writeFileSync(join(pod.dir, 'iptables-save.txt'), await this.iptablesSave(pod.workload.name));
-      if (pod.sidecar) writeFileSync(join(pod.dir, 'config_dump.json'), await this.admin(pod, 'GET', '/config_dump'));
+      if (!pod.sidecar) continue;
+      const dump = await this.admin(pod, 'GET', '/config_dump');
+      writeFileSync(join(pod.dir, 'config_dump.json'), dump);
+      // The istioctl proxy-config views, so a failure can be read without rerunning.
+      for (const kind of PROXY_CONFIG_KINDS) writeFileSync(join(pod.dir, `proxy-config-${kind}.txt`), proxyConfigView(kind, JSON.parse(dump)));
     }
   }
 

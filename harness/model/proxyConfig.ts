@@ -10,6 +10,12 @@ import { selectedWorkloads, visibleServices } from './meshServices.ts';
 import type { InboundPort, ProxyConfig } from './types.ts';
 import type { IstioEra } from './iptables.ts';
 
+/** Simplifications of the sidecar model that hold for every version. */
+const MODEL_NOTES = {
+  inMesh: 'sidecar-to-sidecar traffic is plaintext in the lab; real Istio would use auto mTLS (ISTIO_MUTUAL) between the two sidecars, which changes no listener, cluster or client outcome asserted here',
+  http: 'the HTTP connection manager opens one upstream connection per request (Envoy pools them), so HTTP probes may show more upstream conntrack legs than real Istio',
+};
+
 const LEGACY_NOTES = [
   'Istio 1.4-1.6 behaviour is modelled from the seed documents: listener and cluster shapes seen there are reproduced; stats, access-log fields and the virtualOutbound loop guard of that era are inferred, not observed',
 ];
@@ -48,6 +54,11 @@ export function buildProxyConfig(scenario: Scenario, istio: IstioVersion, worklo
     clusters: buildClusters(services, istio.era),
     routes: built.routes,
     inbound: inboundPorts(scenario, workload, istio.era),
-    fidelityNotes: [...(istio.era === 'legacy' ? LEGACY_NOTES : []), ...built.notes],
+    fidelityNotes: [
+      ...(istio.era === 'legacy' ? LEGACY_NOTES : []),
+      ...(services.some((s) => s.kind === 'Service' && [...s.endpoints.values()].flat().some((e) => scenario.workloads.some((w) => w.sidecar && w.ip === e.address))) ? [MODEL_NOTES.inMesh] : []),
+      ...(built.routes.length > 0 ? [MODEL_NOTES.http] : []),
+      ...built.notes,
+    ],
   };
 }

@@ -64,10 +64,37 @@ serial('--keep leaves the lab up with instructions, and lab down removes it', (t
   t.truthy(prefix, kept.out);
   t.regex(kept.out, /ip netns exec egl-[0-9a-f]+-pod-sleep setpriv --reuid=1000/);
   t.true(leftoverNamespaces(prefix!).length >= 3);
+  const listeners = cli(['proxy-config', 'listener', 'sleep', '--port', '7000', '--run-dir', runsDir]);
+  t.is(listeners.code, 0, listeners.out);
+  t.regex(listeners.out, /^ADDRESS +PORT +MATCH +DESTINATION\n/);
+  t.regex(listeners.out, /\n0\.0\.0\.0 +7000 +App: HTTP +Route: 7000\n/);
+  t.regex(listeners.out, /\n0\.0\.0\.0 +7000 +ALL +PassthroughCluster\n/);
   const down = cli(['lab', 'down']);
   t.is(down.code, 0, down.out);
   t.regex(down.out, /removed \d+ namespace\(s\)/);
   t.deepEqual(leftoverNamespaces(prefix!), []);
+});
+
+serial('proxy-config reads a run\'s saved config_dump: seed 002\'s listener table', (t) => {
+  const run = cli(['scenario', 'mysql-3306-foreign-serviceentry', '--run-dir', runsDir]);
+  t.is(run.code, 0, run.out);
+  const dir = /artifacts: (\S+)/.exec(run.out)?.[1];
+  const { code, out } = cli(['proxy-config', 'listener', `${dir}/pods/mysql-client/config_dump.json`, '--port', '3306']);
+  t.is(code, 0, out);
+  t.is(
+    out,
+    'ADDRESS       PORT MATCH DESTINATION\n' +
+      '0.0.0.0       3306 ALL   Cluster: outbound|3306||mysql.demo\n' +
+      '10.68.228.107 3306 ALL   Cluster: outbound|3306||mysql-server.demo1.svc.cluster.local\n',
+  );
+  const json = cli(['proxy-config', 'cluster', `${dir}/pods/mysql-client/config_dump.json`, '--fqdn', 'mysql.demo', '-o', 'json']);
+  t.is(JSON.parse(json.out)[0].type, 'STRICT_DNS');
+});
+
+serial('proxy-config explains what it needs when no lab is kept', (t) => {
+  const { code, out } = cli(['proxy-config', 'listener', 'no-such-pod']);
+  t.is(code, 2);
+  t.regex(out, /no kept lab has a pod "no-such-pod"/);
 });
 
 serial('Ctrl-C during a run removes the lab and says so', async (t) => {
