@@ -1,21 +1,26 @@
 /**
  * egress-lab's command line:
- *   scenario NAME... [--keep]     run scenarios in the embedded lab
+ *   scenario NAME... [--keep]     run scenarios in the embedded lab, every step shown
+ *   scenarios [PATTERN...]         the catalog or a selection, quiet on success, with reports
+ *   list [PATTERN...]              what the catalog holds
  *   lab down | lab status          sweep or list what runs left behind
  *   validate FILE...               check scenario files without running anything
  *   iptables [--istio V] -- FLAGS  print istio-iptables' restore text for its own flags
  */
 import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
-import { loadScenarioFile, ScenarioError, type LoadedScenario } from './scenario/load.ts';
+import { loadScenarioFile, SCENARIO_DIR, ScenarioError, type LoadedScenario } from './scenario/load.ts';
 import { parseIstioVersion } from './scenario/istioVersion.ts';
-import { NetnsBackend, newRunPrefix } from './lab/netnsBackend.ts';
 import { labNamespaces } from './lab/netns.ts';
 import { sweep } from './lab/sweep.ts';
 import { LAB_PREFIX } from './lab/topology.ts';
-import { ConsoleReporter } from './run/report.ts';
-import { runScenario } from './run/runner.ts';
-import type { Backend } from './backend.ts';
+import { ConsoleReporter, QuietReporter } from './run/report.ts';
+import type { CleanupMode } from './run/runner.ts';
+import { reportDirFor, runSuite, stopNow, type StopSignal } from './run/suite.ts';
+import { selectScenarios } from './run/select.ts';
+import { summarize, type SuiteResult } from './report/suiteResult.ts';
+import { durationMs } from './model/routes.ts';
+import { existsSync, readdirSync } from 'node:fs';
 import { parseIstioIptablesArgs } from './model/iptablesFlags.ts';
 import { legacyChainCase, renderRestore } from './model/iptables.ts';
 import { proxyConfigView, type ProxyConfigKind } from './views/proxyConfig.ts';
@@ -24,11 +29,6 @@ import { loadConfigDump, PROXY_CONFIG_KINDS, type ProxyConfigOptions } from './v
 const EXIT_FAIL = 1;
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
-
-function runDirFor(base: string, name: string, prefix: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return resolve(base, `${stamp}-${name}-${prefix}`);
-}
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) {
@@ -47,53 +47,133 @@ function loadAll(names: string[]): LoadedScenario[] {
   }
 }
 
-/** Ctrl-C: tear the running lab down before exiting, and say so. */
-function onInterrupt(getBackend: () => Backend | undefined, keep: boolean): void {
-  let stopping = false;
+/** Every scenario in scenarios/, plus any pattern that is a path to a scenario file. */
+function catalog(patterns: string[]): { loaded: LoadedScenario[]; patterns: string[] } {
+  const files = patterns.filter((p) => p.endsWith('.yaml') && existsSync(p));
+  const names = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml'));
+  return {
+    loaded: loadAll([...names.map((f) => join(SCENARIO_DIR, f)), ...files]),
+    patterns: patterns.filter((p) => !files.includes(p)).concat(files.map((f) => loadAll([f])[0]!.scenario.name)),
+  };
+}
+
+interface SuiteCliOptions {
+  cleanup: CleanupMode;
+  repeat: number;
+  untilFail: boolean;
+  timeout?: string;
+  runDir: string;
+  reportDir?: string;
+  verbose: boolean;
+  tag: string[];
+}
+
+/** Ctrl-C or SIGTERM: stop the run, remove the lab that is up, still write the reports. */
+function stopOnSignals(stop: StopSignal): void {
   const handler = (sig: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    const backend = getBackend();
-    console.error(`\negress-lab: interrupted (${sig}); ${backend && !keep ? 'removing the lab' : 'nothing to remove'}...`);
-    const done = backend && !keep ? backend.down() : Promise.resolve();
-    void done.finally(() => {
-      console.error('egress-lab: interrupted run removed; no lab objects left behind');
-      process.exit(EXIT_INTERRUPTED);
-    });
+    if (stop.reason) return;
+    console.error(`\negress-lab: interrupted (${sig}); removing the lab and writing the reports...`);
+    void stopNow(stop, `interrupted (${sig})`);
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
 }
 
-async function scenarioCommand(names: string[], opts: { keep: boolean; runDir: string; backend: string }): Promise<void> {
-  const loaded = loadAll(names);
+function printTable(result: SuiteResult): void {
+  const rows = result.runs.map((r) => {
+    const probes = r.outcome?.probes ?? [];
+    const attempt = result.runs.some((x) => x.attempt > 1) ? ` #${r.attempt}` : '';
+    return [`${r.scenario}${attempt}`, r.status.toUpperCase(), `${probes.filter((p) => p.ok).length}/${probes.length}`, `${(r.durationMs / 1000).toFixed(1)} s`];
+  });
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...[['scenario', 'result', 'probes', 'time'], ...rows].map((row) => row[i]!.length)));
+  for (const row of [['scenario', 'result', 'probes', 'time'], ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+}
+
+async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts: SuiteCliOptions): Promise<void> {
   requireRoot();
-  let current: Backend | undefined;
-  onInterrupt(() => current, opts.keep);
-  const reporter = new ConsoleReporter();
-  let failed = 0;
-  for (const l of loaded) {
-    const prefix = newRunPrefix();
-    const runDir = runDirFor(opts.runDir, l.scenario.name, prefix);
-    const backend = new NetnsBackend(l, runDir, prefix);
-    const outcome = await runScenario(l, backend, { keep: opts.keep, runDir, reporter, onBackend: (b) => (current = b) });
-    current = undefined;
-    if (!outcome.ok) failed++;
+  const timeoutMs = opts.timeout ? durationMs(opts.timeout) : undefined;
+  const reportDir = opts.reportDir ?? reportDirFor(opts.runDir);
+  const stop: StopSignal = {};
+  stopOnSignals(stop);
+  const reporter = opts.verbose ? new ConsoleReporter() : new QuietReporter();
+  const result = await runSuite(
+    { scenarios: loaded, selection, cleanup: opts.cleanup, repeat: opts.repeat, untilFail: opts.untilFail, timeoutMs, runDir: opts.runDir, reportDir, reporter },
+    stop,
+  );
+  if (loaded.length > 1 || opts.repeat > 1) printTable(result);
+  const sum = summarize(result);
+  console.log(`reports: ${reportDir}/junit.xml, report.html, result.json, timings.json`);
+  if (result.interrupted) {
+    console.error(`egress-lab: ${result.interrupted}: the lab was removed, nothing is left behind; partial reports are in ${reportDir}`);
+    process.exit(EXIT_INTERRUPTED);
   }
-  if (loaded.length > 1) console.log(`${loaded.length - failed} passed, ${failed} failed`);
-  process.exit(failed > 0 ? EXIT_FAIL : 0);
+  console.log(`${sum.passed} passed, ${sum.failed + sum.errors} failed`);
+  process.exit(sum.failed + sum.errors > 0 ? EXIT_FAIL : 0);
 }
 
 const program = new Command('egress-lab').description('Reproduce Istio egress incidents at the packet level');
 
+const cleanupOption = () =>
+  new Option('--cleanup <mode>', 'remove labs always, only when the scenario passed, or never').choices(['always', 'on-success', 'never']).default('always');
+const runDirOption = () => new Option('--run-dir <dir>', 'where run directories go').default(process.env.EGRESS_LAB_RUN_DIR ?? join(process.cwd(), 'runs'));
+
 program
   .command('scenario')
-  .description('run scenarios (by name from scenarios/, or a path) in the embedded netns lab')
+  .description('run scenarios (by name from scenarios/, or a path) in the embedded netns lab, with every step shown')
   .argument('<names...>')
-  .option('--keep', 'leave the lab up afterwards and print how to poke it', false)
-  .option('--run-dir <dir>', 'where run directories go', process.env.EGRESS_LAB_RUN_DIR ?? join(process.cwd(), 'runs'))
+  .option('--keep', 'leave the lab up afterwards and print how to poke it (same as --cleanup never)', false)
+  .addOption(cleanupOption())
+  .addOption(runDirOption())
+  .option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)')
   .addOption(new Option('--backend <name>', 'where to run').choices(['netns']).default('netns'))
-  .action(scenarioCommand);
+  .action((names: string[], opts: SuiteCliOptions & { keep: boolean }) =>
+    suiteCommand(loadAll(names), names, { ...opts, cleanup: opts.keep ? 'never' : opts.cleanup, repeat: 1, untilFail: false, verbose: true, tag: [] }),
+  );
+
+program
+  .command('scenarios')
+  .description('run the catalog or a selection: names or regexes, "!x" to exclude; quiet on success, full evidence on failure')
+  .argument('[patterns...]', 'scenario names, regexes, !exclusions or paths to scenario files')
+  .option('--tag <tag>', 'only scenarios with this tag ("!tag" excludes); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .addOption(cleanupOption())
+  .option('--repeat <n>', 'run the selection n times (flake hunting)', (v) => Number(v), 1)
+  .option('--until-fail', 'repeat until an attempt fails (at most --repeat times, default 100)', false)
+  .option('--timeout <duration>', 'whole-run timeout, e.g. 30m or 90s')
+  .addOption(runDirOption())
+  .option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)')
+  .option('--verbose', 'print every step of every scenario, not only of failing ones', false)
+  .action((patterns: string[], opts: SuiteCliOptions) => {
+    const { loaded, patterns: pats } = catalog(patterns);
+    let selected: LoadedScenario[];
+    try {
+      const chosen = selectScenarios(loaded.map((l) => ({ name: l.scenario.name, tags: l.scenario.tags, l })), { patterns: pats, tags: opts.tag });
+      selected = chosen.map((c) => c.l);
+    } catch (err) {
+      console.error(`egress-lab scenarios: ${(err as Error).message}`);
+      process.exit(EXIT_USAGE);
+    }
+    if (selected.length === 0) {
+      console.error('egress-lab scenarios: the selection is empty');
+      process.exit(EXIT_USAGE);
+    }
+    const repeat = opts.untilFail && opts.repeat === 1 ? 100 : opts.repeat;
+    return suiteCommand(selected, [...patterns, ...opts.tag.map((t) => `tag:${t}`)], { ...opts, repeat });
+  });
+
+program
+  .command('list')
+  .description('list scenarios with their tags and what they reproduce')
+  .argument('[patterns...]')
+  .option('--tag <tag>', 'only scenarios with this tag', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .action((patterns: string[], opts: { tag: string[] }) => {
+    const { loaded, patterns: pats } = catalog(patterns);
+    const chosen = selectScenarios(loaded.map((l) => ({ name: l.scenario.name, tags: l.scenario.tags, l })), { patterns: pats, tags: opts.tag });
+    for (const { l } of chosen) {
+      const s = l.scenario;
+      console.log(`${s.name}  (Istio ${l.istio.text}, ${s.mesh.outboundTrafficPolicy}; ${s.tags.join(', ')})`);
+      console.log(`    ${s.description.trim().replace(/\s+/g, ' ')}\n`);
+    }
+  });
 
 const lab = program.command('lab').description('manage lab objects left by kept or crashed runs');
 lab

@@ -27,7 +27,7 @@ for (const name of names) {
   for (let i = 0; i < runs; i++) {
     const prefix = newRunPrefix();
     const runDir = join(dir, `${name}-${prefix}`);
-    const o = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix), { keep: false, runDir, reporter: quiet });
+    const o = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix), { cleanup: 'always', runDir, reporter: quiet });
     if (!o.ok) throw new Error(`${name} failed during the benchmark; see ${runDir}`);
     samples.push(o);
   }

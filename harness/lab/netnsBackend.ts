@@ -62,6 +62,11 @@ class AgentChannel {
       this.waiting.get(msg.id)?.(msg);
       this.waiting.delete(msg.id);
     });
+    // An interrupted run kills the agent: fail what is in flight instead of waiting for the timeout.
+    proc.child.once('exit', (code, sig) => {
+      for (const [id, answer] of this.waiting) answer({ id, error: `probe agent exited (${code ?? sig})` });
+      this.waiting.clear();
+    });
   }
 
   send(probe: ProbeSpec, timeoutMs: number): Promise<ProbeResult> {

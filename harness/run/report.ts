@@ -9,7 +9,7 @@ import type { ProbeOutcome, ScenarioOutcome } from './runner.ts';
 import { fidelityNotes } from './fidelity.ts';
 import type { Check } from './assertions.ts';
 
-function checkLine(c: Check): string {
+export function checkLine(c: Check): string {
   const basis = c.basis === 'reasoned' ? ' [reasoned]' : '';
   return `${c.ok ? '✔' : '✘'} ${c.evidence} ${c.what}${basis}: expected ${c.expected}, saw ${c.seen}`;
 }
@@ -23,7 +23,7 @@ export interface Reporter extends Progress {
   scenarioEnd(outcome: ScenarioOutcome): void;
 }
 
-function probeLine(o: ProbeOutcome): string {
+export function probeLine(o: ProbeOutcome): string {
   const p = o.probe;
   if (p.tcp) return `tcp ${p.tcp.host}:${p.tcp.port}${p.tcp.send ? ` send ${JSON.stringify(p.tcp.send)}` : ''}`;
   if (p.redis) return `redis ${p.redis.host}:${p.redis.port} ${p.redis.command.join(' ')}`;
@@ -32,7 +32,8 @@ function probeLine(o: ProbeOutcome): string {
   return p.name;
 }
 
-function evidence(o: ProbeOutcome): string[] {
+/** What the client saw, the conntrack legs and the stats that moved: shown when a probe fails. */
+export function evidenceLines(o: ProbeOutcome): string[] {
   const lines: string[] = [];
   const r = o.result;
   if (r) {
@@ -71,7 +72,7 @@ export class ConsoleReporter implements Reporter {
     this.write(`${o.ok ? '✔' : '✘'} probe ${o.probe.name} from ${o.probe.from}: ${probeLine(o)}`);
     if (o.error) this.write(`    error: ${o.error}`);
     for (const c of o.checks) this.write(`    ${checkLine(c)}`);
-    if (!o.ok) for (const line of evidence(o)) this.write(`    │ ${line}`);
+    if (!o.ok) for (const line of evidenceLines(o)) this.write(`    │ ${line}`);
   }
 
   podChecks(checks: Check[]): void {
@@ -96,5 +97,49 @@ export class ConsoleReporter implements Reporter {
         `${reasoned ? `, ${reasoned} rest on reasoned (not observed) facts` : ''}, ${(o.durationMs / 1000).toFixed(1)} s`,
     );
     this.write(`  artifacts: ${o.runDir}`);
+  }
+}
+
+/**
+ * Quiet on success, everything on failure: the full output of a scenario is buffered and printed
+ * only if the scenario fails (or the run is interrupted); a passing one gets a single line.
+ */
+export class QuietReporter implements Reporter {
+  private buffer: string[] = [];
+  private readonly inner = new ConsoleReporter((l) => this.buffer.push(l));
+
+  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
+
+  step(m: string): void {
+    this.inner.step(m);
+  }
+  scenarioStart(loaded: LoadedScenario, backend: string, runDir: string): void {
+    this.buffer = [];
+    this.inner.scenarioStart(loaded, backend, runDir);
+  }
+  probe(o: ProbeOutcome): void {
+    this.inner.probe(o);
+  }
+  podChecks(checks: Check[]): void {
+    this.inner.podChecks(checks);
+  }
+  error(message: string): void {
+    this.inner.error(message);
+  }
+  keep(instructions: string[]): void {
+    this.inner.keep(instructions);
+  }
+  scenarioEnd(o: ScenarioOutcome): void {
+    this.inner.scenarioEnd(o);
+    if (o.ok) {
+      const checks = o.podChecks.length + o.probes.reduce((n, p) => n + p.checks.length, 0);
+      this.write(`✔ ${o.name.padEnd(40)} ${String(o.probes.length).padStart(2)} probes ${String(checks).padStart(3)} checks ${(o.durationMs / 1000).toFixed(1).padStart(5)} s`);
+    } else this.flush();
+    this.buffer = [];
+  }
+  /** Prints whatever is buffered (a failing or interrupted scenario). */
+  flush(): void {
+    for (const l of this.buffer) this.write(l);
+    this.buffer = [];
   }
 }

@@ -11,7 +11,12 @@ import type { ProbeResult, ProbeSpec } from '../probes/types.ts';
 import { legsOfProbe, newEntries, type ConntrackEntry, type ProbeLegs } from '../evidence/conntrack.ts';
 import { diffStats } from '../model/stats.ts';
 import { checkIptablesSave, checkProbe, type Check } from './assertions.ts';
+import type { PathTrace } from '../model/pathTrace.ts';
+import { tracePath } from '../model/tracePath.ts';
+import { buildProxyConfig } from '../model/proxyConfig.ts';
+import { injectionConfig, renderRestore } from '../model/iptables.ts';
 import type { Reporter } from './report.ts';
+import { fidelityNotes } from './fidelity.ts';
 
 export interface ProbeOutcome {
   probe: Probe;
@@ -20,6 +25,9 @@ export interface ProbeOutcome {
   checks: Check[];
   legs?: ProbeLegs;
   statsDiff?: Map<string, number>;
+  /** The path the model predicts for this connection, drawn in the report next to the evidence. */
+  trace?: PathTrace;
+  traceError?: string;
   ok: boolean;
 }
 
@@ -30,6 +38,8 @@ export interface ScenarioOutcome {
   probes: ProbeOutcome[];
   /** Checks on pod state after set-up (iptables-save). */
   podChecks: Check[];
+  /** Where the model cannot know what real Istio does (also printed at the start of the run). */
+  fidelityNotes?: string[];
   error?: string;
   durationMs: number;
   /** Wall time of each phase: lab up (namespaces, servers, sidecars), probes, teardown. */
@@ -75,15 +85,43 @@ async function runProbe(backend: Backend, loaded: LoadedScenario, probe: Probe, 
   writeFileSync(join(dir, 'stats-after.txt'), renderStats(statsAfter));
   writeFileSync(join(dir, 'stats-diff.txt'), renderStats(statsDiff));
   const checks = checkProbe(probe.expect, result, legs, statsDiff, statsAfter);
-  return { probe, result, checks, legs, statsDiff, ok: checks.every((c) => c.ok) };
+  return { probe, result, checks, legs, statsDiff, ...modelTrace(loaded, probe, result), ok: checks.every((c) => c.ok) };
+}
+
+/** When to remove a scenario's lab: always, only when it passed (keep failures to poke at), or never. */
+export type CleanupMode = 'always' | 'on-success' | 'never';
+
+/** What the client sends first, as the sidecar's listener filters would see it. */
+function probeTarget(p: Probe): { host: string; port: number; scheme?: 'http' | 'https'; hostHeader?: string; sendsFirst: boolean; firstBytes?: string } {
+  if (p.tcp) return { host: p.tcp.host, port: p.tcp.port, sendsFirst: p.tcp.send.length > 0, firstBytes: p.tcp.send };
+  if (p.redis) return { host: p.redis.host, port: p.redis.port, sendsFirst: true, firstBytes: `*${p.redis.command.length}\r\n` };
+  if (p.mysql) return { host: p.mysql.host, port: p.mysql.port, sendsFirst: false };
+  const url = new URL(p.http!.url);
+  const https = url.protocol === 'https:';
+  return { host: url.hostname, port: Number(url.port || (https ? 443 : 80)), scheme: https ? 'https' : 'http', hostHeader: url.host, sendsFirst: true };
+}
+
+/** The model's path for a probe, or why there is none (the report shows either). */
+function modelTrace(loaded: LoadedScenario, probe: Probe, result: ProbeResult): { trace?: PathTrace; traceError?: string } {
+  const workload = loaded.scenario.workloads.find((w) => w.name === probe.from)!;
+  if (!result.address) return { traceError: 'the probe never resolved an address' };
+  try {
+    const config = buildProxyConfig(loaded.scenario, loaded.istio, workload);
+    const restore = workload.sidecar ? renderRestore(injectionConfig(workload.annotations, loaded.istio.era, loaded.istio.minor)) : undefined;
+    return { trace: tracePath({ config, restore, probe: probeTarget(probe), resolvedIp: result.address }) };
+  } catch (err) {
+    return { traceError: `the model could not trace this connection: ${(err as Error).message}` };
+  }
 }
 
 export interface RunOptions {
-  keep: boolean;
+  cleanup: CleanupMode;
   runDir: string;
   reporter: Reporter;
   /** Called with the backend as soon as it exists, so an interrupt can tear it down. */
   onBackend?: (b: Backend) => void;
+  /** True once the run is being stopped (Ctrl-C, run timeout): then the lab always goes. */
+  stopping?: () => boolean;
 }
 
 export async function runScenario(loaded: LoadedScenario, backend: Backend, opts: RunOptions): Promise<ScenarioOutcome> {
@@ -116,18 +154,20 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
   } catch (err) {
     error = (err as Error).message;
     reporter.error(error);
-  } finally {
-    const t = Date.now();
-    if (opts.keep) reporter.keep(backend.keepInstructions());
-    else await backend.down();
-    mark.down = since(t);
   }
+  const ok = !error && probes.length === scenario.probes.length && probes.every((p) => p.ok) && podChecks.every((c) => c.ok);
+  const t = Date.now();
+  const keep = !opts.stopping?.() && (opts.cleanup === 'never' || (opts.cleanup === 'on-success' && !ok));
+  if (keep) reporter.keep(backend.keepInstructions());
+  else await backend.down();
+  mark.down = since(t);
   const outcome: ScenarioOutcome = {
     name: scenario.name,
-    ok: !error && probes.length === scenario.probes.length && probes.every((p) => p.ok) && podChecks.every((c) => c.ok),
+    ok,
     runDir,
     probes,
     podChecks,
+    fidelityNotes: fidelityNotes(loaded),
     error,
     durationMs: Date.now() - started,
     timings: { upMs: mark.up, probesMs: mark.probes, downMs: mark.down },

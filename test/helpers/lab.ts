@@ -25,7 +25,7 @@ export async function runInLab(nameOrPath: string): Promise<{ outcome: ScenarioO
   const { reporter, lines } = recordingReporter();
   const prefix = newRunPrefix();
   const runDir = join(runsDir, `${loaded.scenario.name}-${prefix}`);
-  const outcome = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix), { keep: false, runDir, reporter });
+  const outcome = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix), { cleanup: 'always', runDir, reporter });
   return { outcome, output: lines.join('\n'), prefix };
 }
 

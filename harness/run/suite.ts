@@ -1,0 +1,120 @@
+/**
+ * A suite run: the selected scenarios one after another (repeated for flake hunting if asked), each
+ * on its own lab, with the cleanup mode applied, a whole-run timeout, and the reports rewritten
+ * after every scenario, so that even a run killed half-way leaves a JUnit file behind.
+ */
+import { join, resolve } from 'node:path';
+import type { Backend } from '../backend.ts';
+import type { LoadedScenario } from '../scenario/load.ts';
+import { NetnsBackend, newRunPrefix } from '../lab/netnsBackend.ts';
+import { runScenario, type CleanupMode, type ScenarioOutcome } from './runner.ts';
+import type { Reporter } from './report.ts';
+import type { ScenarioRun, SuiteResult } from '../report/suiteResult.ts';
+import { writeSuiteReports } from '../report/files.ts';
+import { renderHtmlReport } from '../report/html.ts';
+
+export interface SuiteOptions {
+  scenarios: LoadedScenario[];
+  selection: string[];
+  cleanup: CleanupMode;
+  /** How many times to run the selection; with untilFail, the most times to try. */
+  repeat: number;
+  /** Stop at the first failing attempt (flake hunting). */
+  untilFail: boolean;
+  /** Whole-run budget; when it runs out the current scenario is torn down and the rest skipped. */
+  timeoutMs?: number;
+  runDir: string;
+  reportDir: string;
+  reporter: Reporter & { flush?(): void };
+}
+
+/** Set from outside (Ctrl-C) or by the run timeout: why the run stops early. */
+export interface StopSignal {
+  reason?: string;
+  /** The backend that is up right now, so whoever stops the run can tear it down. */
+  current?: Backend;
+}
+
+export function runDirFor(base: string, name: string, prefix: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return resolve(base, `${stamp}-${name}-${prefix}`);
+}
+
+function statusOf(o: ScenarioOutcome, stop: StopSignal): ScenarioRun['status'] {
+  if (stop.reason) return 'interrupted';
+  if (o.ok) return 'passed';
+  return o.error && o.probes.length === 0 ? 'error' : 'failed';
+}
+
+function skipped(l: LoadedScenario, attempt: number, backend: string, reason: string): ScenarioRun {
+  const s = l.scenario;
+  return { scenario: s.name, description: s.description, tags: s.tags, istio: l.istio.text, backend, attempt, status: 'skipped', reason, startedAt: new Date().toISOString(), durationMs: 0 };
+}
+
+export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<SuiteResult> {
+  const started = new Date();
+  const result: SuiteResult = { startedAt: started.toISOString(), finishedAt: '', durationMs: 0, backend: 'netns', runs: [], selection: opts.selection };
+  const timer = opts.timeoutMs ? setTimeout(() => void stopNow(stop, `run timeout after ${opts.timeoutMs! / 1000} s`), opts.timeoutMs) : undefined;
+  const attempts = opts.untilFail ? Math.max(opts.repeat, 1) : opts.repeat;
+  try {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      for (const l of opts.scenarios) {
+        if (stop.reason) {
+          result.runs.push(skipped(l, attempt, 'netns', `not started: ${stop.reason}`));
+          continue;
+        }
+        result.runs.push(await runOne(l, attempt, opts, stop));
+        save(result, started, opts.reportDir);
+      }
+      if (opts.untilFail && result.runs.some((r) => r.status !== 'passed' && r.status !== 'skipped')) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    if (stop.reason) result.interrupted = stop.reason;
+    save(result, started, opts.reportDir);
+  }
+  return result;
+}
+
+async function runOne(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal): Promise<ScenarioRun> {
+  const s = l.scenario;
+  const prefix = newRunPrefix();
+  const runDir = runDirFor(opts.runDir, s.name, prefix);
+  const backend = new NetnsBackend(l, runDir, prefix);
+  const startedAt = new Date();
+  stop.current = backend;
+  const outcome = await runScenario(l, backend, { cleanup: opts.cleanup, runDir, reporter: opts.reporter, stopping: () => !!stop.reason });
+  stop.current = undefined;
+  const status = statusOf(outcome, stop);
+  if (status === 'interrupted') opts.reporter.flush?.();
+  return {
+    scenario: s.name,
+    description: s.description,
+    tags: s.tags,
+    istio: l.istio.text,
+    backend: backend.name,
+    attempt,
+    outcome,
+    status,
+    ...(status === 'interrupted' ? { reason: stop.reason } : outcome.error ? { reason: outcome.error } : {}),
+    startedAt: startedAt.toISOString(),
+    durationMs: outcome.durationMs,
+  };
+}
+
+/** Stops the run: remembers why and tears down the lab that is up (the scenario then fails fast). */
+export async function stopNow(stop: StopSignal, reason: string): Promise<void> {
+  stop.reason ??= reason;
+  await stop.current?.down();
+}
+
+function save(result: SuiteResult, started: Date, dir: string): void {
+  result.finishedAt = new Date().toISOString();
+  result.durationMs = Date.now() - started.getTime();
+  writeSuiteReports(dir, result, { html: renderHtmlReport(result) });
+}
+
+export function reportDirFor(base: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return join(resolve(base), `${stamp}-suite`);
+}

@@ -1,0 +1,88 @@
+/**
+ * Nightly-grade runs: the suite's reports (JUnit, JSON, timings, HTML) with a failing scenario
+ * first, and Ctrl-C in the middle of a suite still leaving a JUnit file and nothing else behind.
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, chmodSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { loadScenarioFile } from '../../harness/scenario/load.ts';
+import { runSuite } from '../../harness/run/suite.ts';
+import { QuietReporter } from '../../harness/run/report.ts';
+import { diffRootState, rootState } from '../../harness/lab/rootState.ts';
+import { LAB_PREFIX } from '../../harness/lab/topology.ts';
+import { isRoot, leftoverNamespaces, runsDir, SKIP_REASON } from '../helpers/lab.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const serial = isRoot ? test.serial : test.serial.skip;
+if (!isRoot) console.log(SKIP_REASON);
+
+function reportDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'egress-lab-reports-'));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+serial('a suite with a failing scenario writes JUnit, JSON, timings and HTML, failures first', async (t) => {
+  const dir = reportDir();
+  const lines: string[] = [];
+  const result = await runSuite(
+    {
+      scenarios: [loadScenarioFile('redis-7000-registry-only'), loadScenarioFile('test/fixtures/redis-7000-wrong-expectation.yaml')],
+      selection: ['redis-7000-registry-only', 'fixture'],
+      cleanup: 'always',
+      repeat: 1,
+      untilFail: false,
+      runDir: runsDir,
+      reportDir: dir,
+      reporter: new QuietReporter((l) => lines.push(l)),
+    },
+    {},
+  );
+  t.deepEqual(result.runs.map((r) => r.status), ['passed', 'failed']);
+  // Quiet on success (one line), everything on failure.
+  t.regex(lines.join('\n'), /✔ redis-7000-registry-only +5 probes/);
+  t.regex(lines.join('\n'), /✘ client received: expected "-NOAUTH/);
+  const junit = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(join(dir, 'junit.xml'), 'utf8'));
+  const suites = [junit.testsuites.testsuite].flat();
+  t.is(suites[0]['@_name'], 'redis-7000-wrong-expectation');
+  const failing = [suites[0].testcase].flat().find((c: { failure?: unknown }) => c.failure);
+  t.regex(JSON.stringify(failing.failure), /expected.*-NOAUTH.*saw.*HTTP\/1\.1 400/);
+  t.regex(JSON.stringify(failing.failure), /conntrack/);
+  // In the summary table (after the header, which lists the selection), the failure comes first.
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  const table = html.slice(html.indexOf('<table'));
+  t.true(table.indexOf('redis-7000-wrong-expectation') < table.indexOf('redis-7000-registry-only'));
+  t.regex(html, /<svg/);
+  const json = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+  t.is(json.runs.length, 2);
+  const timings = JSON.parse(readFileSync(join(dir, 'timings.json'), 'utf8'));
+  t.truthy(JSON.stringify(timings).includes('redis-7000-registry-only'));
+});
+
+serial('Ctrl-C in the middle of a suite leaves a JUnit file, a clear message and nothing else', async (t) => {
+  const before = await rootState();
+  const dir = reportDir();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenarios', 'redis-7000', 'redis-7000-modern', '--verbose', '--report-dir', dir, '--run-dir', runsDir], { cwd: REPO });
+  let out = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await new Promise<void>((r) => {
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('probe nc-7001')) r();
+    });
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  });
+  child.kill('SIGINT');
+  t.is(await exited, 130, out);
+  t.regex(out, /interrupted \(SIGINT\); removing the lab and writing the reports/);
+  t.regex(out, /nothing is left behind; partial reports are in/);
+  t.true(existsSync(join(dir, 'junit.xml')));
+  const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+  t.regex(junit, /redis-7000-modern/);
+  t.regex(junit, /<skipped/);
+  t.deepEqual(leftoverNamespaces(LAB_PREFIX), []);
+  t.deepEqual(diffRootState(before, await rootState()), []);
+});
