@@ -16,6 +16,7 @@ declare -A NEEDED=(
   [mariadb-install-db]=mariadb-server
   [curl]=curl
   [openssl]=openssl
+  [chromium]=chromium
 )
 
 missing=()
@@ -24,7 +25,7 @@ for cmd in "${!NEEDED[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "setup: all lab tools present (ip, iptables, conntrack, redis-server, mariadbd, curl, openssl, setpriv)"
+  echo "setup: all lab tools present (ip, iptables, conntrack, redis-server, mariadbd, curl, openssl, setpriv, chromium)"
   exit 0
 fi
 

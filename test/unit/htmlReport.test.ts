@@ -23,7 +23,8 @@ import { legsOfProbe, parseConntrack } from '../../harness/evidence/conntrack.ts
 import { probeSchema } from '../../harness/scenario/schema.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SCREENSHOT = join(ROOT, 'docs', 'report-screenshot.png');
+// The test's own screenshot goes to a temp dir; docs/report-screenshot.png comes from a real run (scripts/report-screenshot.ts).
+const SCREENSHOT = join(mkdtempSync(join(tmpdir(), 'egress-lab-shot-')), 'report-screenshot.png');
 const POD = '10.64.192.14';
 const XSS = '<script>window.__xss = 1; alert(1)</script>';
 
@@ -405,7 +406,6 @@ test.serial('browser: the inline script opens a section when its link is followe
 });
 
 test.serial('browser: full-page screenshot for the README', async (t) => {
-  mkdirSync(join(ROOT, 'docs'), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   const png = readFileSync(SCREENSHOT);
   t.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
