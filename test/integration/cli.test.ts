@@ -114,7 +114,7 @@ serial('Ctrl-C during a run removes the lab and says so', async (t) => {
   child.kill('SIGINT');
   t.is(await exited, 130, out);
   t.regex(out, /interrupted \(SIGINT\); removing the lab/);
-  t.regex(out, /no lab objects left behind/);
+  t.regex(out, /the lab was removed, nothing is left behind; partial reports are in/);
   t.deepEqual(leftoverNamespaces(prefix!), []);
   t.deepEqual(diffRootState(before, await rootState()), []);
 });
