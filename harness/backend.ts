@@ -13,6 +13,8 @@ export interface Backend {
   readonly name: string;
   /** Brings the topology, mesh config, servers and sidecars up. */
   up(progress: Progress): Promise<void>;
+  /** How long the parts of up() took, once it has run (ms). */
+  readonly upPhases?: { serversReadyMs?: number; sidecarsReadyMs?: number };
   /** Runs a probe in a workload's pod as a non-proxy user. */
   probe(workload: string, spec: ProbeSpec): Promise<ProbeResult>;
   /** The pod's conntrack table. */

@@ -96,6 +96,7 @@ export class NetnsBackend implements Backend {
   readonly plan: LabPlan;
   private readonly pods = new Map<string, Pod>();
   private servers: LabProcess[] = [];
+  readonly upPhases: { serversReadyMs?: number; sidecarsReadyMs?: number } = {};
   private ca?: LabCa;
 
   constructor(
@@ -116,8 +117,12 @@ export class NetnsBackend implements Backend {
     await createLab(this.plan, (m) => progress.step(`  ${m}`));
     this.ca = await createLabCa(join(this.runDir, 'ca'));
     for (const ns of this.plan.namespaces) this.trustLabCa(ns.name, this.ca);
+    let t = Date.now();
     await startExternalServers(this.scenario.externalServers, this.serverContext(progress), (p) => this.servers.push(p));
+    this.upPhases.serversReadyMs = Date.now() - t;
+    t = Date.now();
     for (const w of this.scenario.workloads) await this.startPod(w, progress);
+    this.upPhases.sidecarsReadyMs = Date.now() - t;
   }
 
   private serverContext(progress: Progress): ServerContext {

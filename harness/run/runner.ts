@@ -42,8 +42,8 @@ export interface ScenarioOutcome {
   fidelityNotes?: string[];
   error?: string;
   durationMs: number;
-  /** Wall time of each phase: lab up (namespaces, servers, sidecars), probes, teardown. */
-  timings: { upMs: number; probesMs: number; downMs: number };
+  /** Wall time of each phase: lab up (within it: servers ready, pods and sidecars ready), probes, teardown. */
+  timings: { upMs: number; probesMs: number; downMs: number; serversReadyMs?: number; sidecarsReadyMs?: number };
 }
 
 export function probeSpec(p: Probe): ProbeSpec {
@@ -170,7 +170,7 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
     fidelityNotes: fidelityNotes(loaded),
     error,
     durationMs: Date.now() - started,
-    timings: { upMs: mark.up, probesMs: mark.probes, downMs: mark.down },
+    timings: { upMs: mark.up, probesMs: mark.probes, downMs: mark.down, ...backend.upPhases },
   };
   writeFileSync(join(runDir, 'result.json'), JSON.stringify(outcome, (k, v) => (v instanceof Map ? Object.fromEntries(v) : k === 'probe' ? v.name : v), 2));
   reporter.scenarioEnd(outcome);
