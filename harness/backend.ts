@@ -4,6 +4,7 @@
  */
 import type { ConntrackEntry } from './evidence/conntrack.ts';
 import type { ProbeResult, ProbeSpec } from './probes/types.ts';
+import type { Probe } from './scenario/schema.ts';
 
 export interface Progress {
   step(message: string): void;
@@ -15,8 +16,8 @@ export interface Backend {
   up(progress: Progress): Promise<void>;
   /** How long the parts of up() took, once it has run (ms). */
   readonly upPhases?: { serversReadyMs?: number; sidecarsReadyMs?: number };
-  /** Runs a probe in a workload's pod as a non-proxy user. */
-  probe(workload: string, spec: ProbeSpec): Promise<ProbeResult>;
+  /** Runs a probe in a workload's pod as a non-proxy user (the scenario's probe lets a backend decide about retries). */
+  probe(workload: string, spec: ProbeSpec, probe?: Probe): Promise<ProbeResult>;
   /** The pod's conntrack table. */
   conntrack(workload: string): Promise<ConntrackEntry[]>;
   /** The pod namespace's iptables-save output. */

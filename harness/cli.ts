@@ -20,6 +20,13 @@ import { reportDirFor, runSuite, stopNow, type StopSignal } from './run/suite.ts
 import { selectScenarios } from './run/select.ts';
 import { summarize, type SuiteResult } from './report/suiteResult.ts';
 import { durationMs } from './model/routes.ts';
+import type { BackendChoice } from './run/suite.ts';
+import { kindSkipReason } from './kind/kindBackend.ts';
+import { kindPlan, renderPlan } from './kind/dryRun.ts';
+import { doctor, renderDoctor } from './kind/doctor.ts';
+import { deleteCommands } from './kind/clusterPlan.ts';
+import { renderCommand } from './kind/plan.ts';
+import { execa } from 'execa';
 import { existsSync, readdirSync } from 'node:fs';
 import { parseIstioIptablesArgs } from './model/iptablesFlags.ts';
 import { legacyChainCase, renderRestore } from './model/iptables.ts';
@@ -58,6 +65,8 @@ function catalog(patterns: string[]): { loaded: LoadedScenario[]; patterns: stri
 }
 
 interface SuiteCliOptions {
+  backend: BackendChoice;
+  dryRun?: boolean;
   cleanup: CleanupMode;
   repeat: number;
   untilFail: boolean;
@@ -83,21 +92,62 @@ function printTable(result: SuiteResult): void {
   const rows = result.runs.map((r) => {
     const probes = r.outcome?.probes ?? [];
     const attempt = result.runs.some((x) => x.attempt > 1) ? ` #${r.attempt}` : '';
-    return [`${r.scenario}${attempt}`, r.status.toUpperCase(), `${probes.filter((p) => p.ok).length}/${probes.length}`, `${(r.durationMs / 1000).toFixed(1)} s`];
+    return [`${r.scenario}${attempt}`, r.backend, r.status.toUpperCase(), `${probes.filter((p) => p.ok).length}/${probes.length}`, `${(r.durationMs / 1000).toFixed(1)} s`];
   });
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...[['scenario', 'result', 'probes', 'time'], ...rows].map((row) => row[i]!.length)));
-  for (const row of [['scenario', 'result', 'probes', 'time'], ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  const header = ['scenario', 'backend', 'result', 'probes', 'time'];
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i]!.length)));
+  for (const row of [header, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  for (const r of result.runs.filter((x) => x.status === 'skipped' && x.reason)) console.log(`  ${r.scenario} on ${r.backend} skipped: ${r.reason}`);
+}
+
+/** --dry-run: the kind command plan of each scenario, nothing run. */
+function printKindPlans(loaded: LoadedScenario[]): void {
+  for (const l of loaded) {
+    const skip = kindSkipReason(l);
+    console.log(`### ${l.scenario.name}${skip ? `: skipped on kind: ${skip}` : ''}`);
+    if (!skip) process.stdout.write(renderPlan(kindPlan(l)));
+  }
+}
+
+/** Why the kind backend cannot run on this machine, or undefined. */
+async function kindAvailability(): Promise<string | undefined> {
+  const report = await doctor();
+  const engine = report.checks.find((c) => /docker/i.test(c.name));
+  return engine && !engine.ok ? `no Docker engine: ${engine.detail}` : undefined;
 }
 
 async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts: SuiteCliOptions): Promise<void> {
+  if (opts.dryRun) {
+    if (opts.backend === 'netns') {
+      console.error('egress-lab: --dry-run prints the kind backend\'s command plan; use it with --backend kind or both');
+      process.exit(EXIT_USAGE);
+    }
+    printKindPlans(loaded);
+    return;
+  }
   requireRoot();
+  const kindUnavailable = opts.backend !== 'netns' ? await kindAvailability() : undefined;
+  if (kindUnavailable) console.log(`kind backend: ${kindUnavailable}; kind runs are reported as skipped`);
   const timeoutMs = opts.timeout ? durationMs(opts.timeout) : undefined;
   const reportDir = opts.reportDir ?? reportDirFor(opts.runDir);
   const stop: StopSignal = {};
   stopOnSignals(stop);
   const reporter = opts.verbose ? new ConsoleReporter() : new QuietReporter();
   const result = await runSuite(
-    { scenarios: loaded, selection, cleanup: opts.cleanup, repeat: opts.repeat, untilFail: opts.untilFail, timeoutMs, runDir: opts.runDir, reportDir, reporter },
+    {
+      scenarios: loaded,
+      selection,
+      backend: opts.backend,
+      ...(kindUnavailable ? { kindUnavailable } : {}),
+      onComparison: (name, text) => console.log(`lab versus kind, ${name}:\n${text}`),
+      cleanup: opts.cleanup,
+      repeat: opts.repeat,
+      untilFail: opts.untilFail,
+      timeoutMs,
+      runDir: opts.runDir,
+      reportDir,
+      reporter,
+    },
     stop,
   );
   if (loaded.length > 1 || opts.repeat > 1) printTable(result);
@@ -115,6 +165,8 @@ const program = new Command('egress-lab').description('Reproduce Istio egress in
 
 const cleanupOption = () =>
   new Option('--cleanup <mode>', 'remove labs always, only when the scenario passed, or never').choices(['always', 'on-success', 'never']).default('always');
+const backendOption = () =>
+  new Option('--backend <name>', 'netns: the embedded lab; kind: a kind cluster with real Istio; both: each, compared').choices(['netns', 'kind', 'both']).default('netns');
 const runDirOption = () => new Option('--run-dir <dir>', 'where run directories go').default(process.env.EGRESS_LAB_RUN_DIR ?? join(process.cwd(), 'runs'));
 
 program
@@ -125,7 +177,8 @@ program
   .addOption(cleanupOption())
   .addOption(runDirOption())
   .option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)')
-  .addOption(new Option('--backend <name>', 'where to run').choices(['netns']).default('netns'))
+  .addOption(backendOption())
+  .option('--dry-run', 'print the kind backend\'s command plan (with --backend kind|both) and run nothing', false)
   .action((names: string[], opts: SuiteCliOptions & { keep: boolean }) =>
     suiteCommand(loadAll(names), names, { ...opts, cleanup: opts.keep ? 'never' : opts.cleanup, repeat: 1, untilFail: false, verbose: true, tag: [] }),
   );
@@ -142,6 +195,8 @@ program
   .addOption(runDirOption())
   .option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)')
   .option('--verbose', 'print every step of every scenario, not only of failing ones', false)
+  .addOption(backendOption())
+  .option('--dry-run', 'print the kind backend\'s command plan (with --backend kind|both) and run nothing', false)
   .action((patterns: string[], opts: SuiteCliOptions) => {
     const { loaded, patterns: pats } = catalog(patterns);
     let selected: LoadedScenario[];
@@ -180,11 +235,28 @@ lab
   .command('down')
   .description('remove every lab namespace, process and /etc/netns entry (of one run with --prefix)')
   .option('--prefix <prefix>', 'only the run with this prefix', LAB_PREFIX)
-  .action(async (opts: { prefix: string }) => {
+  .addOption(new Option('--backend <name>', 'netns: lab namespaces; kind: delete the egress-lab kind cluster').choices(['netns', 'kind']).default('netns'))
+  .action(async (opts: { prefix: string; backend: string }) => {
+    if (opts.backend === 'kind') {
+      for (const c of deleteCommands()) {
+        console.log(`$ ${renderCommand(c)}`);
+        const r = await execa(c.program, c.args, { reject: false });
+        if (r.exitCode !== 0) console.error(r.stderr || r.stdout);
+      }
+      return;
+    }
     requireRoot();
     const report = await sweep(opts.prefix);
     console.log(report.namespaces.length ? `removed ${report.namespaces.length} namespace(s): ${report.namespaces.join(' ')}` : 'no lab namespaces found');
     if (report.etcDirs.length) console.log(`removed stale /etc/netns entries: ${report.etcDirs.join(' ')}`);
+  });
+lab
+  .command('doctor')
+  .description('check what the kind backend needs: Docker engine, kind/kubectl/istioctl, disk, inotify limits')
+  .action(async () => {
+    const report = await doctor();
+    process.stdout.write(renderDoctor(report));
+    process.exit(report.checks.every((c) => c.ok) ? 0 : EXIT_FAIL);
   });
 lab
   .command('status')

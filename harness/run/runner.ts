@@ -69,7 +69,7 @@ async function runProbe(backend: Backend, loaded: LoadedScenario, probe: Probe, 
   const statsBefore = await backend.stats(probe.from);
   let result: ProbeResult;
   try {
-    result = await backend.probe(probe.from, probeSpec(probe));
+    result = await backend.probe(probe.from, probeSpec(probe), probe);
   } catch (err) {
     return { probe, error: (err as Error).message, checks: [], ok: false };
   }

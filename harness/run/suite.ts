@@ -11,10 +11,20 @@ import { runScenario, type CleanupMode, type ScenarioOutcome } from './runner.ts
 import type { Reporter } from './report.ts';
 import type { ScenarioRun, SuiteResult } from '../report/suiteResult.ts';
 import { writeSuiteReports } from '../report/files.ts';
+import { KindBackend, kindSkipReason } from '../kind/kindBackend.ts';
+import { compareOutcomes, renderComparison } from '../kind/compare.ts';
 import { renderHtmlReport } from '../report/html.ts';
+
+export type BackendChoice = 'netns' | 'kind' | 'both';
 
 export interface SuiteOptions {
   scenarios: LoadedScenario[];
+  /** Where scenarios run; "both" runs each on the lab and on kind and compares them. */
+  backend?: BackendChoice;
+  /** Why kind cannot run at all here (no Docker engine...), found once before the run. */
+  kindUnavailable?: string;
+  /** Receives the lab-versus-kind comparison of each scenario (backend "both"). */
+  onComparison?: (scenario: string, text: string) => void;
   selection: string[];
   cleanup: CleanupMode;
   /** How many times to run the selection; with untilFail, the most times to try. */
@@ -63,7 +73,7 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
           result.runs.push(skipped(l, attempt, 'netns', `not started: ${stop.reason}`));
           continue;
         }
-        result.runs.push(await runOne(l, attempt, opts, stop));
+        for (const run of await runOnBackends(l, attempt, opts, stop)) result.runs.push(run);
         save(result, started, opts.reportDir);
       }
       if (opts.untilFail && result.runs.some((r) => r.status !== 'passed' && r.status !== 'skipped')) break;
@@ -76,11 +86,29 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
   return result;
 }
 
-async function runOne(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal): Promise<ScenarioRun> {
+/** Runs a scenario where the options say; kind runs that cannot happen are reported as skipped, with why. */
+async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal): Promise<ScenarioRun[]> {
+  const choice = opts.backend ?? 'netns';
+  const runs: ScenarioRun[] = [];
+  if (choice !== 'kind') runs.push(await runOne(l, attempt, opts, stop, 'netns'));
+  if (choice === 'netns') return runs;
+  const why = opts.kindUnavailable ?? kindSkipReason(l);
+  if (why || stop.reason) {
+    runs.push(skipped(l, attempt, 'kind', why ?? `not started: ${stop.reason}`));
+    return runs;
+  }
+  const kind = await runOne(l, attempt, opts, stop, 'kind');
+  runs.push(kind);
+  const lab = runs[0]?.outcome;
+  if (choice === 'both' && lab && kind.outcome) opts.onComparison?.(l.scenario.name, renderComparison(compareOutcomes(lab, kind.outcome)));
+  return runs;
+}
+
+async function runOne(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal, where: 'netns' | 'kind'): Promise<ScenarioRun> {
   const s = l.scenario;
   const prefix = newRunPrefix();
-  const runDir = runDirFor(opts.runDir, s.name, prefix);
-  const backend = new NetnsBackend(l, runDir, prefix);
+  const runDir = runDirFor(opts.runDir, `${s.name}${where === 'kind' ? '-kind' : ''}`, prefix);
+  const backend: Backend = where === 'kind' ? new KindBackend(l, runDir, (line) => opts.reporter.step(line)) : new NetnsBackend(l, runDir, prefix);
   const startedAt = new Date();
   stop.current = backend;
   const outcome = await runScenario(l, backend, { cleanup: opts.cleanup, runDir, reporter: opts.reporter, stopping: () => !!stop.reason });

@@ -1,0 +1,214 @@
+/**
+ * Lab addresses → real addresses. A scenario names its external servers by lab addresses (10.0.0.6,
+ * 10.10.13.110, 10.20.0.10...); on kind those servers are Docker containers on the `kind` network
+ * with addresses Docker picks. Before the kind backend generates manifests and runs probes it swaps
+ * every reference to a lab address for the container's real one. Pure: no I/O.
+ *
+ * What is rewritten (a deep copy; the input is never touched):
+ * - externalServers[].addresses, mesh.endpoints[].addresses, mesh.serviceEntries[].endpoints[].address;
+ * - mesh.serviceEntries[].addresses: "10.0.0.6" → "172.18.0.5", "10.0.0.6/32" → "172.18.0.5/32";
+ * - probes: tcp/redis/mysql `host`, and http `url` when its host is an IP literal;
+ * - expectations: conntrack.upstream ("10.0.0.6:7001" → "172.18.0.5:7001") and stat names that carry
+ *   an address (an SE VIP listener is `listener.10.0.0.6_7000`, on kind `listener.172.18.0.5_7000`);
+ * - workload annotations traffic.sidecar.istio.io/{exclude,include}OutboundIPRanges, and the
+ *   matching CIDRs in that workload's iptables-save assertions (see `rewriteCidr`).
+ *
+ * Deliberately not rewritten: workloads[].ip and services[].clusterIP (the scenario's identity of a
+ * pod or a Service; kind assigns its own, see manifests.ts `clusterIpChanges`), hostnames (resolved by
+ * the pods' hostAliases), descriptions, notes and expected bytes. A second call with a map of
+ * scenario ClusterIPs / pod IPs → the ones kind assigned rewrites the probes and expectations that
+ * dial or expect those literals, again without touching the identity fields.
+ */
+import { isIPv4 } from 'node:net';
+import type { Scenario, Probe } from '../scenario/schema.ts';
+import { cidrContains, parseCidr } from '../model/net.ts';
+import { isCidr } from '../scenario/schema.ts';
+
+/** Lab IP → real IP (a container's address on the kind network). */
+export type AddressMap = Map<string, string>;
+
+const RANGE_ANNOTATIONS = ['traffic.sidecar.istio.io/excludeOutboundIPRanges', 'traffic.sidecar.istio.io/includeOutboundIPRanges'];
+
+/** One address: mapped if it is a key, unchanged otherwise. */
+function ip(map: AddressMap, a: string): string {
+  return map.get(a) ?? a;
+}
+
+/**
+ * One IP or CIDR of an address list (ServiceEntry addresses, istio-iptables ranges):
+ * - a bare mapped IP → the real IP; `IP/32` → `real/32` (the suffix is kept);
+ * - a wider CIDR that contains mapped lab addresses → the real addresses as /32s, one per mapped
+ *   address it contains. The kind network is a /16 that the node itself sits on, so "the real /24"
+ *   does not exist: excluding 172.18.0.0/24 would also exclude the node and whatever else Docker put
+ *   there. The /32s keep what the range meant in the scenario, "these servers bypass (or are
+ *   captured by) the sidecar";
+ * - anything else (a pod or service CIDR, "*", a VIP that is no server) → unchanged.
+ */
+export function rewriteCidr(entry: string, map: AddressMap): string[] {
+  if (isIPv4(entry)) return [ip(map, entry)];
+  if (!isCidr(entry)) return [entry];
+  const { ip: base, prefix } = parseCidr(entry);
+  if (prefix === 32) return [`${ip(map, base)}/32`];
+  const inside = [...map.keys()].filter((lab) => cidrContains(entry, lab));
+  if (inside.length === 0) return [entry];
+  return [...new Set(inside.map((lab) => `${map.get(lab)}/32`))];
+}
+
+function rewriteList(list: string, map: AddressMap): string {
+  return list
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)
+    .flatMap((c) => rewriteCidr(c, map))
+    .join(',');
+}
+
+/** Replaces whole-address occurrences inside a string (not 110.0.0.6 or 10.0.0.60 for 10.0.0.6), in one pass. */
+function replaceInText(text: string, map: AddressMap): string {
+  if (map.size === 0) return text;
+  const keys = [...map.keys()].sort((a, b) => b.length - a.length).map((k) => k.replace(/\./g, '\\.'));
+  const re = new RegExp(`(?<!\\d)(${keys.join('|')})(?!\\.?\\d)`, 'g');
+  return text.replace(re, (lab) => map.get(lab) ?? lab);
+}
+
+/** "host:port" with an IP host. */
+function rewriteHostPort(value: string, map: AddressMap): string {
+  const m = /^(\d+\.\d+\.\d+\.\d+)(:\d+)?$/.exec(value);
+  return m ? `${ip(map, m[1]!)}${m[2] ?? ''}` : value;
+}
+
+/** An http(s) URL whose host is an IPv4 literal gets the real address; names stay. */
+export function rewriteUrl(url: string, map: AddressMap): string {
+  const m = /^(https?:\/\/)(\d+\.\d+\.\d+\.\d+)([:/?#].*)?$/.exec(url);
+  return m && isIPv4(m[2]!) ? `${m[1]}${ip(map, m[2]!)}${m[3] ?? ''}` : url;
+}
+
+function rewriteProbe(p: Probe, map: AddressMap): void {
+  if (p.tcp) p.tcp.host = ip(map, p.tcp.host);
+  if (p.redis) p.redis.host = ip(map, p.redis.host);
+  if (p.mysql) p.mysql.host = ip(map, p.mysql.host);
+  if (p.http) p.http.url = rewriteUrl(p.http.url, map);
+  const ct = p.expect.conntrack;
+  if (ct?.upstream !== undefined) ct.upstream = rewriteHostPort(ct.upstream, map);
+  if (p.expect.stats) {
+    p.expect.stats = Object.fromEntries(Object.entries(p.expect.stats).map(([name, v]) => [replaceInText(name, map), v]));
+  }
+}
+
+/**
+ * An iptables-save line checked by an assertion: each token that is a CIDR the workload's range
+ * annotation had (and that `rewriteCidr` turned into /32s) becomes one line per /32, and a bare
+ * mapped address or `IP/32` token is replaced.
+ */
+function rewriteRuleLine(line: string, rangeRewrites: Map<string, string[]>, map: AddressMap): string[] {
+  let lines = [line];
+  for (const [from, to] of rangeRewrites) {
+    lines = lines.flatMap((l) => (l.split(' ').includes(from) ? to.map((t) => l.split(' ').map((tok) => (tok === from ? t : tok)).join(' ')) : [l]));
+  }
+  return lines.map((l) =>
+    l
+      .split(' ')
+      .map((tok) => (isIPv4(tok) || (isCidr(tok) && tok.endsWith('/32')) ? rewriteCidr(tok, map)[0]! : tok))
+      .join(' '),
+  );
+}
+
+export function substituteAddresses(scenario: Scenario, map: AddressMap): Scenario {
+  const s = structuredClone(scenario);
+  for (const srv of s.externalServers) srv.addresses = srv.addresses.map((a) => ip(map, a));
+  for (const ep of s.mesh.endpoints) ep.addresses = ep.addresses.map((a) => ip(map, a));
+  for (const se of s.mesh.serviceEntries) {
+    se.addresses = [...new Set(se.addresses.flatMap((a) => rewriteCidr(a, map)))];
+    for (const ep of se.endpoints) ep.address = ip(map, ep.address);
+  }
+  const rangeRewrites = new Map<string, Map<string, string[]>>();
+  for (const w of s.workloads) {
+    const rewrites = new Map<string, string[]>();
+    for (const key of RANGE_ANNOTATIONS) {
+      const value = w.annotations[key];
+      if (value === undefined) continue;
+      for (const c of value.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const to = rewriteCidr(c, map);
+        if (to.length !== 1 || to[0] !== c) rewrites.set(c, to);
+      }
+      w.annotations[key] = rewriteList(value, map);
+    }
+    rangeRewrites.set(w.name, rewrites);
+  }
+  for (const a of s.assertions) {
+    if (!a.iptablesSave) continue;
+    const rewrites = rangeRewrites.get(a.workload) ?? new Map<string, string[]>();
+    a.iptablesSave.contains = a.iptablesSave.contains.flatMap((l) => rewriteRuleLine(l, rewrites, map));
+    a.iptablesSave.absent = a.iptablesSave.absent.flatMap((l) => rewriteRuleLine(l, rewrites, map));
+  }
+  for (const p of s.probes) rewriteProbe(p, map);
+  return s;
+}
+
+/** The host a probe dials: an IP literal, a name, or a URL's host. */
+function probeHost(p: Probe): string | undefined {
+  if (p.tcp) return p.tcp.host;
+  if (p.redis) return p.redis.host;
+  if (p.mysql) return p.mysql.host;
+  if (p.http) return /^https?:\/\/([^/:?#]+)/.exec(p.http.url)?.[1];
+  return undefined;
+}
+
+/**
+ * Lab addresses the probes and the mesh rely on that the map gives no real counterpart for; the
+ * backend must refuse to run with any (a probe would dial an address that exists only in the lab).
+ *
+ * - every external-server address referenced by a probe (directly, or through one of the server's
+ *   hostnames, which resolve to its first address), a conntrack.upstream expectation, mesh Endpoints,
+ *   a ServiceEntry (address, CIDR containing it, endpoint) or a range annotation;
+ * - every IP a probe dials that is nothing the scenario defines (no server, pod, ClusterIP,
+ *   Endpoints or ServiceEntry address): in the lab it has no route, on kind it would go wherever the
+ *   node's default route leads.
+ * Pod IPs and ClusterIPs are not listed: kind assigns those and the backend rewrites them after apply.
+ */
+export function unmappedAddresses(scenario: Scenario, map: AddressMap): string[] {
+  const serverAddrs = new Set(scenario.externalServers.flatMap((srv) => srv.addresses));
+  const byHostname = new Map(scenario.externalServers.flatMap((srv) => srv.hostnames.map((h) => [h, srv.addresses[0]!] as const)));
+  const referenced = new Set<string>();
+  const mark = (a: string | undefined) => {
+    if (a !== undefined && serverAddrs.has(a)) referenced.add(a);
+  };
+  const markRange = (c: string) => {
+    if (isIPv4(c)) mark(c);
+    else if (isCidr(c)) for (const a of serverAddrs) if (cidrContains(c, a)) referenced.add(a);
+  };
+  const missing = new Set<string>();
+  const known = new Set<string>([
+    ...serverAddrs,
+    ...scenario.workloads.map((w) => w.ip),
+    ...scenario.mesh.services.map((v) => v.clusterIP),
+    ...scenario.mesh.endpoints.flatMap((e) => e.addresses),
+  ]);
+  const seRanges = scenario.mesh.serviceEntries.flatMap((se) => se.addresses);
+  for (const p of scenario.probes) {
+    const host = probeHost(p);
+    if (host !== undefined) {
+      mark(host);
+      mark(byHostname.get(host));
+      const inSe = seRanges.some((r) => (isIPv4(r) ? r === host : cidrContains(r, host)));
+      if (isIPv4(host) && !known.has(host) && !inSe && !map.has(host) && !host.startsWith('127.')) missing.add(host);
+    }
+    const up = p.expect.conntrack?.upstream;
+    if (up !== undefined) mark(/^(\d+\.\d+\.\d+\.\d+)(:\d+)?$/.exec(up)?.[1]);
+  }
+  for (const e of scenario.mesh.endpoints) e.addresses.forEach(mark);
+  for (const se of scenario.mesh.serviceEntries) {
+    se.addresses.forEach(markRange);
+    se.endpoints.forEach((ep) => mark(ep.address));
+  }
+  for (const w of scenario.workloads) {
+    for (const key of RANGE_ANNOTATIONS) (w.annotations[key] ?? '').split(',').map((c) => c.trim()).filter(Boolean).forEach(markRange);
+  }
+  for (const a of referenced) if (!map.has(a)) missing.add(a);
+  return [...missing].sort(compareIp);
+}
+
+function compareIp(a: string, b: string): number {
+  const n = (x: string) => x.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  return n(a) - n(b);
+}

@@ -1,0 +1,127 @@
+/**
+ * The cluster-level commands of the kind backend, as data (no I/O here): create or reuse the
+ * egress-lab cluster, install Istio once, preload images, delete the cluster.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, MANAGED_LABEL, type Command } from './plan.ts';
+
+/** Istio's control plane and sidecar, the tags `istioctl install` 1.30.3 deploys. */
+export const PILOT_IMAGE = `docker.io/istio/pilot:${ISTIO_VERSION}`;
+export const PROXYV2_IMAGE = `docker.io/istio/proxyv2:${ISTIO_VERSION}`;
+/** The probe client: one image with curl, nc, socat and openssl for every probe kind's raw bytes. */
+export const CLIENT_IMAGE = 'docker.io/nicolaka/netshoot:v0.13';
+export const REDIS_IMAGE = 'docker.io/library/redis:7.4';
+export const MARIADB_IMAGE = 'docker.io/library/mariadb:11.4';
+/**
+ * go-httpbin rather than kennethreitz/httpbin: it is maintained, a small static binary built for
+ * amd64 and arm64, serves the endpoints the scenarios use (/get, /headers, /status/N, /delay/N),
+ * takes its port from $PORT and can serve HTTPS from a given certificate; the original image has
+ * not been updated since 2018 and ships amd64 only.
+ */
+export const HTTPBIN_IMAGE = 'docker.io/mccutchen/go-httpbin:v2.15.0';
+
+export const ISTIO_IMAGES = [PILOT_IMAGE, PROXYV2_IMAGE];
+/** Images of the scenarios' clients and servers; extend this list when a scenario needs another. */
+export const SCENARIO_IMAGES = [CLIENT_IMAGE, REDIS_IMAGE, MARIADB_IMAGE, HTTPBIN_IMAGE];
+/** Every pinned image the backend uses, in preload order. */
+export const IMAGES = [...ISTIO_IMAGES, ...SCENARIO_IMAGES];
+
+/**
+ * Envoy stats the scenarios assert on, which Istio's default inclusion list leaves out (reference
+ * kind-istio.md §3, "Stats Istio does NOT emit by default").
+ */
+export const MESH_STATS_PREFIXES = [
+  'cluster.PassthroughCluster',
+  'cluster.BlackHoleCluster',
+  'cluster.outbound|',
+  'tcp.',
+  'listener.',
+  'http.',
+  'http_inspector',
+];
+
+const kubectl = (why: string, ...args: string[]): Command => ({ program: 'kubectl', args: ['--context', KUBE_CONTEXT, ...args], why });
+
+/**
+ * Create the cluster unless it exists. An existing egress-lab cluster is reused only when its node
+ * carries MANAGED_LABEL: one without it was made by someone else and may hold their work.
+ */
+export function clusterCommands(opts: { configPath: string; exists: boolean; managed: boolean }): Command[] {
+  if (opts.exists && !opts.managed) {
+    throw new Error(
+      `a kind cluster named ${CLUSTER_NAME} exists but its node has no ${MANAGED_LABEL}=true label, so egress-lab did not create it and will not touch it. ` +
+        `Delete it if it is disposable (kind delete cluster --name ${CLUSTER_NAME}), or adopt it for egress-lab ` +
+        `(kubectl --context ${KUBE_CONTEXT} label nodes --all ${MANAGED_LABEL}=true).`,
+    );
+  }
+  if (opts.exists) return [];
+  return [
+    {
+      program: 'kind',
+      args: ['create', 'cluster', '--name', CLUSTER_NAME, '--config', opts.configPath, '--wait', '180s'],
+      why: `create the ${CLUSTER_NAME} kind cluster (one node, pinned kindest/node digest)`,
+    },
+    kubectl(`mark the cluster as egress-lab's so later runs may reuse it`, 'label', 'nodes', '--all', `${MANAGED_LABEL}=true`, '--overwrite'),
+  ];
+}
+
+export function deleteCommands(): Command[] {
+  return [{ program: 'kind', args: ['delete', 'cluster', '--name', CLUSTER_NAME], why: `delete the ${CLUSTER_NAME} kind cluster and everything in it` }];
+}
+
+/**
+ * The IstioOperator overlay carrying the stats matcher. A list cannot be given cleanly with --set
+ * (it needs index paths, and the `|` in `cluster.outbound|` invites quoting trouble), so it goes
+ * to `istioctl install -f -` on stdin.
+ */
+export function istioOverlay(): string {
+  return stringify({
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    spec: { meshConfig: { defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: MESH_STATS_PREFIXES } } } },
+  });
+}
+
+/** Istio 1.30.3 with istiod only; sidecars read defaultConfig at bootstrap, so install before pods. */
+export function istioInstallCommands(): Command[] {
+  return [
+    {
+      program: 'istioctl',
+      args: [
+        'install', '--context', KUBE_CONTEXT, '-y',
+        '--set', 'profile=minimal',
+        '--set', 'meshConfig.accessLogFile=/dev/stdout',
+        '--set', 'meshConfig.outboundTrafficPolicy.mode=ALLOW_ANY',
+        '-f', '-',
+      ],
+      input: istioOverlay(),
+      why: `install Istio ${ISTIO_VERSION} (istiod only, access logs, ALLOW_ANY; scenarios flip the policy with a Sidecar) with the proxyStatsMatcher the checks need`,
+    },
+    kubectl('wait until istiod is ready to inject sidecars', '-n', 'istio-system', 'rollout', 'status', 'deploy/istiod', '--timeout=5m'),
+  ];
+}
+
+/** The platform of the kind node on this machine (the node runs natively, not emulated). */
+function hostPlatform(): string {
+  return process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+}
+
+/**
+ * Load images into the node from the host's Docker, one platform per archive: `kind load
+ * docker-image` fails on multi-platform images with the containerd image store (kind#3795,
+ * kind#4224). The caller creates archiveDir.
+ */
+export function preloadCommands(images: string[], opts: { archiveDir?: string; platform?: string } = {}): Command[] {
+  const platform = opts.platform ?? hostPlatform();
+  const dir = opts.archiveDir ?? join(tmpdir(), 'egress-lab-images');
+  return images.flatMap((image): Command[] => {
+    const archive = join(dir, `${image.replace(/[^\w.-]+/g, '_')}.tar`);
+    return [
+      { program: 'docker', args: ['pull', '--platform', platform, image], why: `pull ${image} (${platform})` },
+      { program: 'docker', args: ['image', 'save', '--platform', platform, '-o', archive, image], why: `save ${image} for ${platform} only` },
+      { program: 'kind', args: ['load', 'image-archive', archive, '--name', CLUSTER_NAME], why: `load ${image} into the node so pods never pull it` },
+    ];
+  });
+}
