@@ -24,7 +24,7 @@ import type { BackendChoice } from './run/suite.ts';
 import { kindSkipReason } from './kind/kindBackend.ts';
 import { kindPlan, renderPlan } from './kind/dryRun.ts';
 import { doctor, renderDoctor } from './kind/doctor.ts';
-import { deleteCommands } from './kind/clusterPlan.ts';
+import { deleteCommands, IMAGES, preloadCommands } from './kind/clusterPlan.ts';
 import { renderCommand } from './kind/plan.ts';
 import { execa } from 'execa';
 import { existsSync, readdirSync } from 'node:fs';
@@ -257,6 +257,18 @@ lab
     const report = await doctor();
     process.stdout.write(renderDoctor(report));
     process.exit(report.checks.every((c) => c.ok) ? 0 : EXIT_FAIL);
+  });
+lab
+  .command('preload')
+  .description('pull the images the kind backend uses and load them into the egress-lab cluster (offline and CI runs)')
+  .option('--dry-run', 'print the commands only', false)
+  .action(async (opts: { dryRun: boolean }) => {
+    for (const c of preloadCommands(IMAGES)) {
+      console.log(`$ ${renderCommand(c)}`);
+      if (opts.dryRun) continue;
+      const r = await execa(c.program, c.args, { reject: false, stdio: 'inherit' });
+      if (r.exitCode !== 0) process.exit(EXIT_FAIL);
+    }
   });
 lab
   .command('status')

@@ -30,6 +30,10 @@ import { substituteAddresses, unmappedAddresses, type AddressMap } from './addre
 import { expectedConfig, missingConfig, waitForConfig } from './configGate.ts';
 import { runWithRetry, expectsSuccess } from './retry.ts';
 import { parseInspectpPid } from './parsers.ts';
+import { createLabCa, issueServerCert, type LabCa } from '../servers/certs.ts';
+
+/** Where the client pod keeps the run's CA certificate. */
+const LAB_CA_IN_POD = '/tmp/egress-lab-ca.crt';
 
 /** Stats the assertions read; Istio creates none of them unless asked (reference kind-istio.md §3). */
 export const STATS_PREFIXES = MESH_STATS_PREFIXES;
@@ -55,6 +59,7 @@ export class KindBackend implements Backend {
   private pods = new Map<string, { pod: string; namespace: string }>();
   /** The pinned kind/kubectl/istioctl: from PATH when the version matches, else the checksum-verified cache. */
   private tools = new Map<string, string>();
+  private ca?: LabCa;
 
   constructor(
     private readonly loaded: LoadedScenario,
@@ -107,6 +112,7 @@ export class KindBackend implements Backend {
       const pod = (await this.exec(kubectl('-n', w.namespace, 'get', 'pods', '-l', `app=${w.name}`, '-o', 'jsonpath={.items[0].metadata.name}'))).trim();
       this.pods.set(w.name, { pod, namespace: w.namespace });
     }
+    await this.installCa();
     await this.gate(progress);
   }
 
@@ -139,12 +145,36 @@ export class KindBackend implements Backend {
   private async startServers(): Promise<AddressMap> {
     const map: AddressMap = new Map();
     for (const srv of this.scenario.externalServers) {
-      const container = serverContainer(srv.kind, srv.ports, srv.password);
+      let container = serverContainer(srv.kind, srv.ports, srv.password);
+      if (srv.kind === 'https') container = await this.withLabCertificate(container, srv.hostnames.length ? srv.hostnames : srv.addresses);
       const started = await container.withNetworkMode('kind').start();
       this.containers.push(started);
       map.set(srv.addresses[0]!, started.getIpAddress('kind'));
     }
     return map;
+  }
+
+  /**
+   * HTTPS servers hold a certificate for their hostnames signed by a CA this run creates, as in the
+   * lab; probes trust that CA through curl --cacert (the client pod gets the CA file in /tmp).
+   */
+  private async withLabCertificate(container: GenericContainer, names: string[]): Promise<GenericContainer> {
+    this.ca ??= await createLabCa(join(this.runDir, 'ca'));
+    const cert = await issueServerCert(this.ca, join(this.runDir, 'ca'), names);
+    return container
+      .withCopyContentToContainer([
+        { content: cert.certPem, target: '/certs/server.crt' },
+        { content: cert.keyPem, target: '/certs/server.key', mode: 0o644 },
+      ])
+      .withEnvironment({ HTTPS_CERT_FILE: '/certs/server.crt', HTTPS_KEY_FILE: '/certs/server.key' });
+  }
+
+  /** Puts the lab CA where the client's curl can read it (the app runs as uid 1000; /tmp is writable). */
+  private async installCa(): Promise<void> {
+    if (!this.ca) return;
+    for (const { pod, namespace } of this.pods.values()) {
+      await this.exec({ ...kubectl('exec', '-i', '-n', namespace, pod, '-c', 'app', '--', 'sh', '-c', `cat > ${LAB_CA_IN_POD}`), input: this.ca.certPem });
+    }
   }
 
   private pod(workload: string) {
@@ -158,8 +188,9 @@ export class KindBackend implements Backend {
     return this.exec(kubectl('exec', '-n', namespace, pod, '-c', 'istio-proxy', '--', 'pilot-agent', 'request', method, path));
   }
 
-  async probe(workload: string, spec: ProbeSpec, probe?: Probe): Promise<ProbeResult> {
+  async probe(workload: string, given: ProbeSpec, probe?: Probe): Promise<ProbeResult> {
     const { pod, namespace } = this.pod(workload);
+    const spec: ProbeSpec = given.kind === 'http' && this.ca ? { ...given, caFile: LAB_CA_IN_POD } : given;
     const once = async () => {
       const started = Date.now();
       const c = probeCommand(spec, pod, namespace);

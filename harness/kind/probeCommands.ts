@@ -40,7 +40,7 @@ export function probeScript(spec: ProbeSpec): string {
       const headers = Object.entries(spec.headers).map(([k, v]) => `-H ${q(`${k}: ${v}`)}`).join(' ');
       const wf = q('\n%{http_code} %{time_total} %{local_port}');
       return (
-        `out=$(curl -sS ${spec.head ? '-I ' : '-o /dev/null -D - '}--max-time ${spec.timeoutMs / 1000} -X ${q(spec.method)} ${headers} -w ${wf} ${q(spec.url)} 2>&1); rc=$?; ` +
+        `out=$(curl -sS ${spec.head ? '-I ' : '-o /dev/null -D - '}--max-time ${spec.timeoutMs / 1000} -X ${q(spec.method)} ${headers} ${spec.caFile ? `--cacert ${q(spec.caFile)} ` : ''}-w ${wf} ${q(spec.url)} 2>&1); rc=$?; ` +
         `printf '%s' "$out"; printf '\\nEGL %d 0 %d\\n' $rc $(printf '%s' "$out" | wc -c)`
       );
     }

@@ -39,6 +39,8 @@ test('probe commands: RESP for Redis, curl with a status trailer, socat for the 
   t.regex(redis.args.at(-1)!, /nc -w 3 '172\.18\.0\.5' 7001/);
   const http = probeCommand({ kind: 'http', url: 'http://httpbin.org/headers', method: 'GET', headers: {}, head: false, timeoutMs: 10000 }, 'p', 'default');
   t.regex(http.args.at(-1)!, /curl -sS -o \/dev\/null -D - --max-time 10 -X 'GET'/);
+  const https = probeCommand({ kind: 'http', url: 'https://www.163.com/', method: 'GET', headers: {}, head: true, timeoutMs: 10000, caFile: '/tmp/egress-lab-ca.crt' }, 'p', 'default');
+  t.regex(https.args.at(-1)!, /curl -sS -I --max-time 10 -X 'GET' +--cacert '\/tmp\/egress-lab-ca\.crt' /);
   const mysql = probeCommand({ kind: 'mysql', host: '172.18.0.7', port: 3306, user: 'lab', timeoutMs: 5000 }, 'p', 'default');
   t.regex(mysql.args.at(-1)!, /socat -T5 - TCP:172\.18\.0\.7:3306/);
 });
