@@ -13,7 +13,7 @@ import { describeLeg, redirectPort, type ConntrackEntry } from '../evidence/conn
 import type { PathHop, PathTrace } from '../model/pathTrace.ts';
 import type { Check } from '../run/assertions.ts';
 import type { ProbeOutcome, ScenarioOutcome } from '../run/runner.ts';
-import { checksOf, type ScenarioRun, type SuiteResult } from './suiteResult.ts';
+import { checksOf, summarize, type ScenarioRun, type SuiteResult } from './suiteResult.ts';
 
 type Status = ScenarioRun['status'];
 type TraceOutcome = PathTrace['outcome'];
@@ -99,21 +99,22 @@ export interface Totals {
   reasoned: number;
 }
 
+/** The suite's summary (shared with the CLI and JUnit) plus what only the page shows. */
 export function totals(r: SuiteResult): Totals {
-  const count = (s: Status) => r.runs.filter((x) => x.status === s).length;
+  const sum = summarize(r);
   const probes = r.runs.flatMap((x) => x.outcome?.probes ?? []);
   const checks = r.runs.flatMap((x) => checksOf(x.outcome));
   return {
     runs: r.runs.length,
-    passed: count('passed'),
-    failed: count('failed'),
-    errors: count('error'),
-    skipped: count('skipped'),
-    interrupted: count('interrupted'),
-    probes: probes.length,
+    passed: sum.passed,
+    failed: sum.failed,
+    errors: sum.errors,
+    skipped: sum.skipped,
+    interrupted: sum.interrupted,
+    probes: sum.probes,
     probesPassed: probes.filter((p) => p.ok).length,
-    checks: checks.length,
-    checksFailed: checks.filter((c) => !c.ok).length,
+    checks: sum.checks,
+    checksFailed: sum.failedChecks,
     reasoned: checks.filter((c) => c.basis === 'reasoned').length,
   };
 }
