@@ -125,7 +125,8 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
     printKindPlans(loaded);
     return;
   }
-  requireRoot();
+  // The netns lab needs root; kind alone needs only a Docker engine the user can reach.
+  if (opts.backend !== 'kind') requireRoot();
   const kindUnavailable = opts.backend !== 'netns' ? await kindAvailability() : undefined;
   if (kindUnavailable) console.log(`kind backend: ${kindUnavailable}; kind runs are reported as skipped`);
   const timeoutMs = opts.timeout ? durationMs(opts.timeout) : undefined;
