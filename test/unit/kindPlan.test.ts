@@ -2,7 +2,7 @@
 // real probes on this machine) and its cluster-level command plan.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,13 @@ import type { ToolName } from '../../harness/kind/tools.ts';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const NO_DAEMON = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
 const NODE_IMAGE = 'kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5';
-const existingDir = mkdtempSync(join(tmpdir(), 'egl-doctor-'));
+// Not "egl-": that prefix marks lab objects, which lab down sweeps.
+const existingDir = mkdtempSync(join(tmpdir(), 'egress-lab-doctor-'));
+const doctorCache = mkdtempSync(join(tmpdir(), 'egress-lab-doctor-cache-'));
+test.after.always(() => {
+  rmSync(existingDir, { recursive: true, force: true });
+  rmSync(doctorCache, { recursive: true, force: true });
+});
 
 /** A machine where everything is in order; each test breaks one thing. */
 function healthy(): DoctorProbes {
@@ -103,7 +109,7 @@ test('doctor with the real probes agrees with docker info on this machine (here:
   } catch {
     engineUp = false;
   }
-  const report = await doctor({ cacheDir: mkdtempSync(join(tmpdir(), 'egl-doctor-cache-')) });
+  const report = await doctor({ cacheDir: doctorCache });
   const engine = report.checks.find((c) => c.name === 'Docker engine')!;
   t.is(engine.ok, engineUp, engine.detail);
   if (!engineUp) {

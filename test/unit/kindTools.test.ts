@@ -13,7 +13,7 @@ import {
   cachedToolPath, hostArch, reportedVersion, resolveTool, toolDownloadPlan, TOOLS, type ToolName,
 } from '../../harness/kind/tools.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'egl-tools-'));
+const tmp = mkdtempSync(join(tmpdir(), 'egress-lab-tools-'));
 const files = new Map<string, Buffer>();
 const requests: string[] = [];
 let server: Server;
