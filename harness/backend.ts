@@ -14,6 +14,11 @@ export interface Backend {
   readonly name: string;
   /** Brings the topology, mesh config, servers and sidecars up. */
   up(progress: Progress): Promise<void>;
+  /**
+   * Whether probes expected to succeed may be retried (real Istio's config can still be settling).
+   * The runner retries the whole probe, snapshots included, so the evidence is the last attempt's.
+   */
+  readonly retry?: { attempts: number; delayMs: number };
   /** How long the parts of up() took, once it has run (ms). */
   readonly upPhases?: { serversReadyMs?: number; sidecarsReadyMs?: number };
   /** Runs a probe in a workload's pod as a non-proxy user (the scenario's probe lets a backend decide about retries). */

@@ -14,7 +14,7 @@ import Docker from 'dockerode';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import type { Backend, Progress } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
-import type { Probe, Scenario } from '../scenario/schema.ts';
+import type { Scenario } from '../scenario/schema.ts';
 import type { ProbeResult, ProbeSpec } from '../probes/types.ts';
 import { parseConntrack, type ConntrackEntry } from '../evidence/conntrack.ts';
 import { parseStatsText } from '../model/stats.ts';
@@ -28,7 +28,6 @@ import { defaultCacheDir, resolveTool } from './tools.ts';
 import { LAB_CLUSTER_IP_ANNOTATION, LABELLED_KINDS, SCENARIO_LABEL, scenarioManifests, toYaml } from './manifests.ts';
 import { substituteAddresses, unmappedAddresses, type AddressMap } from './addresses.ts';
 import { expectedConfig, missingConfig, waitForConfig } from './configGate.ts';
-import { runWithRetry, expectsSuccess } from './retry.ts';
 import { parseInspectpPid } from './parsers.ts';
 import { createLabCa, issueServerCert, type LabCa } from '../servers/certs.ts';
 
@@ -188,19 +187,16 @@ export class KindBackend implements Backend {
     return this.exec(kubectl('exec', '-n', namespace, pod, '-c', 'istio-proxy', '--', 'pilot-agent', 'request', method, path));
   }
 
-  async probe(workload: string, given: ProbeSpec, probe?: Probe): Promise<ProbeResult> {
+  /** Real Istio may still be settling after the config gate: the runner retries expected successes. */
+  readonly retry = { attempts: 3, delayMs: 1000 };
+
+  async probe(workload: string, given: ProbeSpec): Promise<ProbeResult> {
     const { pod, namespace } = this.pod(workload);
     const spec: ProbeSpec = given.kind === 'http' && this.ca ? { ...given, caFile: LAB_CA_IN_POD } : given;
-    const once = async () => {
-      const started = Date.now();
-      const c = probeCommand(spec, pod, namespace);
-      const r = await execa(this.tools.get(c.program) ?? c.program, c.args, { reject: false });
-      return parseProbeOutput(spec, r.stdout, Date.now() - started);
-    };
-    if (!probe || !expectsSuccess(probe)) return once();
-    // Only expected successes are retried (config may still be settling); expected failures never are.
-    const judge = (r: ProbeResult) => r.connect === 'ok' && (r.errorClass === 'none' || r.errorClass === 'reply-error');
-    return (await runWithRetry(once, judge, probe, { attempts: 3, delayMs: 1000, sleep: (ms: number) => new Promise<void>((res) => setTimeout(res, ms)) })).result;
+    const started = Date.now();
+    const c = probeCommand(spec, pod, namespace);
+    const r = await execa(this.tools.get(c.program) ?? c.program, c.args, { reject: false });
+    return parseProbeOutput(spec, r.stdout, Date.now() - started);
   }
 
   /** The pod netns seen from the node container: crictl gives the sandbox pid, nsenter enters its netns. */

@@ -17,6 +17,7 @@ import { buildProxyConfig } from '../model/proxyConfig.ts';
 import { injectionConfig, renderRestore } from '../model/iptables.ts';
 import type { Reporter } from './report.ts';
 import { fidelityNotes } from './fidelity.ts';
+import { runWithRetry } from './retry.ts';
 
 export interface ProbeOutcome {
   probe: Probe;
@@ -28,6 +29,8 @@ export interface ProbeOutcome {
   /** The path the model predicts for this connection, drawn in the report next to the evidence. */
   trace?: PathTrace;
   traceError?: string;
+  /** How many times the probe ran (only backends that allow retries run one more than once). */
+  attempts?: number;
   ok: boolean;
 }
 
@@ -62,7 +65,21 @@ function renderStats(stats: Map<string, number> | undefined): string {
   return stats ? [...stats].map(([k, v]) => `${k}: ${v}`).join('\n') + '\n' : '(no sidecar)\n';
 }
 
+/**
+ * Runs a probe, and again (evidence and all) while it fails, if the backend allows retries and the
+ * probe is expected to succeed. An expected failure is never retried: that could hide a denial.
+ */
 async function runProbe(backend: Backend, loaded: LoadedScenario, probe: Probe, dir: string): Promise<ProbeOutcome> {
+  const { result, attempts } = await runWithRetry(
+    () => runProbeOnce(backend, loaded, probe, dir),
+    (o) => o.ok || !!o.error,
+    probe,
+    { attempts: backend.retry?.attempts ?? 1, delayMs: backend.retry?.delayMs ?? 0, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+  );
+  return attempts > 1 ? { ...result, attempts } : result;
+}
+
+async function runProbeOnce(backend: Backend, loaded: LoadedScenario, probe: Probe, dir: string): Promise<ProbeOutcome> {
   const workload = loaded.scenario.workloads.find((w) => w.name === probe.from)!;
   mkdirSync(dir, { recursive: true });
   const ctBefore = await backend.conntrack(probe.from);

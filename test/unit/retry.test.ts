@@ -1,5 +1,5 @@
 import test from 'ava';
-import { expectsSuccess, runWithRetry } from '../../harness/kind/retry.ts';
+import { expectsSuccess, runWithRetry } from '../../harness/run/retry.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { probeSchema, type Probe } from '../../harness/scenario/schema.ts';
 
