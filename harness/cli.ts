@@ -8,7 +8,7 @@
  *   iptables [--istio V] -- FLAGS  print istio-iptables' restore text for its own flags
  */
 import { Command, Option } from 'commander';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadScenarioFile, SCENARIO_DIR, ScenarioError, type LoadedScenario } from './scenario/load.ts';
 import { parseIstioVersion } from './scenario/istioVersion.ts';
 import { labNamespaces } from './lab/netns.ts';

@@ -72,3 +72,11 @@ export function portRoute(port: number, services: MeshService[], policy: Outboun
 export function sniffedServiceRoute(svc: MeshService, port: number, proxyNamespace: string, vss: VirtualService[]): RouteConfig {
   return { name: `${svc.hostname}:${port}`, virtualHosts: [serviceVirtualHost(svc, port, proxyNamespace, vss, ['*'])] };
 }
+
+/** Host header to virtual host: exact domain, or the domain without the port (IgnorePortInHostMatching); else the catch-all. */
+export function selectVirtualHost(config: RouteConfig | undefined, host: string): VirtualHost | undefined {
+  const wanted = host.toLowerCase();
+  const bare = wanted.replace(/:\d+$/, '');
+  const vhosts = config?.virtualHosts ?? [];
+  return vhosts.find((v) => v.domains.some((d) => d !== '*' && (d === wanted || d === bare))) ?? vhosts.find((v) => v.domains.includes('*'));
+}

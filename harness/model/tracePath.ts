@@ -9,7 +9,8 @@ import { matchFilterChain, needsHttpInspection, selectListener, type ConnectionF
 import { evaluateOutput, type Evaluation, type Packet } from './iptablesEval.ts';
 import { isLoopback, parseCidr } from './net.ts';
 import type { HopKind, PathHop, PathTrace } from './pathTrace.ts';
-import type { FilterChain, FilterChainMatch, Listener, ProxyConfig, RouteConfig, VirtualHost } from './types.ts';
+import { selectVirtualHost } from './routes.ts';
+import type { FilterChain, FilterChainMatch, Listener, ProxyConfig, VirtualHost } from './types.ts';
 import { inspectHttp, type InspectorVerdict } from '../sidecar/inspector.ts';
 import { describeChainMatch } from '../views/proxyConfig.ts';
 
@@ -234,18 +235,6 @@ function chainDetail(chain: FilterChain, l: Listener, facts: ConnectionFacts): s
 // ---------------------------------------------------------------------------------------------
 // HTTP connection manager and route
 
-/**
- * The virtual host for a Host header: an exact domain (with or without :port), else the "*" catch-all.
- * The same rule as harness/sidecar/httpManager.ts's selectVirtualHost, repeated here because that
- * module imports node:http; a unit test keeps the two in agreement.
- */
-export function lookupVirtualHost(config: RouteConfig | undefined, host: string): VirtualHost | undefined {
-  const wanted = host.toLowerCase();
-  const bare = wanted.replace(/:\d+$/, '');
-  const vhosts = config?.virtualHosts ?? [];
-  return vhosts.find((v) => v.domains.some((d) => d !== '*' && (d === wanted || d === bare))) ?? vhosts.find((v) => v.domains.includes('*'));
-}
-
 function httpManager(ctx: Ctx, routeName: string): PathTrace {
   const { config, probe } = ctx.input;
   const speaks = ctx.input.probe.sendsFirst ? clientProtocol(ctx) : 'silent';
@@ -260,7 +249,7 @@ function httpManager(ctx: Ctx, routeName: string): PathTrace {
   }
   const host = probe.hostHeader ?? probe.host;
   const route = config.routes.find((r) => r.name === routeName);
-  const vh = lookupVirtualHost(route, host);
+  const vh = selectVirtualHost(route, host);
   if (!vh) {
     ctx.t.hop('route', `${routeName}: no virtual host`, `Host ${host}: Envoy answers 404 (NR, route_not_found)`);
     return ctx.t.end('local-reply');

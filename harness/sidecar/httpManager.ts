@@ -13,6 +13,7 @@ import { formatAccessLog, type AccessLogRecord } from '../model/accessLog.ts';
 import type { Endpoint, RouteConfig, VirtualHost } from '../model/types.ts';
 import { PASSTHROUGH } from '../model/clusters.ts';
 import { badRequest } from './httpCodec.ts';
+import { selectVirtualHost } from '../model/routes.ts';
 
 export interface HcmDeps {
   era: IstioEra;
@@ -30,14 +31,6 @@ export interface HcmConnection {
   originalDst: Endpoint;
   statPrefix: string;
   routeConfigName: string;
-}
-
-/** Host header to virtual host: exact domain, or the domain without the port; else the catch-all. */
-export function selectVirtualHost(config: RouteConfig | undefined, host: string): VirtualHost | undefined {
-  const wanted = host.toLowerCase();
-  const bare = wanted.replace(/:\d+$/, '');
-  const vhosts = config?.virtualHosts ?? [];
-  return vhosts.find((v) => v.domains.some((d) => d !== '*' && (d === wanted || d === bare))) ?? vhosts.find((v) => v.domains.includes('*'));
 }
 
 /** Headers a local reply carries, lower-case and in Envoy's order. */

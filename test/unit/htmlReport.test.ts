@@ -1,8 +1,8 @@
 import test from 'ava';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import {
   anchorId,
@@ -22,7 +22,6 @@ import { checkProbe } from '../../harness/run/assertions.ts';
 import { legsOfProbe, parseConntrack } from '../../harness/evidence/conntrack.ts';
 import { probeSchema } from '../../harness/scenario/schema.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // The test's own screenshot goes to a temp dir; docs/report-screenshot.png comes from a real run (scripts/report-screenshot.ts).
 const SCREENSHOT = join(mkdtempSync(join(tmpdir(), 'egress-lab-shot-')), 'report-screenshot.png');
 const POD = '10.64.192.14';

@@ -1,7 +1,6 @@
 /** Virtual-host selection and VirtualService-shaped routes, with plain data. */
 import test from 'ava';
-import { selectVirtualHost } from '../../harness/sidecar/httpManager.ts';
-import { durationMs, vsHostMatches } from '../../harness/model/routes.ts';
+import { durationMs, selectVirtualHost, vsHostMatches } from '../../harness/model/routes.ts';
 import { parseScenario } from '../../harness/scenario/load.ts';
 import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
 import type { RouteConfig } from '../../harness/model/types.ts';
