@@ -13,7 +13,7 @@ import { describeLeg, redirectPort, type ConntrackEntry } from '../evidence/conn
 import type { PathHop, PathTrace } from '../model/pathTrace.ts';
 import type { Check } from '../run/assertions.ts';
 import type { ProbeOutcome, ScenarioOutcome } from '../run/runner.ts';
-import { checksOf, summarize, type ScenarioRun, type SuiteResult } from './suiteResult.ts';
+import { checksOf, summarize, type ScenarioRun, type SuiteResult, type SuiteSummary } from './suiteResult.ts';
 
 type Status = ScenarioRun['status'];
 type TraceOutcome = PathTrace['outcome'];
@@ -85,36 +85,21 @@ export function orderProbes<T extends { ok: boolean }>(probes: readonly T[]): T[
   return [...probes.filter((p) => !p.ok), ...probes.filter((p) => p.ok)];
 }
 
-export interface Totals {
+/** The suite summary plus what only the page shows. */
+export interface Totals extends SuiteSummary {
   runs: number;
-  passed: number;
-  failed: number;
-  errors: number;
-  skipped: number;
-  interrupted: number;
-  probes: number;
   probesPassed: number;
-  checks: number;
-  checksFailed: number;
   reasoned: number;
 }
 
 /** The suite's summary (shared with the CLI and JUnit) plus what only the page shows. */
 export function totals(r: SuiteResult): Totals {
-  const sum = summarize(r);
   const probes = r.runs.flatMap((x) => x.outcome?.probes ?? []);
   const checks = r.runs.flatMap((x) => checksOf(x.outcome));
   return {
+    ...summarize(r),
     runs: r.runs.length,
-    passed: sum.passed,
-    failed: sum.failed,
-    errors: sum.errors,
-    skipped: sum.skipped,
-    interrupted: sum.interrupted,
-    probes: sum.probes,
     probesPassed: probes.filter((p) => p.ok).length,
-    checks: sum.checks,
-    checksFailed: sum.failedChecks,
     reasoned: checks.filter((c) => c.basis === 'reasoned').length,
   };
 }
@@ -617,8 +602,8 @@ export function renderHtmlReport(r: SuiteResult): string {
     tile('skipped', t.skipped, 'skipped'),
     ...(t.interrupted ? [tile('interrupted', t.interrupted, 'interrupted')] : []),
     `<div class="tile t-probes"><div class="n" data-total="probes">${t.probesPassed}/${t.probes}</div><div class="l">probes passed</div></div>`,
-    `<div class="tile t-checks"><div class="n" data-total="checks">${t.checks - t.checksFailed}/${t.checks}</div><div class="l">checks hold</div>` +
-      `<div class="sub">${t.checksFailed} failed${t.reasoned ? ` · ${t.reasoned} reasoned` : ''}</div></div>`,
+    `<div class="tile t-checks"><div class="n" data-total="checks">${t.checks - t.failedChecks}/${t.checks}</div><div class="l">checks hold</div>` +
+      `<div class="sub">${t.failedChecks} failed${t.reasoned ? ` · ${t.reasoned} reasoned` : ''}</div></div>`,
   ].join('');
   const runMeta = [
     `<span>started ${escapeText(formatTime(r.startedAt))}</span>`,

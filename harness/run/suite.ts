@@ -45,9 +45,13 @@ export interface StopSignal {
   current?: Backend;
 }
 
+/** 20261122-041500: sorts by time, safe in file names. */
+function stamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
 export function runDirFor(base: string, name: string, prefix: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return resolve(base, `${stamp}-${name}-${prefix}`);
+  return resolve(base, `${stamp()}-${name}-${prefix}`);
 }
 
 function statusOf(o: ScenarioOutcome, stop: StopSignal): ScenarioRun['status'] {
@@ -143,6 +147,5 @@ function save(result: SuiteResult, started: Date, dir: string): void {
 }
 
 export function reportDirFor(base: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return join(resolve(base), `${stamp}-suite`);
+  return join(resolve(base), `${stamp()}-suite`);
 }

@@ -29,6 +29,8 @@ interface Conn {
   /** Bytes read from the client but not yet sent upstream (Envoy would still have them in the kernel). */
   pending: Buffer;
   record: AccessLogRecord;
+  /** Set once the connection's access-log line is written (or handed to the HCM, which logs per request). */
+  logged?: boolean;
 }
 
 const INSPECTOR_STAT: Record<string, string> = {
@@ -145,7 +147,7 @@ export class OutboundProxy {
       return;
     }
     // The HCM logs per request; this connection needs no line of its own.
-    (conn as { logged?: boolean }).logged = true;
+    conn.logged = true;
     this.http.serve({
       socket: conn.downstream,
       pending: conn.pending,
@@ -293,8 +295,8 @@ export class OutboundProxy {
   }
 
   private finish(conn: Conn, flags: string[] = []): void {
-    if ((conn as { logged?: boolean }).logged) return;
-    (conn as { logged?: boolean }).logged = true;
+    if (conn.logged) return;
+    conn.logged = true;
     if (conn.record.responseFlags.length === 0) conn.record.responseFlags = flags;
     conn.record.durationMs = Date.now() - conn.start.getTime();
     this.deps.log(formatAccessLog(conn.record));

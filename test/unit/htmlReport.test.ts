@@ -227,7 +227,7 @@ test('totals count runs, probes and checks', (t) => {
   t.like(x, { runs: 4, passed: 1, failed: 1, errors: 1, skipped: 1, interrupted: 0, probes: 4, probesPassed: 3 });
   const checks = [passedProbe, passing7001, failingProbe, redisNoTrace].flatMap((p) => p.checks);
   t.is(x.checks, checks.length);
-  t.is(x.checksFailed, 3);
+  t.is(x.failedChecks, 3);
   t.is(x.reasoned, 1);
 });
 
