@@ -67,7 +67,7 @@ export const LAB_STAT_PATTERNS: RegExp[] = [
 /**
  * What a real Istio 1.30 sidecar on kind reports: Envoy's stats_matcher is an inclusion list
  * (reference kind-istio.md §3). Istio's defaults plus the prefixes the kind backend adds with
- * proxyStatsMatcher (kindBackend.ts STATS_PREFIXES; kept in step by hand, this module stays pure).
+ * proxyStatsMatcher (clusterPlan.ts MESH_STATS_PREFIXES).
  */
 export const KIND_STAT_PREFIXES: string[] = [
   // Istio's default inclusion list, then what the backend asks for.

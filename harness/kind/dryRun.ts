@@ -8,12 +8,12 @@ import { buildProxyConfig } from '../model/proxyConfig.ts';
 import { parseIstioVersion, type IstioVersion } from '../scenario/istioVersion.ts';
 import { probeSpec } from '../run/runner.ts';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, renderCommand, type Command } from './plan.ts';
-import { clusterCommands, istioInstallCommands, CLIENT_IMAGE, MARIADB_IMAGE, REDIS_IMAGE, HTTPBIN_IMAGE } from './clusterPlan.ts';
-import { LABELLED_KINDS, SCENARIO_LABEL, scenarioManifests, toYaml } from './manifests.ts';
+import { clusterCommands, istioInstallCommands, MARIADB_IMAGE, REDIS_IMAGE, HTTPBIN_IMAGE } from './clusterPlan.ts';
+import { KIND_MANIFEST_OPTIONS, LABELLED_KINDS, SCENARIO_LABEL, scenarioManifests, toYaml } from './manifests.ts';
 import { substituteAddresses, type AddressMap } from './addresses.ts';
 import { expectedConfig } from './configGate.ts';
 import { probeCommand } from './probeCommands.ts';
-import { kindSkipReason, STATS_PREFIXES } from './kindBackend.ts';
+import { kindSkipReason } from './kindBackend.ts';
 
 export interface KindPlan {
   /** Lab address → the stand-in the plan uses for the container's address. */
@@ -31,7 +31,7 @@ export function kindPlan(loaded: LoadedScenario): KindPlan {
   if (skip) throw new Error(skip);
   const addresses: AddressMap = new Map(loaded.scenario.externalServers.map((srv, n) => [srv.addresses[0]!, `172.18.0.${10 + n}`]));
   const scenario = substituteAddresses(loaded.scenario, addresses);
-  const manifests = toYaml(scenarioManifests(scenario, { clientImage: CLIENT_IMAGE, serverImages: { mysql: MARIADB_IMAGE }, statsInclusionPrefixes: STATS_PREFIXES }));
+  const manifests = toYaml(scenarioManifests(scenario, KIND_MANIFEST_OPTIONS));
   const k = (why: string, ...args: string[]): Command => ({ program: 'kubectl', args: ['--context', KUBE_CONTEXT, ...args], why });
   const installed = parseIstioVersion(ISTIO_VERSION) as IstioVersion;
   const commands: Command[] = [

@@ -23,9 +23,9 @@ import { parseIstioVersion, type IstioVersion } from '../scenario/istioVersion.t
 import { proxyConfigView } from '../views/proxyConfig.ts';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, renderCommand, type Command } from './plan.ts';
 import { probeCommand, parseProbeOutput } from './probeCommands.ts';
-import { clusterCommands, istioInstallCommands, CLIENT_IMAGE, MARIADB_IMAGE, REDIS_IMAGE, HTTPBIN_IMAGE, MESH_STATS_PREFIXES } from './clusterPlan.ts';
+import { clusterCommands, istioInstallCommands, MARIADB_IMAGE, REDIS_IMAGE, HTTPBIN_IMAGE } from './clusterPlan.ts';
 import { defaultCacheDir, resolveTool } from './tools.ts';
-import { LAB_CLUSTER_IP_ANNOTATION, LABELLED_KINDS, SCENARIO_LABEL, scenarioManifests, toYaml } from './manifests.ts';
+import { KIND_MANIFEST_OPTIONS, LAB_CLUSTER_IP_ANNOTATION, LABELLED_KINDS, MARIADB_ENV, SCENARIO_LABEL, scenarioManifests, toYaml } from './manifests.ts';
 import { substituteAddresses, unmappedAddresses, type AddressMap } from './addresses.ts';
 import { expectedConfig, missingConfig, waitForConfig } from './configGate.ts';
 import { parseInspectpPid } from './parsers.ts';
@@ -34,8 +34,6 @@ import { createLabCa, issueServerCert, type LabCa } from '../servers/certs.ts';
 /** Where the client pod keeps the run's CA certificate. */
 const LAB_CA_IN_POD = '/tmp/egress-lab-ca.crt';
 
-/** Stats the assertions read; Istio creates none of them unless asked (reference kind-istio.md §3). */
-export const STATS_PREFIXES = MESH_STATS_PREFIXES;
 
 /** Why a scenario cannot run on kind, or undefined when it can. */
 export function kindSkipReason(loaded: LoadedScenario): string | undefined {
@@ -100,7 +98,7 @@ export class KindBackend implements Backend {
     const missing = unmappedAddresses(this.scenario, map);
     if (missing.length) throw new Error(`lab addresses without a container on kind: ${missing.join(', ')}`);
     this.scenario = substituteAddresses(this.scenario, map);
-    const objects = scenarioManifests(this.scenario, { clientImage: CLIENT_IMAGE, serverImages: { mysql: MARIADB_IMAGE }, statsInclusionPrefixes: STATS_PREFIXES });
+    const objects = scenarioManifests(this.scenario, KIND_MANIFEST_OPTIONS);
     const yaml = toYaml(objects);
     writeFileSync(join(this.runDir, 'manifests.yaml'), yaml);
     progress.step(`applying ${objects.length} objects`);
@@ -268,7 +266,7 @@ export function serverContainer(kind: string, ports: number[], password?: string
     return new GenericContainer(REDIS_IMAGE).withCommand(['sh', '-c', `${script} && sleep infinity`]);
   }
   if (kind === 'mysql') {
-    return new GenericContainer(MARIADB_IMAGE).withEnvironment({ MARIADB_ROOT_PASSWORD: 'root', MARIADB_USER: 'lab', MARIADB_PASSWORD: 'lab-password', MARIADB_DATABASE: 'labdb' });
+    return new GenericContainer(MARIADB_IMAGE).withEnvironment({ ...MARIADB_ENV });
   }
   return new GenericContainer(HTTPBIN_IMAGE).withEnvironment({ PORT: String(ports[0] ?? 80) });
 }

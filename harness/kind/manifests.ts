@@ -21,6 +21,7 @@ import {
 } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
 import { cidrContains, intToIp, ipToInt, parseCidr } from '../model/net.ts';
+import { CLIENT_IMAGE, MARIADB_IMAGE, MESH_STATS_PREFIXES } from './clusterPlan.ts';
 
 /** Label on every generated object: the backend finds (and deletes) what a scenario made by it. */
 export const SCENARIO_LABEL = 'egress-lab.io/scenario';
@@ -42,10 +43,6 @@ export const LABELLED_KINDS = 'deployments.apps,services,endpoints,sidecars.netw
 export const CLIENT_UID = 1000;
 export const MARIADB_ENV = { MARIADB_ROOT_PASSWORD: 'root', MARIADB_USER: 'lab', MARIADB_PASSWORD: 'lab-password', MARIADB_DATABASE: 'labdb' } as const;
 
-/** Defaults for scripts/render-manifests.ts, the same values as clusterPlan.ts / kindBackend.ts use; the backend passes its own. */
-export const DEFAULT_CLIENT_IMAGE = 'docker.io/nicolaka/netshoot:v0.13';
-export const DEFAULT_MARIADB_IMAGE = 'docker.io/library/mariadb:11.4';
-export const DEFAULT_STATS_PREFIXES = ['cluster.PassthroughCluster', 'cluster.BlackHoleCluster', 'cluster.outbound|', 'tcp.', 'listener.', 'http.', 'http_inspector'];
 
 export interface ManifestOptions {
   /** The image of every pod's `app` container (the probe client). */
@@ -56,6 +53,9 @@ export interface ManifestOptions {
   /** The cluster's serviceSubnet; ClusterIPs outside it are left to kind. */
   serviceCIDR?: string;
 }
+
+/** What the kind backend, its --dry-run and scripts/render-manifests.ts all generate with: the pinned images and stats. */
+export const KIND_MANIFEST_OPTIONS: ManifestOptions = { clientImage: CLIENT_IMAGE, serverImages: { mysql: MARIADB_IMAGE }, statsInclusionPrefixes: MESH_STATS_PREFIXES };
 
 const ISTIO_API = 'networking.istio.io/v1';
 const V1BETA1 = { ServiceEntry: ServiceEntryV1beta1, Sidecar: SidecarV1beta1, VirtualService: VirtualServiceV1beta1 } as const;

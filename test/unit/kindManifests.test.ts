@@ -1,4 +1,5 @@
 import test from 'ava';
+import { MESH_STATS_PREFIXES } from '../../harness/kind/clusterPlan.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,6 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { SCENARIO_DIR, loadScenarioFile } from '../../harness/scenario/load.ts';
 import type { Scenario } from '../../harness/scenario/schema.ts';
 import {
-  DEFAULT_STATS_PREFIXES,
   IstioV1Object,
   KIND_ORDER,
   SCENARIO_LABEL,
@@ -258,7 +258,7 @@ test('scenarioManifests refuses a scenario whose objects would not validate, nam
 });
 
 test('uncoveredStats: every stat the modern scenarios expect is covered by the default prefixes', (t) => {
-  for (const { scenario } of modern) t.deepEqual(uncoveredStats(scenario, DEFAULT_STATS_PREFIXES), [], scenario.name);
+  for (const { scenario } of modern) t.deepEqual(uncoveredStats(scenario, MESH_STATS_PREFIXES), [], scenario.name);
   t.deepEqual(uncoveredStats(load('redis-7000-modern'), ['cluster.', 'tcp.']), ['http_inspector.http_not_found', 'listener.0.0.0.0_15001.downstream_cx_total', 'listener.0.0.0.0_7000.downstream_cx_total']);
 });
 
