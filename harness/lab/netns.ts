@@ -37,7 +37,8 @@ async function wire(plan: LabPlan, ns: NamespacePlan): Promise<void> {
   await ipn(ns.name, 'route', 'add', 'default', 'via', ns.gateway, 'dev', 'eth0');
 }
 
-export async function createLab(plan: LabPlan, step: (msg: string) => void): Promise<void> {
+/** `check` runs between steps and throws to stop set-up (an interrupt), so teardown never races it. */
+export async function createLab(plan: LabPlan, step: (msg: string) => void, check: () => void = () => undefined): Promise<void> {
   step(`router namespace ${plan.router}`);
   await addNamespace(plan.router);
   await inNetns(plan.router, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
@@ -47,6 +48,7 @@ export async function createLab(plan: LabPlan, step: (msg: string) => void): Pro
     await ipn(plan.router, 'link', 'set', b.name, 'up');
   }
   for (const ns of plan.namespaces) {
+    check();
     step(`${ns.role} namespace ${ns.name} (${ns.addresses.join(', ')})`);
     await wire(plan, ns);
   }

@@ -11,6 +11,7 @@ import type { ExternalServer, Workload } from '../scenario/schema.ts';
 import { startInNetns, type LabProcess } from './processes.ts';
 import type { LabPlan } from './topology.ts';
 import type { LabCa } from '../servers/certs.ts';
+import type { RunCgroup } from './cgroup.ts';
 import { issueServerCert } from '../servers/certs.ts';
 import { copyDatadir, MARIADB_READY, mariadbArgv, prepareMariadbTemplate } from '../servers/mariadb.ts';
 
@@ -24,6 +25,8 @@ export interface ServerContext {
   cacheDir: string;
   ca: LabCa;
   progress: Progress;
+  /** The run's cgroup: every server is started inside it. */
+  cgroup: RunCgroup;
 }
 
 function redisArgv(srv: ExternalServer, port: number, dir: string): string[] {
@@ -51,7 +54,8 @@ async function startRedis(srv: ExternalServer, ns: string, ctx: ServerContext): 
         ns,
         argv: redisArgv(srv, port, workDir),
         logFile: join(ctx.dir, `${srv.name}-${port}.log`),
-        readyLine: /Ready to accept connections/,
+        ready: /Ready to accept connections/,
+        cgroup: ctx.cgroup,
       }),
     );
   }
@@ -71,7 +75,8 @@ export async function startMariadb(name: string, ns: string, bindAddress: string
     // A Unix socket path is limited to 107 bytes, so it lives in /tmp, named with the run prefix (lab down sweeps it).
     argv: mariadbArgv({ datadir, bindAddress, port, socket: join(tmpdir(), `${ctx.plan.prefix}-${name}.sock`), pidFile: join(dir, 'mysqld.pid') }),
     logFile: join(ctx.dir, `${name}.log`),
-    readyLine: MARIADB_READY,
+    ready: MARIADB_READY,
+    cgroup: ctx.cgroup,
     readyOnStderr: true,
     readyTimeoutMs: 30_000,
   });
@@ -93,7 +98,8 @@ async function startHttpbin(srv: ExternalServer, ns: string, ctx: ServerContext)
     ns,
     argv: [process.execPath, '--import', 'tsx', join(REPO, 'harness/servers/httpbin.ts'), config],
     logFile: join(ctx.dir, `${srv.name}.log`),
-    readyLine: /^READY$/,
+    ready: /^READY$/,
+    cgroup: ctx.cgroup,
   });
 }
 

@@ -1,20 +1,24 @@
 /**
  * `lab down`: removes whatever a kept, failed or crashed run left behind, found by the run prefix:
- * namespaces (killing every process inside them first) and their /etc/netns directories.
+ * the runs' cgroups (every process a run started is in one, so killing the cgroup kills them all,
+ * even those whose namespace is gone), then namespaces and their /etc/netns directories.
  */
 import { readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { destroyNamespaces, labNamespaces, NETNS_ETC } from './netns.ts';
 import { LAB_PREFIX } from './topology.ts';
+import { sweepCgroups } from './cgroup.ts';
 
 export interface SweepReport {
+  cgroups: string[];
   namespaces: string[];
   etcDirs: string[];
 }
 
 export async function sweep(prefix: string = LAB_PREFIX): Promise<SweepReport> {
   if (!prefix.startsWith(LAB_PREFIX)) throw new Error(`refusing to sweep "${prefix}": lab prefixes start with "${LAB_PREFIX}"`);
+  const cgroups = await sweepCgroups(prefix);
   const namespaces = await labNamespaces(prefix);
   await destroyNamespaces(namespaces);
   // /etc/netns entries whose namespace is already gone (e.g. the run died between the two steps).
@@ -22,5 +26,5 @@ export async function sweep(prefix: string = LAB_PREFIX): Promise<SweepReport> {
   for (const d of etcDirs) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
   // MariaDB sockets (and their .lock files) of killed servers.
   for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(prefix) && /\.sock(\.lock)?$/.test(n))) rmSync(join(tmpdir(), f), { force: true });
-  return { namespaces, etcDirs };
+  return { cgroups, namespaces, etcDirs };
 }
