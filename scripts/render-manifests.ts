@@ -11,7 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadScenarioFile } from '../harness/scenario/load.ts';
-import { KIND_MANIFEST_OPTIONS, scenarioManifests, toYaml } from '../harness/kind/manifests.ts';
+import { KIND_MANIFEST_OPTIONS, scenarioManifests } from '../harness/kind/manifests.ts';
+import { toYaml } from '../harness/k8s/objects.ts';
 
 export function renderManifests(nameOrPath: string): string {
   const { file, scenario } = loadScenarioFile(nameOrPath);

@@ -1,8 +1,10 @@
 /**
- * "Config has landed" as a deterministic gate, never a fixed sleep (reference harness-anchors §3,
- * kind-istio.md §3 "Config propagation"): before probing, poll the real sidecar's /config_dump until
- * every listener and cluster the model predicts is active and the virtualOutbound catch-all sends to
- * the cluster the outbound policy implies. `istioctl x wait` is gone since 1.23, so this is the gate.
+ * "Config has landed" as a deterministic gate, never a fixed sleep: before probing, poll the real
+ * sidecar's /config_dump until every listener and cluster expected is active and the
+ * virtualOutbound catch-all sends to the cluster the outbound policy implies. What is expected comes
+ * from the control plane itself where the harness can ask it (the netns lab: what lab-istiod
+ * generated for that proxy, `expectedFromDump`), else from the model (kind: `expectedConfig`).
+ * `istioctl x wait` is gone since Istio 1.23, so this is the gate.
  *
  * Pure: the dump fetcher, the clock and the sleep are injected.
  */
@@ -113,6 +115,24 @@ function catchAllCluster(listeners: Json[]): { cluster: string } | { problem: st
     if (isTcpProxy && cluster !== undefined) return { cluster };
   }
   return { problem: `${CATCH_ALL_CHAIN} has no tcp_proxy with a cluster` };
+}
+
+/**
+ * Everything a control plane generated for a proxy (its /debug/config_dump, or lab-istiod dump):
+ * every dynamic listener and cluster, and the catch-all it routes to.
+ */
+export function expectedFromDump(generated: unknown): ExpectedConfig {
+  const all = sections(generated);
+  if (!all) throw new Error('not a config_dump: no "configs" array');
+  const listeners = activeListeners(section(all, 'ListenersConfigDump'));
+  const seen = catchAllCluster(listeners);
+  if ('problem' in seen) throw new Error(`the generated config has no catch-all: ${seen.problem}`);
+  if (!isCatchAll(seen.cluster)) throw new Error(`the generated catch-all sends to ${seen.cluster}`);
+  return {
+    listeners: unique(listeners.map((l) => str(l.name)!)),
+    clusters: [...activeClusterNames(section(all, 'ClustersConfigDump'))],
+    catchAll: seen.cluster,
+  };
 }
 
 /**

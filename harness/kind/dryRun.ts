@@ -9,9 +9,10 @@ import { parseIstioVersion, type IstioVersion } from '../scenario/istioVersion.t
 import { probeSpec } from '../run/runner.ts';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, renderCommand, type Command } from './plan.ts';
 import { clusterCommands, istioInstallCommands, MARIADB_IMAGE, REDIS_IMAGE, HTTPBIN_IMAGE } from './clusterPlan.ts';
-import { KIND_MANIFEST_OPTIONS, LABELLED_KINDS, SCENARIO_LABEL, scenarioManifests, toYaml } from './manifests.ts';
+import { KIND_MANIFEST_OPTIONS, LABELLED_KINDS, scenarioManifests } from './manifests.ts';
+import { SCENARIO_LABEL, toYaml } from '../k8s/objects.ts';
 import { substituteAddresses, type AddressMap } from './addresses.ts';
-import { expectedConfig } from './configGate.ts';
+import { expectedConfig } from '../evidence/configGate.ts';
 import { probeCommand } from './probeCommands.ts';
 import { kindSkipReason } from './kindBackend.ts';
 

@@ -25,9 +25,10 @@ import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, renderCommand, type Command 
 import { probeCommand, parseProbeOutput } from './probeCommands.ts';
 import { clusterCommands, istioInstallCommands, MARIADB_IMAGE, REDIS_IMAGE, HTTPBIN_IMAGE } from './clusterPlan.ts';
 import { defaultCacheDir, resolveTool } from './tools.ts';
-import { KIND_MANIFEST_OPTIONS, LAB_CLUSTER_IP_ANNOTATION, LABELLED_KINDS, MARIADB_ENV, SCENARIO_LABEL, scenarioManifests, toYaml } from './manifests.ts';
+import { KIND_MANIFEST_OPTIONS, LABELLED_KINDS, scenarioManifests } from './manifests.ts';
+import { LAB_CLUSTER_IP_ANNOTATION, MARIADB_ENV, SCENARIO_LABEL, toYaml } from '../k8s/objects.ts';
 import { substituteAddresses, unmappedAddresses, type AddressMap } from './addresses.ts';
-import { expectedConfig, missingConfig, waitForConfig } from './configGate.ts';
+import { expectedConfig, missingConfig, waitForConfig } from '../evidence/configGate.ts';
 import { parseInspectpPid } from './parsers.ts';
 import { createLabCa, issueServerCert, type LabCa } from '../servers/certs.ts';
 
@@ -49,6 +50,7 @@ function kubectl(...args: string[]): Command {
 
 export class KindBackend implements Backend {
   readonly name = 'kind';
+  readonly sidecar = { engine: 'istio-proxy' as const, describe: `the cluster's own istio-proxy (Istio ${ISTIO_VERSION})`, statsListEveryName: false };
   private readonly docker = new Docker();
   private containers: StartedTestContainer[] = [];
   private scenario: Scenario;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { expectedConfig, missingConfig, waitForConfig, type ExpectedConfig } from '../../harness/kind/configGate.ts';
+import { expectedConfig, missingConfig, waitForConfig, type ExpectedConfig } from '../../harness/evidence/configGate.ts';
 import { renderConfigDump } from '../../harness/model/envoyConfig.ts';
 import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
 import { toCamelCase } from '../../harness/views/proxyConfig.ts';

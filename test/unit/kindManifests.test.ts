@@ -8,22 +8,18 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { SCENARIO_DIR, loadScenarioFile } from '../../harness/scenario/load.ts';
 import type { Scenario } from '../../harness/scenario/schema.ts';
+import { clusterIpChanges, needsRestart, podTemplateHash, scenarioManifests, templateChanges, uncoveredStats } from '../../harness/kind/manifests.ts';
 import {
   IstioV1Object,
   KIND_ORDER,
+  KIND_SERVICE_CIDR,
   SCENARIO_LABEL,
-  clusterIpChanges,
   keepsClusterIP,
-  needsRestart,
-  podTemplateHash,
-  scenarioManifests,
-  templateChanges,
   toYaml,
-  uncoveredStats,
   validateObject,
   type KubeObject,
   type ManifestOptions,
-} from '../../harness/kind/manifests.ts';
+} from '../../harness/k8s/objects.ts';
 import { substituteAddresses, unmappedAddresses, type AddressMap } from '../../harness/kind/addresses.ts';
 import { renderManifests } from '../../scripts/render-manifests.ts';
 
@@ -32,6 +28,7 @@ const OPTS: ManifestOptions = {
   clientImage: 'nicolaka/netshoot:v0.13',
   serverImages: { mysql: 'mariadb:11.4' },
   statsInclusionPrefixes: ['cluster.PassthroughCluster', 'cluster.BlackHoleCluster', 'tcp.'],
+  serviceCIDR: KIND_SERVICE_CIDR,
 };
 
 const load = (name: string): Scenario => loadScenarioFile(name).scenario;
@@ -220,9 +217,11 @@ test('Services and Endpoints: selector-less Service plus hand-written Endpoints;
   t.is(find(kept, 'Service', 'rediscluster').spec?.clusterIP, '10.96.40.115');
   t.is(find(kept, 'Service', 'web-admin').spec?.clusterIP, 'None');
   t.deepEqual(clusterIpChanges(s), []);
-  t.false(keepsClusterIP('10.96.0.10'));
-  t.false(keepsClusterIP('10.96.0.1'));
-  t.true(keepsClusterIP('10.96.0.11'));
+  t.false(keepsClusterIP('10.96.0.10', KIND_SERVICE_CIDR));
+  t.false(keepsClusterIP('10.96.0.1', KIND_SERVICE_CIDR));
+  t.true(keepsClusterIP('10.96.0.11', KIND_SERVICE_CIDR));
+  // The netns lab has no service CIDR of its own: every scenario ClusterIP is kept.
+  t.true(keepsClusterIP('10.233.40.115', undefined));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -254,12 +253,12 @@ test('scenarioManifests refuses a scenario whose objects would not validate, nam
   t.throws(() => scenarioManifests(two, OPTS), { message: /Service dev-self\/rediscluster .*every port needs a name/ });
   const clash = load('mysql-3306-foreign-serviceentry');
   clash.workloads[1]!.labels = { app: 'db' };
-  t.throws(() => scenarioManifests(clash, OPTS), { message: /label app=db, but on kind pods are selected by app=mysql-server/ });
+  t.throws(() => scenarioManifests(clash, OPTS), { message: /label app=db, but pods are selected by app=mysql-server/ });
 });
 
 test('uncoveredStats: every stat the modern scenarios expect is covered by the default prefixes', (t) => {
   for (const { scenario } of modern) t.deepEqual(uncoveredStats(scenario, MESH_STATS_PREFIXES), [], scenario.name);
-  t.deepEqual(uncoveredStats(load('redis-7000-modern'), ['cluster.', 'tcp.']), ['http_inspector.http_not_found', 'listener.0.0.0.0_15001.downstream_cx_total', 'listener.0.0.0.0_7000.downstream_cx_total']);
+  t.deepEqual(uncoveredStats(load('redis-7000-modern'), ['cluster.', 'tcp.']), ['http_inspector.http10_found', 'listener.0.0.0.0_15001.downstream_cx_total', 'listener.0.0.0.0_7000.downstream_cx_total']);
 });
 
 // ---------------------------------------------------------------------------------------------
