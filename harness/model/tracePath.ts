@@ -11,7 +11,7 @@ import { isLoopback, parseCidr } from './net.ts';
 import type { HopKind, PathHop, PathTrace } from './pathTrace.ts';
 import { selectVirtualHost } from './routes.ts';
 import type { FilterChain, FilterChainMatch, Listener, ProxyConfig, VirtualHost } from './types.ts';
-import { inspectHttp, type InspectorVerdict } from '../sidecar/inspector.ts';
+import { codecVerdict, inspectHttp, type InspectorVerdict } from '../sidecar/inspector.ts';
 import { describeChainMatch } from '../views/proxyConfig.ts';
 
 export interface TraceProbe {
@@ -187,8 +187,8 @@ function listenerFacts(ctx: Ctx, l: Listener): Learned | undefined {
   return { ...raw, applicationProtocols: alpn };
 }
 
-/** What the client's first bytes are, for http_inspector and the HTTP codec. */
-function clientProtocol(ctx: Ctx): InspectorVerdict | 'tls' {
+/** What the client's first bytes are, for http_inspector, or (`codec`) for the HCM's HTTP codec. */
+function clientProtocol(ctx: Ctx, codec = false): InspectorVerdict | 'tls' {
   const { probe } = ctx.input;
   if (probe.scheme === 'https') return 'tls';
   if (probe.scheme === 'http') {
@@ -199,7 +199,8 @@ function clientProtocol(ctx: Ctx): InspectorVerdict | 'tls' {
     ctx.t.note('the client\'s first bytes are not known; assumed not to be HTTP');
     return 'not-http';
   }
-  return inspectHttp(Buffer.from(probe.firstBytes, 'latin1'));
+  const bytes = Buffer.from(probe.firstBytes, 'latin1');
+  return codec ? codecVerdict(bytes) : inspectHttp(bytes);
 }
 
 /** The chain's name, else istioctl's MATCH column text (ALL, SNI: .., App: HTTP, Addr: ..). */
@@ -237,7 +238,7 @@ function chainDetail(chain: FilterChain, l: Listener, facts: ConnectionFacts): s
 
 function httpManager(ctx: Ctx, routeName: string): PathTrace {
   const { config, probe } = ctx.input;
-  const speaks = ctx.input.probe.sendsFirst ? clientProtocol(ctx) : 'silent';
+  const speaks = ctx.input.probe.sendsFirst ? clientProtocol(ctx, true) : 'silent';
   if (speaks === 'silent' || speaks === 'need-more') {
     ctx.t.note('the HTTP connection manager waits for a complete request line, and the client waits for the server');
     return ctx.t.end('waits');

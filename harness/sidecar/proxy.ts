@@ -90,17 +90,23 @@ export class OutboundProxy {
     const conn = this.newConn(downstream);
     const listener = selectListener(this.deps.config.listeners, conn.dst.address, conn.dst.port);
     // Envoy counts a connection on the listener that creates it: 15001 only if no hand-off happened.
-    this.deps.stats.inc(listenerStat(listener.useOriginalDst ? `0.0.0.0_${listener.port}` : listener.name, 'downstream_cx_total'));
-    if (listener.listenerFilters.length > 0) this.inspectThenRoute(conn, listener);
-    else this.route(conn, listener, { transportProtocol: 'raw_buffer', applicationProtocols: [] });
+    const stat = (name: string) => listenerStat(listener.useOriginalDst ? `0.0.0.0_${listener.port}` : listener.name, name);
+    if (listener.listenerFilters.length > 0) this.inspectThenRoute(conn, listener, stat);
+    else {
+      this.deps.stats.inc(stat('downstream_cx_total'));
+      this.route(conn, listener, { transportProtocol: 'raw_buffer', applicationProtocols: [] });
+    }
   }
 
   /**
    * Listener filters: tls_inspector (SNI, ALPN from a ClientHello) and http_inspector (HTTP/1.1 or
    * h2c from the first line). They peek at the client's first bytes; with no bytes they wait forever,
-   * as Istio's protocolDetectionTimeout of 0 does.
+   * as Istio's protocolDetectionTimeout of 0 does. As in Envoy (observed on 1.40.0), a socket still
+   * in its listener filters is not a connection yet: downstream_cx_total counts it only once the
+   * filters are done, and a client that gives up first counts as downstream_listener_filter_remote_close,
+   * with no access-log line.
    */
-  private inspectThenRoute(conn: Conn, listener: Listener): void {
+  private inspectThenRoute(conn: Conn, listener: Listener, stat: (name: string) => string): void {
     const wantsTls = listener.listenerFilters.includes('tls_inspector');
     const wantsHttp = needsHttpInspection(listener);
     const onData = (chunk: Buffer) => {
@@ -110,9 +116,14 @@ export class OutboundProxy {
       conn.downstream.off('data', onData);
       conn.downstream.off('end', onEnd);
       conn.downstream.pause();
+      this.deps.stats.inc(stat('downstream_cx_total'));
       this.route(conn, listener, facts);
     };
-    const onEnd = () => this.finish(conn, ['DC']);
+    const onEnd = () => {
+      this.deps.stats.inc(stat('downstream_listener_filter_remote_close'));
+      conn.logged = true;
+      conn.downstream.destroy();
+    };
     conn.downstream.on('data', onData);
     conn.downstream.once('end', onEnd);
     conn.downstream.resume();
