@@ -10,8 +10,22 @@ export interface Progress {
   step(message: string): void;
 }
 
+/** What the sidecars of a run are: which engine and versions decide, and how its stats read. */
+export interface SidecarInfo {
+  /** envoy: real Istio and upstream Envoy in the lab; model: the TypeScript model; istio-proxy: a cluster's own sidecar. */
+  engine: 'envoy' | 'model' | 'istio-proxy';
+  /** e.g. "real sidecar: Istio 1.31-dev (istio.io/istio@v0.0.0-...) with upstream Envoy 1.40.0". */
+  describe: string;
+  /** Whether /stats lists every stat the sidecar has, so an expected name missing from it is wrong. */
+  statsListEveryName: boolean;
+}
+
 export interface Backend {
   readonly name: string;
+  /** Which sidecar produced the evidence. */
+  readonly sidecar?: SidecarInfo;
+  /** Where the run's sidecar differs from real Istio on a cluster (known once up() has started). */
+  fidelityNotes?(): string[];
   /** Brings the topology, mesh config, servers and sidecars up. */
   up(progress: Progress): Promise<void>;
   /**
@@ -20,7 +34,7 @@ export interface Backend {
    */
   readonly retry?: { attempts: number; delayMs: number };
   /** How long the parts of up() took, once it has run (ms). */
-  readonly upPhases?: { serversReadyMs?: number; sidecarsReadyMs?: number };
+  readonly upPhases?: { serversReadyMs?: number; sidecarsReadyMs?: number; controlPlaneReadyMs?: number; configLandedMs?: number };
   /** Runs a probe in a workload's pod as a non-proxy user (the scenario's probe lets a backend decide about retries). */
   probe(workload: string, spec: ProbeSpec, probe?: Probe): Promise<ProbeResult>;
   /** The pod's conntrack table. */

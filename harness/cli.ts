@@ -21,6 +21,7 @@ import { selectScenarios } from './run/select.ts';
 import { summarize, type SuiteResult } from './report/suiteResult.ts';
 import { durationMs } from './model/routes.ts';
 import type { BackendChoice } from './run/suite.ts';
+import { SIDECAR_CHOICES, type SidecarChoice } from './run/engines.ts';
 import { kindSkipReason } from './kind/kindBackend.ts';
 import { kindPlan, renderPlan } from './kind/dryRun.ts';
 import { doctor, renderDoctor } from './kind/doctor.ts';
@@ -66,6 +67,7 @@ function catalog(patterns: string[]): { loaded: LoadedScenario[]; patterns: stri
 
 interface SuiteCliOptions {
   backend: BackendChoice;
+  sidecar: SidecarChoice;
   dryRun?: boolean;
   cleanup: CleanupMode;
   repeat: number;
@@ -139,8 +141,9 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
       scenarios: loaded,
       selection,
       backend: opts.backend,
+      sidecar: opts.sidecar,
       ...(kindUnavailable ? { kindUnavailable } : {}),
-      onComparison: (name, text) => console.log(`lab versus kind, ${name}:\n${text}`),
+      onComparison: (name, title, text) => console.log(`${title}, ${name}:\n${text}`),
       cleanup: opts.cleanup,
       repeat: opts.repeat,
       untilFail: opts.untilFail,
@@ -168,6 +171,10 @@ const cleanupOption = () =>
   new Option('--cleanup <mode>', 'remove labs always, only when the scenario passed, or never').choices(['always', 'on-success', 'never']).default('always');
 const backendOption = () =>
   new Option('--backend <name>', 'netns: the embedded lab; kind: a kind cluster with real Istio; both: each, compared').choices(['netns', 'kind', 'both']).default('netns');
+const sidecarOption = () =>
+  new Option('--sidecar <engine>', "the netns lab's sidecar: envoy (real Istio and Envoy), model (the TypeScript model; always for Istio 1.4-1.6), both (each, compared)")
+    .choices([...SIDECAR_CHOICES])
+    .default('envoy');
 const runDirOption = () => new Option('--run-dir <dir>', 'where run directories go').default(process.env.EGRESS_LAB_RUN_DIR ?? join(process.cwd(), 'runs'));
 
 program
@@ -179,6 +186,7 @@ program
   .addOption(runDirOption())
   .option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)')
   .addOption(backendOption())
+  .addOption(sidecarOption())
   .option('--dry-run', 'print the kind backend\'s command plan (with --backend kind|both) and run nothing', false)
   .action((names: string[], opts: SuiteCliOptions & { keep: boolean }) =>
     suiteCommand(loadAll(names), names, { ...opts, cleanup: opts.keep ? 'never' : opts.cleanup, repeat: 1, untilFail: false, verbose: true, tag: [] }),
@@ -197,6 +205,7 @@ program
   .option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)')
   .option('--verbose', 'print every step of every scenario, not only of failing ones', false)
   .addOption(backendOption())
+  .addOption(sidecarOption())
   .option('--dry-run', 'print the kind backend\'s command plan (with --backend kind|both) and run nothing', false)
   .action((patterns: string[], opts: SuiteCliOptions) => {
     const { loaded, patterns: pats } = catalog(patterns);
@@ -248,6 +257,7 @@ lab
     }
     requireRoot();
     const report = await sweep(opts.prefix);
+    if (report.cgroups.length) console.log(`killed the processes of ${report.cgroups.length} run cgroup(s): ${report.cgroups.join(' ')}`);
     console.log(report.namespaces.length ? `removed ${report.namespaces.length} namespace(s): ${report.namespaces.join(' ')}` : 'no lab namespaces found');
     if (report.etcDirs.length) console.log(`removed stale /etc/netns entries: ${report.etcDirs.join(' ')}`);
   });

@@ -1,32 +1,33 @@
 /**
- * The embedded backend: the scenario's topology as network namespaces on this host, istio-init's
- * rules applied with iptables-restore, the sidecar model running as uid 1337 in each injected pod,
- * real servers in external-host namespaces, and a probe agent per pod.
+ * The embedded backend: the scenario's topology as network namespaces on this host, real servers in
+ * external-host namespaces, a probe agent per pod, and in each sidecar pod either the real sidecar
+ * (Istio's istio-iptables, pilot-agent and upstream Envoy, configured by lab-istiod) or the
+ * TypeScript model (see sidecars.ts). Every process lives in the run's cgroup.
  */
-import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import type { Backend, Progress } from '../backend.ts';
+import { tmpdir } from 'node:os';
+import type { Backend, Progress, SidecarInfo } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import type { Workload } from '../scenario/schema.ts';
-import { injectionConfig, renderRestore } from '../model/iptables.ts';
-import { buildProxyConfig } from '../model/proxyConfig.ts';
-import { parseStatsText } from '../model/stats.ts';
 import { parseConntrack, type ConntrackEntry } from '../evidence/conntrack.ts';
 import type { AgentResponse, ProbeResult, ProbeSpec } from '../probes/types.ts';
 import { inNetns } from './exec.ts';
-import { adminRequest } from './adminClient.ts';
 import { proxyConfigView } from '../views/proxyConfig.ts';
 import { PROXY_CONFIG_KINDS } from '../views/configSource.ts';
-import { createLab, destroyNamespaces } from './netns.ts';
-import { startInNetns, stopProcess, type LabProcess } from './processes.ts';
+import { createLab, destroyNamespaces, NETNS_ETC } from './netns.ts';
+import { startInNetns, type LabProcess } from './processes.ts';
 import { LAB_PREFIX, planLab, type LabPlan, type NamespacePlan } from './topology.ts';
 import { startExternalServers, startPodServer, type ServerContext } from './servers.ts';
 import { createLabCa, type LabCa } from '../servers/certs.ts';
-import { NETNS_ETC } from './netns.ts';
-import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { RunCgroup } from './cgroup.ts';
+import type { PodSidecar, SidecarEngine, SidecarRuntime } from './sidecars.ts';
+import { ModelSidecars } from './modelSidecar.ts';
+import { EnvoySidecars, envoyFidelityNotes } from './envoySidecar.ts';
+import { fidelityNotes as modelFidelityNotes } from '../model/fidelity.ts';
+import { describeRealParts, realParts, type RealParts } from '../istio/parts.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const PROXY_UID = 1337;
@@ -87,8 +88,13 @@ interface Pod {
   workload: Workload;
   ns: NamespacePlan;
   dir: string;
-  sidecar?: LabProcess;
+  sidecar?: PodSidecar;
   agent?: AgentChannel;
+}
+
+export interface NetnsOptions {
+  /** envoy: the real sidecar (needs `npm run setup`); model: the TypeScript model. */
+  engine: SidecarEngine;
 }
 
 export class NetnsBackend implements Backend {
@@ -96,37 +102,95 @@ export class NetnsBackend implements Backend {
   readonly plan: LabPlan;
   private readonly pods = new Map<string, Pod>();
   private servers: LabProcess[] = [];
-  readonly upPhases: { serversReadyMs?: number; sidecarsReadyMs?: number } = {};
+  readonly upPhases: { serversReadyMs?: number; sidecarsReadyMs?: number; controlPlaneReadyMs?: number; configLandedMs?: number } = {};
   private ca?: LabCa;
+  private cgroup?: RunCgroup;
+  private runtime?: SidecarRuntime;
+  readonly sidecar: SidecarInfo;
+  private readonly parts?: RealParts;
+  private setup?: Promise<void>;
+  private aborting = false;
 
   constructor(
     private readonly loaded: LoadedScenario,
     readonly runDir: string,
     readonly prefix: string = newRunPrefix(),
+    opts: NetnsOptions = { engine: 'envoy' },
   ) {
     this.plan = planLab(loaded.scenario, prefix);
+    if (opts.engine === 'envoy' && loaded.istio.era === 'legacy') {
+      throw new Error(`${loaded.scenario.name} assumes Istio ${loaded.istio.text} (the seed era), which no real part can run: use the model engine`);
+    }
+    // Fail before anything is created when the real parts are not installed.
+    this.parts = opts.engine === 'envoy' ? realParts() : undefined;
+    this.sidecar = this.parts
+      ? { engine: 'envoy', describe: `real sidecar: ${describeRealParts(this.parts.versions)}`, statsListEveryName: true }
+      : { engine: 'model', describe: `the TypeScript sidecar model of Istio ${loaded.istio.text} (harness/model decides)`, statsListEveryName: false };
   }
 
   private get scenario() {
     return this.loaded.scenario;
   }
 
-  async up(progress: Progress): Promise<void> {
+  /** Set-up, once; teardown waits for it to stop before it removes anything. */
+  up(progress: Progress): Promise<void> {
+    this.setup ??= this.bringUp(progress);
+    return this.setup;
+  }
+
+  /** Between set-up steps: an interrupt stops set-up here rather than racing teardown. */
+  private check(): void {
+    if (this.aborting) throw new Error('lab set-up was interrupted');
+  }
+
+  private async bringUp(progress: Progress): Promise<void> {
     assertSearchableByAll(this.runDir);
-    progress.step(`lab ${this.prefix}: creating namespaces`);
-    await createLab(this.plan, (m) => progress.step(`  ${m}`));
+    this.cgroup = RunCgroup.create(this.prefix);
+    this.runtime = this.newRuntime(this.cgroup);
+    progress.step(`lab ${this.prefix}: creating namespaces (processes in cgroup ${this.cgroup.path})`);
+    await createLab(this.plan, (m) => progress.step(`  ${m}`), () => this.check());
     this.ca = await createLabCa(join(this.runDir, 'ca'));
     for (const ns of this.plan.namespaces) this.trustLabCa(ns.name, this.ca);
+    this.check();
     let t = Date.now();
+    await this.runtime.start(progress);
+    this.upPhases.controlPlaneReadyMs = Date.now() - t;
+    this.check();
+    t = Date.now();
     await startExternalServers(this.scenario.externalServers, this.serverContext(progress), (p) => this.servers.push(p));
     this.upPhases.serversReadyMs = Date.now() - t;
     t = Date.now();
-    for (const w of this.scenario.workloads) await this.startPod(w, progress);
+    for (const w of this.scenario.workloads) {
+      this.check();
+      await this.startPod(w, progress);
+    }
     this.upPhases.sidecarsReadyMs = Date.now() - t;
+    t = Date.now();
+    this.check();
+    await this.runtime.settle(progress);
+    this.upPhases.configLandedMs = Date.now() - t;
+  }
+
+  private newRuntime(cgroup: RunCgroup): SidecarRuntime {
+    if (!this.parts) return new ModelSidecars(this.loaded, cgroup);
+    return new EnvoySidecars({
+      loaded: this.loaded,
+      parts: this.parts,
+      cgroup,
+      ca: () => this.ca!,
+      runDir: this.runDir,
+      routerNetns: this.plan.router,
+      controlPlaneAddress: this.plan.controlPlaneAddress,
+    });
+  }
+
+  /** Where this run's sidecar differs from real Istio on a cluster. */
+  fidelityNotes(): string[] {
+    return this.parts ? envoyFidelityNotes(this.loaded, this.parts) : modelFidelityNotes(this.loaded);
   }
 
   private serverContext(progress: Progress): ServerContext {
-    return { plan: this.plan, dir: join(this.runDir, 'servers'), cacheDir: join(this.runDir, '..', '.cache'), ca: this.ca!, progress };
+    return { plan: this.plan, dir: join(this.runDir, 'servers'), cacheDir: join(this.runDir, '..', '.cache'), ca: this.ca!, progress, cgroup: this.cgroup! };
   }
 
   /**
@@ -148,34 +212,15 @@ export class NetnsBackend implements Backend {
     this.pods.set(w.name, pod);
     const server = await startPodServer(w, ns.name, this.serverContext(progress));
     if (server) this.servers.push(server);
-    if (w.sidecar) {
-      const restore = renderRestore(injectionConfig(w.annotations, this.loaded.istio.era, this.loaded.istio.minor));
-      writeFileSync(join(dir, 'iptables-restore.txt'), restore);
-      await inNetns(ns.name, 'iptables-restore', ['--noflush'], { input: restore });
-      progress.step(`pod ${w.name}: istio-init rules applied (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`);
-      const proxy = buildProxyConfig(this.scenario, this.loaded.istio, w);
-      const config = join(dir, 'sidecar-config.json');
-      writeFileSync(config, JSON.stringify({ proxy, adminSocket: join(dir, 'admin.sock') }, null, 2));
-      // The sidecar (uid 1337) creates its admin socket here; every parent directory must be searchable.
-      chownSync(dir, PROXY_UID, PROXY_UID);
-      pod.sidecar = await startInNetns({
-        name: `sidecar of ${w.name}`,
-        ns: ns.name,
-        uid: PROXY_UID,
-        argv: [process.execPath, '--import', 'tsx', join(REPO, 'harness/sidecar/main.ts'), config],
-        logFile: join(dir, 'sidecar.log'),
-        stdoutFile: join(dir, 'access.log'),
-        readyLine: /^READY$/,
-      });
-      progress.step(`pod ${w.name}: sidecar up as uid ${PROXY_UID} (${proxy.listeners.length} listeners, ${proxy.clusters.length} clusters)`);
-    }
+    if (w.sidecar) pod.sidecar = await this.runtime!.startPod({ workload: w, netns: ns.name, dir, progress });
     const agent = await startInNetns({
       name: `probe agent of ${w.name}`,
       ns: ns.name,
+      cgroup: this.cgroup!,
       uid: APP_UID,
       argv: [process.execPath, '--import', 'tsx', join(REPO, 'harness/probes/agent.ts')],
       logFile: join(dir, 'probe-agent.log'),
-      readyLine: /"ready":true/,
+      ready: /"ready":true/,
       stdin: true,
     });
     pod.agent = new AgentChannel(agent);
@@ -201,22 +246,16 @@ export class NetnsBackend implements Backend {
   }
 
   async stats(workload: string): Promise<Map<string, number> | undefined> {
-    const pod = this.pod(workload);
-    if (!pod.sidecar) return undefined;
-    return parseStatsText(await this.admin(pod, 'GET', '/stats'));
-  }
-
-  /** The sidecar's admin API through its Unix socket: no need to enter the pod namespace. */
-  private admin(pod: Pod, method: string, path: string): Promise<string> {
-    return adminRequest(join(pod.dir, 'admin.sock'), method, path);
+    return this.pod(workload).sidecar?.stats();
   }
 
   async collectArtifacts(): Promise<void> {
     for (const pod of this.pods.values()) {
       writeFileSync(join(pod.dir, 'iptables-save.txt'), await this.iptablesSave(pod.workload.name));
       if (!pod.sidecar) continue;
-      const dump = await this.admin(pod, 'GET', '/config_dump');
+      const dump = await pod.sidecar.configDump();
       writeFileSync(join(pod.dir, 'config_dump.json'), dump);
+      writeFileSync(join(pod.dir, 'access.log'), await pod.sidecar.accessLog());
       // The istioctl proxy-config views, so a failure can be read without rerunning.
       for (const kind of PROXY_CONFIG_KINDS) writeFileSync(join(pod.dir, `proxy-config-${kind}.txt`), proxyConfigView(kind, JSON.parse(dump)));
     }
@@ -225,11 +264,11 @@ export class NetnsBackend implements Backend {
   keepInstructions(): string[] {
     const lines: string[] = [];
     for (const pod of this.pods.values()) {
-      lines.push(`ip netns exec ${pod.ns.name} setpriv --reuid=${APP_UID} --regid=${APP_UID} --clear-groups nc <host> <port>   # as the app in pod ${pod.workload.name}`);
+      lines.push(`ip netns exec ${pod.ns.name} setpriv --reuid=${APP_UID} --regid=${APP_UID} --clear-groups curl -sv telnet://<host>:<port>   # as the app in pod ${pod.workload.name}`);
       if (pod.sidecar) lines.push(`ip netns exec ${pod.ns.name} curl -s localhost:15000/stats   # the sidecar's admin API`);
       lines.push(`ip netns exec ${pod.ns.name} conntrack -L`);
     }
-    lines.push(`npm run lab -- down   # removes this lab (prefix ${this.prefix})`);
+    lines.push(`npm run lab -- down --prefix ${this.prefix}   # removes this lab only`);
     return lines;
   }
 
@@ -241,9 +280,16 @@ export class NetnsBackend implements Backend {
     return this.stopping;
   }
 
+  /**
+   * Stops set-up first (its next step throws; killing the cgroup's processes ends any readiness
+   * wait at once), waits for it, then removes everything: the cgroup's processes (including any
+   * set-up started meanwhile), the namespaces, their /etc/netns entries, the cgroup.
+   */
   private async teardown(): Promise<void> {
-    const procs = [...this.pods.values()].flatMap((p) => [p.agent?.proc, p.sidecar]).filter((p): p is LabProcess => !!p);
-    await Promise.all([...procs, ...this.servers].map((p) => stopProcess(p)));
+    this.aborting = true;
+    this.cgroup?.killAll();
+    await this.setup?.catch(() => undefined);
+    await this.cgroup?.destroy();
     await destroyNamespaces([...this.plan.namespaces.map((n) => n.name), this.plan.router]);
     removeRunSockets(this.prefix);
   }

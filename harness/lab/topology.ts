@@ -42,6 +42,11 @@ export interface DnatRule {
 export interface LabPlan {
   prefix: string;
   router: string;
+  /**
+   * Where the control plane (lab-istiod) listens: the router's address on the pod bridge, the
+   * lab's "node". Pods resolve istiod.istio-system.svc to it.
+   */
+  controlPlaneAddress: string;
   bridges: BridgePlan[];
   namespaces: NamespacePlan[];
   dnat: DnatRule[];
@@ -66,8 +71,9 @@ function gatewayFor(cidr: string, taken: Set<string>): string {
   return taken.has(first) ? intToIp((base + 2 ** (32 - prefix) - 2) >>> 0) : first;
 }
 
-function hostsFile(s: Scenario, ownNamespace?: string): string {
+function hostsFile(s: Scenario, ownNamespace?: string, controlPlane?: string): string {
   const lines = ['127.0.0.1 localhost', '# egress-lab: cluster and external names of this lab'];
+  if (controlPlane) lines.push(`${controlPlane} istiod.istio-system.svc`);
   for (const svc of s.mesh.services) {
     if (svc.clusterIP === 'None') continue;
     const fqdn = k8sHostname(svc.name, svc.namespace);
@@ -102,6 +108,7 @@ export function planLab(s: Scenario, prefix: string): LabPlan {
     }
     return b;
   };
+  const controlPlaneAddress = parseCidr(podBridge.address).ip;
   let n = 0;
   const namespaces: NamespacePlan[] = s.workloads.map((w) => ({
     name: nsName(prefix, 'pod', w.name),
@@ -111,7 +118,7 @@ export function planLab(s: Scenario, prefix: string): LabPlan {
     bridge: podBridge.name,
     addresses: [`${w.ip}/${parseCidr(podCidr).prefix}`],
     gateway: parseCidr(podBridge.address).ip,
-    hosts: hostsFile(s, w.namespace),
+    hosts: hostsFile(s, w.namespace, controlPlaneAddress),
     resolvConf: resolvConf(w.namespace),
   }));
   for (const srv of s.externalServers) {
@@ -130,7 +137,7 @@ export function planLab(s: Scenario, prefix: string): LabPlan {
       resolvConf: resolvConf('default'),
     });
   }
-  return { prefix, router: nsName(prefix, 'node', 'router'), bridges, namespaces, dnat: planDnat(s) };
+  return { prefix, router: nsName(prefix, 'node', 'router'), controlPlaneAddress, bridges, namespaces, dnat: planDnat(s) };
 }
 
 /** kube-proxy's job for clients without a sidecar: ClusterIP:port to the first endpoint (manual Endpoints, else selected pods). */

@@ -83,12 +83,21 @@ export function checkConntrack(e: ConntrackExpect, legs: ProbeLegs, basis: Check
   return checks;
 }
 
-/** "+N": changed by exactly N; ">=N": changed by at least N; a number: the value after the probe. */
+/**
+ * "+N": changed by exactly N; ">=N": changed by at least N; a number: the value after the probe.
+ *
+ * With `listsEveryName` (real Envoy), a stat whose whole scope is absent from /stats fails
+ * whatever is expected: no stat of `listener.0.0.0.0_3306.` means there is no such listener, and a
+ * check of it could not fail. A missing name inside a scope that exists reads as 0: Istio's
+ * bootstrap turns on deferred stat creation (`enable_deferred_creation_stats`), so a cluster's
+ * traffic counters appear only when it first carries traffic.
+ */
 export function checkStats(
   e: Record<string, number | string>,
   diff: Map<string, number> | undefined,
   after: Map<string, number> | undefined,
   basis: Check['basis'],
+  listsEveryName = false,
 ): Check[] {
   return Object.entries(e).map(([name, want]) => {
     const delta = diff?.get(name) ?? 0;
@@ -96,6 +105,9 @@ export function checkStats(
     const expected = String(want);
     // No sidecar: no stat can have moved, which satisfies exactly the expectations of zero.
     if (!after) return { evidence: 'stats' as const, what: name, expected, seen: 'no sidecar in this pod', ok: want === '+0' || want === 0 || want === '>=0', basis };
+    if (listsEveryName && !after.has(name) && !scopeExists(name, after)) {
+      return { evidence: 'stats' as const, what: name, expected, seen: `no stat of ${statScope(name)} exists in the sidecar's /stats`, ok: false, basis };
+    }
     let ok: boolean;
     let seen: string;
     if (typeof want === 'number') {
@@ -109,15 +121,33 @@ export function checkStats(
   });
 }
 
+/** `cluster.PassthroughCluster;.upstream_cx_total` → `cluster.PassthroughCluster;.` (up to the last dot). */
+export function statScope(name: string): string {
+  return name.slice(0, name.lastIndexOf('.') + 1);
+}
+
+function scopeExists(name: string, stats: Map<string, number>): boolean {
+  const scope = statScope(name);
+  for (const k of stats.keys()) if (k.startsWith(scope)) return true;
+  return false;
+}
+
 function basisOf(e: Expect, kind: 'client' | 'conntrack' | 'stats'): Check['basis'] {
   return typeof e.basis === 'string' ? e.basis : e.basis[kind] ?? 'observed';
 }
 
-export function checkProbe(e: Expect, r: ProbeResult, legs: ProbeLegs, diff: Map<string, number> | undefined, after: Map<string, number> | undefined): Check[] {
+export function checkProbe(
+  e: Expect,
+  r: ProbeResult,
+  legs: ProbeLegs,
+  diff: Map<string, number> | undefined,
+  after: Map<string, number> | undefined,
+  statsListEveryName = false,
+): Check[] {
   return [
     ...(e.client ? checkClient(e.client, r, basisOf(e, 'client')) : []),
     ...(e.conntrack ? checkConntrack(e.conntrack, legs, basisOf(e, 'conntrack')) : []),
-    ...(e.stats ? checkStats(e.stats, diff, after, basisOf(e, 'stats')) : []),
+    ...(e.stats ? checkStats(e.stats, diff, after, basisOf(e, 'stats'), statsListEveryName) : []),
   ];
 }
 

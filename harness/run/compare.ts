@@ -1,6 +1,8 @@
 /**
- * `--backend both`: the same scenario on the embedded lab and on kind, compared probe by probe. The
- * point is the model's fidelity: where the TypeScript sidecar and real Istio disagree, show both.
+ * Two runs of the same scenario compared probe by probe: `--backend both` (the embedded lab and
+ * kind) and `--sidecar both` (the lab's model and real Envoy). The point is fidelity: where the
+ * TypeScript sidecar and real Istio disagree, show both. The fields say lab and kind; the rendered
+ * text uses the two sides' own names.
  *
  * Compared per probe:
  * - outcome: connect, end, errorClass, exitCode, httpStatus;
@@ -11,8 +13,8 @@
  *   at all (real Envoy's `server.*`, `cluster.xds-grpc.*`, stats the model does not keep, or a
  *   name kind's stats inclusion list drops) is not a difference; it is listed separately.
  */
-import { MESH_STATS_PREFIXES } from './clusterPlan.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../run/runner.ts';
+import { MESH_STATS_PREFIXES } from '../kind/clusterPlan.ts';
+import type { ProbeOutcome, ScenarioOutcome } from './runner.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
 
@@ -237,7 +239,7 @@ export function compareOutcomes(lab: ScenarioOutcome, kind: ScenarioOutcome, opt
  * with each difference as `✗ aspect field: lab X | kind Y` and the aspects that agreed; then the
  * one-sided stats, if any; then a last line counting the probes that disagree.
  */
-export function renderComparison(diffs: ProbeDiff[]): string {
+export function renderComparison(diffs: ProbeDiff[], names: { a: string; b: string } = { a: 'lab', b: 'kind' }): string {
   if (diffs.length === 0) return 'no probes to compare\n';
   const lines: string[] = [];
   for (const d of diffs) {
@@ -246,15 +248,17 @@ export function renderComparison(diffs: ProbeDiff[]): string {
       for (const a of d.agreed) lines.push(`    ${a.aspect}: ${a.summary}`);
     } else {
       lines.push(`≠ ${d.probe}: ${d.differences.length} difference(s)`);
-      for (const x of d.differences) lines.push(`    ✗ ${x.aspect} ${x.field}: lab ${x.lab} | kind ${x.kind}`);
+      for (const x of d.differences) lines.push(`    ✗ ${x.aspect} ${x.field}: ${names.a} ${x.lab} | ${names.b} ${x.kind}`);
       for (const a of d.agreed) lines.push(`    = ${a.aspect}: ${a.summary}`);
     }
     for (const side of ['lab', 'kind'] as const) {
       const list = d.oneSidedStats[side];
-      if (list.length > 0) lines.push(`    ${side}-only stats (the other side cannot have them, not compared): ${list.map((s) => `${s.name} ${signed(s.delta)}`).join(', ')}`);
+      const name = side === 'lab' ? names.a : names.b;
+      if (list.length > 0) lines.push(`    ${name}-only stats (the other side cannot have them, not compared): ${list.map((s) => `${s.name} ${signed(s.delta)}`).join(', ')}`);
     }
   }
   const disagree = diffs.filter((d) => !d.agree).length;
-  lines.push(disagree === 0 ? `lab and kind agree on all ${diffs.length} probe(s)` : `lab and kind disagree on ${disagree} of ${diffs.length} probe(s)`);
+  const both = `${names.a} and ${names.b}`;
+  lines.push(disagree === 0 ? `${both} agree on all ${diffs.length} probe(s)` : `${both} disagree on ${disagree} of ${diffs.length} probe(s)`);
   return lines.join('\n') + '\n';
 }

@@ -2,11 +2,10 @@
  * What the user sees while a scenario runs: a line per step, per probe the expected and seen value
  * of every check, the evidence when something fails, and a summary.
  */
-import type { Progress } from '../backend.ts';
+import type { Progress, SidecarInfo } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { describeLeg } from '../evidence/conntrack.ts';
 import type { ProbeOutcome, ScenarioOutcome } from './runner.ts';
-import { fidelityNotes } from './fidelity.ts';
 import type { Check } from './assertions.ts';
 
 export function checkLine(c: Check): string {
@@ -14,8 +13,15 @@ export function checkLine(c: Check): string {
   return `${c.ok ? '✔' : '✘'} ${c.evidence} ${c.what}${basis}: expected ${c.expected}, saw ${c.seen}`;
 }
 
+/** What the reporter says about where a scenario runs. */
+export interface RunSite {
+  name: string;
+  sidecar?: SidecarInfo;
+  fidelityNotes: string[];
+}
+
 export interface Reporter extends Progress {
-  scenarioStart(loaded: LoadedScenario, backend: string, runDir: string): void;
+  scenarioStart(loaded: LoadedScenario, site: RunSite, runDir: string): void;
   probe(outcome: ProbeOutcome): void;
   podChecks(checks: Check[]): void;
   error(message: string): void;
@@ -61,11 +67,12 @@ export class ConsoleReporter implements Reporter {
     this.write(`  · ${message}`);
   }
 
-  scenarioStart(loaded: LoadedScenario, backend: string, runDir: string): void {
+  scenarioStart(loaded: LoadedScenario, site: RunSite, runDir: string): void {
     const s = loaded.scenario;
-    this.write(`▶ ${s.name}: Istio ${loaded.istio.text} (${loaded.istio.era}), ${s.mesh.outboundTrafficPolicy}, backend ${backend}`);
+    this.write(`▶ ${s.name}: scenario for Istio ${loaded.istio.text} (${loaded.istio.era}), ${s.mesh.outboundTrafficPolicy}, backend ${site.name}`);
+    if (site.sidecar) this.write(`  sidecar: ${site.sidecar.describe}`);
     this.write(`  run directory: ${runDir}`);
-    for (const note of fidelityNotes(loaded)) this.write(`  fidelity: ${note}`);
+    for (const note of site.fidelityNotes) this.write(`  fidelity: ${note}`);
   }
 
   probe(o: ProbeOutcome): void {
@@ -113,9 +120,9 @@ export class QuietReporter implements Reporter {
   step(m: string): void {
     this.inner.step(m);
   }
-  scenarioStart(loaded: LoadedScenario, backend: string, runDir: string): void {
+  scenarioStart(loaded: LoadedScenario, site: RunSite, runDir: string): void {
     this.buffer = [];
-    this.inner.scenarioStart(loaded, backend, runDir);
+    this.inner.scenarioStart(loaded, site, runDir);
   }
   probe(o: ProbeOutcome): void {
     this.inner.probe(o);

@@ -4,7 +4,7 @@
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '../backend.ts';
+import type { Backend, SidecarInfo } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import type { Probe } from '../scenario/schema.ts';
 import type { ProbeResult, ProbeSpec } from '../probes/types.ts';
@@ -16,7 +16,7 @@ import { tracePath } from '../model/tracePath.ts';
 import { buildProxyConfig } from '../model/proxyConfig.ts';
 import { injectionConfig, renderRestore } from '../model/iptables.ts';
 import type { Reporter } from './report.ts';
-import { fidelityNotes } from './fidelity.ts';
+import { fidelityNotes } from '../model/fidelity.ts';
 import { runWithRetry } from './retry.ts';
 
 export interface ProbeOutcome {
@@ -41,8 +41,10 @@ export interface ScenarioOutcome {
   probes: ProbeOutcome[];
   /** Checks on pod state after set-up (iptables-save). */
   podChecks: Check[];
-  /** Where the model cannot know what real Istio does (also printed at the start of the run). */
+  /** Where the run's sidecar differs from real Istio on a cluster (also printed at the start of the run). */
   fidelityNotes?: string[];
+  /** Which sidecar produced the evidence: engine and versions. */
+  sidecar?: SidecarInfo;
   error?: string;
   durationMs: number;
   /** Wall time of each phase: lab up (within it: servers ready, pods and sidecars ready), probes, teardown. */
@@ -101,7 +103,7 @@ async function runProbeOnce(backend: Backend, loaded: LoadedScenario, probe: Pro
   writeFileSync(join(dir, 'stats-before.txt'), renderStats(statsBefore));
   writeFileSync(join(dir, 'stats-after.txt'), renderStats(statsAfter));
   writeFileSync(join(dir, 'stats-diff.txt'), renderStats(statsDiff));
-  const checks = checkProbe(probe.expect, result, legs, statsDiff, statsAfter);
+  const checks = checkProbe(probe.expect, result, legs, statsDiff, statsAfter, backend.sidecar?.statsListEveryName ?? false);
   return { probe, result, checks, legs, statsDiff, ...modelTrace(loaded, probe, result), ok: checks.every((c) => c.ok) };
 }
 
@@ -148,7 +150,8 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
   mkdirSync(runDir, { recursive: true });
   copyFileSync(loaded.file, join(runDir, 'scenario.yaml'));
   opts.onBackend?.(backend);
-  reporter.scenarioStart(loaded, backend.name, runDir);
+  const notes = backend.fidelityNotes?.() ?? fidelityNotes(loaded);
+  reporter.scenarioStart(loaded, { name: backend.name, sidecar: backend.sidecar, fidelityNotes: notes }, runDir);
   const probes: ProbeOutcome[] = [];
   const podChecks: Check[] = [];
   let error: string | undefined;
@@ -184,7 +187,8 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
     runDir,
     probes,
     podChecks,
-    fidelityNotes: fidelityNotes(loaded),
+    fidelityNotes: notes,
+    ...(backend.sidecar ? { sidecar: backend.sidecar } : {}),
     error,
     durationMs: Date.now() - started,
     timings: { upMs: mark.up, probesMs: mark.probes, downMs: mark.down, ...backend.upPhases },

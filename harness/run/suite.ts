@@ -12,8 +12,10 @@ import type { Reporter } from './report.ts';
 import type { ScenarioRun, SuiteResult } from '../report/suiteResult.ts';
 import { writeSuiteReports } from '../report/files.ts';
 import { KindBackend, kindSkipReason } from '../kind/kindBackend.ts';
-import { compareOutcomes, renderComparison } from '../kind/compare.ts';
+import { compareOutcomes, renderComparison } from './compare.ts';
 import { renderHtmlReport } from '../report/html.ts';
+import { enginesFor, type SidecarChoice } from './engines.ts';
+import type { SidecarEngine } from '../lab/sidecars.ts';
 
 export type BackendChoice = 'netns' | 'kind' | 'both';
 
@@ -23,8 +25,10 @@ export interface SuiteOptions {
   backend?: BackendChoice;
   /** Why kind cannot run at all here (no Docker engine...), found once before the run. */
   kindUnavailable?: string;
-  /** Receives the lab-versus-kind comparison of each scenario (backend "both"). */
-  onComparison?: (scenario: string, text: string) => void;
+  /** The netns lab's sidecar: real Istio (envoy, the default), the model, or both compared. */
+  sidecar?: SidecarChoice;
+  /** Receives each comparison: lab versus kind (backend "both"), envoy versus model (sidecar "both"). */
+  onComparison?: (scenario: string, title: string, text: string) => void;
   selection: string[];
   cleanup: CleanupMode;
   /** How many times to run the selection; with untilFail, the most times to try. */
@@ -94,7 +98,7 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
 async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal): Promise<ScenarioRun[]> {
   const choice = opts.backend ?? 'netns';
   const runs: ScenarioRun[] = [];
-  if (choice !== 'kind') runs.push(await runOne(l, attempt, opts, stop, 'netns'));
+  if (choice !== 'kind') runs.push(...(await runOnEngines(l, attempt, opts, stop)));
   if (choice === 'netns') return runs;
   const why = opts.kindUnavailable ?? kindSkipReason(l);
   if (why || stop.reason) {
@@ -104,15 +108,31 @@ async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOpti
   const kind = await runOne(l, attempt, opts, stop, 'kind');
   runs.push(kind);
   const lab = runs[0]?.outcome;
-  if (choice === 'both' && lab && kind.outcome) opts.onComparison?.(l.scenario.name, renderComparison(compareOutcomes(lab, kind.outcome)));
+  if (choice === 'both' && lab && kind.outcome) opts.onComparison?.(l.scenario.name, 'lab versus kind', renderComparison(compareOutcomes(lab, kind.outcome)));
   return runs;
 }
 
-async function runOne(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal, where: 'netns' | 'kind'): Promise<ScenarioRun> {
+/** The netns lab on each engine the choice implies; with two, they are compared probe by probe. */
+async function runOnEngines(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal): Promise<ScenarioRun[]> {
+  const plan = enginesFor(l, opts.sidecar ?? 'envoy');
+  if (plan.note) opts.reporter.step(`sidecar: ${plan.note}`);
+  const runs: ScenarioRun[] = [];
+  for (const engine of plan.engines) {
+    if (stop.reason) runs.push(skipped(l, attempt, `netns/${engine}`, `not started: ${stop.reason}`));
+    else runs.push(await runOne(l, attempt, opts, stop, 'netns', engine));
+  }
+  const [real, model] = runs.map((r) => r.outcome);
+  if (plan.engines.length === 2 && real && model) {
+    opts.onComparison?.(l.scenario.name, 'real Envoy versus the model', renderComparison(compareOutcomes(model, real), { a: 'model', b: 'envoy' }));
+  }
+  return runs;
+}
+
+async function runOne(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal, where: 'netns' | 'kind', engine: SidecarEngine = 'envoy'): Promise<ScenarioRun> {
   const s = l.scenario;
   const prefix = newRunPrefix();
-  const runDir = runDirFor(opts.runDir, `${s.name}${where === 'kind' ? '-kind' : ''}`, prefix);
-  const backend: Backend = where === 'kind' ? new KindBackend(l, runDir, (line) => opts.reporter.step(line)) : new NetnsBackend(l, runDir, prefix);
+  const runDir = runDirFor(opts.runDir, `${s.name}${where === 'kind' ? '-kind' : engine === 'model' ? '-model' : ''}`, prefix);
+  const backend: Backend = where === 'kind' ? new KindBackend(l, runDir, (line) => opts.reporter.step(line)) : new NetnsBackend(l, runDir, prefix, { engine });
   const startedAt = new Date();
   stop.current = backend;
   const outcome = await runScenario(l, backend, { cleanup: opts.cleanup, runDir, reporter: opts.reporter, stopping: () => !!stop.reason });
@@ -124,7 +144,7 @@ async function runOne(l: LoadedScenario, attempt: number, opts: SuiteOptions, st
     description: s.description,
     tags: s.tags,
     istio: l.istio.text,
-    backend: backend.name,
+    backend: where === 'netns' ? `netns/${engine}` : backend.name,
     attempt,
     outcome,
     status,

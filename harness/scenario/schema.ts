@@ -36,6 +36,8 @@ export const workloadSchema = z.strictObject({
   annotations: annotations.default({}),
   /** Pod labels, matched by Service selectors (in-mesh servers). */
   labels: z.record(z.string(), z.string()).default({}),
+  /** The pod's service account: its SPIFFE identity is spiffe://cluster.local/ns/<namespace>/sa/<serviceAccount>. */
+  serviceAccount: dnsLabel.default('default'),
   /** A server process running in the pod (seed 002's in-mesh mysql-server). */
   server: z.strictObject({ kind: z.enum(['mysql']), port: port.default(3306) }).optional(),
 });
@@ -106,12 +108,25 @@ export const virtualServiceSchema = z.strictObject({
     .default([]),
 });
 
+/**
+ * An Istio object given as its spec, exactly as in a manifest (DestinationRules, Sidecars). The
+ * harness does not model these fields: Istio's own validation checks them before anything runs,
+ * and only real Istio (the envoy sidecar) acts on them.
+ */
+const istioSpecObject = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  spec: z.record(z.string(), z.unknown()),
+});
+
 export const meshSchema = z.strictObject({
   outboundTrafficPolicy: z.enum(['ALLOW_ANY', 'REGISTRY_ONLY']).default('ALLOW_ANY'),
   services: z.array(serviceSchema).default([]),
   endpoints: z.array(endpointsSchema).default([]),
   serviceEntries: z.array(serviceEntrySchema).default([]),
   virtualServices: z.array(virtualServiceSchema).default([]),
+  destinationRules: z.array(istioSpecObject).default([]),
+  sidecars: z.array(istioSpecObject).default([]),
 });
 
 export const externalServerSchema = z.strictObject({
@@ -259,7 +274,7 @@ export const scenarioSchema = z.strictObject({
     .strictObject({ podCIDR: cidr.default('10.64.192.0/24') })
     .default({ podCIDR: '10.64.192.0/24' }),
   workloads: z.array(workloadSchema).min(1),
-  mesh: meshSchema.default({ outboundTrafficPolicy: 'ALLOW_ANY', services: [], endpoints: [], serviceEntries: [], virtualServices: [] }),
+  mesh: meshSchema.default({ outboundTrafficPolicy: 'ALLOW_ANY', services: [], endpoints: [], serviceEntries: [], virtualServices: [], destinationRules: [], sidecars: [] }),
   externalServers: z.array(externalServerSchema).default([]),
   probes: z.array(probeSchema).min(1),
   assertions: z.array(podAssertionSchema).default([]),
@@ -279,3 +294,4 @@ export type ClientExpect = z.infer<typeof clientExpectSchema>;
 export type ConntrackExpect = z.infer<typeof conntrackExpectSchema>;
 export type PodAssertion = z.infer<typeof podAssertionSchema>;
 export type VirtualService = z.infer<typeof virtualServiceSchema>;
+export type IstioSpecObject = z.infer<typeof istioSpecObject>;

@@ -43,13 +43,16 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 `;
 
-function leafExtensions(names: string[]): string {
-  // An IP literal goes in an IP: entry: clients match addresses only against IP SANs.
-  const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(', ');
+/** SAN entries: an IP literal goes in an IP: entry (clients match addresses only against IP SANs). */
+function sanOf(names: string[]): string {
+  return names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(', ');
+}
+
+function leafExtensions(san: string, extendedKeyUsage: string): string {
   return `[v3_leaf]
 basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = ${extendedKeyUsage}
 subjectAltName = ${san}
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
@@ -88,11 +91,26 @@ export async function issueServerCert(ca: LabCa, dir: string, names: string[]): 
   if (cn === undefined) throw new Error('issueServerCert: at least one name is needed');
   const bad = names.find((n) => !isIP(n) && !NAME.test(n));
   if (bad !== undefined) throw new Error(`issueServerCert: not a host name or IP address: ${JSON.stringify(bad)}`);
+  return issueLeaf(ca, join(dir, fileBase(cn)), `/CN=${cn}`, leafExtensions(sanOf(names), 'serverAuth'));
+}
+
+const SPIFFE_ID = /^spiffe:\/\/[a-z0-9.-]+(\/[A-Za-z0-9._-]+)+$/;
+
+/**
+ * An Istio workload certificate: the SPIFFE identity as its only (URI) SAN, good for both ends of
+ * mTLS, as Istio's CA issues them (security/pkg/pki/util/generate_cert.go).
+ */
+export async function issueWorkloadCert(ca: LabCa, dir: string, spiffeId: string): Promise<ServerCert> {
+  if (!SPIFFE_ID.test(spiffeId)) throw new Error(`issueWorkloadCert: not a SPIFFE ID: ${JSON.stringify(spiffeId)}`);
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, fileBase(cn));
+  return issueLeaf(ca, join(dir, 'workload'), '/O=egress-lab', leafExtensions(`URI:${spiffeId}`, 'serverAuth, clientAuth'));
+}
+
+async function issueLeaf(ca: LabCa, base: string, subject: string, extensions: string): Promise<ServerCert> {
   const [config, csr, certFile, keyFile] = ['.cnf', '.csr', '.crt', '.key'].map((ext) => base + ext) as [string, string, string, string];
-  writeFileSync(config, `[req]\ndistinguished_name = dn\nprompt = no\n[dn]\n${leafExtensions(names)}`);
-  await run('openssl', ['req', '-new', '-config', config, ...EC_KEY, '-keyout', keyFile, '-out', csr, '-subj', `/CN=${cn}`]);
+  mkdirSync(join(base, '..'), { recursive: true });
+  writeFileSync(config, `[req]\ndistinguished_name = dn\nprompt = no\n[dn]\n${extensions}`);
+  await run('openssl', ['req', '-new', '-config', config, ...EC_KEY, '-keyout', keyFile, '-out', csr, '-subj', subject]);
   await run('openssl', [
     'x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-set_serial', randomSerial(),
     '-days', VALID_DAYS, '-extfile', config, '-extensions', 'v3_leaf', '-out', certFile,

@@ -7,6 +7,8 @@ import { ConsoleReporter } from '../../harness/run/report.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { NetnsBackend, newRunPrefix } from '../../harness/lab/netnsBackend.ts';
 import { runScenario, type ScenarioOutcome } from '../../harness/run/runner.ts';
+import { enginesFor } from '../../harness/run/engines.ts';
+import type { SidecarEngine } from '../../harness/lab/sidecars.ts';
 
 export const isRoot = process.getuid?.() === 0;
 export const SKIP_REASON = 'integration tests need root (network namespaces, iptables); skipped';
@@ -20,12 +22,14 @@ export function recordingReporter(): { reporter: ConsoleReporter; lines: string[
 export const runsDir = mkdtempSync(join(tmpdir(), 'egress-lab-test-'));
 chmodSync(runsDir, 0o755);
 
-export async function runInLab(nameOrPath: string): Promise<{ outcome: ScenarioOutcome; output: string; prefix: string }> {
+/** Runs a scenario as `npm run scenario` would: on real Istio, or on the model for the seed era (or when asked). */
+export async function runInLab(nameOrPath: string, engine?: SidecarEngine): Promise<{ outcome: ScenarioOutcome; output: string; prefix: string }> {
   const loaded = loadScenarioFile(nameOrPath);
   const { reporter, lines } = recordingReporter();
   const prefix = newRunPrefix();
   const runDir = join(runsDir, `${loaded.scenario.name}-${prefix}`);
-  const outcome = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix), { cleanup: 'always', runDir, reporter });
+  const chosen = engine ?? enginesFor(loaded, 'envoy').engines[0]!;
+  const outcome = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix, { engine: chosen }), { cleanup: 'always', runDir, reporter });
   return { outcome, output: lines.join('\n'), prefix };
 }
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { compareOutcomes, conntrackShape, renderComparison, KIND_STAT_PREFIXES, LAB_STAT_PATTERNS, type ProbeDiff } from '../../harness/kind/compare.ts';
+import { compareOutcomes, conntrackShape, renderComparison, KIND_STAT_PREFIXES, LAB_STAT_PATTERNS, type ProbeDiff } from '../../harness/run/compare.ts';
 import { clusterStat, httpStat, listenerStat, tcpStat } from '../../harness/model/stats.ts';
 import { parseConntrack, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
 import { probeSchema, type Probe } from '../../harness/scenario/schema.ts';

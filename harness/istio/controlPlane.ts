@@ -1,0 +1,79 @@
+/**
+ * The lab's control plane: lab-istiod (istio/cmd/lab-istiod), i.e. istiod's discovery server and
+ * config generators, serving ADS to the lab's sidecars from the router namespace (the lab's node),
+ * plus its offline modes: `dump` (what istiod would send a pod, no Envoy needed) and `validate`
+ * (Istio's validation of a scenario's Istio objects).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunCgroup } from '../lab/cgroup.ts';
+import { inNetns, run } from '../lab/exec.ts';
+import { startInNetns, stopProcess, type LabProcess } from '../lab/processes.ts';
+import type { ControlPlaneInputs } from './controlPlaneInputs.ts';
+
+export const ADS_PORT = 15010;
+/** istiod's debug endpoints, on the router's loopback only. */
+const DEBUG_ADDRESS = '127.0.0.1:15014';
+
+/** Writes kubernetes.yaml, istio.yaml and mesh.yaml, the files lab-istiod reads. */
+export function writeControlPlaneInputs(dir: string, inputs: ControlPlaneInputs): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'kubernetes.yaml'), inputs.kubernetes);
+  writeFileSync(join(dir, 'istio.yaml'), inputs.istio);
+  writeFileSync(join(dir, 'mesh.yaml'), inputs.mesh);
+  return dir;
+}
+
+export class ControlPlane {
+  private constructor(
+    private readonly proc: LabProcess,
+    private readonly netns: string,
+  ) {}
+
+  static async start(o: { labIstiod: string; inputsDir: string; netns: string; address: string; cgroup: RunCgroup; logFile: string }): Promise<ControlPlane> {
+    const proc = await startInNetns({
+      name: 'lab-istiod (control plane)',
+      ns: o.netns,
+      cgroup: o.cgroup,
+      argv: [o.labIstiod, 'serve', '--inputs', o.inputsDir, '--listen', `${o.address}:${ADS_PORT}`, '--debug-listen', DEBUG_ADDRESS],
+      logFile: o.logFile,
+      ready: /^READY /,
+      readyTimeoutMs: 30_000,
+    });
+    return new ControlPlane(proc, o.netns);
+  }
+
+  /**
+   * What istiod generated for a connected proxy (/debug/config_dump, pilot/pkg/xds/debug.go), in
+   * Envoy's config_dump layout: the gate compares it with what Envoy holds.
+   */
+  async generatedFor(proxyId: string): Promise<unknown> {
+    const out = await inNetns(this.netns, 'curl', ['-sS', '--fail-with-body', '--max-time', '5', `http://${DEBUG_ADDRESS}/debug/config_dump?proxyID=${encodeURIComponent(proxyId)}`]);
+    return JSON.parse(out);
+  }
+
+  stop(): Promise<void> {
+    return stopProcess(this.proc);
+  }
+}
+
+/** lab-istiod dump: what istiod would send each pod ("namespace/name"), as Envoy config_dump JSON. */
+export async function dumpGeneratedConfig(labIstiod: string, inputsDir: string, pods: string[]): Promise<Record<string, unknown>> {
+  const out = await run(labIstiod, ['dump', '--inputs', inputsDir, ...pods.flatMap((p) => ['--pod', p])], { timeoutMs: 60_000 });
+  return JSON.parse(out) as Record<string, unknown>;
+}
+
+/** One object's verdict from Istio's validation. */
+export interface IstioFinding {
+  kind: string;
+  namespace: string;
+  name: string;
+  errors: string[];
+  warnings: string[];
+}
+
+/** lab-istiod validate: Istio's own validation (pkg/config/validation) over a YAML stream of Istio objects. */
+export async function istioValidate(labIstiod: string, yaml: string): Promise<IstioFinding[]> {
+  const out = await run(labIstiod, ['validate', '-'], { input: yaml, timeoutMs: 30_000 });
+  return JSON.parse(out) as IstioFinding[];
+}
