@@ -21,7 +21,9 @@ import { selectScenarios } from './run/select.ts';
 import { summarize, type SuiteResult } from './report/suiteResult.ts';
 import { durationMs } from './model/routes.ts';
 import type { BackendChoice } from './run/suite.ts';
-import { SIDECAR_CHOICES, type SidecarChoice } from './run/engines.ts';
+import { SIDECAR_CHOICES, enginesFor, type SidecarChoice } from './run/engines.ts';
+import { realParts, realPartsMissing } from './istio/parts.ts';
+import { validateWithIstio } from './istio/validation.ts';
 import { kindSkipReason } from './kind/kindBackend.ts';
 import { kindPlan, renderPlan } from './kind/dryRun.ts';
 import { doctor, renderDoctor } from './kind/doctor.ts';
@@ -53,6 +55,26 @@ function loadAll(names: string[]): LoadedScenario[] {
     console.error(err instanceof ScenarioError ? err.message : `egress-lab: ${(err as Error).message}`);
     process.exit(EXIT_USAGE);
   }
+}
+
+/**
+ * Istio's own validation (lab-istiod validate, from the module the control plane is built from) of
+ * the scenarios' Istio objects, before anything is created. Without the real parts it is skipped
+ * with a note, unless the run needs them anyway.
+ */
+async function istioValidation(loaded: LoadedScenario[], partsRequired: boolean): Promise<ScenarioError[]> {
+  const missing = realPartsMissing();
+  if (missing) {
+    if (partsRequired) {
+      console.error(`egress-lab: ${missing}, or run with --sidecar model`);
+      process.exit(EXIT_USAGE);
+    }
+    console.log(`note: Istio's own validation of the Istio objects was skipped: ${missing}`);
+    return [];
+  }
+  const verdict = await validateWithIstio(realParts().labIstiod, loaded);
+  for (const w of verdict.warnings) console.log(`warning: ${w}`);
+  return verdict.failed;
 }
 
 /** Every scenario in scenarios/, plus any pattern that is a path to a scenario file. */
@@ -126,6 +148,12 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
     }
     printKindPlans(loaded);
     return;
+  }
+  const needsRealParts = opts.backend !== 'kind' && loaded.some((l) => enginesFor(l, opts.sidecar).engines.includes('envoy'));
+  const rejected = await istioValidation(loaded, needsRealParts);
+  if (rejected.length > 0) {
+    for (const e of rejected) console.error(e.message);
+    process.exit(EXIT_USAGE);
   }
   // The netns lab needs root; kind alone needs only a Docker engine the user can reach.
   if (opts.backend !== 'kind') requireRoot();
@@ -293,8 +321,25 @@ program
   .command('validate')
   .description('check scenario files without creating anything')
   .argument('<files...>')
-  .action((files: string[]) => {
-    for (const l of loadAll(files)) console.log(`ok ${l.file} (${l.scenario.name}, Istio ${l.istio.text}, ${l.scenario.probes.length} probes)`);
+  .action(async (files: string[]) => {
+    // Every file is checked, so that one run lists every problem.
+    const loaded: LoadedScenario[] = [];
+    let bad = 0;
+    for (const f of files) {
+      try {
+        loaded.push(loadScenarioFile(f));
+      } catch (err) {
+        bad++;
+        console.error(err instanceof ScenarioError ? err.message : `egress-lab validate: ${(err as Error).message}`);
+      }
+    }
+    const rejected = new Map((await istioValidation(loaded, false)).map((e) => [e.file, e]));
+    for (const l of loaded) {
+      const e = rejected.get(l.file);
+      if (e) console.error(e.message);
+      else console.log(`ok ${l.file} (${l.scenario.name}, Istio ${l.istio.text}, ${l.scenario.probes.length} probes)`);
+    }
+    process.exit(bad + rejected.size > 0 ? EXIT_USAGE : 0);
   });
 
 program
@@ -311,7 +356,6 @@ program
   .option('--name <name>', 'route name')
   .option('--cluster <name>', 'endpoint cluster')
   .option('--prefix <prefix>', 'the kept lab to read, when several are up')
-  .option('--run-dir <dir>', 'where run directories are', process.env.EGRESS_LAB_RUN_DIR ?? join(process.cwd(), 'runs'))
   .addOption(new Option('-o, --output <format>', 'table or JSON').choices(['short', 'json']).default('short'))
   .action(async (kind: string, target: string, opts: ProxyConfigOptions) => {
     if (!PROXY_CONFIG_KINDS.includes(kind as ProxyConfigKind)) {

@@ -6,6 +6,7 @@
  */
 import { chownSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { injectionConfig, renderRestore } from '../model/iptables.ts';
 import { buildProxyConfig } from '../model/proxyConfig.ts';
@@ -27,6 +28,7 @@ export class ModelSidecars implements SidecarRuntime {
   constructor(
     private readonly loaded: LoadedScenario,
     private readonly cgroup: RunCgroup,
+    private readonly prefix: string,
   ) {
     this.describe = `the TypeScript sidecar model of Istio ${loaded.istio.text} (harness/model decides listeners, clusters, routes and stats)`;
   }
@@ -43,7 +45,8 @@ export class ModelSidecars implements SidecarRuntime {
     progress.step(`pod ${w.name}: istio-init rules applied by the TypeScript generator (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`);
     const proxy = buildProxyConfig(this.loaded.scenario, istio, w);
     const config = join(dir, 'sidecar-config.json');
-    const socket = join(dir, 'admin.sock');
+    // A Unix socket path is limited to 107 bytes, so it lives in /tmp, named with the run prefix (teardown and lab down sweep it).
+    const socket = join(tmpdir(), `${this.prefix}-${w.name}-admin.sock`);
     writeFileSync(config, JSON.stringify({ proxy, adminSocket: socket }, null, 2));
     // The sidecar (uid 1337) creates its admin socket here; every parent directory must be searchable.
     chownSync(dir, PROXY_UID, PROXY_UID);

@@ -172,7 +172,7 @@ export class NetnsBackend implements Backend {
   }
 
   private newRuntime(cgroup: RunCgroup): SidecarRuntime {
-    if (!this.parts) return new ModelSidecars(this.loaded, cgroup);
+    if (!this.parts) return new ModelSidecars(this.loaded, cgroup, this.prefix);
     return new EnvoySidecars({
       loaded: this.loaded,
       parts: this.parts,

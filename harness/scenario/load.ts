@@ -62,10 +62,7 @@ export function parseScenario(text: string, file: string): LoadedScenario {
       doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}`, line: lines.linePos(e.pos[0]).line })),
     );
   }
-  const lineOf = (path: (string | number)[]): number | undefined => {
-    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    return node?.range ? lines.linePos(node.range[0]).line : undefined;
-  };
+  const lineOf = lineFinder(doc, lines);
   const parsed = scenarioSchema.safeParse(doc.toJS());
   if (!parsed.success) {
     throw new ScenarioError(
@@ -89,6 +86,22 @@ export function parseScenario(text: string, file: string): LoadedScenario {
     throw new ScenarioError(file, [{ path: 'name', message: `expected "${basename(file, '.yaml')}" to match the file name` }]);
   }
   return { file, scenario, istio: istio as IstioVersion };
+}
+
+type LineOf = (path: (string | number)[]) => number | undefined;
+
+function lineFinder(doc: ReturnType<typeof parseDocument>, lines: LineCounter): LineOf {
+  return (path) => {
+    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+    return node?.range ? lines.linePos(node.range[0]).line : undefined;
+  };
+}
+
+/** The line of a field in a scenario file (for checks made after loading, e.g. Istio's validation). */
+export function lineOfField(loaded: LoadedScenario, path: (string | number)[]): number | undefined {
+  const lines = new LineCounter();
+  const doc = parseDocument(readFileSync(loaded.file, 'utf8'), { lineCounter: lines, prettyErrors: false });
+  return lineFinder(doc, lines)(path);
 }
 
 function describeIssue(i: { code: string; message: string; keys?: string[] }): string {

@@ -1,19 +1,18 @@
 /**
  * Where `proxy-config` reads a config_dump from: a saved file, or the sidecar of a kept lab, found by
- * pod name through the lab's namespaces and the run directory that holds its admin socket.
+ * pod name through the lab's namespaces and asked on its admin port (127.0.0.1:15000 in the pod
+ * namespace, real Envoy or the model alike).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { labNamespaces } from '../lab/netns.ts';
 import { LAB_PREFIX } from '../lab/topology.ts';
-import { adminRequest } from '../lab/adminClient.ts';
+import { envoyAdmin } from '../istio/envoyAdmin.ts';
 import type { ProxyConfigFilters, ProxyConfigKind } from './proxyConfig.ts';
 
 export const PROXY_CONFIG_KINDS: ProxyConfigKind[] = ['listener', 'cluster', 'route', 'endpoint'];
 
 export interface ProxyConfigOptions extends ProxyConfigFilters {
   prefix?: string;
-  runDir: string;
   output: 'short' | 'json';
 }
 
@@ -26,13 +25,12 @@ async function keptLabPrefix(pod: string, prefix?: string): Promise<string> {
   throw new Error(`several kept labs have a pod "${pod}": ${prefixes.join(', ')}; choose one with --prefix`);
 }
 
-export async function loadConfigDump(target: string, opts: Pick<ProxyConfigOptions, 'prefix' | 'runDir'>): Promise<unknown> {
+export async function loadConfigDump(target: string, opts: Pick<ProxyConfigOptions, 'prefix'>): Promise<unknown> {
   if (existsSync(target)) return JSON.parse(readFileSync(target, 'utf8'));
   const prefix = await keptLabPrefix(target, opts.prefix);
-  const runDir = existsSync(opts.runDir) ? readdirSync(opts.runDir).find((d) => d.endsWith(`-${prefix}`)) : undefined;
-  const socket = runDir ? join(opts.runDir, runDir, 'pods', target, 'admin.sock') : undefined;
-  if (!socket || !existsSync(socket)) {
-    throw new Error(`lab ${prefix} is up, but no sidecar admin socket for pod "${target}" under ${opts.runDir} (does the pod have a sidecar? is --run-dir right?)`);
+  try {
+    return JSON.parse(await envoyAdmin(`${prefix}-pod-${target}`, '/config_dump'));
+  } catch (err) {
+    throw new Error(`lab ${prefix} is up, but pod "${target}" has no sidecar answering on 127.0.0.1:15000 (does the pod have a sidecar?): ${(err as Error).message.split('\n')[0]}`);
   }
-  return JSON.parse(await adminRequest(socket, 'GET', '/config_dump'));
 }

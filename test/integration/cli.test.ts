@@ -60,16 +60,16 @@ serial('a failing scenario exits 1', (t) => {
 serial('--keep leaves the lab up with instructions, and lab down removes it', (t) => {
   const kept = cli(['scenario', 'redis-7000-modern', '--keep', '--run-dir', runsDir]);
   t.is(kept.code, 0, kept.out);
-  const prefix = /removes this lab \(prefix (egl-[0-9a-f]+)\)/.exec(kept.out)?.[1];
+  const prefix = /npm run lab -- down --prefix (egl-[0-9a-f]+) +# removes this lab only/.exec(kept.out)?.[1];
   t.truthy(prefix, kept.out);
   t.regex(kept.out, /ip netns exec egl-[0-9a-f]+-pod-sleep setpriv --reuid=1000/);
   t.true(leftoverNamespaces(prefix!).length >= 3);
-  const listeners = cli(['proxy-config', 'listener', 'sleep', '--port', '7000', '--run-dir', runsDir]);
+  const listeners = cli(['proxy-config', 'listener', 'sleep', '--port', '7000']);
   t.is(listeners.code, 0, listeners.out);
   t.regex(listeners.out, /^ADDRESS +PORT +MATCH +DESTINATION\n/);
   t.regex(listeners.out, /\n0\.0\.0\.0 +7000 +App: HTTP +Route: 7000\n/);
   t.regex(listeners.out, /\n0\.0\.0\.0 +7000 +ALL +PassthroughCluster\n/);
-  const down = cli(['lab', 'down']);
+  const down = cli(['lab', 'down', '--prefix', prefix!]);
   t.is(down.code, 0, down.out);
   t.regex(down.out, /removed \d+ namespace\(s\)/);
   t.deepEqual(leftoverNamespaces(prefix!), []);
