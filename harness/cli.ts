@@ -383,7 +383,8 @@ program
       process.exit(EXIT_USAGE);
     }
     try {
-      const cfg = parseIstioIptablesArgs(flags, version.era);
+      // Like istio-iptables, read the inputs it takes only from the environment (owner groups, loopback CIDR).
+      const cfg = parseIstioIptablesArgs(flags, version.era, process.env);
       if (version.era === 'legacy') cfg.legacyChainCase = legacyChainCase(version.minor);
       process.stdout.write(renderRestore(cfg));
     } catch (err) {

@@ -44,6 +44,10 @@ export interface IptablesConfig {
   dropInvalid: boolean;
   /** ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR (env only, modern only). */
   ipv4LoopbackCidr: string;
+  /** ISTIO_OUTBOUND_OWNER_GROUPS: '*' (the default) captures every group, else only those listed (env only, modern only). */
+  ownerGroupsInclude: string;
+  /** ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE: with include '*', groups never captured (env only, modern only). */
+  ownerGroupsExclude: string;
   /**
    * Legacy chain-name case: seed 000's Istio 1.4 distribution wrote `istio_OUTPUT`; 1.5 and 1.6 write
    * `ISTIO_OUTPUT` (reference, "Legacy behaviour"). Ignored for the modern era.
@@ -148,6 +152,7 @@ function validateLegacyScope(cfg: IptablesConfig): void {
     [cfg.excludeInterfaces.length > 0, 'exclude interfaces (-c)'],
     [cfg.dropInvalid, '--drop-invalid'],
     [cfg.ipv4LoopbackCidr !== DEFAULT_IPV4_LOOPBACK_CIDR, 'a custom IPv4 loopback CIDR'],
+    [cfg.ownerGroupsInclude !== '*' || cfg.ownerGroupsExclude !== '', 'owner-group capture (ISTIO_OUTBOUND_OWNER_GROUPS*)'],
   ];
   for (const [used, what] of unsupported) {
     if (used) throw new Error(`${what} is not modelled for the legacy era (Istio 1.4-1.6)`);
@@ -202,6 +207,8 @@ export function injectionConfig(annotations: Record<string, string>, era: IstioE
     excludeInterfaces: splitList(annotation(ANNOTATION.excludeInterfaces, '')),
     dropInvalid: false,
     ipv4LoopbackCidr: DEFAULT_IPV4_LOOPBACK_CIDR,
+    ownerGroupsInclude: '*',
+    ownerGroupsExclude: '',
   };
   validateConfig(cfg);
   return cfg;
@@ -369,11 +376,26 @@ function generateModern(cfg: IptablesConfig, rules: RuleList): void {
   const keepLoopbackTraffic = includesLoopback(cfg.outboundIpRangesInclude);
   for (const uid of cfg.proxyUid) proxyOwnerRules(cfg, rules, '--uid-owner', uid, keepLoopbackTraffic);
   for (const gid of cfg.proxyGid) proxyOwnerRules(cfg, rules, '--gid-owner', gid, keepLoopbackTraffic);
+  captureByOwnerGroup(cfg, rules, chains.output);
   rules.append('nat', chains.output, '-d', cfg.ipv4LoopbackCidr, '-j', 'RETURN');
   excludeOutboundRanges(cfg, rules, chains, (cidr) => cidr.text);
   includeOutboundPorts(cfg, rules, chains);
   includeOutboundRanges(cfg, rules, chains, { trailingReturn: false, print: (cidr) => cidr.text });
   if (cfg.interceptionMode === 'TPROXY') tproxyMarks(cfg, rules);
+}
+
+/**
+ * ISTIO_OUTBOUND_OWNER_GROUPS / _EXCLUDE (tools/istio-iptables/pkg/capture/run.go
+ * handleCaptureByOwnerGroup, tools/common/config/types.go ParseInterceptFilter): with include '*'
+ * each excluded group RETURNs; otherwise one rule RETURNs every group that is none of the included.
+ */
+function captureByOwnerGroup(cfg: IptablesConfig, rules: RuleList, chain: string): void {
+  if (cfg.ownerGroupsInclude === '*') {
+    for (const group of splitList(cfg.ownerGroupsExclude)) rules.append('nat', chain, '-m', 'owner', '--gid-owner', group, '-j', 'RETURN');
+    return;
+  }
+  const noneOf = splitList(cfg.ownerGroupsInclude).flatMap((group) => ['-m', 'owner', '!', '--gid-owner', group]);
+  rules.append('nat', chain, ...noneOf, '-j', 'RETURN');
 }
 
 /** Order follows the 1.4 generator (a port of istio-iptables.sh). */

@@ -64,7 +64,17 @@ const NOT_MODELLED_FLAGS = new Map<string, string>([
 /** The modern user id is `istio-proxy`; that user does not exist in the lab, so "" resolves like Go's fallback. */
 const FALLBACK_PROXY_UID = '1337';
 
-export function parseIstioIptablesArgs(argv: string[], era: IstioEra): IptablesConfig {
+/**
+ * Inputs istio-iptables takes only from the environment (tools/istio-iptables/pkg/constants/constants.go);
+ * the caller passes its environment in, e.g. process.env.
+ */
+export const ENV_INPUTS = {
+  loopbackCidr: 'ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR',
+  ownerGroups: 'ISTIO_OUTBOUND_OWNER_GROUPS',
+  ownerGroupsExclude: 'ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE',
+} as const;
+
+export function parseIstioIptablesArgs(argv: string[], era: IstioEra, env: Record<string, string | undefined> = {}): IptablesConfig {
   const values = collectFlagValues(argv, era);
   const value = (long: string): string => values.get(long) ?? flagSpec(long).fallback;
   const proxyUid = value('proxy-uid') === '' ? [FALLBACK_PROXY_UID] : splitList(value('proxy-uid'));
@@ -85,7 +95,10 @@ export function parseIstioIptablesArgs(argv: string[], era: IstioEra): IptablesC
     kubeVirtInterfaces: splitList(value('kube-virt-interfaces')),
     excludeInterfaces: splitList(value('istio-exclude-interfaces')),
     dropInvalid: goBool('--drop-invalid', value('drop-invalid')),
-    ipv4LoopbackCidr: DEFAULT_IPV4_LOOPBACK_CIDR,
+    // A variable set to "" is a value, not unset (pkg/env: os.LookupEnv), as in istio-iptables.
+    ipv4LoopbackCidr: env[ENV_INPUTS.loopbackCidr] ?? DEFAULT_IPV4_LOOPBACK_CIDR,
+    ownerGroupsInclude: env[ENV_INPUTS.ownerGroups] ?? '*',
+    ownerGroupsExclude: env[ENV_INPUTS.ownerGroupsExclude] ?? '',
   };
   validateConfig(cfg);
   return cfg;
