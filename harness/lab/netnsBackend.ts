@@ -134,6 +134,8 @@ export class NetnsBackend implements Backend {
 
   /** Set-up, once; teardown waits for it to stop before it removes anything. */
   up(progress: Progress): Promise<void> {
+    // An interrupt can come before set-up starts: then it never starts.
+    if (this.stopping) return Promise.reject(new Error('lab set-up was interrupted before it started'));
     this.setup ??= this.bringUp(progress);
     return this.setup;
   }

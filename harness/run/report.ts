@@ -140,7 +140,8 @@ export class QuietReporter implements Reporter {
     this.inner.scenarioEnd(o);
     if (o.ok) {
       const checks = o.podChecks.length + o.probes.reduce((n, p) => n + p.checks.length, 0);
-      this.write(`✔ ${o.name.padEnd(40)} ${String(o.probes.length).padStart(2)} probes ${String(checks).padStart(3)} checks ${(o.durationMs / 1000).toFixed(1).padStart(5)} s`);
+      const engine = o.sidecar ? ` [${o.sidecar.engine}]` : '';
+      this.write(`✔ ${`${o.name}${engine}`.padEnd(48)} ${String(o.probes.length).padStart(2)} probes ${String(checks).padStart(3)} checks ${(o.durationMs / 1000).toFixed(1).padStart(5)} s`);
     } else this.flush();
     this.buffer = [];
   }

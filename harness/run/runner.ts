@@ -59,6 +59,14 @@ export function probeSpec(p: Probe): ProbeSpec {
   throw new Error(`probe ${p.name} has no kind`);
 }
 
+/**
+ * The harness reads stats and config_dump over Envoy's admin API, which Envoy counts under
+ * http.admin.* and listener.admin.*: those moves are the harness's own, not the probe's.
+ */
+function withoutHarnessRequests(diff: Map<string, number>): Map<string, number> {
+  return new Map([...diff].filter(([name]) => !/^(http|listener)\.admin\./.test(name)));
+}
+
 function renderConntrack(entries: ConntrackEntry[]): string {
   return entries.map((e) => e.raw).join('\n') + '\n';
 }
@@ -96,7 +104,7 @@ async function runProbeOnce(backend: Backend, loaded: LoadedScenario, probe: Pro
   const statsAfter = await backend.stats(probe.from);
   const fresh = newEntries(ctBefore, ctAfter);
   const legs = legsOfProbe(fresh, workload.ip, result.localPort ?? -1);
-  const statsDiff = statsBefore && statsAfter ? diffStats(statsBefore, statsAfter) : undefined;
+  const statsDiff = statsBefore && statsAfter ? withoutHarnessRequests(diffStats(statsBefore, statsAfter)) : undefined;
   writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2));
   writeFileSync(join(dir, 'conntrack-before.txt'), renderConntrack(ctBefore));
   writeFileSync(join(dir, 'conntrack-after.txt'), renderConntrack(ctAfter));
@@ -141,6 +149,8 @@ export interface RunOptions {
   onBackend?: (b: Backend) => void;
   /** True once the run is being stopped (Ctrl-C, run timeout): then the lab always goes. */
   stopping?: () => boolean;
+  /** Why the sidecar engine is not the one asked for (the seed era runs on the model), printed with the run. */
+  engineNote?: string;
 }
 
 export async function runScenario(loaded: LoadedScenario, backend: Backend, opts: RunOptions): Promise<ScenarioOutcome> {
@@ -150,7 +160,7 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
   mkdirSync(runDir, { recursive: true });
   copyFileSync(loaded.file, join(runDir, 'scenario.yaml'));
   opts.onBackend?.(backend);
-  const notes = backend.fidelityNotes?.() ?? fidelityNotes(loaded);
+  const notes = [...(opts.engineNote ? [opts.engineNote] : []), ...(backend.fidelityNotes?.() ?? fidelityNotes(loaded))];
   reporter.scenarioStart(loaded, { name: backend.name, sidecar: backend.sidecar, fidelityNotes: notes }, runDir);
   const probes: ProbeOutcome[] = [];
   const podChecks: Check[] = [];

@@ -115,11 +115,10 @@ async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOpti
 /** The netns lab on each engine the choice implies; with two, they are compared probe by probe. */
 async function runOnEngines(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal): Promise<ScenarioRun[]> {
   const plan = enginesFor(l, opts.sidecar ?? 'envoy');
-  if (plan.note) opts.reporter.step(`sidecar: ${plan.note}`);
   const runs: ScenarioRun[] = [];
   for (const engine of plan.engines) {
     if (stop.reason) runs.push(skipped(l, attempt, `netns/${engine}`, `not started: ${stop.reason}`));
-    else runs.push(await runOne(l, attempt, opts, stop, 'netns', engine));
+    else runs.push(await runOne(l, attempt, opts, stop, 'netns', engine, plan.note));
   }
   const [real, model] = runs.map((r) => r.outcome);
   if (plan.engines.length === 2 && real && model) {
@@ -128,14 +127,22 @@ async function runOnEngines(l: LoadedScenario, attempt: number, opts: SuiteOptio
   return runs;
 }
 
-async function runOne(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal, where: 'netns' | 'kind', engine: SidecarEngine = 'envoy'): Promise<ScenarioRun> {
+async function runOne(
+  l: LoadedScenario,
+  attempt: number,
+  opts: SuiteOptions,
+  stop: StopSignal,
+  where: 'netns' | 'kind',
+  engine: SidecarEngine = 'envoy',
+  engineNote?: string,
+): Promise<ScenarioRun> {
   const s = l.scenario;
   const prefix = newRunPrefix();
   const runDir = runDirFor(opts.runDir, `${s.name}${where === 'kind' ? '-kind' : engine === 'model' ? '-model' : ''}`, prefix);
   const backend: Backend = where === 'kind' ? new KindBackend(l, runDir, (line) => opts.reporter.step(line)) : new NetnsBackend(l, runDir, prefix, { engine });
   const startedAt = new Date();
   stop.current = backend;
-  const outcome = await runScenario(l, backend, { cleanup: opts.cleanup, runDir, reporter: opts.reporter, stopping: () => !!stop.reason });
+  const outcome = await runScenario(l, backend, { cleanup: opts.cleanup, runDir, reporter: opts.reporter, stopping: () => !!stop.reason, ...(engineNote ? { engineNote } : {}) });
   stop.current = undefined;
   const status = statusOf(outcome, stop);
   if (status === 'interrupted') opts.reporter.flush?.();

@@ -190,6 +190,9 @@ export class OutboundProxy {
       return undefined;
     }
     this.deps.stats.inc(stat('upstream_cx_total'));
+    // Envoy's tcp_proxy takes its upstream connection through a connection pool, which counts it
+    // as a request too (observed on Envoy 1.40.0).
+    this.deps.stats.inc(stat('upstream_rq_total'));
     conn.record.upstreamHost = addr(host.address, host.port);
     return new Promise((resolve) => {
       const upstream = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) });
@@ -236,6 +239,7 @@ export class OutboundProxy {
     const stat = (s: string) => clusterStat(clusterName, s, this.era);
     if (conn.pending.length > 0) {
       upstream.write(conn.pending);
+      this.deps.stats.inc(stat('upstream_cx_tx_bytes_total'), conn.pending.length);
       conn.record.bytesReceived += conn.pending.length;
       conn.pending = Buffer.alloc(0);
     }

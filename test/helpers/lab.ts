@@ -1,11 +1,12 @@
 /** Shared pieces of the integration tests: root check, a reporter that records lines, leak checks. */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConsoleReporter } from '../../harness/run/report.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { NetnsBackend, newRunPrefix } from '../../harness/lab/netnsBackend.ts';
+import { labCgroups } from '../../harness/lab/cgroup.ts';
 import { runScenario, type ScenarioOutcome } from '../../harness/run/runner.ts';
 import { enginesFor } from '../../harness/run/engines.ts';
 import type { SidecarEngine } from '../../harness/lab/sidecars.ts';
@@ -41,13 +42,23 @@ export function leftoverNamespaces(prefix: string): string[] {
     .filter((n) => n.startsWith(prefix));
 }
 
-/** Processes whose command line mentions the run (sidecars, agents and servers all carry the run dir or prefix). */
-export function leftoverProcesses(marker: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l && !l.includes('pgrep'));
-  } catch {
-    return [];
+/**
+ * What a run left running: its cgroup (every process of a run is born in it), and any process whose
+ * command line names the run directory or prefix or whose working directory lies inside the run
+ * directory (pilot-agent and Envoy run from their pod's root there, with relative paths).
+ */
+export function leftoverProcesses(prefix: string, runDir: string): string[] {
+  const found = labCgroups(prefix).map((c) => `cgroup ${c} still exists`);
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (cmd === '' || cmd.includes('pgrep')) continue;
+      if (cmd.includes(runDir) || cmd.includes(prefix) || cwd.startsWith(runDir)) found.push(`${pid} ${cmd} (cwd ${cwd})`);
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
   }
+  return found;
 }

@@ -23,7 +23,7 @@ for (const name of scenarios) {
     t.true(outcome.ok, output);
     t.is(outcome.probes.length, outcome.probes.filter((p) => p.ok).length);
     t.deepEqual(leftoverNamespaces(prefix), [], 'lab namespaces left behind');
-    t.deepEqual(leftoverProcesses(outcome.runDir), [], 'lab processes left behind');
+    t.deepEqual(leftoverProcesses(prefix, outcome.runDir), [], 'lab processes left behind');
   });
 }
 

@@ -3,7 +3,7 @@
  * first, and Ctrl-C in the middle of a suite still leaving a JUnit file and nothing else behind.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -43,7 +43,7 @@ serial('a suite with a failing scenario writes JUnit, JSON, timings and HTML, fa
   );
   t.deepEqual(result.runs.map((r) => r.status), ['passed', 'failed']);
   // Quiet on success (one line), everything on failure.
-  t.regex(lines.join('\n'), /✔ redis-7000-registry-only +5 probes/);
+  t.regex(lines.join('\n'), /✔ redis-7000-registry-only \[envoy\] +5 probes/);
   t.regex(lines.join('\n'), /✘ client received: expected "-NOAUTH/);
   const junit = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(join(dir, 'junit.xml'), 'utf8'));
   const suites = [junit.testsuites.testsuite].flat();
@@ -85,4 +85,21 @@ serial('Ctrl-C in the middle of a suite leaves a JUnit file, a clear message and
   t.regex(junit, /<skipped/);
   t.deepEqual(leftoverNamespaces(LAB_PREFIX), []);
   t.deepEqual(diffRootState(before, await rootState()), []);
+});
+
+serial('--sidecar both runs a current-Istio scenario on real Envoy and on the model and prints where they differ; the seed era runs on the model and says why', (t) => {
+  const dir = reportDir();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenarios', 'redis-7000-modern', 'redis-7000-registry-only', 'redis-7000', '--sidecar', 'both', '--report-dir', dir, '--run-dir', runsDir], { cwd: REPO, encoding: 'utf8' });
+  const out = r.stdout + r.stderr;
+  t.is(r.status, 0, out);
+  // The model is held to real Istio: on these scenarios it must agree probe by probe.
+  t.regex(out, /real Envoy versus the model, redis-7000-modern:\n= nc-7000: agree/);
+  t.regex(out, /model and envoy agree on all 3 probe\(s\)/);
+  t.regex(out, /model and envoy agree on all 5 probe\(s\)/);
+  t.regex(out, /redis-7000 +netns\/model +PASSED/);
+  t.notRegex(out, /redis-7000 +netns\/envoy/);
+  const json = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+  const seed = json.runs.find((x: { scenario: string }) => x.scenario === 'redis-7000');
+  t.regex(seed.outcome.fidelityNotes[0], /Istio 1\.4 is the seed era: no real part can run it/);
+  t.deepEqual(leftoverNamespaces(LAB_PREFIX), []);
 });
