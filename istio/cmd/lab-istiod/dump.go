@@ -8,19 +8,20 @@ import (
 	"strings"
 
 	admin "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
-	corev1 "k8s.io/api/core/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/anypb"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/util/protoconv"
 	"istio.io/istio/pilot/test/xds"
-	"istio.io/istio/pkg/util/protomarshal"
 )
 
 // dump prints, per pod, what istiod would send that pod's sidecar: listeners, clusters, routes
 // and endpoints, in the layout of Envoy's /config_dump (dynamic resources only; the bootstrap's
-// static ones are pilot-agent's, not istiod's). Tests read it without starting Envoy.
+// static ones are pilot-agent's, not istiod's), with Envoy's snake_case field names. Tests read it
+// without starting Envoy.
 func dump(args []string) error {
 	fs := newFlags("dump")
 	dir := fs.String("inputs", "", "directory with kubernetes.yaml, istio.yaml, mesh.yaml")
@@ -96,7 +97,8 @@ func dumpPod(fake *xds.FakeDiscoveryServer, ref string) (json.RawMessage, error)
 		protoconv.MessageToAny(routes),
 		protoconv.MessageToAny(endpoints),
 	}}
-	js, err := protomarshal.ToJSON(cd)
+	// snake_case field names, as Envoy's own /config_dump prints them.
+	js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(cd)
 	if err != nil {
 		return nil, err
 	}
