@@ -48,7 +48,7 @@ export interface ScenarioOutcome {
   error?: string;
   durationMs: number;
   /** Wall time of each phase: lab up (within it: servers ready, pods and sidecars ready), probes, teardown. */
-  timings: { upMs: number; probesMs: number; downMs: number; serversReadyMs?: number; sidecarsReadyMs?: number };
+  timings: { upMs: number; probesMs: number; downMs: number; serversReadyMs?: number; sidecarsReadyMs?: number; controlPlaneReadyMs?: number; configLandedMs?: number };
 }
 
 export function probeSpec(p: Probe): ProbeSpec {
