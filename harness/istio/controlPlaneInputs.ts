@@ -51,13 +51,14 @@ export function controlPlaneInputs(s: Scenario): ControlPlaneInputs {
 
 /**
  * The mesh config: the kind backend's install (accessLogFile /dev/stdout, the stats matcher) with
- * the scenario's outbound policy, and off what upstream Envoy cannot run: no tracing, no default
- * metrics provider (which would add istio.stats filters, pilot/pkg/model/telemetry.go).
+ * the scenario's outbound policy, and off what upstream Envoy cannot run: no default metrics
+ * provider (which would add istio.stats filters, pilot/pkg/model/telemetry.go). Tracing stays at
+ * Istio's default (enableTracing true, no tracer), which upstream Envoy runs as is; it is what makes
+ * Envoy send a route's decorator upstream as x-envoy-decorator-operation.
  */
 export function meshConfigYaml(s: Scenario): string {
   return stringify({
     accessLogFile: '/dev/stdout',
-    enableTracing: false,
     defaultProviders: { metrics: [] },
     outboundTrafficPolicy: { mode: s.mesh.outboundTrafficPolicy },
     defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: MESH_STATS_PREFIXES } },

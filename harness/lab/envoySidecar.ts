@@ -43,7 +43,6 @@ export function envoyFidelityNotes(loaded: LoadedScenario, parts: RealParts): st
     ...(loaded.istio.text.startsWith(`${v.istioRelease.replace(/-dev$/, '')}`) ? [] : [`the scenario says Istio ${loaded.istio.text}; this run's Istio is ${v.istioRelease} (${v.istioModule})`]),
     'PILOT_ENABLE_METADATA_EXCHANGE=false and PILOT_ENABLE_ALPN_FILTER=false: no istio.metadata_exchange or istio.alpn filters (upstream Envoy has neither); peer metadata is not exchanged',
     'no Prometheus provider in defaultProviders.metrics: no istio.stats filters, so istio_requests_total and friends are absent; Envoy\'s own cluster/listener/tcp/http stats are unaffected',
-    'enableTracing: false (upstream Envoy with no tracer configured)',
     'workload certificates come from files issued by the lab CA (FILE_MOUNTED_CERTS) and xDS is plaintext (controlPlaneAuthPolicy: NONE), instead of istiod\'s CA over mTLS; the sidecars\' own mTLS works as in Istio',
   ];
 }

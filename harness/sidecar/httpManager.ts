@@ -164,10 +164,15 @@ export class HttpConnectionManager {
       ...req.headers,
       'x-forwarded-proto': 'http',
       'x-request-id': r.requestId,
+      // Current Istio's virtual hosts set include_request_attempt_count (seen upstream on Envoy 1.40.0).
+      ...(this.deps.era === 'modern' ? { 'x-envoy-attempt-count': '1' } : {}),
       ...(r.vh.decorator ? { 'x-envoy-decorator-operation': r.vh.decorator } : {}),
       ...(r.timeoutMs > 0 ? { 'x-envoy-expected-rq-timeout-ms': String(r.timeoutMs) } : {}),
     };
     const upstream = http.request({ host: host.address, port: host.port, method: req.method, path: req.url, headers, agent: false });
+    // Envoy's HTTP/1.1 requests carry no Connection header (it pools connections); Node would add
+    // "Connection: close". The model sends none either and closes once the response is in.
+    upstream.removeHeader('connection');
     let answered = false;
     const timer =
       r.timeoutMs > 0
@@ -176,25 +181,35 @@ export class HttpConnectionManager {
             upstream.destroy();
             this.deps.stats.inc(stat('upstream_rq_timeout'));
             this.deps.stats.inc(stat('upstream_rq_504'));
+            this.deps.stats.inc(stat('external.upstream_rq_504'));
             r.record.responseFlags = ['UT'];
             r.record.responseCodeDetails = 'response_timeout';
             localReply(res, 504, 'upstream request timeout');
           }, r.timeoutMs)
         : undefined;
-    upstream.on('socket', (s) => s.on('connect', () => (r.record.upstreamLocalAddress = addr({ address: s.localAddress, port: s.localPort }))));
+    upstream.on('socket', (s) => {
+      s.on('connect', () => (r.record.upstreamLocalAddress = addr({ address: s.localAddress, port: s.localPort })));
+      // Bytes on the upstream connection, headers included (Envoy's exact header set differs).
+      s.on('data', (b: Buffer) => this.deps.stats.inc(stat('upstream_cx_rx_bytes_total'), b.length));
+      s.on('close', () => this.deps.stats.inc(stat('upstream_cx_tx_bytes_total'), s.bytesWritten));
+    });
     upstream.on('response', (up) => {
       clearTimeout(timer);
       if (answered) return up.resume();
       answered = true;
+      // The app's requests carry no x-envoy-internal, so Envoy also counts them as external.
       this.deps.stats.inc(stat(`upstream_rq_${up.statusCode ?? 0}`));
+      this.deps.stats.inc(stat(`external.upstream_rq_${up.statusCode ?? 0}`));
       r.record.responseCodeDetails = 'via_upstream';
       res.sendDate = false;
       res.removeHeader('connection');
-      const out: http.OutgoingHttpHeaders = { ...up.headers, 'x-envoy-upstream-service-time': String(Date.now() - r.started) };
+      // server_header_transformation OVERWRITE (Envoy's default): the client sees "server: envoy".
+      const out: http.OutgoingHttpHeaders = { ...up.headers, server: 'envoy', 'x-envoy-upstream-service-time': String(Date.now() - r.started) };
       delete out.connection;
       delete out['keep-alive'];
       res.writeHead(up.statusCode ?? 502, out);
       up.on('data', (b: Buffer) => (r.record.bytesSent += b.length));
+      up.once('end', () => upstream.socket?.destroy());
       up.pipe(res);
     });
     upstream.on('error', (err) => {

@@ -31,6 +31,8 @@ interface Conn {
   record: AccessLogRecord;
   /** Set once the connection's access-log line is written (or handed to the HCM, which logs per request). */
   logged?: boolean;
+  /** Closed with a FIN and drained until the client closes (see close()). */
+  draining?: boolean;
 }
 
 const INSPECTOR_STAT: Record<string, string> = {
@@ -302,10 +304,24 @@ export class OutboundProxy {
   // ---- endings -----------------------------------------------------------------------------------
 
   /** Closes the client side; unread client bytes make the kernel send RST, as with Envoy. */
+  /**
+   * Closing a connection the sidecar answers itself (no upstream): bytes it already read make the
+   * close a RST; otherwise the client gets a FIN first, as from real Envoy (observed on 1.40.0:
+   * virtualOutbound's BlackHoleCluster ends `nc` with a FIN even though nc has sent "keys *").
+   */
   private close(conn: Conn): void {
     const unread = conn.pending.length > 0 || conn.downstream.readableLength > 0;
     if (unread) conn.downstream.resetAndDestroy();
-    else conn.downstream.destroy();
+    else {
+      // FIN now; whatever the client still sends is drained, so no RST overtakes the FIN.
+      const socket = conn.downstream;
+      conn.draining = true;
+      socket.end();
+      socket.resume();
+      const timer = setTimeout(() => socket.destroy(), 1000);
+      socket.once('close', () => clearTimeout(timer));
+      socket.once('end', () => socket.destroy());
+    }
     this.finish(conn);
   }
 
@@ -315,6 +331,6 @@ export class OutboundProxy {
     if (conn.record.responseFlags.length === 0) conn.record.responseFlags = flags;
     conn.record.durationMs = Date.now() - conn.start.getTime();
     this.deps.log(formatAccessLog(conn.record));
-    if (!conn.downstream.destroyed) conn.downstream.destroy();
+    if (!conn.draining && !conn.downstream.destroyed) conn.downstream.destroy();
   }
 }

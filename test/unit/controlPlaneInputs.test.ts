@@ -91,7 +91,6 @@ test("Services carry the API server's defaults the fake client would not apply: 
 test('the mesh config: the scenario policy, the access log to stdout, and nothing upstream Envoy lacks', (t) => {
   t.deepEqual(objects('redis-7000-registry-only').mesh, {
     accessLogFile: '/dev/stdout',
-    enableTracing: false,
     defaultProviders: { metrics: [] },
     outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
     defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: MESH_STATS_PREFIXES } },

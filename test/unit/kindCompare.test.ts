@@ -198,3 +198,22 @@ test('the default vocabularies: the model\'s stat names are comparable, real-Env
   t.false(kind('cluster.sds-grpc.upstream_cx_total'));
   t.false(kind('vhost.80.vcluster.other.upstream_rq_retry'));
 });
+
+test('an outcome the scenario declares a race (end: [eof, reset]) agrees whichever side won; an undeclared one differs', (t) => {
+  const raced = (name: string, end: ProbeResult['end'], expectEnd: unknown) =>
+    outcome(name, { probe: probeSchema.parse({ name, from: 'sleep', tcp: { host: '10.0.0.6', port: 7001 }, expect: { client: { end: expectEnd } } }), result: result({ end, errorClass: end }) });
+  const [race] = compareOutcomes(scenario([raced('nc', 'eof', ['eof', 'reset'])]), scenario([raced('nc', 'reset', ['eof', 'reset'])]));
+  t.true(race!.agree);
+  t.regex(race!.agreed[0]!.summary, /end eof\/reset \(a declared race\)/);
+  const [strict] = compareOutcomes(scenario([raced('nc', 'eof', 'eof')]), scenario([raced('nc', 'reset', 'eof')]));
+  t.false(strict!.agree);
+  t.deepEqual(strict!.differences.map((x) => x.field), ['end', 'errorClass']);
+});
+
+test('byte counters that moved on both sides agree; one that moved on one side only differs', (t) => {
+  const rx = 'cluster.PassthroughCluster;.upstream_cx_rx_bytes_total';
+  const [both] = compareOutcomes(scenario([outcome('a', { statsDiff: new Map([[rx, 2364]]) })]), scenario([outcome('a', { statsDiff: new Map([[rx, 2361]]) })]));
+  t.true(both!.agree);
+  const [one] = compareOutcomes(scenario([outcome('a', { statsDiff: new Map([[rx, 0]]) })]), scenario([outcome('a', { statsDiff: new Map([[rx, 2361]]) })]));
+  t.false(one!.agree);
+});
