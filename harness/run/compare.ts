@@ -98,12 +98,15 @@ function outcomeFields(r: ProbeResult): Array<[string, string]> {
 
 /**
  * Values the scenario declares a race for (e.g. `end: [eof, reset]`): any two of them agree. A raw
- * TCP probe's error class is its end (eof, reset), so a race of ends is one of error classes too.
+ * TCP probe's error class is its end (eof, reset), and a client's `closed`/`reset` is how it ended,
+ * so a race of one is a race of the other.
  */
 function declaredRace(probe: Probe | undefined, field: string): string[] {
   const c = probe?.expect.client;
   const list = (v: string | string[] | undefined) => (Array.isArray(v) ? v : []);
-  if (field === 'end') return list(c?.end);
+  // A client library's error class names how the connection ended: closed is a FIN, reset a RST.
+  const endOf: Record<string, string> = { closed: 'eof', eof: 'eof', reset: 'reset' };
+  if (field === 'end') return [...list(c?.end), ...list(c?.errorClass).map((e) => endOf[e] ?? e)];
   if (field === 'errorClass') return [...list(c?.errorClass), ...list(c?.end)];
   return [];
 }
