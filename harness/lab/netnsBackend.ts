@@ -43,9 +43,9 @@ function assertSearchableByAll(dir: string): void {
   }
 }
 
-/** MariaDB's Unix sockets live in /tmp under the run prefix; a killed server leaves them behind. */
-function removeRunSockets(prefix: string): void {
-  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(`${prefix}-`))) rmSync(join(tmpdir(), f), { force: true });
+/** Sockets and scratch datadirs live in /tmp under the run prefix; a killed server leaves them behind. */
+function removeRunScratch(prefix: string): void {
+  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(`${prefix}-`))) rmSync(join(tmpdir(), f), { force: true, recursive: true });
 }
 
 export function newRunPrefix(): string {
@@ -293,6 +293,6 @@ export class NetnsBackend implements Backend {
     await this.setup?.catch(() => undefined);
     await this.cgroup?.destroy();
     await destroyNamespaces([...this.plan.namespaces.map((n) => n.name), this.plan.router]);
-    removeRunSockets(this.prefix);
+    removeRunScratch(this.prefix);
   }
 }

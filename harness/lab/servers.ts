@@ -67,7 +67,9 @@ export async function startMariadb(name: string, ns: string, bindAddress: string
   const template = await prepareMariadbTemplate(ctx.cacheDir);
   const dir = join(ctx.dir, name);
   mkdirSync(dir, { recursive: true });
-  const datadir = join(dir, 'data');
+  // The datadir (about 90 MB) is scratch, outside the run directory: teardown and lab down remove
+  // /tmp/<prefix>-*, so run directories stay small (logs and evidence only).
+  const datadir = join(tmpdir(), `${ctx.plan.prefix}-${name}`, 'data');
   copyDatadir(template, datadir);
   return startInNetns({
     name: `mariadbd ${name}`,

@@ -10,6 +10,9 @@ import { destroyNamespaces, labNamespaces, NETNS_ETC } from './netns.ts';
 import { LAB_PREFIX } from './topology.ts';
 import { sweepCgroups } from './cgroup.ts';
 
+/** What a run leaves in /tmp: `<prefix>-<name>` with a run prefix of six hex digits. */
+const RUN_SCRATCH = new RegExp(`^${LAB_PREFIX}[0-9a-f]{6}-`);
+
 export interface SweepReport {
   cgroups: string[];
   namespaces: string[];
@@ -24,7 +27,7 @@ export async function sweep(prefix: string = LAB_PREFIX): Promise<SweepReport> {
   // /etc/netns entries whose namespace is already gone (e.g. the run died between the two steps).
   const etcDirs = existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC).filter((d) => d.startsWith(prefix)) : [];
   for (const d of etcDirs) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
-  // MariaDB sockets (and their .lock files) of killed servers.
-  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(prefix) && /\.sock(\.lock)?$/.test(n))) rmSync(join(tmpdir(), f), { force: true });
+  // Sockets and scratch datadirs of killed servers: /tmp/<run prefix>-*.
+  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(prefix) && RUN_SCRATCH.test(n))) rmSync(join(tmpdir(), f), { force: true, recursive: true });
   return { cgroups, namespaces, etcDirs };
 }

@@ -125,9 +125,24 @@ function maskedIpv4(cidr: Cidr): string {
 // ---------------------------------------------------------------------------------------------
 // Validation: config objects may be built by hand, so the generator re-checks what it relies on.
 
+function isPort(text: string): boolean {
+  return /^[1-9][0-9]{0,4}$/.test(text) && Number(text) <= 65535;
+}
+
 export function validateConfig(cfg: IptablesConfig): void {
-  for (const [flag, port] of [['-p', cfg.proxyPort], ['-z', cfg.inboundCapturePort], ['-e', cfg.inboundTunnelPort]]) {
+  const single: Array<[string, string]> = [['-p', cfg.proxyPort], ['-z', cfg.inboundCapturePort], ['-e', cfg.inboundTunnelPort]];
+  for (const [flag, port] of single) {
     if (port === '') throw new Error(`istio-iptables ${flag}: port must not be empty`);
+    if (!isPort(port)) throw new Error(`istio-iptables ${flag}: expected a port from 1 to 65535, got "${port}"`);
+  }
+  const lists: Array<[string, string[]]> = [['-d', cfg.inboundPortsExclude], ['-q', cfg.outboundPortsInclude], ['-o', cfg.outboundPortsExclude]];
+  for (const [flag, ports] of lists) {
+    const bad = ports.find((p) => !isPort(p));
+    if (bad !== undefined) throw new Error(`istio-iptables ${flag}: expected a comma list of ports from 1 to 65535, got "${bad}"`);
+  }
+  if (cfg.inboundPorts !== '*' && cfg.inboundPorts !== '') {
+    const bad = splitList(cfg.inboundPorts).find((p) => !isPort(p));
+    if (bad !== undefined) throw new Error(`istio-iptables -b: expected "*" or a comma list of ports from 1 to 65535, got "${bad}"`);
   }
   if (!isWildcard(cfg.outboundIpRangesInclude)) cfg.outboundIpRangesInclude.forEach((c) => parseCidr(c, 'include'));
   if (cfg.outboundIpRangesExclude.includes('*')) throw new Error('istio-iptables -x: "*" is not allowed');

@@ -99,7 +99,8 @@ function probeBody(p: ProbeOutcome): string {
 
 function probeCase(p: ProbeOutcome, classname: string): JunitCase {
   const c: JunitCase = { name: p.probe.name, classname, time: seconds(p.result?.durationMs) };
-  if (p.error) c.result = { kind: 'error', type: 'ProbeError', message: p.error, body: probeBody(p) };
+  if (p.interrupted) c.result = { kind: 'skipped', message: 'interrupted: the run was stopped while this probe ran', body: probeBody(p) };
+  else if (p.error) c.result = { kind: 'error', type: 'ProbeError', message: p.error, body: probeBody(p) };
   else if (!p.ok) {
     const first = p.checks.find((x) => !x.ok);
     c.result = { kind: 'failure', type: 'ExpectationFailed', message: first ? checkMessage(first) : 'the probe did not hold', body: probeBody(p) };

@@ -76,6 +76,10 @@ export class ConsoleReporter implements Reporter {
   }
 
   probe(o: ProbeOutcome): void {
+    if (o.interrupted) {
+      this.write(`⏹ probe ${o.probe.name} from ${o.probe.from}: ${probeLine(o)}: interrupted, no verdict`);
+      return;
+    }
     this.write(`${o.ok ? '✔' : '✘'} probe ${o.probe.name} from ${o.probe.from}: ${probeLine(o)}`);
     if (o.error) this.write(`    error: ${o.error}`);
     for (const c of o.checks) this.write(`    ${checkLine(c)}`);
@@ -100,7 +104,7 @@ export class ConsoleReporter implements Reporter {
     const failed = checks.filter((c) => !c.ok).length + o.probes.filter((p) => p.error).length;
     const reasoned = checks.filter((c) => c.basis === 'reasoned').length;
     this.write(
-      `${o.ok ? 'PASS' : 'FAIL'} ${o.name}: ${o.probes.length} probes, ${checks.length} checks, ${failed} failed` +
+      `${o.interrupted ? 'INTERRUPTED' : o.ok ? 'PASS' : 'FAIL'} ${o.name}: ${o.probes.length} probes, ${checks.length} checks, ${failed} failed` +
         `${reasoned ? `, ${reasoned} rest on reasoned (not observed) facts` : ''}, ${(o.durationMs / 1000).toFixed(1)} s`,
     );
     this.write(`  artifacts: ${o.runDir}`);
@@ -146,6 +150,44 @@ export class QuietReporter implements Reporter {
     this.buffer = [];
   }
   /** Prints whatever is buffered (a failing or interrupted scenario). */
+  flush(): void {
+    for (const l of this.buffer) this.write(l);
+    this.buffer = [];
+  }
+}
+
+/**
+ * Every step of a scenario, like ConsoleReporter, but printed as one block when the scenario ends:
+ * what `--verbose` uses when scenarios run side by side, so their lines do not interleave.
+ */
+export class GroupedReporter implements Reporter {
+  private buffer: string[] = [];
+  private readonly inner = new ConsoleReporter((l) => this.buffer.push(l));
+
+  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
+
+  step(m: string): void {
+    this.inner.step(m);
+  }
+  scenarioStart(loaded: LoadedScenario, site: RunSite, runDir: string): void {
+    this.inner.scenarioStart(loaded, site, runDir);
+  }
+  probe(o: ProbeOutcome): void {
+    this.inner.probe(o);
+  }
+  podChecks(checks: Check[]): void {
+    this.inner.podChecks(checks);
+  }
+  error(message: string): void {
+    this.inner.error(message);
+  }
+  keep(instructions: string[]): void {
+    this.inner.keep(instructions);
+  }
+  scenarioEnd(o: ScenarioOutcome): void {
+    this.inner.scenarioEnd(o);
+    this.flush();
+  }
   flush(): void {
     for (const l of this.buffer) this.write(l);
     this.buffer = [];

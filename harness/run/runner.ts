@@ -31,12 +31,16 @@ export interface ProbeOutcome {
   traceError?: string;
   /** How many times the probe ran (only backends that allow retries run one more than once). */
   attempts?: number;
+  /** The run was stopped (Ctrl-C, the run timeout) while this probe was in flight: no verdict. */
+  interrupted?: boolean;
   ok: boolean;
 }
 
 export interface ScenarioOutcome {
   name: string;
   ok: boolean;
+  /** The run was stopped (Ctrl-C, the run timeout) before the scenario finished. */
+  interrupted?: boolean;
   runDir: string;
   probes: ProbeOutcome[];
   /** Checks on pod state after set-up (iptables-save). */
@@ -175,25 +179,37 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
     for (const a of scenario.assertions) podChecks.push(...checkIptablesSave(a, await backend.iptablesSave(a.workload)));
     if (podChecks.length > 0) reporter.podChecks(podChecks);
     for (const probe of scenario.probes) {
-      const outcome = await runProbe(backend, loaded, probe, join(runDir, 'probes', probe.name));
+      const outcome = await runProbe(backend, loaded, probe, join(runDir, 'probes', probe.name)).catch((err: Error) => ({ probe, error: err.message, checks: [], ok: false }) as ProbeOutcome);
+      // A stop tears the lab down under the probe: what it saw then is no verdict on the scenario.
+      if (opts.stopping?.()) {
+        const stopped: ProbeOutcome = { probe, checks: [], interrupted: true, ok: false };
+        probes.push(stopped);
+        reporter.probe(stopped);
+        break;
+      }
       probes.push(outcome);
       reporter.probe(outcome);
     }
     mark.probes = since(t);
-    await backend.collectArtifacts();
+    if (!opts.stopping?.()) await backend.collectArtifacts();
   } catch (err) {
-    error = (err as Error).message;
-    reporter.error(error);
+    // Errors caused by the teardown of an interrupted run are not the scenario's.
+    if (!opts.stopping?.()) {
+      error = (err as Error).message;
+      reporter.error(error);
+    }
   }
-  const ok = !error && probes.length === scenario.probes.length && probes.every((p) => p.ok) && podChecks.every((c) => c.ok);
+  const interrupted = !!opts.stopping?.();
+  const ok = !interrupted && !error && probes.length === scenario.probes.length && probes.every((p) => p.ok) && podChecks.every((c) => c.ok);
   const t = Date.now();
-  const keep = !opts.stopping?.() && (opts.cleanup === 'never' || (opts.cleanup === 'on-success' && !ok));
+  const keep = !interrupted && (opts.cleanup === 'never' || (opts.cleanup === 'on-success' && !ok));
   if (keep) reporter.keep(backend.keepInstructions());
   else await backend.down();
   mark.down = since(t);
   const outcome: ScenarioOutcome = {
     name: scenario.name,
     ok,
+    ...(interrupted ? { interrupted } : {}),
     runDir,
     probes,
     podChecks,

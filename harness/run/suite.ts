@@ -1,9 +1,11 @@
 /**
- * A suite run: the selected scenarios one after another (repeated for flake hunting if asked), each
- * on its own lab, with the cleanup mode applied, a whole-run timeout, and the reports rewritten
- * after every scenario, so that even a run killed half-way leaves a JUnit file behind.
+ * A suite run: the selected scenarios (repeated for flake hunting if asked), each on its own lab,
+ * up to `jobs` of them side by side (labs are isolated from each other: own prefix, namespaces,
+ * cgroup), with the cleanup mode applied, a whole-run timeout, and the reports rewritten after
+ * every scenario, in selection order, so that even a run killed half-way leaves a JUnit file.
  */
 import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Backend } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { NetnsBackend, newRunPrefix } from '../lab/netnsBackend.ts';
@@ -18,6 +20,9 @@ import { enginesFor, type SidecarChoice } from './engines.ts';
 import type { SidecarEngine } from '../lab/sidecars.ts';
 
 export type BackendChoice = 'netns' | 'kind' | 'both';
+
+/** A reporter for one scenario; `flush` prints what it held back (an interrupted scenario). */
+export type SuiteReporter = Reporter & { flush?(): void };
 
 export interface SuiteOptions {
   scenarios: LoadedScenario[];
@@ -35,18 +40,23 @@ export interface SuiteOptions {
   repeat: number;
   /** Stop at the first failing attempt (flake hunting). */
   untilFail: boolean;
-  /** Whole-run budget; when it runs out the current scenario is torn down and the rest skipped. */
+  /** Whole-run budget; when it runs out the scenarios in progress are torn down and the rest skipped. */
   timeoutMs?: number;
+  /** Scenarios side by side (netns only; kind shares one cluster and runs one at a time). Default 1. */
+  jobs?: number;
   runDir: string;
   reportDir: string;
-  reporter: Reporter & { flush?(): void };
+  /** One reporter for all scenarios (one job), or a new one per scenario, which keeps parallel output grouped. */
+  reporter: SuiteReporter | (() => SuiteReporter);
 }
 
 /** Set from outside (Ctrl-C) or by the run timeout: why the run stops early. */
 export interface StopSignal {
   reason?: string;
-  /** The backend that is up right now, so whoever stops the run can tear it down. */
-  current?: Backend;
+  /** The backends up right now, so whoever stops the run can tear them down. */
+  current?: Set<Backend>;
+  /** The run prefix of every lab the suite started, to check afterwards that none is left. */
+  prefixes?: string[];
 }
 
 /** 20261122-041500: sorts by time, safe in file names. */
@@ -56,6 +66,11 @@ function stamp(): string {
 
 export function runDirFor(base: string, name: string, prefix: string): string {
   return resolve(base, `${stamp()}-${name}-${prefix}`);
+}
+
+/** A new suite report folder; the random part keeps runs started in the same second apart. */
+export function reportDirFor(base: string): string {
+  return join(resolve(base), `${stamp()}-suite-${randomBytes(3).toString('hex')}`);
 }
 
 function statusOf(o: ScenarioOutcome, stop: StopSignal): ScenarioRun['status'] {
@@ -69,21 +84,40 @@ function skipped(l: LoadedScenario, attempt: number, backend: string, reason: st
   return { scenario: s.name, description: s.description, tags: s.tags, istio: l.istio.text, backend, attempt, status: 'skipped', reason, startedAt: new Date().toISOString(), durationMs: 0 };
 }
 
+/** Runs `work` over `items` with at most `jobs` at a time, in start order. */
+async function pool<T>(items: T[], jobs: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await work(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+}
+
 export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<SuiteResult> {
   const started = new Date();
+  stop.current ??= new Set();
+  stop.prefixes ??= [];
   const result: SuiteResult = { startedAt: started.toISOString(), finishedAt: '', durationMs: 0, backend: 'netns', runs: [], selection: opts.selection };
   const timer = opts.timeoutMs ? setTimeout(() => void stopNow(stop, `run timeout after ${opts.timeoutMs! / 1000} s`), opts.timeoutMs) : undefined;
   const attempts = opts.untilFail ? Math.max(opts.repeat, 1) : opts.repeat;
+  const jobs = opts.backend === 'kind' || opts.backend === 'both' ? 1 : (opts.jobs ?? 1);
+  const reporterFor = typeof opts.reporter === 'function' ? opts.reporter : () => opts.reporter as SuiteReporter;
   try {
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      for (const l of opts.scenarios) {
-        if (stop.reason) {
-          result.runs.push(skipped(l, attempt, 'netns', `not started: ${stop.reason}`));
-          continue;
-        }
-        for (const run of await runOnBackends(l, attempt, opts, stop)) result.runs.push(run);
+      // Each scenario's runs land in its own slot, so the reports keep selection order.
+      const slots: ScenarioRun[][] = opts.scenarios.map(() => []);
+      const publish = () => {
+        result.runs = [...result.runs.filter((r) => r.attempt < attempt), ...slots.flat()];
         save(result, started, opts.reportDir);
-      }
+      };
+      await pool(opts.scenarios, jobs, async (l, i) => {
+        slots[i] = stop.reason ? [skipped(l, attempt, 'netns', `not started: ${stop.reason}`)] : await runOnBackends(l, attempt, opts, stop, reporterFor());
+        publish();
+      });
+      publish();
       if (opts.untilFail && result.runs.some((r) => r.status !== 'passed' && r.status !== 'skipped')) break;
     }
   } finally {
@@ -95,17 +129,17 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
 }
 
 /** Runs a scenario where the options say; kind runs that cannot happen are reported as skipped, with why. */
-async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal): Promise<ScenarioRun[]> {
+async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal, reporter: SuiteReporter): Promise<ScenarioRun[]> {
   const choice = opts.backend ?? 'netns';
   const runs: ScenarioRun[] = [];
-  if (choice !== 'kind') runs.push(...(await runOnEngines(l, attempt, opts, stop)));
+  if (choice !== 'kind') runs.push(...(await runOnEngines(l, attempt, opts, stop, reporter)));
   if (choice === 'netns') return runs;
   const why = opts.kindUnavailable ?? kindSkipReason(l);
   if (why || stop.reason) {
     runs.push(skipped(l, attempt, 'kind', why ?? `not started: ${stop.reason}`));
     return runs;
   }
-  const kind = await runOne(l, attempt, opts, stop, 'kind');
+  const kind = await runOne(l, attempt, opts, stop, reporter, 'kind');
   runs.push(kind);
   const lab = runs[0]?.outcome;
   if (choice === 'both' && lab && kind.outcome) opts.onComparison?.(l.scenario.name, 'lab versus kind', renderComparison(compareOutcomes(lab, kind.outcome)));
@@ -113,12 +147,12 @@ async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOpti
 }
 
 /** The netns lab on each engine the choice implies; with two, they are compared probe by probe. */
-async function runOnEngines(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal): Promise<ScenarioRun[]> {
+async function runOnEngines(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal, reporter: SuiteReporter): Promise<ScenarioRun[]> {
   const plan = enginesFor(l, opts.sidecar ?? 'envoy');
   const runs: ScenarioRun[] = [];
   for (const engine of plan.engines) {
     if (stop.reason) runs.push(skipped(l, attempt, `netns/${engine}`, `not started: ${stop.reason}`));
-    else runs.push(await runOne(l, attempt, opts, stop, 'netns', engine, plan.note));
+    else runs.push(await runOne(l, attempt, opts, stop, reporter, 'netns', engine, plan.note));
   }
   const [real, model] = runs.map((r) => r.outcome);
   if (plan.engines.length === 2 && real && model) {
@@ -132,6 +166,7 @@ async function runOne(
   attempt: number,
   opts: SuiteOptions,
   stop: StopSignal,
+  reporter: SuiteReporter,
   where: 'netns' | 'kind',
   engine: SidecarEngine = 'envoy',
   engineNote?: string,
@@ -139,13 +174,14 @@ async function runOne(
   const s = l.scenario;
   const prefix = newRunPrefix();
   const runDir = runDirFor(opts.runDir, `${s.name}${where === 'kind' ? '-kind' : engine === 'model' ? '-model' : ''}`, prefix);
-  const backend: Backend = where === 'kind' ? new KindBackend(l, runDir, (line) => opts.reporter.step(line)) : new NetnsBackend(l, runDir, prefix, { engine });
+  const backend: Backend = where === 'kind' ? new KindBackend(l, runDir, (line) => reporter.step(line)) : new NetnsBackend(l, runDir, prefix, { engine });
+  if (where === 'netns') stop.prefixes!.push(prefix);
   const startedAt = new Date();
-  stop.current = backend;
-  const outcome = await runScenario(l, backend, { cleanup: opts.cleanup, runDir, reporter: opts.reporter, stopping: () => !!stop.reason, ...(engineNote ? { engineNote } : {}) });
-  stop.current = undefined;
+  stop.current!.add(backend);
+  const outcome = await runScenario(l, backend, { cleanup: opts.cleanup, runDir, reporter, stopping: () => !!stop.reason, ...(engineNote ? { engineNote } : {}) });
+  stop.current!.delete(backend);
   const status = statusOf(outcome, stop);
-  if (status === 'interrupted') opts.reporter.flush?.();
+  if (status === 'interrupted') reporter.flush?.();
   return {
     scenario: s.name,
     description: s.description,
@@ -161,18 +197,14 @@ async function runOne(
   };
 }
 
-/** Stops the run: remembers why and tears down the lab that is up (the scenario then fails fast). */
+/** Stops the run: remembers why and tears down every lab that is up (their scenarios then fail fast). */
 export async function stopNow(stop: StopSignal, reason: string): Promise<void> {
   stop.reason ??= reason;
-  await stop.current?.down();
+  await Promise.all([...(stop.current ?? [])].map((b) => b.down()));
 }
 
 function save(result: SuiteResult, started: Date, dir: string): void {
   result.finishedAt = new Date().toISOString();
   result.durationMs = Date.now() - started.getTime();
   writeSuiteReports(dir, result, { html: renderHtmlReport(result) });
-}
-
-export function reportDirFor(base: string): string {
-  return join(resolve(base), `${stamp()}-suite`);
 }

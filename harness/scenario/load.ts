@@ -3,12 +3,12 @@
  * express (duplicate names, references, addresses in the right ranges). Every problem is reported with
  * the file, the line, the field path and what was expected, before anything is created.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { scenarioSchema, type Scenario } from './schema.ts';
 import { parseIstioVersion, type IstioVersion } from './istioVersion.ts';
-import { cidrContains } from '../model/net.ts';
+import { cidrContains, ipToInt, parseCidr } from '../model/net.ts';
 import { isCidr } from './schema.ts';
 
 export interface ScenarioIssue {
@@ -40,17 +40,42 @@ export interface LoadedScenario {
 
 export const SCENARIO_DIR = resolve(import.meta.dirname, '../../scenarios');
 
-/** Accepts a scenario name (looked up in scenarios/) or a path to a YAML file. */
+/**
+ * Where a relative path given on the command line is relative to: the directory the user ran the
+ * command from. `npm run` starts scripts in the package root and says where it was started in
+ * INIT_CWD.
+ */
+export function callerDir(): string {
+  return process.env.INIT_CWD ?? process.cwd();
+}
+
+/** Accepts a scenario name (looked up in scenarios/) or a path to a YAML file (relative to the caller's directory). */
 export function resolveScenarioPath(nameOrPath: string): string {
-  if (existsSync(nameOrPath)) return resolve(nameOrPath);
+  const asPath = resolve(callerDir(), nameOrPath);
+  if (existsSync(asPath)) {
+    if (statSync(asPath).isDirectory()) throw new ScenarioError(asPath, [{ path: '', message: 'is a directory; expected a scenario YAML file' }]);
+    return asPath;
+  }
   const inDir = join(SCENARIO_DIR, `${nameOrPath}.yaml`);
   if (existsSync(inDir)) return inDir;
-  throw new Error(`no scenario "${nameOrPath}": not a file, and ${inDir} does not exist`);
+  throw new Error(`no scenario "${nameOrPath}": not a file (relative to ${callerDir()}), and ${inDir} does not exist`);
 }
+
+/** Scenarios are a few KB; anything far larger is not one, and is not echoed back. */
+const MAX_SCENARIO_BYTES = 1024 * 1024;
 
 export function loadScenarioFile(nameOrPath: string): LoadedScenario {
   const file = resolveScenarioPath(nameOrPath);
-  return parseScenario(readFileSync(file, 'utf8'), file);
+  const size = statSync(file).size;
+  if (size > MAX_SCENARIO_BYTES) throw new ScenarioError(file, [{ path: '', message: `${size} bytes is too large for a scenario (at most ${MAX_SCENARIO_BYTES}); is it the right file?` }]);
+  const bytes = readFileSync(file);
+  if (bytes.includes(0)) throw new ScenarioError(file, [{ path: '', message: 'is binary (it contains NUL bytes); expected a YAML text file' }]);
+  return parseScenario(bytes.toString('utf8'), file);
+}
+
+/** A message quoting the file's own content is cut short: the file may be anything. */
+function clipped(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 export function parseScenario(text: string, file: string): LoadedScenario {
@@ -59,11 +84,18 @@ export function parseScenario(text: string, file: string): LoadedScenario {
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       file,
-      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}`, line: lines.linePos(e.pos[0]).line })),
+      doc.errors.slice(0, 5).map((e) => ({ path: '', message: `YAML: ${clipped(e.message.split('\n')[0] ?? '')}`, line: yamlErrorLine(e, lines, text) })),
     );
   }
   const lineOf = lineFinder(doc, lines);
-  const parsed = scenarioSchema.safeParse(doc.toJS());
+  let data: unknown;
+  try {
+    // An alias bomb (billion laughs) stops here, not in memory.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ScenarioError(file, [{ path: '', message: `YAML: ${clipped((err as Error).message)}` }]);
+  }
+  const parsed = scenarioSchema.safeParse(data);
   if (!parsed.success) {
     throw new ScenarioError(
       file,
@@ -86,6 +118,32 @@ export function parseScenario(text: string, file: string): LoadedScenario {
     throw new ScenarioError(file, [{ path: 'name', message: `expected "${basename(file, '.yaml')}" to match the file name` }]);
   }
   return { file, scenario, istio: istio as IstioVersion };
+}
+
+/**
+ * The line a YAML error is on. An unclosed flow collection is noticed where the next token is,
+ * often a line later; the error names where the collection was opened, which is the line to show.
+ */
+function yamlErrorLine(e: { pos: [number, number]; message: string }, lines: LineCounter, text: string): number {
+  const at = /^Flow (sequence|map)/.test(e.message) ? unclosedFlowStart(text, e.pos[0]) : undefined;
+  return lines.linePos(at ?? e.pos[0]).line;
+}
+
+/** Where the innermost flow collection still open at `end` was opened (quotes and comments skipped). */
+function unclosedFlowStart(text: string, end: number): number | undefined {
+  const open: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < end; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) i = text.indexOf('\n', i) < 0 ? end : text.indexOf('\n', i);
+    else if (c === '[' || c === '{') open.push(i);
+    else if (c === ']' || c === '}') open.pop();
+  }
+  return open.at(-1);
 }
 
 type LineOf = (path: (string | number)[]) => number | undefined;
@@ -120,6 +178,21 @@ function pathParts(path: string): (string | number)[] {
     .map((p) => (p.startsWith('[') ? Number(p.slice(1, -1)) : p));
 }
 
+/** Why an address cannot be a lab host's: loopback, unspecified, multicast, or its subnet's network or broadcast address. */
+function unusableHostAddress(ip: string, subnet: string): string | undefined {
+  const n = ipToInt(ip);
+  if (cidrContains('127.0.0.0/8', ip)) return 'loopback';
+  if (n === 0) return 'unspecified';
+  if (cidrContains('224.0.0.0/4', ip) || cidrContains('240.0.0.0/4', ip)) return 'multicast or reserved';
+  const { prefix } = parseCidr(subnet);
+  if (prefix > 30) return undefined;
+  const size = 2 ** (32 - prefix);
+  const base = (ipToInt(parseCidr(subnet).ip) & ((~0 << (32 - prefix)) >>> 0)) >>> 0;
+  if (n === base) return `the network address of ${subnet}`;
+  if (n === base + size - 1) return `the broadcast address of ${subnet}`;
+  return undefined;
+}
+
 /** Checks that need more than one field: names, references and address ranges. */
 function crossCheck(s: Scenario): ScenarioIssue[] {
   const issues: ScenarioIssue[] = [];
@@ -141,6 +214,9 @@ function crossCheck(s: Scenario): ScenarioIssue[] {
   s.workloads.forEach((w, n) => {
     if (!cidrContains(s.lab.podCIDR, w.ip)) {
       issues.push({ path: `workloads[${n}].ip`, message: `expected an address inside lab.podCIDR ${s.lab.podCIDR}, got ${w.ip}` });
+    } else {
+      const why = unusableHostAddress(w.ip, s.lab.podCIDR);
+      if (why) issues.push({ path: `workloads[${n}].ip`, message: `expected a host address of ${s.lab.podCIDR}, got ${w.ip} (${why})` });
     }
     for (const [key, value] of Object.entries(w.annotations)) {
       const kind = /^traffic\.sidecar\.istio\.io\/(include|exclude)OutboundIPRanges$/.exec(key)?.[1];
@@ -168,11 +244,25 @@ function crossCheck(s: Scenario): ScenarioIssue[] {
   });
   s.externalServers.forEach((srv, n) =>
     srv.addresses.forEach((a, k) => {
-      if (cidrContains(s.lab.podCIDR, a)) {
-        issues.push({ path: `externalServers[${n}].addresses[${k}]`, message: `expected an address outside the pod CIDR ${s.lab.podCIDR}` });
-      }
+      const path = `externalServers[${n}].addresses[${k}]`;
+      if (cidrContains(s.lab.podCIDR, a)) issues.push({ path, message: `expected an address outside the pod CIDR ${s.lab.podCIDR}` });
+      const why = unusableHostAddress(a, `${a.split('.').slice(0, 3).join('.')}.0/24`);
+      if (why) issues.push({ path, message: `expected a host address, got ${a} (${why})` });
+      // The lab puts a server's addresses on one bridge, a /24 (harness/lab/topology.ts).
+      const first = srv.addresses[0]!;
+      if (k > 0 && !cidrContains(`${first}/24`, a)) issues.push({ path, message: `expected an address in the same /24 as ${first} (the lab gives a server one subnet)` });
     }),
   );
+  const listening = new Map<string, string>();
+  s.externalServers.forEach((srv, n) => {
+    for (const a of srv.addresses) {
+      for (const port of srv.ports) {
+        const other = listening.get(`${a}:${port}`);
+        if (other && other !== srv.name) issues.push({ path: `externalServers[${n}].ports`, message: `${a}:${port} is also served by external server "${other}"` });
+        listening.set(`${a}:${port}`, srv.name);
+      }
+    }
+  });
   const workloadNames = new Set(s.workloads.map((w) => w.name));
   s.probes.forEach((p, n) => {
     if (!workloadNames.has(p.from)) {

@@ -3,8 +3,10 @@
  * Ctrl-C cleaning up, --keep with `lab down`, and the istio-iptables printer.
  */
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readlinkSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { realParts } from '../../harness/istio/parts.ts';
 import { diffRootState, rootState } from '../../harness/lab/rootState.ts';
 import { LAB_PREFIX } from '../../harness/lab/topology.ts';
 import { isRoot, leftoverNamespaces, runsDir, SKIP_REASON } from '../helpers/lab.ts';
@@ -64,6 +66,12 @@ serial('--keep leaves the lab up with instructions, and lab down removes it', (t
   t.truthy(prefix, kept.out);
   t.regex(kept.out, /ip netns exec egl-[0-9a-f]+-pod-sleep setpriv --reuid=1000/);
   t.true(leftoverNamespaces(prefix!).length >= 3);
+  // The sidecar is the real thing: Istio's pilot-agent and the wheel's Envoy, as uid 1337, in the pod namespace.
+  const inPod = execFileSync('ip', ['netns', 'pids', `${prefix}-pod-sleep`], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+  const procs = inPod.map((pid) => ({ exe: readlinkSync(`/proc/${pid}/exe`), uid: statSync(`/proc/${pid}`).uid }));
+  const parts = realParts();
+  t.true(procs.some((p) => p.exe === parts.envoy && p.uid === 1337), JSON.stringify(procs));
+  t.true(procs.some((p) => p.exe === parts.pilotAgent && p.uid === 1337), JSON.stringify(procs));
   const listeners = cli(['proxy-config', 'listener', 'sleep', '--port', '7000']);
   t.is(listeners.code, 0, listeners.out);
   t.regex(listeners.out, /^ADDRESS +PORT +MATCH +DESTINATION\n/);
