@@ -7,19 +7,21 @@
  *   validate FILE...               check scenario files without running anything
  *   iptables [--istio V] -- FLAGS  print istio-iptables' restore text for its own flags
  */
-import { Command, Option } from 'commander';
-import { join } from 'node:path';
-import { loadScenarioFile, SCENARIO_DIR, ScenarioError, type LoadedScenario } from './scenario/load.ts';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { callerDir, loadScenarioFile, SCENARIO_DIR, ScenarioError, type LoadedScenario } from './scenario/load.ts';
 import { parseIstioVersion } from './scenario/istioVersion.ts';
 import { labNamespaces } from './lab/netns.ts';
 import { sweep } from './lab/sweep.ts';
 import { LAB_PREFIX } from './lab/topology.ts';
-import { ConsoleReporter, QuietReporter } from './run/report.ts';
+import { ConsoleReporter, GroupedReporter, QuietReporter } from './run/report.ts';
+import { labCgroups } from './lab/cgroup.ts';
+import { DEFAULT_RETENTION, parseAge, pruneRuns } from './run/retention.ts';
 import type { CleanupMode } from './run/runner.ts';
 import { reportDirFor, runSuite, stopNow, type StopSignal } from './run/suite.ts';
 import { selectScenarios } from './run/select.ts';
 import { summarize, type SuiteResult } from './report/suiteResult.ts';
-import { durationMs } from './model/routes.ts';
 import type { BackendChoice } from './run/suite.ts';
 import { SIDECAR_CHOICES, enginesFor, type SidecarChoice } from './run/engines.ts';
 import { realParts, realPartsMissing } from './istio/parts.ts';
@@ -36,9 +38,42 @@ import { legacyChainCase, renderRestore } from './model/iptables.ts';
 import { proxyConfigView, type ProxyConfigKind } from './views/proxyConfig.ts';
 import { loadConfigDump, PROXY_CONFIG_KINDS, type ProxyConfigOptions } from './views/configSource.ts';
 
+/** Exit codes, whatever path a signal or error took (README "Exit codes"). */
 const EXIT_FAIL = 1;
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
+
+const REPO = resolve(import.meta.dirname, '..');
+
+// Option values are checked as they are parsed, so a bad one is a usage error (exit 2) naming it.
+function positiveInt(v: string): number {
+  if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return Number(v);
+}
+
+function duration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v);
+  if (!m) throw new InvalidArgumentError('expected a duration like 30m, 90s, 500ms or 1h');
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}
+
+/** A path given on the command line, relative to where the command was started. */
+function callerPath(v: string): string {
+  return resolve(callerDir(), v);
+}
+
+function runPrefix(v: string): string {
+  if (!/^egl-[0-9a-f]{6}$/.test(v)) throw new InvalidArgumentError('expected a run prefix like egl-1a2b3c, as the run printed it');
+  return v;
+}
+
+function age(v: string): number {
+  try {
+    return parseAge(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) {
@@ -79,7 +114,7 @@ async function istioValidation(loaded: LoadedScenario[], partsRequired: boolean)
 
 /** Every scenario in scenarios/, plus any pattern that is a path to a scenario file. */
 function catalog(patterns: string[]): { loaded: LoadedScenario[]; patterns: string[] } {
-  const files = patterns.filter((p) => p.endsWith('.yaml') && existsSync(p));
+  const files = patterns.filter((p) => p.endsWith('.yaml') && existsSync(callerPath(p)));
   const names = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml'));
   return {
     loaded: loadAll([...names.map((f) => join(SCENARIO_DIR, f)), ...files]),
@@ -94,7 +129,9 @@ interface SuiteCliOptions {
   cleanup: CleanupMode;
   repeat: number;
   untilFail: boolean;
-  timeout?: string;
+  /** Whole-run budget in ms (parsed from --timeout). */
+  timeout?: number;
+  jobs: number;
   runDir: string;
   reportDir?: string;
   verbose: boolean;
@@ -103,6 +140,8 @@ interface SuiteCliOptions {
 
 /** Ctrl-C or SIGTERM: stop the run, remove the lab that is up, still write the reports. */
 function stopOnSignals(stop: StopSignal): void {
+  // harness/main.ts exits at once on a signal while nothing exists; from here on, a signal stops the run.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) for (const l of process.listeners(sig)) if (l.name === 'earlyInterrupt') process.off(sig, l);
   const handler = (sig: NodeJS.Signals) => {
     if (stop.reason) return;
     console.error(`\negress-lab: interrupted (${sig}); removing the lab and writing the reports...`);
@@ -159,11 +198,17 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
   if (opts.backend !== 'kind') requireRoot();
   const kindUnavailable = opts.backend !== 'netns' ? await kindAvailability() : undefined;
   if (kindUnavailable) console.log(`kind backend: ${kindUnavailable}; kind runs are reported as skipped`);
-  const timeoutMs = opts.timeout ? durationMs(opts.timeout) : undefined;
+  const timeoutMs = opts.timeout;
+  const retention = process.env.EGRESS_LAB_RETENTION ?? DEFAULT_RETENTION;
+  if (retention !== 'off') {
+    const pruned = pruneRuns(opts.runDir, { olderThanMs: parseAge(retention), now: Date.now(), live: await livePrefixes() });
+    if (pruned.length > 0) console.log(`pruned ${pruned.length} run director${pruned.length === 1 ? 'y' : 'ies'} older than ${retention} from ${opts.runDir} (EGRESS_LAB_RETENTION)`);
+  }
   const reportDir = opts.reportDir ?? reportDirFor(opts.runDir);
   const stop: StopSignal = {};
   stopOnSignals(stop);
-  const reporter = opts.verbose ? new ConsoleReporter() : new QuietReporter();
+  // Side by side, each scenario's output is held back and printed as one block.
+  const reporter = opts.jobs > 1 ? () => (opts.verbose ? new GroupedReporter() : new QuietReporter()) : opts.verbose ? new ConsoleReporter() : new QuietReporter();
   const result = await runSuite(
     {
       scenarios: loaded,
@@ -176,6 +221,7 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
       repeat: opts.repeat,
       untilFail: opts.untilFail,
       timeoutMs,
+      jobs: opts.jobs,
       runDir: opts.runDir,
       reportDir,
       reporter,
@@ -186,14 +232,36 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
   const sum = summarize(result);
   console.log(`reports: ${reportDir}/junit.xml, report.html, result.json, timings.json`);
   if (result.interrupted) {
-    console.error(`egress-lab: ${result.interrupted}: the lab was removed, nothing is left behind; partial reports are in ${reportDir}`);
+    // Said only once it is checked: every lab the run started is gone, cgroup and namespaces.
+    const left = await leftoversOf(stop.prefixes ?? []);
+    const what = left.length === 0 ? 'the lab was removed, nothing is left behind' : `these were left behind: ${left.join(', ')} (npm run lab -- down --prefix <prefix>)`;
+    console.error(`egress-lab: ${result.interrupted}: ${what}; partial reports are in ${reportDir}`);
     process.exit(EXIT_INTERRUPTED);
   }
   console.log(`${sum.passed} passed, ${sum.failed + sum.errors} failed`);
   process.exit(sum.failed + sum.errors > 0 ? EXIT_FAIL : 0);
 }
 
+/** Namespaces and cgroups that still exist for these run prefixes. */
+async function leftoversOf(prefixes: string[]): Promise<string[]> {
+  const left: string[] = [];
+  for (const p of prefixes) {
+    left.push(...(await labNamespaces(`${p}-`)).map((n) => `namespace ${n}`));
+    left.push(...labCgroups(p).filter((c) => c === p).map((c) => `cgroup ${c}`));
+  }
+  return left;
+}
+
+/** Run prefixes with a namespace or cgroup on this host: labs up (kept, in progress or crashed). */
+async function livePrefixes(): Promise<string[]> {
+  const of = (name: string) => /^(egl-[0-9a-f]{6})/.exec(name)?.[1];
+  const names = [...(await labNamespaces(LAB_PREFIX).catch(() => [])), ...labCgroups(LAB_PREFIX)];
+  return [...new Set(names.map(of).filter((p): p is string => !!p))].sort();
+}
+
 const program = new Command('egress-lab').description('Reproduce Istio egress incidents at the packet level');
+// Usage errors (unknown option, missing argument, bad value) exit 2, not commander's 1.
+program.exitOverride();
 
 const cleanupOption = () =>
   new Option('--cleanup <mode>', 'remove labs always, only when the scenario passed, or never').choices(['always', 'on-success', 'never']).default('always');
@@ -203,7 +271,10 @@ const sidecarOption = () =>
   new Option('--sidecar <engine>', "the netns lab's sidecar: envoy (real Istio and Envoy), model (the TypeScript model; always for Istio 1.4-1.6), both (each, compared)")
     .choices([...SIDECAR_CHOICES])
     .default('envoy');
-const runDirOption = () => new Option('--run-dir <dir>', 'where run directories go').default(process.env.EGRESS_LAB_RUN_DIR ?? join(process.cwd(), 'runs'));
+const runDirOption = () =>
+  new Option('--run-dir <dir>', 'where run directories go').argParser(callerPath).default(process.env.EGRESS_LAB_RUN_DIR ? callerPath(process.env.EGRESS_LAB_RUN_DIR) : join(REPO, 'runs'));
+const reportDirOption = () => new Option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)').argParser(callerPath);
+const jobsOption = (fallback: number) => new Option('--jobs <n>', 'scenarios side by side (the netns lab only; kind runs one at a time)').argParser(positiveInt).default(fallback);
 
 program
   .command('scenario')
@@ -212,7 +283,9 @@ program
   .option('--keep', 'leave the lab up afterwards and print how to poke it (same as --cleanup never)', false)
   .addOption(cleanupOption())
   .addOption(runDirOption())
-  .option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)')
+  .addOption(reportDirOption())
+  .addOption(jobsOption(1))
+  .addOption(new Option('--timeout <duration>', 'whole-run timeout, e.g. 30m or 90s (exit 130 when it runs out)').argParser(duration))
   .addOption(backendOption())
   .addOption(sidecarOption())
   .option('--dry-run', 'print the kind backend\'s command plan (with --backend kind|both) and run nothing', false)
@@ -226,11 +299,12 @@ program
   .argument('[patterns...]', 'scenario names, regexes, !exclusions or paths to scenario files')
   .option('--tag <tag>', 'only scenarios with this tag ("!tag" excludes); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .addOption(cleanupOption())
-  .option('--repeat <n>', 'run the selection n times (flake hunting)', (v) => Number(v), 1)
+  .addOption(new Option('--repeat <n>', 'run the selection n times (flake hunting)').argParser(positiveInt))
   .option('--until-fail', 'repeat until an attempt fails (at most --repeat times, default 100)', false)
-  .option('--timeout <duration>', 'whole-run timeout, e.g. 30m or 90s')
+  .addOption(new Option('--timeout <duration>', 'whole-run timeout, e.g. 30m or 90s (exit 130 when it runs out)').argParser(duration))
   .addOption(runDirOption())
-  .option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)')
+  .addOption(reportDirOption())
+  .addOption(jobsOption(availableParallelism()))
   .option('--verbose', 'print every step of every scenario, not only of failing ones', false)
   .addOption(backendOption())
   .addOption(sidecarOption())
@@ -249,7 +323,7 @@ program
       console.error('egress-lab scenarios: the selection is empty');
       process.exit(EXIT_USAGE);
     }
-    const repeat = opts.untilFail && opts.repeat === 1 ? 100 : opts.repeat;
+    const repeat = opts.repeat ?? (opts.untilFail ? 100 : 1);
     return suiteCommand(selected, [...patterns, ...opts.tag.map((t) => `tag:${t}`)], { ...opts, repeat });
   });
 
@@ -271,10 +345,11 @@ program
 const lab = program.command('lab').description('manage lab objects left by kept or crashed runs');
 lab
   .command('down')
-  .description('remove every lab namespace, process and /etc/netns entry (of one run with --prefix)')
-  .option('--prefix <prefix>', 'only the run with this prefix', LAB_PREFIX)
+  .description("remove one run's lab (--prefix) or every lab (--all): its processes (by cgroup), namespaces, /etc/netns entries")
+  .addOption(new Option('--prefix <prefix>', 'the run to remove, as it printed its prefix (egl-xxxxxx)').argParser(runPrefix))
+  .option('--all', 'every lab on this host, including those of runs in progress', false)
   .addOption(new Option('--backend <name>', 'netns: lab namespaces; kind: delete the egress-lab kind cluster').choices(['netns', 'kind']).default('netns'))
-  .action(async (opts: { prefix: string; backend: string }) => {
+  .action(async (opts: { prefix?: string; all: boolean; backend: string }) => {
     if (opts.backend === 'kind') {
       for (const c of deleteCommands()) {
         console.log(`$ ${renderCommand(c)}`);
@@ -284,7 +359,18 @@ lab
       return;
     }
     requireRoot();
-    const report = await sweep(opts.prefix);
+    if (!opts.prefix && !opts.all) {
+      // Sweeping everything would also kill runs in progress: say what is there and ask.
+      const live = await livePrefixes();
+      if (live.length === 0) {
+        console.log('no lab objects found');
+        return;
+      }
+      console.error(`labs on this host: ${live.join(' ')}`);
+      console.error('remove one with: npm run lab -- down --prefix <prefix>; remove all of them, runs in progress included, with --all');
+      process.exit(EXIT_USAGE);
+    }
+    const report = await sweep(opts.prefix ?? LAB_PREFIX);
     if (report.cgroups.length) console.log(`killed the processes of ${report.cgroups.length} run cgroup(s): ${report.cgroups.join(' ')}`);
     console.log(report.namespaces.length ? `removed ${report.namespaces.length} namespace(s): ${report.namespaces.join(' ')}` : 'no lab namespaces found');
     if (report.etcDirs.length) console.log(`removed stale /etc/netns entries: ${report.etcDirs.join(' ')}`);
@@ -315,6 +401,20 @@ lab
   .action(async () => {
     const names = await labNamespaces(LAB_PREFIX);
     console.log(names.length ? names.join('\n') : 'no lab namespaces');
+  });
+lab
+  .command('prune')
+  .description(`remove old run and report directories (a run also removes those older than EGRESS_LAB_RETENTION, default ${DEFAULT_RETENTION})`)
+  .addOption(new Option('--keep <n>', 'keep the newest n').argParser(positiveInt))
+  .addOption(new Option('--older-than <age>', 'remove those older than this, e.g. 7d, 12h').argParser(age))
+  .addOption(runDirOption())
+  .action(async (opts: { keep?: number; olderThan?: number; runDir: string }) => {
+    if (opts.keep === undefined && opts.olderThan === undefined) {
+      console.error('egress-lab lab prune: say what to keep: --keep N or --older-than AGE');
+      process.exit(EXIT_USAGE);
+    }
+    const removed = pruneRuns(opts.runDir, { keep: opts.keep, olderThanMs: opts.olderThan, now: Date.now(), live: await livePrefixes() });
+    console.log(removed.length ? `removed ${removed.length} from ${opts.runDir}:\n${removed.map((r) => `  ${r}`).join('\n')}` : `nothing to remove in ${opts.runDir}`);
   });
 
 program
@@ -363,7 +463,7 @@ program
       process.exit(EXIT_USAGE);
     }
     try {
-      const dump = await loadConfigDump(target, opts);
+      const dump = await loadConfigDump(existsSync(callerPath(target)) ? callerPath(target) : target, opts);
       process.stdout.write(proxyConfigView(kind as ProxyConfigKind, dump, opts, opts.output));
     } catch (err) {
       console.error(`egress-lab proxy-config: ${(err as Error).message}`);
@@ -394,6 +494,12 @@ program
   });
 
 program.parseAsync().catch((err: Error) => {
+  // Commander has printed its message already; help and --version exit 0.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+  if (err instanceof ScenarioError) {
+    console.error(err.message);
+    process.exit(EXIT_USAGE);
+  }
   console.error(`egress-lab: ${err.message}`);
   process.exit(EXIT_FAIL);
 });

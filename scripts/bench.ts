@@ -2,13 +2,15 @@
  * Measures how long scenarios take in the lab, per phase, over several runs, on the real sidecar
  * and on the model:
  *   npm run bench [-- --runs N] [--sidecar envoy|model|both] [scenario...]
+ * and how long the whole catalog takes, one scenario at a time and side by side:
+ *   npm run bench -- --catalog [--jobs 1,2,4]
  * Phases: lab up (within it: control plane ready, servers ready, sidecars ready = istio-init and
  * pilot-agent/Envoy ready on 15021, config landed = the gate), probes, teardown. Timing targets live
  * here rather than in the tests, which must not depend on machine speed.
  */
 import { parseArgs } from 'node:util';
 import { mkdtempSync, chmodSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenarioFile, SCENARIO_DIR } from '../harness/scenario/load.ts';
 import { NetnsBackend, newRunPrefix } from '../harness/lab/netnsBackend.ts';
@@ -16,8 +18,27 @@ import { ConsoleReporter } from '../harness/run/report.ts';
 import { runScenario, type ScenarioOutcome } from '../harness/run/runner.ts';
 import { enginesFor, type SidecarChoice } from '../harness/run/engines.ts';
 import type { SidecarEngine } from '../harness/lab/sidecars.ts';
+import { runSuite } from '../harness/run/suite.ts';
+import { QuietReporter } from '../harness/run/report.ts';
 
-const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '3' }, sidecar: { type: 'string', default: 'both' } }, allowPositionals: true });
+/** The whole catalog as `npm run scenarios -- --jobs N` runs it, wall time per N. */
+async function catalogWallTimes(): Promise<void> {
+  const all = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).map((f) => loadScenarioFile(f.slice(0, -5)));
+  for (const jobs of [...new Set(values.jobs!.split(',').map(Number))]) {
+    const started = Date.now();
+    const r = await runSuite(
+      { scenarios: all, selection: ['bench'], cleanup: 'always', repeat: 1, untilFail: false, jobs, runDir: dir, reportDir: join(dir, `suite-${jobs}`), reporter: () => new QuietReporter(() => undefined) },
+      {},
+    );
+    const failed = r.runs.filter((x) => x.status !== 'passed').map((x) => x.scenario);
+    console.log(`catalog (${all.length} scenarios) with --jobs ${jobs}: ${((Date.now() - started) / 1000).toFixed(1)} s${failed.length ? ` (not passed: ${failed.join(', ')})` : ''}`);
+  }
+}
+
+const { values, positionals } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, sidecar: { type: 'string', default: 'both' }, catalog: { type: 'boolean', default: false }, jobs: { type: 'string', default: `1,${availableParallelism()},4` } },
+  allowPositionals: true,
+});
 const names = positionals.length ? positionals : readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
 const runs = Number(values.runs);
 const dir = mkdtempSync(join(tmpdir(), 'egress-lab-bench-'));
@@ -52,6 +73,11 @@ const COLUMNS: Array<[string, (o: ScenarioOutcome) => number | undefined]> = [
   ['probes', (o) => o.timings.probesMs],
   ['down', (o) => o.timings.downMs],
 ];
+
+if (values.catalog) {
+  await catalogWallTimes();
+  process.exit(0);
+}
 
 console.log(`median of ${runs} run(s), ms; up = ctl-plane + servers + sidecars + landed + namespaces`);
 console.log(['scenario'.padEnd(40), 'engine'.padEnd(7), ...COLUMNS.map(([c]) => c.padStart(9))].join(''));

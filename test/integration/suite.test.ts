@@ -65,7 +65,7 @@ serial('a suite with a failing scenario writes JUnit, JSON, timings and HTML, fa
 serial('Ctrl-C in the middle of a suite leaves a JUnit file, a clear message and nothing else', async (t) => {
   const before = await rootState();
   const dir = reportDir();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenarios', 'redis-7000', 'redis-7000-modern', '--verbose', '--report-dir', dir, '--run-dir', runsDir], { cwd: REPO });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenarios', 'redis-7000', 'redis-7000-modern', '--verbose', '--jobs', '1', '--report-dir', dir, '--run-dir', runsDir], { cwd: REPO });
   let out = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await new Promise<void>((r) => {

@@ -1,0 +1,13 @@
+/**
+ * egress-lab's entry point. Signals are handled before the command line's modules load (they take
+ * about a second): a Ctrl-C or SIGTERM that early still exits 130, and nothing exists yet to
+ * remove. Once a run starts, its own handler replaces this one (harness/cli.ts stopOnSignals).
+ */
+function earlyInterrupt(sig: NodeJS.Signals): void {
+  process.stderr.write(`\negress-lab: interrupted (${sig}) before anything was created\n`);
+  process.exit(130);
+}
+process.on('SIGINT', earlyInterrupt);
+process.on('SIGTERM', earlyInterrupt);
+
+await import('./cli.ts');
