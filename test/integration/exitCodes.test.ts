@@ -55,9 +55,12 @@ test('a relative path is taken from where npm run was started', (t) => {
 });
 
 serial('exit 130 when the run timeout runs out, with the lab removed', (t) => {
-  const { code, out } = cli(['scenario', 'redis-7000-modern', '--timeout', '2500ms', '--run-dir', runsDir]);
+  const { code, out } = cli(['scenarios', 'redis-7000-modern', '--timeout', '2500ms', '--run-dir', runsDir]);
   t.is(code, 130, out);
   t.regex(out, /run timeout after 2\.5 s: the lab was removed, nothing is left behind/);
+  // Quiet output: the interrupted scenario is printed in full, never as a passing ✔ line.
+  t.notRegex(out, /^✔ redis-7000-modern/m);
+  t.regex(out, /INTERRUPTED redis-7000-modern:/);
   const prefix = /lab (egl-[0-9a-f]{6}): creating/.exec(out)![1]!;
   t.deepEqual(leftoverNamespaces(`${prefix}-`), []);
 });
