@@ -21,6 +21,7 @@
  */
 import { isIPv4 } from 'node:net';
 import type { Scenario, Probe } from '../scenario/schema.ts';
+import { probeHost, withProbeHost } from '../probes/registry.ts';
 import { cidrContains, parseCidr } from '../model/net.ts';
 import { isCidr } from '../scenario/schema.ts';
 
@@ -83,16 +84,15 @@ export function rewriteUrl(url: string, map: AddressMap): string {
   return m && isIPv4(m[2]!) ? `${m[1]}${ip(map, m[2]!)}${m[3] ?? ''}` : url;
 }
 
-function rewriteProbe(p: Probe, map: AddressMap): void {
-  if (p.tcp) p.tcp.host = ip(map, p.tcp.host);
-  if (p.redis) p.redis.host = ip(map, p.redis.host);
-  if (p.mysql) p.mysql.host = ip(map, p.mysql.host);
-  if (p.http) p.http.url = rewriteUrl(p.http.url, map);
+function rewriteProbe(probe: Probe, map: AddressMap): Probe {
+  // The kind's module knows where its host is (a URL's host for http); only IP literals map.
+  const p = withProbeHost(probe, (host) => ip(map, host));
   const ct = p.expect.conntrack;
   if (ct?.upstream !== undefined) ct.upstream = rewriteHostPort(ct.upstream, map);
   if (p.expect.stats) {
     p.expect.stats = Object.fromEntries(Object.entries(p.expect.stats).map(([name, v]) => [replaceInText(name, map), v]));
   }
+  return p;
 }
 
 /**
@@ -141,17 +141,8 @@ export function substituteAddresses(scenario: Scenario, map: AddressMap): Scenar
     a.iptablesSave.contains = a.iptablesSave.contains.flatMap((l) => rewriteRuleLine(l, rewrites, map));
     a.iptablesSave.absent = a.iptablesSave.absent.flatMap((l) => rewriteRuleLine(l, rewrites, map));
   }
-  for (const p of s.probes) rewriteProbe(p, map);
+  s.probes = s.probes.map((p) => rewriteProbe(p, map));
   return s;
-}
-
-/** The host a probe dials: an IP literal, a name, or a URL's host. */
-function probeHost(p: Probe): string | undefined {
-  if (p.tcp) return p.tcp.host;
-  if (p.redis) return p.redis.host;
-  if (p.mysql) return p.mysql.host;
-  if (p.http) return /^https?:\/\/([^/:?#]+)/.exec(p.http.url)?.[1];
-  return undefined;
 }
 
 /**

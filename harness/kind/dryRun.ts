@@ -6,7 +6,7 @@
 import type { LoadedScenario } from '../scenario/load.ts';
 import { buildProxyConfig } from '../model/proxyConfig.ts';
 import { parseIstioVersion, type IstioVersion } from '../scenario/istioVersion.ts';
-import { probeSpec } from '../run/runner.ts';
+import { probeSpec } from '../probes/registry.ts';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, renderCommand, type Command } from './plan.ts';
 import { clusterCommands, istioInstallCommands, MARIADB_IMAGE, REDIS_IMAGE, HTTPBIN_IMAGE } from './clusterPlan.ts';
 import { KIND_MANIFEST_OPTIONS, LABELLED_KINDS, scenarioManifests } from './manifests.ts';

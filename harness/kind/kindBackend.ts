@@ -23,6 +23,7 @@ import { parseIstioVersion, type IstioVersion } from '../scenario/istioVersion.t
 import { proxyConfigView } from '../views/proxyConfig.ts';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, renderCommand, type Command } from './plan.ts';
 import { probeCommand, parseProbeOutput } from './probeCommands.ts';
+import { withCaFile } from '../probes/registry.ts';
 import { clusterCommands, istioInstallCommands, MARIADB_IMAGE, REDIS_IMAGE, HTTPBIN_IMAGE } from './clusterPlan.ts';
 import { defaultCacheDir, resolveTool } from './tools.ts';
 import { KIND_MANIFEST_OPTIONS, LABELLED_KINDS, scenarioManifests } from './manifests.ts';
@@ -192,7 +193,7 @@ export class KindBackend implements Backend {
 
   async probe(workload: string, given: ProbeSpec): Promise<ProbeResult> {
     const { pod, namespace } = this.pod(workload);
-    const spec: ProbeSpec = given.kind === 'http' && this.ca ? { ...given, caFile: LAB_CA_IN_POD } : given;
+    const spec = this.ca ? withCaFile(given, LAB_CA_IN_POD) : given;
     const started = Date.now();
     const c = probeCommand(spec, pod, namespace);
     const r = await execa(this.tools.get(c.program) ?? c.program, c.args, { reject: false });

@@ -14,6 +14,7 @@ import type { LoadedScenario } from '../scenario/load.ts';
 import type { Workload } from '../scenario/schema.ts';
 import { parseConntrack, type ConntrackEntry } from '../evidence/conntrack.ts';
 import type { AgentResponse, ProbeResult, ProbeSpec } from '../probes/types.ts';
+import { probeBudgetMs } from '../probes/registry.ts';
 import { inNetns } from './exec.ts';
 import { proxyConfigView } from '../views/proxyConfig.ts';
 import { PROXY_CONFIG_KINDS } from '../views/configSource.ts';
@@ -235,8 +236,7 @@ export class NetnsBackend implements Backend {
   }
 
   probe(workload: string, spec: ProbeSpec): Promise<ProbeResult> {
-    const budget = spec.kind === 'tcp' ? spec.connectTimeoutMs + spec.readTimeoutMs : spec.timeoutMs * 2;
-    return this.pod(workload).agent!.send(spec, budget + 15_000);
+    return this.pod(workload).agent!.send(spec, probeBudgetMs(spec) + 15_000);
   }
 
   async conntrack(workload: string): Promise<ConntrackEntry[]> {

@@ -6,39 +6,15 @@
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { runHttpProbe } from './http.ts';
-import { runMysqlProbe } from './mysql.ts';
-import { runRedisProbe } from './redis.ts';
-import { runTcpProbe } from './tcp.ts';
 import type { AgentRequest, AgentResponse, ProbeResult, ProbeSpec } from './types.ts';
+import { runProbeSpec, wireSchemas } from './registry.ts';
 
-const port = z.number().int().min(1).max(65535);
-const ms = z.number().int().positive();
-// HTTP token (RFC 9110): methods and header names; curl gets them as separate argv entries.
-const token = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP token');
-const probeSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('tcp'), host: z.string().min(1), port, send: z.string(), readTimeoutMs: ms, connectTimeoutMs: ms }),
-  z.object({ kind: z.literal('redis'), host: z.string().min(1), port, command: z.array(z.string()).min(1), password: z.string().optional(), timeoutMs: ms }),
-  z.object({
-    kind: z.literal('http'),
-    url: z.string().regex(/^https?:\/\/\S+$/i, 'expected an http:// or https:// URL'),
-    method: token,
-    headers: z.record(token, z.string().regex(/^[^\r\n\0]*$/, 'expected a header value without CR, LF or NUL')),
-    timeoutMs: ms,
-    caFile: z.string().min(1).optional(),
-    head: z.boolean().optional(),
-  }),
-  z.object({ kind: z.literal('mysql'), host: z.string().min(1), port, user: z.string(), password: z.string().optional(), timeoutMs: ms }),
-]);
+// Each kind's module says what a valid wire spec is.
+const probeSchema = z.discriminatedUnion('kind', wireSchemas() as unknown as [z.ZodObject, ...z.ZodObject[]]);
 const requestSchema = z.object({ id: z.number(), probe: probeSchema });
 
 export function runProbe(spec: ProbeSpec): Promise<ProbeResult> {
-  switch (spec.kind) {
-    case 'tcp': return runTcpProbe(spec);
-    case 'redis': return runRedisProbe(spec);
-    case 'http': return runHttpProbe(spec);
-    case 'mysql': return runMysqlProbe(spec);
-  }
+  return runProbeSpec(spec);
 }
 
 /** Never throws: anything wrong with the line or the probe becomes {id, error}. */
@@ -51,7 +27,7 @@ export async function handleLine(line: string): Promise<AgentResponse> {
   }
   const parsed = requestSchema.safeParse(raw);
   if (!parsed.success) return { id: idOf(raw), error: `bad request: ${z.prettifyError(parsed.error)}` };
-  const request: AgentRequest = parsed.data;
+  const request = parsed.data as unknown as AgentRequest;
   try {
     return { id: request.id, result: await runProbe(request.probe) };
   } catch (err) {

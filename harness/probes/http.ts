@@ -34,8 +34,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { elapsedMs } from './tcp.ts';
 import type { ConnectOutcome, EndKind, HttpProbeSpec, ProbeResult } from './types.ts';
+import type { ProbeKind } from './kind.ts';
+import { q, TRAILER } from './shell.ts';
 
 export const CURL = '/usr/bin/curl';
 const WRITE_OUT = '%{http_code} %{time_total} %{local_port} %{remote_ip}';
@@ -212,3 +215,73 @@ export function lastResponseBlock(text: string): ResponseBlock | undefined {
   const status = /^HTTP\/\S+ (\d{3})/.exec(statusLine)?.[1];
   return { ...(status === undefined ? {} : { status: Number(status) }), headers: Object.fromEntries(headers) };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The http probe kind: `http: { url, method, headers, head }` in a scenario.
+
+// HTTP token (RFC 9110): methods and header names; curl gets them as separate argv entries.
+const token = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP token');
+
+export const httpBlock = z.strictObject({
+  /** What curl fetches, e.g. http://httpbin.org/headers or https://www.baidu.com/. */
+  url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL'),
+  method: z.string().default('GET'),
+  headers: z.record(z.string(), z.string()).default({}),
+  /** curl -I: headers only. */
+  head: z.boolean().default(false),
+  timeoutMs: z.number().int().min(50).max(60000).default(10000),
+});
+export type HttpBlock = z.infer<typeof httpBlock>;
+
+/** The URL with its host mapped (an IP literal or a name; the port and path stay). */
+function mapUrlHost(url: string, map: (host: string) => string): string {
+  const m = /^(https?:\/\/)([^/:?#]+)(.*)$/.exec(url);
+  return m ? `${m[1]}${map(m[2]!)}${m[3]}` : url;
+}
+
+export const httpProbe: ProbeKind<'http', HttpBlock, HttpProbeSpec> = {
+  kind: 'http',
+  schema: httpBlock,
+  expectations: ['connect', 'end', 'exitCode', 'status', 'headers', 'bodyContains', 'bodyAbsent', 'durationMs', 'errorClass'],
+  spec: (b) => ({ kind: 'http', ...b }),
+  wire: z.object({
+    kind: z.literal('http'),
+    url: z.string().regex(/^https?:\/\/\S+$/i, 'expected an http:// or https:// URL'),
+    method: token,
+    headers: z.record(token, z.string().regex(/^[^\r\n\0]*$/, 'expected a header value without CR, LF or NUL')),
+    timeoutMs: z.number().int().positive(),
+    caFile: z.string().min(1).optional(),
+    head: z.boolean().optional(),
+  }),
+  describe: (b) => `curl ${b.head ? '-I ' : ''}${b.method !== 'GET' ? `-X ${b.method} ` : ''}${b.url}`,
+  target: (b) => {
+    const url = new URL(b.url);
+    const https = url.protocol === 'https:';
+    return { host: url.hostname, port: Number(url.port || (https ? 443 : 80)), scheme: https ? 'https' : 'http', hostHeader: url.host, sendsFirst: true };
+  },
+  host: (b) => new URL(b.url).hostname,
+  withHost: (b, map) => ({ ...b, url: mapUrlHost(b.url, map) }),
+  resultTarget: (s) => targetOf(s.url),
+  budgetMs: (s) => s.timeoutMs * 2,
+  withCaFile: (s, file) => ({ ...s, caFile: file }),
+  run: runHttpProbe,
+  kindScript: (s) => {
+    const headers = Object.entries(s.headers).map(([k, v]) => `-H ${q(`${k}: ${v}`)}`).join(' ');
+    const wf = q('\n%{http_code} %{time_total} %{local_port}');
+    return (
+      `out=$(curl -sS ${s.head ? '-I ' : '-o /dev/null -D - '}--max-time ${s.timeoutMs / 1000} -X ${q(s.method)} ${headers} ${s.caFile ? `--cacert ${q(s.caFile)} ` : ''}-w ${wf} ${q(s.url)} 2>&1); rc=$?; ` +
+      TRAILER
+    );
+  },
+  parseKindOutput: (_s, body, rc, base) => {
+    const lines = body.split('\n');
+    const last = lines.pop() ?? '';
+    const [code] = last.split(' ');
+    const status = Number(code);
+    const headers = Object.fromEntries(
+      lines.filter((l) => l.includes(':') && !l.startsWith('curl:')).map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+    );
+    const curlError = lines.find((l) => l.startsWith('curl:'));
+    return { ...base, received: '', exitCode: rc, ...(status > 0 ? { httpStatus: status } : {}), headers, ...(curlError ? { curlError } : {}), errorClass: rc === 0 ? 'none' : `curl-${rc}` };
+  },
+};

@@ -25,8 +25,11 @@
 // received is ''; receivedBytes counts every byte read; error is "<code>: <message>" from mysql2.
 import net from 'node:net';
 import { createConnection, type Connection } from 'mysql2';
+import { z } from 'zod';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import type { ConnectOutcome, EndKind, MysqlProbeSpec, ProbeResult } from './types.ts';
+import type { ProbeKind } from './kind.ts';
+import { greetingVersion, TRAILER } from './shell.ts';
 
 type Greeting =
   | { kind: 'pending' }
@@ -219,3 +222,42 @@ export function classify(err: (Error & { code?: string; sqlState?: string }) | u
   if (code?.startsWith('ER_') || typeof err?.sqlState === 'string') return 'server-error';
   return 'error';
 }
+
+// ---------------------------------------------------------------------------------------------
+// The mysql probe kind: `mysql: { host, port, user, password }` in a scenario.
+
+const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
+
+export const mysqlBlock = z.strictObject({
+  host: z.string().min(1),
+  port: port.default(3306),
+  user: z.string().default('lab'),
+  password: z.string().optional(),
+  timeoutMs: z.number().int().min(50).max(60000).default(5000),
+});
+export type MysqlBlock = z.infer<typeof mysqlBlock>;
+
+export const mysqlProbe: ProbeKind<'mysql', MysqlBlock, MysqlProbeSpec> = {
+  kind: 'mysql',
+  schema: mysqlBlock,
+  expectations: ['connect', 'serverVersionContains', 'end', 'durationMs', 'errorClass'],
+  spec: (b) => ({ kind: 'mysql', ...b }),
+  wire: z.object({ kind: z.literal('mysql'), host: z.string().min(1), port, user: z.string(), password: z.string().optional(), timeoutMs: z.number().int().positive() }),
+  describe: (b) => `mysql -h ${b.host} -P ${b.port} -u ${b.user}`,
+  // MySQL is server-first: the client waits for the greeting.
+  target: (b) => ({ host: b.host, port: b.port, sendsFirst: false }),
+  host: (b) => b.host,
+  withHost: (b, map) => ({ ...b, host: map(b.host) }),
+  resultTarget: (s) => `${s.host}:${s.port}`,
+  budgetMs: (s) => s.timeoutMs * 2,
+  run: runMysqlProbe,
+  // No MySQL client in the image: read the server greeting (protocol 10 carries the version string).
+  kindScript: (s) => {
+    const wait = Math.ceil(s.timeoutMs / 1000);
+    return `out=$(socat -T${wait} - TCP:${s.host}:${s.port},connect-timeout=${wait} </dev/null | tr -c '[:print:]' '.'); rc=$?; ${TRAILER}`;
+  },
+  parseKindOutput: (_s, body, _rc, base) => {
+    const version = greetingVersion(body);
+    return { ...base, ...(version ? { serverVersion: version } : {}), errorClass: version ? 'none' : body.length === 0 ? 'closed' : 'protocol' };
+  },
+};

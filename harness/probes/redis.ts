@@ -10,7 +10,10 @@
 import type { Socket } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
+import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult, RedisProbeSpec } from './types.ts';
+import type { ProbeKind } from './kind.ts';
+import { q, resp, TRAILER } from './shell.ts';
 
 /** What we saw of the one connection ioredis made. */
 interface Watch {
@@ -171,3 +174,42 @@ function render(reply: unknown): string {
   if (typeof reply === 'object') return JSON.stringify(reply);
   return String(reply);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The redis probe kind: `redis: { host, port, command, password }` in a scenario.
+
+const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
+
+export const redisBlock = z.strictObject({
+  host: z.string().min(1),
+  port,
+  command: z.array(z.string()).min(1).default(['PING']),
+  password: z.string().optional(),
+  timeoutMs: z.number().int().min(50).max(60000).default(3000),
+});
+export type RedisBlock = z.infer<typeof redisBlock>;
+
+export const redisProbe: ProbeKind<'redis', RedisBlock, RedisProbeSpec> = {
+  kind: 'redis',
+  schema: redisBlock,
+  expectations: ['connect', 'replyContains', 'end', 'durationMs', 'errorClass'],
+  spec: (b) => ({ kind: 'redis', ...b }),
+  wire: z.object({ kind: z.literal('redis'), host: z.string().min(1), port, command: z.array(z.string()).min(1), password: z.string().optional(), timeoutMs: z.number().int().positive() }),
+  describe: (b) => `redis ${b.host}:${b.port} ${b.command.join(' ')}`,
+  // ioredis writes the RESP array header first.
+  target: (b) => ({ host: b.host, port: b.port, sendsFirst: true, firstBytes: `*${b.command.length}\r\n` }),
+  host: (b) => b.host,
+  withHost: (b, map) => ({ ...b, host: map(b.host) }),
+  resultTarget: (s) => `${s.host}:${s.port}`,
+  budgetMs: (s) => s.timeoutMs * 2,
+  run: runRedisProbe,
+  // No redis-cli in the client image: RESP over nc, as redis-cli would send it.
+  kindScript: (s) => {
+    const auth = s.password ? resp(['AUTH', s.password]) : '';
+    return `out=$(printf %s ${q(auth + resp(s.command))} | nc -w ${Math.ceil(s.timeoutMs / 1000)} ${q(s.host)} ${s.port}); rc=$?; ${TRAILER}`;
+  },
+  parseKindOutput: (_s, body, _rc, base) => {
+    const reply = body.trim();
+    return { ...base, reply, errorClass: reply.startsWith('-') ? 'reply-error' : reply ? 'none' : 'closed', ...(reply.startsWith('-') ? { error: reply.slice(1) } : {}) };
+  },
+};

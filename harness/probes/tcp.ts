@@ -14,7 +14,10 @@
 // The first terminal event wins: a RST that follows a FIN still reports eof.
 import net from 'node:net';
 import { lookup } from 'node:dns/promises';
+import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult, TcpProbeSpec } from './types.ts';
+import type { ProbeKind } from './kind.ts';
+import { decodeHex, q, TRAILER } from './shell.ts';
 
 /** Resolve like the client would: dns.lookup goes through getaddrinfo, so the per-netns /etc/hosts applies. */
 export async function resolveHost(host: string): Promise<string> {
@@ -144,3 +147,42 @@ function abortClass(code: string | undefined): string {
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unreachable';
   return 'error';
 }
+
+// ---------------------------------------------------------------------------------------------
+// The tcp probe kind: `tcp: { host, port, send }` in a scenario.
+
+const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
+
+export const tcpBlock = z.strictObject({
+  host: z.string().min(1),
+  port,
+  /** Bytes to send after connecting; YAML escapes like \r\n apply. */
+  send: z.string().default(''),
+  /** Stop reading after this long without a close. */
+  readTimeoutMs: z.number().int().min(50).max(60000).default(1500),
+  connectTimeoutMs: z.number().int().min(50).max(60000).default(3000),
+});
+export type TcpBlock = z.infer<typeof tcpBlock>;
+
+export const tcpProbe: ProbeKind<'tcp', TcpBlock, TcpProbeSpec> = {
+  kind: 'tcp',
+  schema: tcpBlock,
+  expectations: ['connect', 'received', 'receivedContains', 'bytes', 'end', 'durationMs', 'errorClass'],
+  spec: (b) => ({ kind: 'tcp', ...b }),
+  wire: z.object({ kind: z.literal('tcp'), host: z.string().min(1), port, send: z.string(), readTimeoutMs: z.number().int().positive(), connectTimeoutMs: z.number().int().positive() }),
+  describe: (b) => `tcp ${b.host}:${b.port}${b.send ? ` send ${JSON.stringify(b.send)}` : ''}`,
+  target: (b) => ({ host: b.host, port: b.port, sendsFirst: b.send.length > 0, firstBytes: b.send }),
+  host: (b) => b.host,
+  withHost: (b, map) => ({ ...b, host: map(b.host) }),
+  resultTarget: (s) => `${s.host}:${s.port}`,
+  budgetMs: (s) => s.connectTimeoutMs + s.readTimeoutMs,
+  run: runTcpProbe,
+  // nc keeps the connection open after sending, like the lab's raw probe; -w is the idle timeout.
+  kindScript: (s) => `out=$(printf %s ${q(s.send)} | nc -w ${Math.ceil(s.readTimeoutMs / 1000)} ${q(s.host)} ${s.port} | od -An -v -tx1); rc=$?; ${TRAILER}`,
+  // nc cannot tell an idle timeout from a close (it exits 0 either way): kind reports 'eof' when
+  // nothing came back and 'idle' otherwise; the comparison with the lab flags the difference.
+  parseKindOutput: (_s, body, _rc, base) => {
+    const bytes = decodeHex(body);
+    return { ...base, received: bytes, receivedBytes: bytes.length, end: bytes ? 'idle' : 'eof', errorClass: bytes ? 'none' : 'eof' };
+  },
+};

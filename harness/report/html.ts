@@ -9,6 +9,7 @@
  * Every piece of text from the run (probe output, error messages, scenario fields) goes through
  * `escapeHtml`, which also turns control characters (\r, NUL...) into visible symbols.
  */
+import { describeProbe } from '../probes/registry.ts';
 import { describeLeg, redirectPort, type ConntrackEntry } from '../evidence/conntrack.ts';
 import type { PathHop, PathTrace } from '../model/pathTrace.ts';
 import type { Check } from '../run/assertions.ts';
@@ -133,11 +134,7 @@ function mark(ok: boolean): string {
 
 /** The client command the probe ran, as a user would type it. */
 export function probeCommand(p: ProbeOutcome['probe']): string {
-  if (p.tcp) return `tcp ${p.tcp.host}:${p.tcp.port}${p.tcp.send ? ` send ${JSON.stringify(p.tcp.send)}` : ''}`;
-  if (p.redis) return `redis ${p.redis.host}:${p.redis.port} ${p.redis.command.join(' ')}`;
-  if (p.http) return `curl ${p.http.head ? '-I ' : ''}${p.http.method && p.http.method !== 'GET' ? `-X ${p.http.method} ` : ''}${p.http.url}`;
-  if (p.mysql) return `mysql -h ${p.mysql.host} -P ${p.mysql.port} -u ${p.mysql.user}`;
-  return p.name;
+  return describeProbe(p);
 }
 
 /** Stats diffs are Maps in memory and plain objects once read back from result.json. */

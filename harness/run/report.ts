@@ -3,6 +3,7 @@
  * of every check, the evidence when something fails, and a summary.
  */
 import type { Progress, SidecarInfo } from '../backend.ts';
+import { describeProbe } from '../probes/registry.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { describeLeg } from '../evidence/conntrack.ts';
 import type { ProbeOutcome, ScenarioOutcome } from './runner.ts';
@@ -30,12 +31,7 @@ export interface Reporter extends Progress {
 }
 
 export function probeLine(o: ProbeOutcome): string {
-  const p = o.probe;
-  if (p.tcp) return `tcp ${p.tcp.host}:${p.tcp.port}${p.tcp.send ? ` send ${JSON.stringify(p.tcp.send)}` : ''}`;
-  if (p.redis) return `redis ${p.redis.host}:${p.redis.port} ${p.redis.command.join(' ')}`;
-  if (p.http) return `curl ${p.http.head ? '-I ' : ''}${p.http.method !== 'GET' ? `-X ${p.http.method} ` : ''}${p.http.url}`;
-  if (p.mysql) return `mysql -h ${p.mysql.host} -P ${p.mysql.port} -u ${p.mysql.user}`;
-  return p.name;
+  return describeProbe(o.probe);
 }
 
 /** What the client saw, the conntrack legs and the stats that moved: shown when a probe fails. */

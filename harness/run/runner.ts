@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Backend, SidecarInfo } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import type { Probe } from '../scenario/schema.ts';
-import type { ProbeResult, ProbeSpec } from '../probes/types.ts';
+import type { ProbeResult } from '../probes/types.ts';
+import { probeSpec, probeTarget } from '../probes/registry.ts';
 import { legsOfProbe, newEntries, type ConntrackEntry, type ProbeLegs } from '../evidence/conntrack.ts';
 import { diffStats } from '../model/stats.ts';
 import { checkIptablesSave, checkProbe, type Check } from './assertions.ts';
@@ -53,14 +54,6 @@ export interface ScenarioOutcome {
   durationMs: number;
   /** Wall time of each phase: lab up (within it: servers ready, pods and sidecars ready), probes, teardown. */
   timings: { upMs: number; probesMs: number; downMs: number; serversReadyMs?: number; sidecarsReadyMs?: number; controlPlaneReadyMs?: number; configLandedMs?: number };
-}
-
-export function probeSpec(p: Probe): ProbeSpec {
-  if (p.tcp) return { kind: 'tcp', ...p.tcp };
-  if (p.redis) return { kind: 'redis', ...p.redis };
-  if (p.http) return { kind: 'http', ...p.http };
-  if (p.mysql) return { kind: 'mysql', ...p.mysql };
-  throw new Error(`probe ${p.name} has no kind`);
 }
 
 /**
@@ -121,16 +114,6 @@ async function runProbeOnce(backend: Backend, loaded: LoadedScenario, probe: Pro
 
 /** When to remove a scenario's lab: always, only when it passed (keep failures to poke at), or never. */
 export type CleanupMode = 'always' | 'on-success' | 'never';
-
-/** What the client sends first, as the sidecar's listener filters would see it. */
-function probeTarget(p: Probe): { host: string; port: number; scheme?: 'http' | 'https'; hostHeader?: string; sendsFirst: boolean; firstBytes?: string } {
-  if (p.tcp) return { host: p.tcp.host, port: p.tcp.port, sendsFirst: p.tcp.send.length > 0, firstBytes: p.tcp.send };
-  if (p.redis) return { host: p.redis.host, port: p.redis.port, sendsFirst: true, firstBytes: `*${p.redis.command.length}\r\n` };
-  if (p.mysql) return { host: p.mysql.host, port: p.mysql.port, sendsFirst: false };
-  const url = new URL(p.http!.url);
-  const https = url.protocol === 'https:';
-  return { host: url.hostname, port: Number(url.port || (https ? 443 : 80)), scheme: https ? 'https' : 'http', hostHeader: url.host, sendsFirst: true };
-}
 
 /** The model's path for a probe, or why there is none (the report shows either). */
 function modelTrace(loaded: LoadedScenario, probe: Probe, result: ProbeResult): { trace?: PathTrace; traceError?: string } {

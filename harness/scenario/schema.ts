@@ -5,6 +5,7 @@
  * so that the kind backend can turn the same file into manifests.
  */
 import { z } from 'zod';
+import { PROBE_KIND_NAMES, PROBE_KINDS, type KindedProbe, type ProbeKindName } from '../probes/registry.ts';
 import { isIPv4 } from 'node:net';
 
 const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address like 10.0.0.6' });
@@ -211,58 +212,33 @@ export const podAssertionSchema = z.strictObject({
   basis: basisKind.default('observed'),
 });
 
-const tcpProbe = z.strictObject({
-  host: z.string().min(1),
-  port,
-  /** Bytes to send after connecting; YAML escapes like \r\n apply. */
-  send: z.string().default(''),
-  /** Stop reading after this long without a close. */
-  readTimeoutMs: z.number().int().min(50).max(60000).default(1500),
-  connectTimeoutMs: z.number().int().min(50).max(60000).default(3000),
-});
+/** The kind blocks (`tcp:`, `redis:`, `http:`, `mysql:`), each from its probe module. */
+const kindBlocks = Object.fromEntries(PROBE_KIND_NAMES.map((k) => [k, PROBE_KINDS[k].schema.optional()])) as {
+  [K in ProbeKindName]: z.ZodOptional<(typeof PROBE_KINDS)[K]['schema']>;
+};
 
-const redisProbe = z.strictObject({
-  host: z.string().min(1),
-  port,
-  command: z.array(z.string()).min(1).default(['PING']),
-  password: z.string().optional(),
-  timeoutMs: z.number().int().min(50).max(60000).default(3000),
-});
+const probeCommon = {
+  name: dnsLabel,
+  description: z.string().optional(),
+  from: dnsLabel,
+  expect: expectSchema,
+};
 
-const httpProbe = z.strictObject({
-  /** What curl fetches, e.g. http://httpbin.org/headers or https://www.baidu.com/. */
-  url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL'),
-  method: z.string().default('GET'),
-  headers: z.record(z.string(), z.string()).default({}),
-  /** curl -I: headers only. */
-  head: z.boolean().default(false),
-  timeoutMs: z.number().int().min(50).max(60000).default(10000),
-});
-
-const mysqlProbe = z.strictObject({
-  host: z.string().min(1),
-  port: port.default(3306),
-  user: z.string().default('lab'),
-  password: z.string().optional(),
-  timeoutMs: z.number().int().min(50).max(60000).default(5000),
-});
-
-export const PROBE_KINDS = ['tcp', 'redis', 'http', 'mysql'] as const;
-
+/**
+ * A probe: exactly one kind block, then, once parsed, `kind` names it, so code switches on the
+ * kind (or asks the kind's module, harness/probes/registry.ts) instead of testing for keys.
+ */
 export const probeSchema = z
-  .strictObject({
-    name: dnsLabel,
-    description: z.string().optional(),
-    from: dnsLabel,
-    tcp: tcpProbe.optional(),
-    redis: redisProbe.optional(),
-    http: httpProbe.optional(),
-    mysql: mysqlProbe.optional(),
-    expect: expectSchema,
+  .strictObject({ ...probeCommon, ...kindBlocks })
+  .refine((p) => PROBE_KIND_NAMES.filter((k) => p[k] !== undefined).length === 1, {
+    message: `a probe needs exactly one of ${PROBE_KIND_NAMES.join(', ')}`,
   })
-  .refine((p) => PROBE_KINDS.filter((k) => p[k] !== undefined).length === 1, {
-    message: `a probe needs exactly one of ${PROBE_KINDS.join(', ')}`,
+  .transform((p) => {
+    const kind = PROBE_KIND_NAMES.find((k) => p[k] !== undefined)!;
+    return { name: p.name, description: p.description, from: p.from, expect: p.expect, kind, [kind]: p[kind] } as ProbeCommon & KindedProbe;
   });
+
+type ProbeCommon = { name: string; description?: string; from: string; expect: z.infer<typeof expectSchema> };
 
 export const scenarioSchema = z.strictObject({
   name: dnsLabel,

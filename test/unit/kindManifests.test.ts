@@ -1,4 +1,5 @@
 import test from 'ava';
+import { blockOf } from '../helpers/probes.ts';
 import { MESH_STATS_PREFIXES } from '../../harness/kind/clusterPlan.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -270,11 +271,11 @@ test('substituteAddresses on redis-7000-modern rewrites probe hosts, upstreams a
   const out = substituteAddresses(s, new Map([['10.0.0.6', '172.18.0.5']]));
   const expected = structuredClone(s);
   expected.externalServers[0]!.addresses = ['172.18.0.5'];
-  expected.probes[0]!.tcp!.host = '172.18.0.5';
+  blockOf(expected.probes[0]!, 'tcp').host = '172.18.0.5';
   expected.probes[0]!.expect.conntrack!.upstream = '172.18.0.5:7000';
-  expected.probes[1]!.tcp!.host = '172.18.0.5';
+  blockOf(expected.probes[1]!, 'tcp').host = '172.18.0.5';
   expected.probes[1]!.expect.conntrack!.upstream = '172.18.0.5:7001';
-  expected.probes[2]!.redis!.host = '172.18.0.5';
+  blockOf(expected.probes[2]!, 'redis').host = '172.18.0.5';
   t.deepEqual(out, expected);
   t.deepEqual(s, before, 'the input is not modified');
   t.is(out.workloads[0]!.ip, '10.64.192.14');
@@ -290,7 +291,7 @@ test('substituteAddresses on registry-only-fix-serviceentry: two servers, URL ho
   expected.probes[0]!.expect.conntrack!.upstream = '172.18.0.5:80';
   expected.probes[1]!.expect.conntrack!.upstream = '172.18.0.6:443';
   t.deepEqual(out, expected);
-  t.is(out.probes[0]!.http!.url, 'http://httpbin.org/headers');
+  t.is(blockOf(out.probes[0]!, 'http').url, 'http://httpbin.org/headers');
 });
 
 test('substituteAddresses: ranges become /32s, VIPs keep /32, Endpoints, IP URLs, rule lines and stat names follow', (t) => {
@@ -307,18 +308,18 @@ test('substituteAddresses: ranges become /32s, VIPs keep /32, Endpoints, IP URLs
 
   const eps = substituteAddresses(load('redis-7000-fix-service-endpoints'), map);
   t.deepEqual(eps.mesh.endpoints[0]!.addresses, ['172.18.0.5']);
-  t.is(eps.probes[0]!.tcp!.host, '10.233.40.115', 'ClusterIPs are not lab servers');
+  t.is(blockOf(eps.probes[0]!, 'tcp').host, '10.233.40.115', 'ClusterIPs are not lab servers');
 
   // Include ranges that hold no server (pod and service CIDRs) are left alone.
   const inc = substituteAddresses(load('registry-only-fix-include-ip-ranges'), new Map([['10.20.0.80', '172.18.0.5']]));
   t.is(inc.workloads[0]!.annotations['traffic.sidecar.istio.io/includeOutboundIPRanges'], '10.64.192.0/24,10.233.0.0/18');
 
   const url = load('virtualservice-timeout');
-  url.probes[0]!.http!.url = 'http://10.20.0.80:8080/delay/5';
-  url.probes[1]!.http!.url = 'http://10.20.0.8/x';
+  blockOf(url.probes[0]!, 'http').url = 'http://10.20.0.80:8080/delay/5';
+  blockOf(url.probes[1]!, 'http').url = 'http://10.20.0.8/x';
   const u = substituteAddresses(url, new Map([['10.20.0.80', '172.18.0.9']]));
-  t.is(u.probes[0]!.http!.url, 'http://172.18.0.9:8080/delay/5');
-  t.is(u.probes[1]!.http!.url, 'http://10.20.0.8/x', '10.20.0.8 is not 10.20.0.80');
+  t.is(blockOf(u.probes[0]!, 'http').url, 'http://172.18.0.9:8080/delay/5');
+  t.is(blockOf(u.probes[1]!, 'http').url, 'http://10.20.0.8/x', '10.20.0.8 is not 10.20.0.80');
 });
 
 test('unmappedAddresses: servers without a container, through IPs or hostnames, and addresses of nothing', (t) => {
@@ -330,7 +331,7 @@ test('unmappedAddresses: servers without a container, through IPs or hostnames, 
   t.deepEqual(unmappedAddresses(load('mysql-3306-foreign-serviceentry'), new Map([['10.10.13.110', '172.18.0.5']])), []);
   t.deepEqual(unmappedAddresses(load('redis-7000-fix-service-endpoints'), new Map()), ['10.0.0.6']);
   const nowhere = load('redis-7000-modern');
-  nowhere.probes[0]!.tcp!.host = '10.9.9.9';
+  blockOf(nowhere.probes[0]!, 'tcp').host = '10.9.9.9';
   t.deepEqual(unmappedAddresses(nowhere, new Map([['10.0.0.6', '172.18.0.5']])), ['10.9.9.9']);
   for (const { scenario } of modern) {
     const full: AddressMap = new Map(scenario.externalServers.map((srv, n) => [srv.addresses[0]!, `172.18.0.${10 + n}`]));

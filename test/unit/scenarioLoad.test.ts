@@ -1,4 +1,5 @@
 import test from 'ava';
+import { blockOf } from '../helpers/probes.ts';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -92,7 +93,7 @@ test('defaults are filled in: namespace default, sidecar true, ALLOW_ANY, pod CI
   t.true(scenario.workloads[0]!.sidecar);
   t.is(scenario.mesh.outboundTrafficPolicy, 'ALLOW_ANY');
   t.is(scenario.lab.podCIDR, '10.64.192.0/24');
-  t.is(scenario.probes[0]!.tcp!.readTimeoutMs, 1500);
+  t.is(blockOf(scenario.probes[0]!, 'tcp').readTimeoutMs, 1500);
   t.is(scenario.probes[0]!.expect.basis, 'observed');
 });
 

@@ -1,0 +1,48 @@
+/**
+ * What a kind of probe is made of. Each kind (tcp, redis, http, mysql) lives in one module that
+ * provides all of it, and harness/probes/registry.ts lists the modules: the scenario schema, the
+ * probe agent, the runner, the reports and the kind backend ask the module, never test for keys.
+ */
+import type { z } from 'zod';
+import type { ClientExpect } from '../scenario/schema.ts';
+import type { ProbeResult } from './types.ts';
+
+/** What the sidecar sees of a probe's connection first: for the model's path trace. */
+export interface ProbeTarget {
+  host: string;
+  port: number;
+  scheme?: 'http' | 'https';
+  hostHeader?: string;
+  /** Whether the client speaks first (a MySQL client waits for the server's greeting). */
+  sendsFirst: boolean;
+  firstBytes?: string;
+}
+
+export interface ProbeKind<K extends string, Block, Spec extends { kind: K }> {
+  readonly kind: K;
+  /** The probe's block in a scenario file, e.g. `tcp: { host, port, send }`. */
+  readonly schema: z.ZodType<Block>;
+  /** The client expectations this kind's result can answer; any other is refused when loading. */
+  readonly expectations: ReadonlyArray<keyof ClientExpect>;
+  /** What the probe agent is sent (and checks with `wire`) and the kind command is built from. */
+  spec(block: Block): Spec;
+  readonly wire: z.ZodType<Spec>;
+  /** The one-line form in the output and reports, e.g. `tcp 10.0.0.6:7000 send "keys *\n"`. */
+  describe(block: Block): string;
+  target(block: Block): ProbeTarget;
+  /** The host the probe dials (a name or an IP), and the block with it replaced (kind maps addresses). */
+  host(block: Block): string;
+  withHost(block: Block, map: (host: string) => string): Block;
+  /** The result's `target`: "host:port" as the probe gave it (http: the URL's host and port). */
+  resultTarget(spec: Spec): string;
+  /** The longest the probe itself may take, before the caller's margin (a stuck agent is cut off after). */
+  budgetMs(spec: Spec): number;
+  /** Kinds that verify TLS take the lab CA's file where the client cannot read the pod's trust store. */
+  withCaFile?(spec: Spec, file: string): Spec;
+  /** Runs the probe inside the pod namespace (the probe agent). */
+  run(spec: Spec): Promise<ProbeResult>;
+  /** The shell script `kubectl exec` runs in the kind client pod; it ends with the EGL trailer. */
+  kindScript(spec: Spec): string;
+  /** The kind script's output (before the trailer) as a ProbeResult, from the common fields in `base`. */
+  parseKindOutput(spec: Spec, body: string, exitCode: number, base: ProbeResult): ProbeResult;
+}

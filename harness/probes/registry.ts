@@ -1,0 +1,88 @@
+/**
+ * The probe kinds. A new kind is one module (see harness/probes/kind.ts for what it provides) and
+ * one line here; the scenario schema, the probe agent, the runner, the reports and the kind backend
+ * all go through the functions below.
+ */
+import type { ProbeKind, ProbeTarget } from './kind.ts';
+import type { ProbeResult, ProbeSpec } from './types.ts';
+import { tcpProbe } from './tcp.ts';
+import { redisProbe } from './redis.ts';
+import { httpProbe } from './http.ts';
+import { mysqlProbe } from './mysql.ts';
+
+export const PROBE_KINDS = {
+  tcp: tcpProbe,
+  redis: redisProbe,
+  http: httpProbe,
+  mysql: mysqlProbe,
+} as const;
+
+export type ProbeKindName = keyof typeof PROBE_KINDS;
+export const PROBE_KIND_NAMES = Object.keys(PROBE_KINDS) as ProbeKindName[];
+
+/** A kind's block as a scenario gives it, e.g. the `tcp: {...}` of a tcp probe. */
+export type ProbeBlock<K extends ProbeKindName> = (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer B, ProbeSpec & { kind: K }> ? B : never;
+
+/** A probe of some kind: `kind` says which, and the block sits under the kind's name. */
+export type KindedProbe = { [K in ProbeKindName]: { kind: K } & { [P in K]: ProbeBlock<K> } }[ProbeKindName];
+
+// The modules are typed per kind; these helpers take any probe, so they see each through one shape.
+type AnyKind = ProbeKind<ProbeKindName, unknown, ProbeSpec>;
+const moduleOf = (kind: ProbeKindName): AnyKind => PROBE_KINDS[kind] as unknown as AnyKind;
+const blockOf = (p: KindedProbe): unknown => (p as unknown as Record<string, unknown>)[p.kind];
+
+export function probeSpec(p: KindedProbe): ProbeSpec {
+  return moduleOf(p.kind).spec(blockOf(p));
+}
+
+export function describeProbe(p: KindedProbe): string {
+  return moduleOf(p.kind).describe(blockOf(p));
+}
+
+export function probeTarget(p: KindedProbe): ProbeTarget {
+  return moduleOf(p.kind).target(blockOf(p));
+}
+
+export function probeHost(p: KindedProbe): string {
+  return moduleOf(p.kind).host(blockOf(p));
+}
+
+/** The probe with the host it dials mapped (the kind backend's address substitution). */
+export function withProbeHost<P extends KindedProbe>(p: P, map: (host: string) => string): P {
+  return { ...p, [p.kind]: moduleOf(p.kind).withHost(blockOf(p), map) };
+}
+
+/** The client expectations a probe's kind can answer. */
+export function kindExpectations(kind: ProbeKindName): ReadonlyArray<string> {
+  return moduleOf(kind).expectations;
+}
+
+/** Runs a wire spec (inside the pod namespace: the probe agent). */
+export function runProbeSpec(spec: ProbeSpec): Promise<ProbeResult> {
+  return moduleOf(spec.kind).run(spec);
+}
+
+export function resultTarget(spec: ProbeSpec): string {
+  return moduleOf(spec.kind).resultTarget(spec);
+}
+
+export function probeBudgetMs(spec: ProbeSpec): number {
+  return moduleOf(spec.kind).budgetMs(spec);
+}
+
+/** The spec with the lab CA's file, for kinds that verify TLS; others unchanged. */
+export function withCaFile(spec: ProbeSpec, file: string): ProbeSpec {
+  return moduleOf(spec.kind).withCaFile?.(spec, file) ?? spec;
+}
+
+export function kindScript(spec: ProbeSpec): string {
+  return moduleOf(spec.kind).kindScript(spec);
+}
+
+export function parseKindOutput(spec: ProbeSpec, body: string, exitCode: number, base: ProbeResult): ProbeResult {
+  return moduleOf(spec.kind).parseKindOutput(spec, body, exitCode, base);
+}
+
+export function wireSchemas() {
+  return PROBE_KIND_NAMES.map((k) => PROBE_KINDS[k].wire);
+}
