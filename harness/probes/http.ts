@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { elapsedMs } from './tcp.ts';
 import type { ConnectOutcome, EndKind, HttpProbeSpec, ProbeResult } from './types.ts';
-import type { ProbeKind } from './kind.ts';
+import { clipped, quoted, type ClientCheck, type ProbeKind } from './kind.ts';
 import { q, TRAILER } from './shell.ts';
 
 export const CURL = '/usr/bin/curl';
@@ -239,10 +239,40 @@ function mapUrlHost(url: string, map: (host: string) => string): string {
   return m ? `${m[1]}${map(m[2]!)}${m[3]}` : url;
 }
 
-export const httpProbe: ProbeKind<'http', HttpBlock, HttpProbeSpec> = {
+function httpChecks(e: { exitCode?: number; status?: number; headers?: Record<string, string>; bodyContains?: string; bodyAbsent?: string }, r: ProbeResult): ClientCheck[] {
+  const checks: ClientCheck[] = [];
+  const add = (what: string, expected: string, seen: string, ok: boolean) => checks.push({ what, expected, seen, ok });
+  if (e.exitCode !== undefined) add('exit code', String(e.exitCode), `${r.exitCode ?? 'none'}${r.curlError ? ` (${r.curlError})` : ''}`, r.exitCode === e.exitCode);
+  if (e.status !== undefined) add('HTTP status', String(e.status), String(r.httpStatus ?? 'none'), r.httpStatus === e.status);
+  for (const [name, want] of Object.entries(e.headers ?? {})) {
+    const got = r.headers?.[name.toLowerCase()];
+    const ok = want === 'present' ? got !== undefined : want === 'absent' ? got === undefined : got === want;
+    add(`header ${name}`, want, got === undefined ? 'absent' : quoted(got), ok);
+  }
+  const body = r.body ?? '';
+  if (e.bodyContains !== undefined) add('body contains', quoted(e.bodyContains), quoted(clipped(body)), body.includes(e.bodyContains));
+  if (e.bodyAbsent !== undefined) add('body lacks', quoted(e.bodyAbsent), quoted(clipped(body)), !body.includes(e.bodyAbsent));
+  return checks;
+}
+
+const httpExpect = {
+  /** curl's exit code (0, 35, 52, 56, 60...). */
+  exitCode: z.number().int().optional(),
+  /** HTTP status of the final response. */
+  status: z.number().int().optional(),
+  /** Response headers (lower-case names): an exact value, "present" or "absent". */
+  headers: z.record(z.string(), z.string()).optional(),
+  bodyContains: z.string().optional(),
+  bodyAbsent: z.string().optional(),
+};
+
+export const httpProbe: ProbeKind<'http', HttpBlock, HttpProbeSpec, typeof httpExpect> = {
   kind: 'http',
   schema: httpBlock,
-  expectations: ['connect', 'end', 'exitCode', 'status', 'headers', 'bodyContains', 'bodyAbsent', 'durationMs', 'errorClass'],
+  expect: httpExpect,
+  clientChecks: httpChecks,
+  // curl-<N>: curl exited with N (7 could not connect, 28 timed out, 52 empty reply, 56 reset, 60 bad certificate).
+  errorClasses: ['none', 'curl-<N>', 'error'],
   spec: (b) => ({ kind: 'http', ...b }),
   wire: z.object({
     kind: z.literal('http'),

@@ -4,8 +4,20 @@
  * probe agent, the runner, the reports and the kind backend ask the module, never test for keys.
  */
 import type { z } from 'zod';
-import type { ClientExpect } from '../scenario/schema.ts';
 import type { ProbeResult } from './types.ts';
+
+/** One client expectation judged: what was expected, what the client saw, whether they agree. */
+export interface ClientCheck {
+  what: string;
+  expected: string;
+  seen: string;
+  ok: boolean;
+}
+
+/** Text in a check, quoted so that whitespace and \r\n show. */
+export const quoted = (s: string): string => JSON.stringify(s);
+/** Long bodies are cut for the report; the whole result is in the probe's result.json. */
+export const clipped = (s: string): string => (s.length > 300 ? `${s.slice(0, 300)}…` : s);
 
 /** What the sidecar sees of a probe's connection first: for the model's path trace. */
 export interface ProbeTarget {
@@ -18,12 +30,20 @@ export interface ProbeTarget {
   firstBytes?: string;
 }
 
-export interface ProbeKind<K extends string, Block, Spec extends { kind: K }> {
+export interface ProbeKind<K extends string, Block, Spec extends { kind: K }, Expect extends z.ZodRawShape = z.ZodRawShape> {
   readonly kind: K;
   /** The probe's block in a scenario file, e.g. `tcp: { host, port, send }`. */
   readonly schema: z.ZodType<Block>;
-  /** The client expectations this kind's result can answer; any other is refused when loading. */
-  readonly expectations: ReadonlyArray<keyof ClientExpect>;
+  /**
+   * The client expectations only this kind answers, as schema fields (connect, end, durationMs and
+   * errorClass are every kind's, see harness/scenario/schema.ts); a scenario giving another kind's
+   * field is refused when it loads.
+   */
+  readonly expect: Expect;
+  /** Judges those expectations against a result. */
+  clientChecks(e: z.infer<z.ZodObject<Expect>>, r: ProbeResult): ClientCheck[];
+  /** The error classes this kind's results carry (`curl-<N>`: curl's exit code N); an expectation naming another is refused. */
+  readonly errorClasses: ReadonlyArray<string>;
   /** What the probe agent is sent (and checks with `wire`) and the kind command is built from. */
   spec(block: Block): Spec;
   readonly wire: z.ZodType<Spec>;

@@ -28,7 +28,7 @@ import { createConnection, type Connection } from 'mysql2';
 import { z } from 'zod';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import type { ConnectOutcome, EndKind, MysqlProbeSpec, ProbeResult } from './types.ts';
-import type { ProbeKind } from './kind.ts';
+import { quoted, type ProbeKind } from './kind.ts';
 import { greetingVersion, TRAILER } from './shell.ts';
 
 type Greeting =
@@ -237,10 +237,20 @@ export const mysqlBlock = z.strictObject({
 });
 export type MysqlBlock = z.infer<typeof mysqlBlock>;
 
-export const mysqlProbe: ProbeKind<'mysql', MysqlBlock, MysqlProbeSpec> = {
+const mysqlExpect = {
+  /** The server greeting's version must contain this (MariaDB greets with "5.5.5-10.11…-MariaDB"). */
+  serverVersionContains: z.string().optional(),
+};
+
+export const mysqlProbe: ProbeKind<'mysql', MysqlBlock, MysqlProbeSpec, typeof mysqlExpect> = {
   kind: 'mysql',
   schema: mysqlBlock,
-  expectations: ['connect', 'serverVersionContains', 'end', 'durationMs', 'errorClass'],
+  expect: mysqlExpect,
+  clientChecks: (e, r) =>
+    e.serverVersionContains === undefined
+      ? []
+      : [{ what: 'server version', expected: `contains ${quoted(e.serverVersionContains)}`, seen: quoted(r.serverVersion ?? 'no greeting'), ok: (r.serverVersion ?? '').includes(e.serverVersionContains) }],
+  errorClasses: ['none', 'refused', 'unreachable', 'timeout', 'reset', 'access-denied', 'closed', 'protocol', 'server-error', 'error'],
   spec: (b) => ({ kind: 'mysql', ...b }),
   wire: z.object({ kind: z.literal('mysql'), host: z.string().min(1), port, user: z.string(), password: z.string().optional(), timeoutMs: z.number().int().positive() }),
   describe: (b) => `mysql -h ${b.host} -P ${b.port} -u ${b.user}`,

@@ -12,7 +12,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult, RedisProbeSpec } from './types.ts';
-import type { ProbeKind } from './kind.ts';
+import { quoted, type ProbeKind } from './kind.ts';
 import { q, resp, TRAILER } from './shell.ts';
 
 /** What we saw of the one connection ioredis made. */
@@ -189,10 +189,21 @@ export const redisBlock = z.strictObject({
 });
 export type RedisBlock = z.infer<typeof redisBlock>;
 
-export const redisProbe: ProbeKind<'redis', RedisBlock, RedisProbeSpec> = {
+const redisExpect = {
+  /** The reply, or the error text, must contain this (e.g. NOAUTH). */
+  replyContains: z.string().optional(),
+};
+
+export const redisProbe: ProbeKind<'redis', RedisBlock, RedisProbeSpec, typeof redisExpect> = {
   kind: 'redis',
   schema: redisBlock,
-  expectations: ['connect', 'replyContains', 'end', 'durationMs', 'errorClass'],
+  expect: redisExpect,
+  clientChecks: (e, r) => {
+    if (e.replyContains === undefined) return [];
+    const text = r.reply ?? r.error ?? '';
+    return [{ what: 'reply contains', expected: quoted(e.replyContains), seen: quoted(text), ok: text.includes(e.replyContains) }];
+  },
+  errorClasses: ['none', 'refused', 'unreachable', 'timeout', 'reset', 'reply-error', 'protocol', 'closed', 'error'],
   spec: (b) => ({ kind: 'redis', ...b }),
   wire: z.object({ kind: z.literal('redis'), host: z.string().min(1), port, command: z.array(z.string()).min(1), password: z.string().optional(), timeoutMs: z.number().int().positive() }),
   describe: (b) => `redis ${b.host}:${b.port} ${b.command.join(' ')}`,

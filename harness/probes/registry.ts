@@ -3,7 +3,8 @@
  * one line here; the scenario schema, the probe agent, the runner, the reports and the kind backend
  * all go through the functions below.
  */
-import type { ProbeKind, ProbeTarget } from './kind.ts';
+import type { z } from 'zod';
+import type { ClientCheck, ProbeKind, ProbeTarget } from './kind.ts';
 import type { ProbeResult, ProbeSpec } from './types.ts';
 import { tcpProbe } from './tcp.ts';
 import { redisProbe } from './redis.ts';
@@ -21,7 +22,12 @@ export type ProbeKindName = keyof typeof PROBE_KINDS;
 export const PROBE_KIND_NAMES = Object.keys(PROBE_KINDS) as ProbeKindName[];
 
 /** A kind's block as a scenario gives it, e.g. the `tcp: {...}` of a tcp probe. */
-export type ProbeBlock<K extends ProbeKindName> = (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer B, ProbeSpec & { kind: K }> ? B : never;
+export type ProbeBlock<K extends ProbeKindName> = (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer B, ProbeSpec & { kind: K }, infer _E> ? B : never;
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+/** Every kind's own client expectation fields, together (the schema's `expect.client` takes them all, then each probe is held to its kind's). */
+export type KindExpectShape = UnionToIntersection<(typeof PROBE_KINDS)[ProbeKindName]['expect']>;
+export const KIND_EXPECT_FIELDS = Object.assign({}, ...PROBE_KIND_NAMES.map((k) => PROBE_KINDS[k].expect)) as KindExpectShape;
 
 /** A probe of some kind: `kind` says which, and the block sits under the kind's name. */
 export type KindedProbe = { [K in ProbeKindName]: { kind: K } & { [P in K]: ProbeBlock<K> } }[ProbeKindName];
@@ -52,9 +58,23 @@ export function withProbeHost<P extends KindedProbe>(p: P, map: (host: string) =
   return { ...p, [p.kind]: moduleOf(p.kind).withHost(blockOf(p), map) };
 }
 
-/** The client expectations a probe's kind can answer. */
-export function kindExpectations(kind: ProbeKindName): ReadonlyArray<string> {
-  return moduleOf(kind).expectations;
+/** The client expectation fields only this kind answers. */
+export function kindExpectFields(kind: ProbeKindName): string[] {
+  return Object.keys(moduleOf(kind).expect);
+}
+
+/** The kind's own client checks of a result (the common ones are harness/run/assertions.ts's). */
+export function kindClientChecks(kind: ProbeKindName, e: Record<string, unknown>, r: ProbeResult): ClientCheck[] {
+  return moduleOf(kind).clientChecks(e as z.infer<z.ZodObject<z.ZodRawShape>>, r);
+}
+
+/** The error classes a kind's results carry, as written in its module (`curl-<N>` for any exit code). */
+export function kindErrorClasses(kind: ProbeKindName): ReadonlyArray<string> {
+  return moduleOf(kind).errorClasses;
+}
+
+export function isKindErrorClass(kind: ProbeKindName, errorClass: string): boolean {
+  return kindErrorClasses(kind).some((c) => (c.endsWith('<N>') ? new RegExp(`^${c.slice(0, -3)}\\d+$`).test(errorClass) : c === errorClass));
 }
 
 /** Runs a wire spec (inside the pod namespace: the probe agent). */

@@ -16,7 +16,7 @@ import net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult, TcpProbeSpec } from './types.ts';
-import type { ProbeKind } from './kind.ts';
+import { quoted, type ProbeKind } from './kind.ts';
 import { decodeHex, q, TRAILER } from './shell.ts';
 
 /** Resolve like the client would: dns.lookup goes through getaddrinfo, so the per-netns /etc/hosts applies. */
@@ -164,10 +164,25 @@ export const tcpBlock = z.strictObject({
 });
 export type TcpBlock = z.infer<typeof tcpBlock>;
 
-export const tcpProbe: ProbeKind<'tcp', TcpBlock, TcpProbeSpec> = {
+const tcpExpect = {
+  /** Exact bytes received (YAML double-quoted strings take \r\n escapes). */
+  received: z.string().optional(),
+  receivedContains: z.string().optional(),
+  bytes: z.number().int().min(0).optional(),
+};
+
+export const tcpProbe: ProbeKind<'tcp', TcpBlock, TcpProbeSpec, typeof tcpExpect> = {
   kind: 'tcp',
   schema: tcpBlock,
-  expectations: ['connect', 'received', 'receivedContains', 'bytes', 'end', 'durationMs', 'errorClass'],
+  expect: tcpExpect,
+  clientChecks: (e, r) => [
+    ...(e.received !== undefined ? [{ what: 'received', expected: quoted(e.received), seen: quoted(r.received), ok: r.received === e.received }] : []),
+    ...(e.receivedContains !== undefined
+      ? [{ what: 'received contains', expected: quoted(e.receivedContains), seen: quoted(r.received), ok: r.received.includes(e.receivedContains) }]
+      : []),
+    ...(e.bytes !== undefined ? [{ what: 'bytes received', expected: String(e.bytes), seen: String(r.receivedBytes), ok: r.receivedBytes === e.bytes }] : []),
+  ],
+  errorClasses: ['none', 'refused', 'unreachable', 'timeout', 'reset', 'eof', 'error'],
   spec: (b) => ({ kind: 'tcp', ...b }),
   wire: z.object({ kind: z.literal('tcp'), host: z.string().min(1), port, send: z.string(), readTimeoutMs: z.number().int().positive(), connectTimeoutMs: z.number().int().positive() }),
   describe: (b) => `tcp ${b.host}:${b.port}${b.send ? ` send ${JSON.stringify(b.send)}` : ''}`,

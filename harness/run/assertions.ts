@@ -5,6 +5,7 @@
  */
 import type { ClientExpect, ConntrackExpect, Expect, PodAssertion } from '../scenario/schema.ts';
 import type { ProbeResult } from '../probes/types.ts';
+import { kindClientChecks } from '../probes/registry.ts';
 import { describeLeg, redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
 
 export interface Check {
@@ -17,37 +18,16 @@ export interface Check {
 }
 
 const show = (s: string) => JSON.stringify(s);
-/** Long bodies are cut for the report; the full body is in the probe's result.json. */
-const clip = (s: string) => (s.length > 300 ? `${s.slice(0, 300)}…` : s);
 
+/** The expectations every kind has (connect, end, duration, error class), then the kind module's own. */
 export function checkClient(e: ClientExpect, r: ProbeResult, basis: Check['basis']): Check[] {
-  const checks: Check[] = [];
-  const add = (what: string, expected: string, seen: string, ok: boolean) => checks.push({ evidence: 'client', what, expected, seen, ok, basis });
+  const checks: Array<Omit<Check, 'evidence' | 'basis'>> = [];
+  const add = (what: string, expected: string, seen: string, ok: boolean) => checks.push({ what, expected, seen, ok });
   if (e.connect) add('connect', e.connect, r.connect, r.connect === e.connect);
-  if (e.received !== undefined) add('received', show(e.received), show(r.received), r.received === e.received);
-  if (e.receivedContains !== undefined) {
-    add('received contains', show(e.receivedContains), show(r.received), r.received.includes(e.receivedContains));
-  }
-  if (e.bytes !== undefined) add('bytes received', String(e.bytes), String(r.receivedBytes), r.receivedBytes === e.bytes);
+  checks.push(...kindClientChecks(r.kind, e, r));
   if (e.end) {
     const allowed = Array.isArray(e.end) ? e.end : [e.end];
     add('connection end', allowed.join(' or '), r.end, (allowed as string[]).includes(r.end));
-  }
-  if (e.replyContains !== undefined) {
-    const text = r.reply ?? r.error ?? '';
-    add('reply contains', show(e.replyContains), show(text), text.includes(e.replyContains));
-  }
-  if (e.exitCode !== undefined) add('exit code', String(e.exitCode), `${r.exitCode ?? 'none'}${r.curlError ? ` (${r.curlError})` : ''}`, r.exitCode === e.exitCode);
-  if (e.status !== undefined) add('HTTP status', String(e.status), String(r.httpStatus ?? 'none'), r.httpStatus === e.status);
-  for (const [name, want] of Object.entries(e.headers ?? {})) {
-    const got = r.headers?.[name.toLowerCase()];
-    const ok = want === 'present' ? got !== undefined : want === 'absent' ? got === undefined : got === want;
-    add(`header ${name}`, want, got === undefined ? 'absent' : show(got), ok);
-  }
-  if (e.bodyContains !== undefined) add('body contains', show(e.bodyContains), show(clip(r.body ?? '')), (r.body ?? '').includes(e.bodyContains));
-  if (e.bodyAbsent !== undefined) add('body lacks', show(e.bodyAbsent), show(clip(r.body ?? '')), !(r.body ?? '').includes(e.bodyAbsent));
-  if (e.serverVersionContains !== undefined) {
-    add('server version', `contains ${show(e.serverVersionContains)}`, show(r.serverVersion ?? 'no greeting'), (r.serverVersion ?? '').includes(e.serverVersionContains));
   }
   if (e.durationMs) {
     const { min = 0, max = Infinity } = e.durationMs;
@@ -57,7 +37,7 @@ export function checkClient(e: ClientExpect, r: ProbeResult, basis: Check['basis
     const allowed = Array.isArray(e.errorClass) ? e.errorClass : [e.errorClass];
     add('error class', allowed.join(' or '), r.errorClass, allowed.includes(r.errorClass));
   }
-  return checks;
+  return checks.map((c) => ({ evidence: 'client', ...c, basis }));
 }
 
 export function checkConntrack(e: ConntrackExpect, legs: ProbeLegs, basis: Check['basis']): Check[] {

@@ -5,7 +5,7 @@
  * so that the kind backend can turn the same file into manifests.
  */
 import { z } from 'zod';
-import { PROBE_KIND_NAMES, PROBE_KINDS, type KindedProbe, type ProbeKindName } from '../probes/registry.ts';
+import { isKindErrorClass, KIND_EXPECT_FIELDS, kindErrorClasses, kindExpectFields, PROBE_KIND_NAMES, PROBE_KINDS, type KindedProbe, type ProbeKindName } from '../probes/registry.ts';
 import { isIPv4 } from 'node:net';
 
 const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address like 10.0.0.6' });
@@ -144,31 +144,25 @@ export const externalServerSchema = z.strictObject({
 
 const endKind = z.enum(['eof', 'reset', 'idle']);
 
-export const clientExpectSchema = z.strictObject({
+/** Every error class some kind's results carry (each probe is held to its own kind's, see probeSchema). */
+const ALL_ERROR_CLASSES = [...new Set(PROBE_KIND_NAMES.flatMap((k) => kindErrorClasses(k)))];
+const errorClass = z.string().refine((c) => PROBE_KIND_NAMES.some((k) => isKindErrorClass(k, c)), {
+  message: `expected an error class: ${ALL_ERROR_CLASSES.join(', ')}`,
+});
+
+/** What the client saw. These four are every kind's; the rest come from the probe kinds' modules. */
+const commonClientExpect = {
   connect: z.enum(['ok', 'refused', 'timeout', 'unreachable']).optional(),
-  /** Exact bytes received (YAML double-quoted strings take \r\n escapes). */
-  received: z.string().optional(),
-  receivedContains: z.string().optional(),
-  bytes: z.number().int().min(0).optional(),
   /** How the connection ended: closed by the peer (eof), reset, or still open when the probe stopped reading (idle). */
   end: z.union([endKind, z.array(endKind).min(1)]).optional(),
-  /** For Redis probes: the reply or error text must contain this. */
-  replyContains: z.string().optional(),
-  /** curl's exit code (0, 35, 52, 56, 60...). */
-  exitCode: z.number().int().optional(),
-  /** HTTP status of the final response. */
-  status: z.number().int().optional(),
-  /** Response headers (lower-case names): an exact value, "present" or "absent". */
-  headers: z.record(z.string(), z.string()).optional(),
-  bodyContains: z.string().optional(),
-  bodyAbsent: z.string().optional(),
-  /** MySQL: the server greeting's version must contain this. */
-  serverVersionContains: z.string().optional(),
   /** How long the probe took, in ms (for timeouts: a 504 after about 3 s). */
   durationMs: z.strictObject({ min: z.number().optional(), max: z.number().optional() }).optional(),
   /** The probe's error class, or several when the outcome is a race (e.g. FIN versus RST). */
-  errorClass: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
-});
+  errorClass: z.union([errorClass, z.array(errorClass).min(1)]).optional(),
+};
+export const COMMON_CLIENT_EXPECTATIONS = Object.keys(commonClientExpect);
+
+export const clientExpectSchema = z.strictObject({ ...commonClientExpect, ...KIND_EXPECT_FIELDS });
 
 export const conntrackExpectSchema = z.strictObject({
   /** "redirected": the client's leg has a reply from 127.0.0.1:<15001>; "direct": the reply comes from the target. */
@@ -233,10 +227,31 @@ export const probeSchema = z
   .refine((p) => PROBE_KIND_NAMES.filter((k) => p[k] !== undefined).length === 1, {
     message: `a probe needs exactly one of ${PROBE_KIND_NAMES.join(', ')}`,
   })
+  .superRefine((p, ctx) => {
+    const kind = PROBE_KIND_NAMES.find((k) => p[k] !== undefined);
+    if (kind && p.expect.client) heldToKind(kind, p.expect.client, ctx);
+  })
   .transform((p) => {
     const kind = PROBE_KIND_NAMES.find((k) => p[k] !== undefined)!;
     return { name: p.name, description: p.description, from: p.from, expect: p.expect, kind, [kind]: p[kind] } as ProbeCommon & KindedProbe;
   });
+
+/** A probe's client expectations must be ones its kind answers, and name error classes its kind has. */
+function heldToKind(kind: ProbeKindName, client: ClientExpect, ctx: z.RefinementCtx): void {
+  const own = [...COMMON_CLIENT_EXPECTATIONS, ...kindExpectFields(kind)];
+  for (const [field, value] of Object.entries(client)) {
+    if (value === undefined) continue;
+    if (!own.includes(field)) {
+      ctx.addIssue({ code: 'custom', path: ['expect', 'client', field], message: `a ${kind} probe cannot check ${field}; its client expectations are ${own.join(', ')}` });
+    }
+  }
+  const classes = client.errorClass === undefined ? [] : [client.errorClass].flat();
+  classes.forEach((c, i) => {
+    if (isKindErrorClass(kind, c)) return;
+    const path = Array.isArray(client.errorClass) ? ['expect', 'client', 'errorClass', i] : ['expect', 'client', 'errorClass'];
+    ctx.addIssue({ code: 'custom', path, message: `a ${kind} probe has no error class "${c}"; expected one of ${kindErrorClasses(kind).join(', ')}` });
+  });
+}
 
 type ProbeCommon = { name: string; description?: string; from: string; expect: z.infer<typeof expectSchema> };
 

@@ -265,6 +265,31 @@ test('a stats expectation must be "+N", ">=N" or a number', (t) => {
   t.regex(fails(t, text).message, /probes\[0\]\.expect\.stats\.a\.b: expected "\+N", ">=N" or a number/);
 });
 
+test('a client expectation of another kind is refused on its own line: status on a tcp probe', (t) => {
+  const probes = 'probes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    expect:\n      client:\n        connect: ok\n        status: 200';
+  const text = yaml({ probes });
+  assertIssue(t, fails(t, text), 'probes[0].expect.client.status', lineOf(text, 'status: 200'), 'a tcp probe cannot check status; its client expectations are connect, end, durationMs, errorClass, received, receivedContains, bytes');
+});
+
+test('an error class that no kind has is a load error naming the classes', (t) => {
+  const probes = 'probes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    expect:\n      client:\n        errorClass: refsued';
+  const text = yaml({ probes });
+  assertIssue(t, fails(t, text), 'probes[0].expect.client.errorClass', lineOf(text, 'refsued'), /expected an error class: none, refused, .*curl-<N>/);
+});
+
+test("an error class of another kind is refused, each in a list on its own line: curl-52 is http's, not redis'", (t) => {
+  const probes = 'probes:\n  - name: p\n    from: sleep\n    redis: { host: 10.0.0.6, port: 7000, command: [PING] }\n    expect:\n      client:\n        errorClass:\n          - reset\n          - curl-52';
+  const text = yaml({ probes });
+  assertIssue(t, fails(t, text), 'probes[0].expect.client.errorClass[1]', lineOf(text, 'curl-52'), 'a redis probe has no error class "curl-52"; expected one of none, refused');
+});
+
+test('http error classes are curl-<N> for any exit code', (t) => {
+  const probes = 'probes:\n  - name: p\n    from: sleep\n    http: { url: "http://10.0.0.6/" }\n    expect:\n      client: { errorClass: [curl-52, curl-56] }';
+  t.notThrows(() => parseScenario(yaml({ probes }), FILE));
+  const bad = yaml({ probes: probes.replace('curl-56', 'curl-x') });
+  t.regex(fails(t, bad).message, /errorClass\[1\]: expected an error class/);
+});
+
 // ---------------------------------------------------------------- parseIstioVersion
 
 test('parseIstioVersion accepts 1.4, 1.4.8, 1.6, 1.25, 1.30.3 and 1.31 with the right era', (t) => {
