@@ -273,6 +273,8 @@ export const httpProbe: ProbeKind<'http', HttpBlock, HttpProbeSpec, typeof httpE
   clientChecks: httpChecks,
   // curl-<N>: curl exited with N (7 could not connect, 28 timed out, 52 empty reply, 56 reset, 60 bad certificate).
   errorClasses: ['none', 'curl-<N>', 'error'],
+  // curl 35, 52, 60 and a 502 from block_all or a 504 timeout are failures; a 301 is not.
+  expectsFailure: (e) => (e.exitCode !== undefined && e.exitCode !== 0) || (e.status !== undefined && e.status >= 400),
   spec: (b) => ({ kind: 'http', ...b }),
   wire: z.object({
     kind: z.literal('http'),

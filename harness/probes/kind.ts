@@ -42,6 +42,11 @@ export interface ProbeKind<K extends string, Block, Spec extends { kind: K }, Ex
   readonly expect: Expect;
   /** Judges those expectations against a result. */
   clientChecks(e: z.infer<z.ZodObject<Expect>>, r: ProbeResult): ClientCheck[];
+  /**
+   * Whether the kind's own expectation fields describe a failure (curl exit 52, a 502, zero bytes):
+   * the kind backend never retries a probe that is expected to fail (harness/run/retry.ts).
+   */
+  expectsFailure(e: z.infer<z.ZodObject<Expect>>): boolean;
   /** The error classes this kind's results carry (`curl-<N>`: curl's exit code N); an expectation naming another is refused. */
   readonly errorClasses: ReadonlyArray<string>;
   /** What the probe agent is sent (and checks with `wire`) and the kind command is built from. */

@@ -250,6 +250,7 @@ export const mysqlProbe: ProbeKind<'mysql', MysqlBlock, MysqlProbeSpec, typeof m
     e.serverVersionContains === undefined
       ? []
       : [{ what: 'server version', expected: `contains ${quoted(e.serverVersionContains)}`, seen: quoted(r.serverVersion ?? 'no greeting'), ok: (r.serverVersion ?? '').includes(e.serverVersionContains) }],
+  expectsFailure: () => false,
   errorClasses: ['none', 'refused', 'unreachable', 'timeout', 'reset', 'access-denied', 'closed', 'protocol', 'server-error', 'error'],
   spec: (b) => ({ kind: 'mysql', ...b }),
   wire: z.object({ kind: z.literal('mysql'), host: z.string().min(1), port, user: z.string(), password: z.string().optional(), timeoutMs: z.number().int().positive() }),

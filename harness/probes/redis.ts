@@ -203,6 +203,7 @@ export const redisProbe: ProbeKind<'redis', RedisBlock, RedisProbeSpec, typeof r
     const text = r.reply ?? r.error ?? '';
     return [{ what: 'reply contains', expected: quoted(e.replyContains), seen: quoted(text), ok: text.includes(e.replyContains) }];
   },
+  expectsFailure: () => false,
   errorClasses: ['none', 'refused', 'unreachable', 'timeout', 'reset', 'reply-error', 'protocol', 'closed', 'error'],
   spec: (b) => ({ kind: 'redis', ...b }),
   wire: z.object({ kind: z.literal('redis'), host: z.string().min(1), port, command: z.array(z.string()).min(1), password: z.string().optional(), timeoutMs: z.number().int().positive() }),

@@ -68,6 +68,11 @@ export function kindClientChecks(kind: ProbeKindName, e: Record<string, unknown>
   return moduleOf(kind).clientChecks(e as z.infer<z.ZodObject<z.ZodRawShape>>, r);
 }
 
+/** Whether the kind's own expectation fields describe a failure (see ProbeKind.expectsFailure). */
+export function kindExpectsFailure(kind: ProbeKindName, e: Record<string, unknown>): boolean {
+  return moduleOf(kind).expectsFailure(e as z.infer<z.ZodObject<z.ZodRawShape>>);
+}
+
 /** The error classes a kind's results carry, as written in its module (`curl-<N>` for any exit code). */
 export function kindErrorClasses(kind: ProbeKindName): ReadonlyArray<string> {
   return moduleOf(kind).errorClasses;

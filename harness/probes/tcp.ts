@@ -164,6 +164,9 @@ export const tcpBlock = z.strictObject({
 });
 export type TcpBlock = z.infer<typeof tcpBlock>;
 
+/** An HTTP status line with a 4xx/5xx code, as a raw TCP client receives a sidecar's `HTTP/1.1 400`. */
+const HTTP_ERROR_LINE = /^HTTP\/\d(?:\.\d)? [45]\d\d\b/;
+
 const tcpExpect = {
   /** Exact bytes received (YAML double-quoted strings take \r\n escapes). */
   received: z.string().optional(),
@@ -183,6 +186,8 @@ export const tcpProbe: ProbeKind<'tcp', TcpBlock, TcpProbeSpec, typeof tcpExpect
     ...(e.bytes !== undefined ? [{ what: 'bytes received', expected: String(e.bytes), seen: String(r.receivedBytes), ok: r.receivedBytes === e.bytes }] : []),
   ],
   errorClasses: ['none', 'refused', 'unreachable', 'timeout', 'reset', 'eof', 'error'],
+  // Zero bytes is the blackhole or the hang; a 4xx/5xx status line is seed 000's HTTP/1.1 400 on a Redis port.
+  expectsFailure: (e) => e.bytes === 0 || (e.received !== undefined && (e.received.length === 0 || HTTP_ERROR_LINE.test(e.received))),
   spec: (b) => ({ kind: 'tcp', ...b }),
   wire: z.object({ kind: z.literal('tcp'), host: z.string().min(1), port, send: z.string(), readTimeoutMs: z.number().int().positive(), connectTimeoutMs: z.number().int().positive() }),
   describe: (b) => `tcp ${b.host}:${b.port}${b.send ? ` send ${JSON.stringify(b.send)}` : ''}`,

@@ -13,6 +13,7 @@
  * stats between attempts can do so in `onRetry`.
  */
 import type { ClientExpect, Probe } from '../scenario/schema.ts';
+import { kindExpectsFailure } from '../probes/registry.ts';
 
 /**
  * Error classes that still mean the intended server answered: `none`, and `reply-error` (a Redis
@@ -21,9 +22,6 @@ import type { ClientExpect, Probe } from '../scenario/schema.ts';
  */
 const SUCCESS_CLASSES = new Set(['none', 'reply-error']);
 
-/** An HTTP status line with a 4xx/5xx code, as raw TCP probes receive a sidecar's `HTTP/1.1 400`. */
-const HTTP_ERROR_LINE = /^HTTP\/\d(?:\.\d)? [45]\d\d\b/;
-
 /**
  * True when the probe's client expectation describes a success, precisely:
  *
@@ -31,13 +29,10 @@ const HTTP_ERROR_LINE = /^HTTP\/\d(?:\.\d)? [45]\d\d\b/;
  *   or unreachable, or says nothing about connecting, is not a success);
  * - `errorClass`, if given, lists only `none` / `reply-error` (any of `timeout`, `reset`, `closed`,
  *   `eof`, `protocol`, `curl-N`... in the list makes it an expected failure);
- * - `exitCode`, if given, is 0 (curl 35, 52, 60... are failures);
- * - `status`, if given, is below 400 (a 502 from block_all, a 504 timeout are failures);
  * - `end`, if given, is only `idle`: the connection stayed open (`eof` and `reset` mean the peer
  *   closed it, which is how blackholed TCP looks, so a closed connection is never retried);
- * - `bytes`, if given, is above 0 (zero bytes is the blackhole or the hang);
- * - `received`, if given, is not empty and is not an HTTP 4xx/5xx status line (seed 000's
- *   `HTTP/1.1 400 Bad Request` on a Redis port is the incident, not a success).
+ * - the probe kind's own fields do not describe a failure (each module's `expectsFailure`: curl's
+ *   exit code and the HTTP status for http, zero bytes or an HTTP 4xx/5xx status line for tcp).
  *
  * Fields that describe content (receivedContains, replyContains, headers, body, serverVersion,
  * durationMs) do not change the verdict: they refine a success or a failure, whichever it is.
@@ -49,15 +44,11 @@ export function expectsSuccess(probe: Probe): boolean {
     const classes = Array.isArray(c.errorClass) ? c.errorClass : [c.errorClass];
     if (!classes.every((k) => SUCCESS_CLASSES.has(k))) return false;
   }
-  if (c.exitCode !== undefined && c.exitCode !== 0) return false;
-  if (c.status !== undefined && c.status >= 400) return false;
   if (c.end !== undefined) {
     const ends = Array.isArray(c.end) ? c.end : [c.end];
     if (!ends.every((e) => e === 'idle')) return false;
   }
-  if (c.bytes !== undefined && c.bytes === 0) return false;
-  if (c.received !== undefined && (c.received.length === 0 || HTTP_ERROR_LINE.test(c.received))) return false;
-  return true;
+  return !kindExpectsFailure(probe.kind, c);
 }
 
 export interface RetryOptions {

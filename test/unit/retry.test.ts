@@ -41,8 +41,13 @@ test('expectsSuccess classifies the catalog\'s probes', (t) => {
   t.true(CATALOG.filter((c) => !c[2]).length >= 10);
 });
 
-const probe = (client: Record<string, unknown> | undefined): Probe =>
-  probeSchema.parse({ name: 'p', from: 'sleep', tcp: { host: '10.0.0.6', port: 7001 }, expect: client ? { client } : {} });
+const BLOCKS = {
+  tcp: { tcp: { host: '10.0.0.6', port: 7001 } },
+  redis: { redis: { host: '10.0.0.6', port: 7001, command: ['PING'] } },
+  http: { http: { url: 'http://10.0.0.6/' } },
+};
+const probe = (client: Record<string, unknown> | undefined, kind: keyof typeof BLOCKS = 'tcp'): Probe =>
+  probeSchema.parse({ name: 'p', from: 'sleep', ...BLOCKS[kind], expect: client ? { client } : {} });
 
 test('expectsSuccess: each failure marker alone makes a probe an expected failure', (t) => {
   t.true(expectsSuccess(probe({ connect: 'ok' })));
@@ -51,10 +56,10 @@ test('expectsSuccess: each failure marker alone makes a probe an expected failur
   t.false(expectsSuccess(probe({ connect: 'refused' })));
   t.false(expectsSuccess(probe({ connect: 'timeout' })));
   t.false(expectsSuccess(probe({ connect: 'ok', errorClass: ['none', 'reset'] })));
-  t.true(expectsSuccess(probe({ connect: 'ok', errorClass: ['none', 'reply-error'] })));
-  t.false(expectsSuccess(probe({ connect: 'ok', exitCode: 52 })));
-  t.false(expectsSuccess(probe({ connect: 'ok', exitCode: 0, status: 404 })));
-  t.true(expectsSuccess(probe({ connect: 'ok', exitCode: 0, status: 301 })));
+  t.true(expectsSuccess(probe({ connect: 'ok', errorClass: ['none', 'reply-error'] }, 'redis')));
+  t.false(expectsSuccess(probe({ connect: 'ok', exitCode: 52 }, 'http')));
+  t.false(expectsSuccess(probe({ connect: 'ok', exitCode: 0, status: 404 }, 'http')));
+  t.true(expectsSuccess(probe({ connect: 'ok', exitCode: 0, status: 301 }, 'http')));
   t.false(expectsSuccess(probe({ connect: 'ok', end: 'eof' })));
   t.false(expectsSuccess(probe({ connect: 'ok', end: ['idle', 'reset'] })));
   t.false(expectsSuccess(probe({ connect: 'ok', bytes: 0 })));
