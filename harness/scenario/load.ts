@@ -10,6 +10,8 @@ import { scenarioSchema, type Scenario } from './schema.ts';
 import { parseIstioVersion, type IstioVersion } from './istioVersion.ts';
 import { cidrContains, ipToInt, parseCidr } from '../model/net.ts';
 import { isCidr } from './schema.ts';
+import { withOutcome } from './outcomes.ts';
+import { probeTarget } from '../probes/registry.ts';
 
 export interface ScenarioIssue {
   path: string;
@@ -117,7 +119,9 @@ export function parseScenario(text: string, file: string): LoadedScenario {
   if (basename(file, '.yaml') !== scenario.name && file.endsWith('.yaml') && file.startsWith(SCENARIO_DIR)) {
     throw new ScenarioError(file, [{ path: 'name', message: `expected "${basename(file, '.yaml')}" to match the file name` }]);
   }
-  return { file, scenario, istio: istio as IstioVersion };
+  const era = (istio as IstioVersion).era;
+  const probes = scenario.probes.map((p) => ({ ...p, expect: withOutcome(p.expect, probeTarget(p), era) }));
+  return { file, scenario: { ...scenario, probes }, istio: istio as IstioVersion };
 }
 
 /**

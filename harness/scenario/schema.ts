@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { isKindErrorClass, KIND_EXPECT_FIELDS, kindErrorClasses, kindExpectFields, PROBE_KIND_NAMES, PROBE_KINDS, type KindedProbe, type ProbeKindName } from '../probes/registry.ts';
 import { isIPv4 } from 'node:net';
+import { NAMED_OUTCOMES } from './outcomes.ts';
 
 const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address like 10.0.0.6' });
 
@@ -184,6 +185,11 @@ const basisKind = z.enum(['observed', 'reasoned']);
 export type Basis = z.infer<typeof basisKind>;
 
 export const expectSchema = z.strictObject({
+  /**
+   * What the sidecar did with the connection, in one word; it stands for the conntrack and stats
+   * checks it implies (harness/scenario/outcomes.ts), which `conntrack:` and `stats:` refine.
+   */
+  outcome: z.enum(NAMED_OUTCOMES).optional(),
   client: clientExpectSchema.optional(),
   conntrack: conntrackExpectSchema.optional(),
   stats: statsExpectSchema.optional(),
