@@ -5,6 +5,8 @@
 import type { ConntrackEntry } from './evidence/conntrack.ts';
 import type { ProbeResult, ProbeSpec } from './probes/types.ts';
 import type { Probe } from './scenario/schema.ts';
+import type { SimulationCall } from './istio/simulation.ts';
+import type { PathMatch } from './model/pathTrace.ts';
 
 export interface Progress {
   step(message: string): void;
@@ -41,6 +43,11 @@ export interface Backend {
   conntrack(workload: string): Promise<ConntrackEntry[]>;
   /** The pod namespace's iptables-save output. */
   iptablesSave(workload: string): Promise<string>;
+  /**
+   * Real Istio only: which listener, filter chain, route and cluster Istio's own simulation
+   * (pilot/pkg/simulation) gives a call from the workload, over the config istiod generated for it.
+   */
+  simulatePath?(workload: string, call: SimulationCall): Promise<PathMatch | undefined>;
   /** The sidecar's counters, or undefined for a pod without a sidecar. */
   stats(workload: string): Promise<Map<string, number> | undefined>;
   /** Writes iptables, config dumps, access and server logs into the run directory. */

@@ -15,7 +15,7 @@ import { parseIstioVersion } from './scenario/istioVersion.ts';
 import { labNamespaces } from './lab/netns.ts';
 import { sweep } from './lab/sweep.ts';
 import { LAB_PREFIX } from './lab/topology.ts';
-import { ConsoleReporter, GroupedReporter, QuietReporter } from './run/report.ts';
+import { ConsoleReporter, GroupedReporter, QuietReporter } from './report/console.ts';
 import { labCgroups } from './lab/cgroup.ts';
 import { DEFAULT_RETENTION, parseAge, pruneRuns } from './run/retention.ts';
 import type { CleanupMode } from './run/runner.ts';

@@ -14,12 +14,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenarioFile, SCENARIO_DIR } from '../harness/scenario/load.ts';
 import { NetnsBackend, newRunPrefix } from '../harness/lab/netnsBackend.ts';
-import { ConsoleReporter } from '../harness/run/report.ts';
+import { ConsoleReporter } from '../harness/report/console.ts';
 import { runScenario, type ScenarioOutcome } from '../harness/run/runner.ts';
 import { enginesFor, type SidecarChoice } from '../harness/run/engines.ts';
 import type { SidecarEngine } from '../harness/lab/sidecars.ts';
 import { runSuite } from '../harness/run/suite.ts';
-import { QuietReporter } from '../harness/run/report.ts';
+import { QuietReporter } from '../harness/report/console.ts';
 
 /** The whole catalog as `npm run scenarios -- --jobs N` runs it, wall time per N. */
 async function catalogWallTimes(): Promise<void> {

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenarioFile, SCENARIO_DIR } from '../harness/scenario/load.ts';
 import { runSuite } from '../harness/run/suite.ts';
-import { QuietReporter } from '../harness/run/report.ts';
+import { QuietReporter } from '../harness/report/console.ts';
 import { compareOutcomes } from '../harness/run/compare.ts';
-import type { ProbeOutcome } from '../harness/run/runner.ts';
+import type { ProbeOutcome } from '../harness/run/outcome.ts';
 import { realParts } from '../harness/istio/parts.ts';
 
 const names = process.argv.slice(2);

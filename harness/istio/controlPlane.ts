@@ -10,6 +10,8 @@ import type { RunCgroup } from '../lab/cgroup.ts';
 import { inNetns, run } from '../lab/exec.ts';
 import { startInNetns, stopProcess, type LabProcess } from '../lab/processes.ts';
 import type { ControlPlaneInputs } from './controlPlaneInputs.ts';
+import { parseSimulationResults, type SimulationCall } from './simulation.ts';
+import type { PathMatch } from '../model/pathTrace.ts';
 
 export const ADS_PORT = 15010;
 /** istiod's debug endpoints, on the router's loopback only. */
@@ -52,6 +54,13 @@ export class ControlPlane {
     return JSON.parse(out);
   }
 
+  /** Istio's simulation of calls from a pod ("namespace/name") over the config istiod generates for it. */
+  async simulate(pod: string, calls: SimulationCall[]): Promise<PathMatch[]> {
+    const url = `http://${DEBUG_ADDRESS}/lab/simulate?pod=${encodeURIComponent(pod)}`;
+    const out = await inNetns(this.netns, 'curl', ['-sS', '--fail-with-body', '--max-time', '10', '-X', 'POST', '--data-binary', JSON.stringify(calls), url]);
+    return parseSimulationResults(out, calls.length);
+  }
+
   stop(): Promise<void> {
     return stopProcess(this.proc);
   }
@@ -61,6 +70,12 @@ export class ControlPlane {
 export async function dumpGeneratedConfig(labIstiod: string, inputsDir: string, pods: string[]): Promise<Record<string, unknown>> {
   const out = await run(labIstiod, ['dump', '--inputs', inputsDir, ...pods.flatMap((p) => ['--pod', p])], { timeoutMs: 60_000 });
   return JSON.parse(out) as Record<string, unknown>;
+}
+
+/** lab-istiod simulate: the same simulation offline, over a scenario's inputs (tests need no lab). */
+export async function simulateOffline(labIstiod: string, inputsDir: string, pod: string, calls: SimulationCall[]): Promise<PathMatch[]> {
+  const out = await run(labIstiod, ['simulate', '--inputs', inputsDir, '--pod', pod], { input: JSON.stringify(calls), timeoutMs: 60_000 });
+  return parseSimulationResults(out, calls.length);
 }
 
 /** One object's verdict from Istio's validation. */

@@ -20,8 +20,8 @@ import { MESH_STATS_PREFIXES } from '../kind/clusterPlan.ts';
 import type { RealParts } from './parts.ts';
 import { istioProxyReady } from './envoyAdmin.ts';
 import { LAB_NODE_NAME } from './controlPlaneInputs.ts';
+import { PROXY_UID } from '../model/uids.ts';
 
-export const PROXY_UID = 1337;
 export const TRUST_DOMAIN = 'cluster.local';
 /** istiod's plaintext xDS port; the lab's sidecars resolve istiod's name through their hosts file. */
 export const DISCOVERY_ADDRESS = 'istiod.istio-system.svc:15010';

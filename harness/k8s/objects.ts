@@ -27,6 +27,7 @@ import {
 } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
 import { cidrContains, intToIp, ipToInt, parseCidr } from '../model/net.ts';
+import { APP_UID } from '../model/uids.ts';
 
 /** Label on every generated object: a backend finds (and deletes) what a scenario made by it. */
 export const SCENARIO_LABEL = 'egress-lab.io/scenario';
@@ -39,7 +40,6 @@ export const LAB_CLUSTER_IP_ANNOTATION = 'egress-lab.io/lab-cluster-ip';
  */
 export const SHARED_NAMESPACES: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage', 'istio-system']);
 /** The uid probes run as in both backends, so that istio-iptables captures them (Envoy is 1337). */
-export const CLIENT_UID = 1000;
 export const MARIADB_ENV = { MARIADB_ROOT_PASSWORD: 'root', MARIADB_USER: 'lab', MARIADB_PASSWORD: 'lab-password', MARIADB_DATABASE: 'labdb' } as const;
 
 export interface ManifestOptions {
@@ -183,7 +183,7 @@ export function podTemplate(s: Scenario, w: Workload, opts: ManifestOptions): Po
       image: opts.clientImage,
       imagePullPolicy: 'IfNotPresent',
       command: ['sleep', 'infinity'],
-      securityContext: { runAsUser: CLIENT_UID, runAsGroup: CLIENT_UID },
+      securityContext: { runAsUser: APP_UID, runAsGroup: APP_UID },
     },
   ];
   if (w.server?.kind === 'mysql') {

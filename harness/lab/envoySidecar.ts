@@ -95,6 +95,7 @@ export class EnvoySidecars implements SidecarRuntime {
         await envoyAdmin(netns, '/reopen_logs', 'POST');
         return existsSync(log) ? accessLogLines(readFileSync(log, 'utf8')).join('\n') + '\n' : '';
       },
+      simulate: async (call) => (await this.controlPlane!.simulate(`${w.namespace}/${w.name}`, [call]))[0]!,
     };
   }
 

@@ -16,9 +16,9 @@ import { adminRequest } from './adminClient.ts';
 import { startInNetns } from './processes.ts';
 import type { RunCgroup } from './cgroup.ts';
 import type { PodSidecar, SidecarPodContext, SidecarRuntime } from './sidecars.ts';
+import { PROXY_UID } from '../model/uids.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const PROXY_UID = 1337;
 
 export class ModelSidecars implements SidecarRuntime {
   readonly engine = 'model' as const;

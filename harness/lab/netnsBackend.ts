@@ -29,12 +29,11 @@ import { ModelSidecars } from './modelSidecar.ts';
 import { EnvoySidecars, envoyFidelityNotes } from './envoySidecar.ts';
 import { fidelityNotes as modelFidelityNotes } from '../model/fidelity.ts';
 import { describeRealParts, realParts, type RealParts } from '../istio/parts.ts';
+import { APP_UID, PROXY_UID } from '../model/uids.ts';
+import type { SimulationCall } from '../istio/simulation.ts';
+import type { PathMatch } from '../model/pathTrace.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const PROXY_UID = 1337;
-/** Probes run as an ordinary app user, so istio-iptables captures them. */
-const APP_UID = 1000;
-
 /** The sidecar and probe agent run as other users: they need to reach the run directory. */
 function assertSearchableByAll(dir: string): void {
   for (let p = dir; p !== dirname(p); p = dirname(p)) {
@@ -245,6 +244,10 @@ export class NetnsBackend implements Backend {
 
   iptablesSave(workload: string): Promise<string> {
     return inNetns(this.pod(workload).ns.name, 'iptables-save', []);
+  }
+
+  async simulatePath(workload: string, call: SimulationCall): Promise<PathMatch | undefined> {
+    return this.pod(workload).sidecar?.simulate?.(call);
   }
 
   async stats(workload: string): Promise<Map<string, number> | undefined> {

@@ -6,6 +6,8 @@
  */
 import type { Progress } from '../backend.ts';
 import type { Workload } from '../scenario/schema.ts';
+import type { SimulationCall } from '../istio/simulation.ts';
+import type { PathMatch } from '../model/pathTrace.ts';
 
 export type SidecarEngine = 'envoy' | 'model';
 
@@ -25,6 +27,8 @@ export interface PodSidecar {
   configDump(): Promise<string>;
   /** One line per connection, in Istio's TEXT access-log format, everything logged so far. */
   accessLog(): Promise<string>;
+  /** Real Istio only: Istio's simulation of a call over the config istiod generated for this pod. */
+  simulate?(call: SimulationCall): Promise<PathMatch>;
 }
 
 export interface SidecarRuntime {

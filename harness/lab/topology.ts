@@ -9,7 +9,8 @@
  * No link goes to the host's own namespace, and the router has no default route, so no packet can
  * leave the lab.
  */
-import type { Scenario } from '../scenario/schema.ts';
+import { isIPv4 } from 'node:net';
+import type { Scenario, Workload } from '../scenario/schema.ts';
 import { k8sHostname, selectedWorkloads } from '../model/meshServices.ts';
 import { intToIp, ipToInt, parseCidr } from '../model/net.ts';
 
@@ -82,6 +83,19 @@ function hostsFile(s: Scenario, ownNamespace?: string, controlPlane?: string): s
   }
   for (const srv of s.externalServers) if (srv.hostnames.length) lines.push(`${srv.addresses[0]} ${srv.hostnames.join(' ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * What a name resolves to from a workload's pod, as its /etc/hosts answers (the lab has no DNS
+ * server): an IPv4 address as itself, else the first hosts line that lists the name.
+ */
+export function resolveInLab(s: Scenario, workload: Workload, host: string): string | undefined {
+  if (isIPv4(host)) return host;
+  for (const line of hostsFile(s, workload.namespace).split('\n')) {
+    const [ip, ...names] = line.split(/\s+/);
+    if (ip && !ip.startsWith('#') && names.includes(host)) return ip;
+  }
+  return undefined;
 }
 
 function resolvConf(namespace: string): string {

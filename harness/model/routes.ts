@@ -52,7 +52,9 @@ export function serviceVirtualHost(svc: MeshService, port: number, proxyNamespac
   return {
     name: `${svc.hostname}:${port}`,
     domains: domains ?? virtualHostDomains(svc, port, proxyNamespace),
-    routeName: 'default',
+    // Istio names a Service's own route "default"; a VirtualService's http route carries its own
+    // `name`, which the scenario schema does not take, so it has none (route.go translateRoute).
+    ...(vs ? {} : { routeName: 'default' }),
     // Sidecar routes have no timeout unless a VirtualService sets one (route.go setTimeout).
     action: { kind: 'cluster', cluster: vs?.cluster ?? serviceClusterName(port, svc.hostname), timeoutMs: vs?.timeoutMs ?? 0 },
     decorator: `${svc.hostname}:${port}/*`,

@@ -72,7 +72,8 @@ export type RouteAction =
 export interface VirtualHost {
   name: string;
   domains: string[];
-  routeName: string;
+  /** The route's name, when Istio gives it one ("default", "allow_any", "block_all"). */
+  routeName?: string;
   action: RouteAction;
   /** The route decorator Envoy sends upstream as x-envoy-decorator-operation (e.g. "httpbin.org:80/*"). */
   decorator?: string;

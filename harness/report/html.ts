@@ -11,13 +11,13 @@
  */
 import { describeProbe } from '../probes/registry.ts';
 import { describeLeg, redirectPort, type ConntrackEntry } from '../evidence/conntrack.ts';
-import type { PathHop, PathTrace } from '../model/pathTrace.ts';
+import type { PathTrace, TraceOutcome } from '../model/pathTrace.ts';
+import { pathHops, type PathHop } from '../model/pathDrawing.ts';
 import type { Check } from '../run/assertions.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../run/runner.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../run/outcome.ts';
 import { checksOf, summarize, type ScenarioRun, type SuiteResult, type SuiteSummary } from './suiteResult.ts';
 
 type Status = ScenarioRun['status'];
-type TraceOutcome = PathTrace['outcome'];
 /** Fields other modules may add later; read when present. */
 type ProbeWithTrace = ProbeOutcome & { trace?: PathTrace; traceError?: string };
 type OutcomeWithNotes = ScenarioOutcome & { fidelityNotes?: string[] };
@@ -137,12 +137,8 @@ export function probeCommand(p: ProbeOutcome['probe']): string {
   return describeProbe(p);
 }
 
-/** Stats diffs are Maps in memory and plain objects once read back from result.json. */
-function statEntries(diff: unknown): [string, number][] {
-  if (!diff) return [];
-  if (diff instanceof Map) return [...(diff as Map<string, number>)];
-  if (typeof diff === 'object') return Object.entries(diff as Record<string, number>);
-  return [];
+function statEntries(diff: Record<string, number> | undefined): [string, number][] {
+  return diff ? Object.entries(diff) : [];
 }
 
 function clip(s: string, n = 400): string {
@@ -172,8 +168,7 @@ function boxWidth(label: string): number {
 }
 
 /** Inline SVG of the hops, left to right, wrapping onto further rows; coloured by the trace's outcome. */
-export function renderPathSvg(trace: PathTrace, uid: string): string {
-  const hops = trace.hops;
+export function renderPathSvg(hops: PathHop[], outcome: TraceOutcome, uid: string): string {
   if (hops.length === 0) return '<p class="muted">empty path trace</p>';
   interface Placed { hop: PathHop; x: number; y: number; w: number; row: number }
   const placed: Placed[] = [];
@@ -193,8 +188,8 @@ export function renderPathSvg(trace: PathTrace, uid: string): string {
   const marker = `arrow-${uid}`;
   const parts: string[] = [];
   parts.push(
-    `<svg class="path o-${trace.outcome}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ` +
-      `role="img" aria-label="${escapeHtml(`path: ${hops.map((h) => h.label).join(' → ')} (${OUTCOME_TEXT[trace.outcome]})`)}">`,
+    `<svg class="path o-${outcome}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ` +
+      `role="img" aria-label="${escapeHtml(`path: ${hops.map((h) => h.label).join(' → ')} (${OUTCOME_TEXT[outcome]})`)}">`,
   );
   parts.push(
     `<defs><marker id="${marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">` +
@@ -235,12 +230,13 @@ function renderTrace(trace: PathTrace | undefined, uid: string, traceError?: str
   if (!trace) {
     return `<div class="path-wrap"><p class="no-trace">no path trace</p>${traceError ? `<p class="trace-error">${escapeText(traceError)}</p>` : ''}</div>`;
   }
-  const details = trace.hops.filter((h) => h.detail);
+  const hops = pathHops(trace);
+  const details = hops.filter((h) => h.detail);
   return (
     `<div class="path-wrap">` +
     `<div class="path-head"><span class="outcome o-${trace.outcome}">${OUTCOME_TEXT[trace.outcome]}</span>` +
-    `<span class="muted">${trace.captured ? 'captured by iptables → sidecar' : 'not captured: iptables lets it go direct'} · ${trace.hops.length} hops (model)</span></div>` +
-    `<div class="path-scroll">${renderPathSvg(trace, uid)}</div>` +
+    `<span class="muted">${trace.captured ? 'captured by iptables → sidecar' : 'not captured: iptables lets it go direct'} · ${hops.length} hops (model)</span></div>` +
+    `<div class="path-scroll">${renderPathSvg(hops, trace.outcome, uid)}</div>` +
     (details.length
       ? `<details class="hop-details"><summary>hop details</summary><dl>${details
           .map((h) => `<dt><span class="kind">${escapeText(h.kind)}</span> ${escapeText(h.label)}</dt><dd>${escapeText(h.detail)}</dd>`)

@@ -17,8 +17,8 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import type { Check } from '../run/assertions.ts';
-import { checkLine, evidenceLines, probeLine } from '../run/report.ts';
-import type { ProbeOutcome } from '../run/runner.ts';
+import { checkLine, evidenceLines, probeLine } from './console.ts';
+import type { ProbeOutcome } from '../run/outcome.ts';
 import type { ScenarioRun, SuiteResult } from './suiteResult.ts';
 
 // ---------------------------------------------------------------------------------------------

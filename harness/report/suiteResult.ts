@@ -3,7 +3,7 @@
  * ScenarioRun per scenario and attempt, in run order, including the ones that never started.
  */
 import type { Check } from '../run/assertions.ts';
-import type { ScenarioOutcome } from '../run/runner.ts';
+import type { ScenarioOutcome } from '../run/outcome.ts';
 
 export interface ScenarioRun {
   scenario: string;
@@ -11,6 +11,7 @@ export interface ScenarioRun {
   tags: string[];
   /** The Istio version the scenario assumes, as written ("1.4", "1.30"). */
   istio: string;
+  /** Where this run ran: netns/envoy, netns/model or kind. */
   backend: string;
   /** 1 for the first run of the selection, 2 for the first repeat... */
   attempt: number;
@@ -32,6 +33,7 @@ export interface SuiteResult {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** The backend the suite was asked for: netns, kind, or both. */
   backend: string;
   runs: ScenarioRun[];
   /** Why the run stopped early (Ctrl-C, run timeout); absent when it ran to the end. */

@@ -3,13 +3,14 @@
  * was seen, and whether they agree. Pure: it reads the probe result, the conntrack legs and the
  * stats difference.
  */
-import type { ClientExpect, ConntrackExpect, Expect, PodAssertion } from '../scenario/schema.ts';
+import type { ClientExpect, ConntrackExpect, Expect, PathExpect, PodAssertion } from '../scenario/schema.ts';
+import { MATCH_FIELDS, type PathMatch } from '../model/pathTrace.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { kindClientChecks } from '../probes/registry.ts';
 import { describeLeg, redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
 
 export interface Check {
-  evidence: 'client' | 'conntrack' | 'stats' | 'iptables';
+  evidence: 'client' | 'conntrack' | 'stats' | 'path' | 'iptables';
   what: string;
   expected: string;
   seen: string;
@@ -112,8 +113,22 @@ function scopeExists(name: string, stats: Map<string, number>): boolean {
   return false;
 }
 
-function basisOf(e: Expect, kind: 'client' | 'conntrack' | 'stats'): Check['basis'] {
-  return typeof e.basis === 'string' ? e.basis : e.basis[kind] ?? 'observed';
+/**
+ * The path by name against the one the run's sidecar engine gives (`source`: the model's trace, or
+ * Istio's simulation); "none" expects the field to be absent.
+ */
+export function checkPath(e: PathExpect, seen: PathMatch | undefined, source: string, basis: Check['basis']): Check[] {
+  return MATCH_FIELDS.filter((f) => e[f] !== undefined).map((f) => {
+    const want = e[f]!;
+    const got = seen?.[f];
+    const ok = seen !== undefined && (want === 'none' ? got === undefined : got === want);
+    return { evidence: 'path' as const, what: `${f} (${source})`, expected: want, seen: seen === undefined ? `no path: ${source} gave none` : (got ?? 'none'), ok, basis };
+  });
+}
+
+/** A kind of evidence not named in a per-kind basis is observed, except the path, which is the model's reasoning unless said. */
+export function basisOf(e: Expect, kind: 'client' | 'conntrack' | 'stats' | 'model'): Check['basis'] {
+  return typeof e.basis === 'string' ? e.basis : (e.basis[kind] ?? (kind === 'model' ? 'reasoned' : 'observed'));
 }
 
 export function checkProbe(

@@ -11,15 +11,19 @@
  *   upstream leg exists. Addresses are not compared: kind's servers have Docker's addresses;
  * - stats that moved: per name, the delta on each side (absent = 0). A name only one side can have
  *   at all (real Envoy's `server.*`, `cluster.xds-grpc.*`, stats the model does not keep, or a
- *   name kind's stats inclusion list drops) is not a difference; it is listed separately.
+ *   name kind's stats inclusion list drops) is not a difference; it is listed separately;
+ * - path: listener, filter chain, route configuration, virtual host, route and cluster by name,
+ *   from each side's own engine (the model's trace; Istio's simulation on real Istio).
  */
 import { MESH_STATS_PREFIXES } from '../kind/clusterPlan.ts';
-import type { ProbeOutcome, ScenarioOutcome } from './runner.ts';
+import type { ProbeOutcome, ScenarioOutcome } from './outcome.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { Probe } from '../scenario/schema.ts';
 import { redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
+import { MATCH_FIELDS, type PathMatch } from '../model/pathTrace.ts';
+import { describeMatch } from '../model/pathDrawing.ts';
 
-export type Aspect = 'run' | 'outcome' | 'bytes' | 'conntrack' | 'stats';
+export type Aspect = 'run' | 'outcome' | 'bytes' | 'conntrack' | 'stats' | 'path';
 
 export interface Difference {
   aspect: Aspect;
@@ -204,11 +208,13 @@ function compareConntrack(lab: ProbeLegs | undefined, kind: ProbeLegs | undefine
 
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 
-function compareStats(lab: Map<string, number> | undefined, kind: Map<string, number> | undefined, d: ProbeDiff, opts: Required<CompareOptions>): void {
-  if (!lab || !kind) {
-    if (lab || kind) d.differences.push({ aspect: 'stats', field: 'stats', lab: lab ? 'read' : 'no sidecar stats', kind: kind ? 'read' : 'no sidecar stats' });
+function compareStats(labDiff: Record<string, number> | undefined, kindDiff: Record<string, number> | undefined, d: ProbeDiff, opts: Required<CompareOptions>): void {
+  if (!labDiff || !kindDiff) {
+    if (labDiff || kindDiff) d.differences.push({ aspect: 'stats', field: 'stats', lab: labDiff ? 'read' : 'no sidecar stats', kind: kindDiff ? 'read' : 'no sidecar stats' });
     return;
   }
+  const lab = new Map(Object.entries(labDiff));
+  const kind = new Map(Object.entries(kindDiff));
   const names = [...new Set([...lab.keys(), ...kind.keys()])].sort();
   let alike = 0;
   const diffs: Difference[] = [];
@@ -235,7 +241,34 @@ function emptyDiff(probe: string): ProbeDiff {
   return { probe, agree: true, differences: [], agreed: [], oneSidedStats: { lab: [], kind: [] } };
 }
 
-function compareProbe(lab: ProbeOutcome, kind: ProbeOutcome, opts: Required<CompareOptions>): ProbeDiff {
+type EnginePath = { match: PathMatch; waits: boolean };
+
+/**
+ * The path a side's own engine gives the connection: Istio's simulation of istiod's config on
+ * real Istio, the trace on the model. A cluster's sidecar (kind) has neither: the lab computes the
+ * model's trace for every run, and comparing it with itself would say nothing.
+ */
+function enginePath(o: ProbeOutcome, engine: string | undefined): EnginePath | undefined {
+  if (o.istioPath) return { match: o.istioPath, waits: false };
+  if (engine === 'model' && o.trace) return { match: o.trace.match, waits: o.trace.outcome === 'waits' };
+  return undefined;
+}
+
+/**
+ * Field by field, like pilot/pkg/simulation's Result. Istio's simulation assumes the client speaks
+ * first; where the model says the listener filters wait for a server-first client (MySQL), only
+ * the listener can be compared.
+ */
+function comparePath(lab: EnginePath | undefined, kind: EnginePath | undefined, d: ProbeDiff): void {
+  if (!lab || !kind) return;
+  const waits = lab.waits || kind.waits;
+  const fields = waits ? (['listener'] as const) : MATCH_FIELDS;
+  const diffs = fields.filter((f) => lab.match[f] !== kind.match[f]).map((f) => ({ aspect: 'path' as const, field: f, lab: lab.match[f] ?? 'none', kind: kind.match[f] ?? 'none' }));
+  d.differences.push(...diffs);
+  if (diffs.length === 0) d.agreed.push({ aspect: 'path', summary: `${describeMatch(lab.match)}${waits ? ' (the listener filters wait: later matches not compared)' : ''}` });
+}
+
+function compareProbe(lab: ProbeOutcome, kind: ProbeOutcome, opts: Required<CompareOptions>, engines: { lab?: string; kind?: string } = {}): ProbeDiff {
   const d = emptyDiff(lab.probe.name);
   if (!lab.result || !kind.result) {
     const why = (o: ProbeOutcome) => (o.result ? 'ran' : `did not run: ${o.error ?? 'no result'}`);
@@ -246,6 +279,7 @@ function compareProbe(lab: ProbeOutcome, kind: ProbeOutcome, opts: Required<Comp
   }
   compareConntrack(lab.legs, kind.legs, d);
   compareStats(lab.statsDiff, kind.statsDiff, d, opts);
+  comparePath(enginePath(lab, engines.lab), enginePath(kind, engines.kind), d);
   d.agree = d.differences.length === 0;
   return d;
 }
@@ -258,7 +292,7 @@ export function compareOutcomes(lab: ScenarioOutcome, kind: ScenarioOutcome, opt
   const missing = (o: ScenarioOutcome) => `not run${o.error ? `: ${o.error}` : ''}`;
   const diffs: ProbeDiff[] = lab.probes.map((l) => {
     const k = kindByName.get(l.probe.name);
-    if (k) return compareProbe(l, k, opts);
+    if (k) return compareProbe(l, k, opts, { lab: lab.sidecar?.engine, kind: kind.sidecar?.engine });
     const d = emptyDiff(l.probe.name);
     d.differences.push({ aspect: 'run', field: 'probe', lab: l.result ? 'ran' : `did not run: ${l.error ?? 'no result'}`, kind: missing(kind) });
     d.agree = false;

@@ -1,75 +1,34 @@
 /**
  * Runs one scenario on a backend: bring it up, run each probe between two snapshots of the pod's
- * conntrack table and sidecar stats, judge the expectations, save the evidence, bring it down.
+ * conntrack table and sidecar stats, judge the expectations, bring it down. It orchestrates only:
+ * judging is assertions.ts, the path is the model's (harness/model/pathTrace.ts) or Istio's
+ * simulation (the backend's), and the files are harness/report/evidenceFiles.ts's.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, SidecarInfo } from '../backend.ts';
+import type { Backend } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import type { Probe } from '../scenario/schema.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { probeSpec, probeTarget } from '../probes/registry.ts';
-import { legsOfProbe, newEntries, type ConntrackEntry, type ProbeLegs } from '../evidence/conntrack.ts';
+import { legsOfProbe, newEntries } from '../evidence/conntrack.ts';
 import { diffStats } from '../model/stats.ts';
-import { checkIptablesSave, checkProbe, type Check } from './assertions.ts';
-import type { PathTrace } from '../model/pathTrace.ts';
-import { tracePath } from '../model/tracePath.ts';
-import { buildProxyConfig } from '../model/proxyConfig.ts';
-import { injectionConfig, renderRestore } from '../model/iptables.ts';
-import type { Reporter } from './report.ts';
+import { tracePathFrom, type PathMatch, type PathTrace } from '../model/pathTrace.ts';
 import { fidelityNotes } from '../model/fidelity.ts';
+import { simulationCall } from '../istio/simulation.ts';
+import { basisOf, checkIptablesSave, checkPath, checkProbe, type Check } from './assertions.ts';
+import type { ProbeOutcome, ScenarioOutcome } from './outcome.ts';
 import { runWithRetry } from './retry.ts';
+import type { Reporter } from '../report/console.ts';
+import { saveScenarioFile, writeProbeEvidence, writeScenarioOutcome } from '../report/evidenceFiles.ts';
 
-export interface ProbeOutcome {
-  probe: Probe;
-  result?: ProbeResult;
-  error?: string;
-  checks: Check[];
-  legs?: ProbeLegs;
-  statsDiff?: Map<string, number>;
-  /** The path the model predicts for this connection, drawn in the report next to the evidence. */
-  trace?: PathTrace;
-  traceError?: string;
-  /** How many times the probe ran (only backends that allow retries run one more than once). */
-  attempts?: number;
-  /** The run was stopped (Ctrl-C, the run timeout) while this probe was in flight: no verdict. */
-  interrupted?: boolean;
-  ok: boolean;
-}
-
-export interface ScenarioOutcome {
-  name: string;
-  ok: boolean;
-  /** The run was stopped (Ctrl-C, the run timeout) before the scenario finished. */
-  interrupted?: boolean;
-  runDir: string;
-  probes: ProbeOutcome[];
-  /** Checks on pod state after set-up (iptables-save). */
-  podChecks: Check[];
-  /** Where the run's sidecar differs from real Istio on a cluster (also printed at the start of the run). */
-  fidelityNotes?: string[];
-  /** Which sidecar produced the evidence: engine and versions. */
-  sidecar?: SidecarInfo;
-  error?: string;
-  durationMs: number;
-  /** Wall time of each phase: lab up (within it: servers ready, pods and sidecars ready), probes, teardown. */
-  timings: { upMs: number; probesMs: number; downMs: number; serversReadyMs?: number; sidecarsReadyMs?: number; controlPlaneReadyMs?: number; configLandedMs?: number };
-}
+export type { ProbeOutcome, ScenarioOutcome } from './outcome.ts';
 
 /**
  * The harness reads stats and config_dump over Envoy's admin API, which Envoy counts under
  * http.admin.* and listener.admin.*: those moves are the harness's own, not the probe's.
  */
-function withoutHarnessRequests(diff: Map<string, number>): Map<string, number> {
-  return new Map([...diff].filter(([name]) => !/^(http|listener)\.admin\./.test(name)));
-}
-
-function renderConntrack(entries: ConntrackEntry[]): string {
-  return entries.map((e) => e.raw).join('\n') + '\n';
-}
-
-function renderStats(stats: Map<string, number> | undefined): string {
-  return stats ? [...stats].map(([k, v]) => `${k}: ${v}`).join('\n') + '\n' : '(no sidecar)\n';
+function withoutHarnessRequests(diff: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...diff].filter(([name]) => !/^(http|listener)\.admin\./.test(name)));
 }
 
 /**
@@ -88,8 +47,7 @@ async function runProbe(backend: Backend, loaded: LoadedScenario, probe: Probe, 
 
 async function runProbeOnce(backend: Backend, loaded: LoadedScenario, probe: Probe, dir: string): Promise<ProbeOutcome> {
   const workload = loaded.scenario.workloads.find((w) => w.name === probe.from)!;
-  mkdirSync(dir, { recursive: true });
-  const ctBefore = await backend.conntrack(probe.from);
+  const conntrackBefore = await backend.conntrack(probe.from);
   const statsBefore = await backend.stats(probe.from);
   let result: ProbeResult;
   try {
@@ -97,36 +55,53 @@ async function runProbeOnce(backend: Backend, loaded: LoadedScenario, probe: Pro
   } catch (err) {
     return { probe, error: (err as Error).message, checks: [], ok: false };
   }
-  const ctAfter = await backend.conntrack(probe.from);
+  const conntrackAfter = await backend.conntrack(probe.from);
   const statsAfter = await backend.stats(probe.from);
-  const fresh = newEntries(ctBefore, ctAfter);
-  const legs = legsOfProbe(fresh, workload.ip, result.localPort ?? -1);
-  const statsDiff = statsBefore && statsAfter ? withoutHarnessRequests(diffStats(statsBefore, statsAfter)) : undefined;
-  writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2));
-  writeFileSync(join(dir, 'conntrack-before.txt'), renderConntrack(ctBefore));
-  writeFileSync(join(dir, 'conntrack-after.txt'), renderConntrack(ctAfter));
-  writeFileSync(join(dir, 'stats-before.txt'), renderStats(statsBefore));
-  writeFileSync(join(dir, 'stats-after.txt'), renderStats(statsAfter));
-  writeFileSync(join(dir, 'stats-diff.txt'), renderStats(statsDiff));
-  const checks = checkProbe(probe.expect, result, legs, statsDiff, statsAfter, backend.sidecar?.statsListEveryName ?? false);
-  return { probe, result, checks, legs, statsDiff, ...modelTrace(loaded, probe, result), ok: checks.every((c) => c.ok) };
+  const legs = legsOfProbe(newEntries(conntrackBefore, conntrackAfter), workload.ip, result.localPort ?? -1);
+  const moved = statsBefore && statsAfter ? diffStats(statsBefore, statsAfter) : undefined;
+  const statsDiff = moved ? withoutHarnessRequests(moved) : undefined;
+  writeProbeEvidence(dir, { result, conntrackBefore, conntrackAfter, statsBefore, statsAfter, statsDiff });
+  const paths = await probePaths(backend, loaded, probe, result);
+  const checks = [
+    ...checkProbe(probe.expect, result, legs, statsDiff ? new Map(Object.entries(statsDiff)) : undefined, statsAfter, backend.sidecar?.statsListEveryName ?? false),
+    ...judgedPath(probe, paths, backend.sidecar?.engine, workload.sidecar),
+  ];
+  return { probe, result, checks, legs, ...(statsDiff ? { statsDiff } : {}), ...paths, ok: checks.every((c) => c.ok) };
+}
+
+type Paths = { trace?: PathTrace; traceError?: string; istioPath?: PathMatch };
+
+/** The model's path for the connection (always, for the drawing) and, with real Istio, Istio's simulation of it. */
+async function probePaths(backend: Backend, loaded: LoadedScenario, probe: Probe, result: ProbeResult): Promise<Paths> {
+  if (!result.address) return { traceError: 'the probe never resolved an address' };
+  const workload = loaded.scenario.workloads.find((w) => w.name === probe.from)!;
+  const target = probeTarget(probe);
+  let model: Paths;
+  try {
+    model = { trace: tracePathFrom(loaded.scenario, loaded.istio, workload, target, result.address) };
+  } catch (err) {
+    model = { traceError: `the model could not trace this connection: ${(err as Error).message}` };
+  }
+  const istioPath = backend.simulatePath ? await backend.simulatePath(probe.from, simulationCall(target, result.address)) : undefined;
+  return { ...model, ...(istioPath ? { istioPath } : {}) };
+}
+
+/**
+ * expect.model against the path of the engine that ran: Istio's simulation on real Istio, the
+ * trace on the model. A cluster's sidecar (kind) has neither in the lab, so it is not judged there.
+ */
+function judgedPath(probe: Probe, paths: Paths, engine: string | undefined, sidecar: boolean): Check[] {
+  const e = probe.expect.model;
+  if (!e) return [];
+  const basis = basisOf(probe.expect, 'model');
+  // A pod without a sidecar has no Istio config to simulate: iptables alone (the model's trace) decides.
+  if (engine === 'envoy' && sidecar) return checkPath(e, paths.istioPath, "Istio's simulation", basis);
+  if (engine === 'model' || engine === 'envoy') return checkPath(e, paths.trace?.match, 'model trace', basis);
+  return [];
 }
 
 /** When to remove a scenario's lab: always, only when it passed (keep failures to poke at), or never. */
 export type CleanupMode = 'always' | 'on-success' | 'never';
-
-/** The model's path for a probe, or why there is none (the report shows either). */
-function modelTrace(loaded: LoadedScenario, probe: Probe, result: ProbeResult): { trace?: PathTrace; traceError?: string } {
-  const workload = loaded.scenario.workloads.find((w) => w.name === probe.from)!;
-  if (!result.address) return { traceError: 'the probe never resolved an address' };
-  try {
-    const config = buildProxyConfig(loaded.scenario, loaded.istio, workload);
-    const restore = workload.sidecar ? renderRestore(injectionConfig(workload.annotations, loaded.istio.era, loaded.istio.minor)) : undefined;
-    return { trace: tracePath({ config, restore, probe: probeTarget(probe), resolvedIp: result.address }) };
-  } catch (err) {
-    return { traceError: `the model could not trace this connection: ${(err as Error).message}` };
-  }
-}
 
 export interface RunOptions {
   cleanup: CleanupMode;
@@ -144,8 +119,7 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
   const started = Date.now();
   const { scenario } = loaded;
   const { reporter, runDir } = opts;
-  mkdirSync(runDir, { recursive: true });
-  copyFileSync(loaded.file, join(runDir, 'scenario.yaml'));
+  saveScenarioFile(runDir, loaded.file);
   opts.onBackend?.(backend);
   const notes = [...(opts.engineNote ? [opts.engineNote] : []), ...(backend.fidelityNotes?.() ?? fidelityNotes(loaded))];
   reporter.scenarioStart(loaded, { name: backend.name, sidecar: backend.sidecar, fidelityNotes: notes }, runDir);
@@ -194,15 +168,16 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
     ok,
     ...(interrupted ? { interrupted } : {}),
     runDir,
+    backend: backend.name,
     probes,
     podChecks,
     fidelityNotes: notes,
     ...(backend.sidecar ? { sidecar: backend.sidecar } : {}),
-    error,
+    ...(error !== undefined ? { error } : {}),
     durationMs: Date.now() - started,
     timings: { upMs: mark.up, probesMs: mark.probes, downMs: mark.down, ...backend.upPhases },
   };
-  writeFileSync(join(runDir, 'result.json'), JSON.stringify(outcome, (k, v) => (v instanceof Map ? Object.fromEntries(v) : k === 'probe' ? v.name : v), 2));
+  writeScenarioOutcome(outcome);
   reporter.scenarioEnd(outcome);
   return outcome;
 }

@@ -10,7 +10,7 @@ import type { Backend } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { NetnsBackend, newRunPrefix } from '../lab/netnsBackend.ts';
 import { runScenario, type CleanupMode, type ScenarioOutcome } from './runner.ts';
-import type { Reporter } from './report.ts';
+import type { Reporter } from '../report/console.ts';
 import type { ScenarioRun, SuiteResult } from '../report/suiteResult.ts';
 import { writeSuiteReports } from '../report/files.ts';
 import { KindBackend, kindSkipReason } from '../kind/kindBackend.ts';
@@ -100,7 +100,7 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
   const started = new Date();
   stop.current ??= new Set();
   stop.prefixes ??= [];
-  const result: SuiteResult = { startedAt: started.toISOString(), finishedAt: '', durationMs: 0, backend: 'netns', runs: [], selection: opts.selection };
+  const result: SuiteResult = { startedAt: started.toISOString(), finishedAt: '', durationMs: 0, backend: opts.backend ?? 'netns', runs: [], selection: opts.selection };
   const timer = opts.timeoutMs ? setTimeout(() => void stopNow(stop, `run timeout after ${opts.timeoutMs! / 1000} s`), opts.timeoutMs) : undefined;
   const attempts = opts.untilFail ? Math.max(opts.repeat, 1) : opts.repeat;
   const jobs = opts.backend === 'kind' || opts.backend === 'both' ? 1 : (opts.jobs ?? 1);

@@ -181,6 +181,23 @@ export const statsExpectSchema = z.record(
   z.union([z.number(), z.string().regex(/^(\+\d+|>=\d+)$/, 'expected "+N", ">=N" or a number')]),
 );
 
+/**
+ * The path by name, as Istio's simulation names it (pilot/pkg/simulation Result, see
+ * harness/model/pathTrace.ts PathMatch); "none" means there must be none (an unnamed filter chain,
+ * no route because tcp_proxy took it).
+ */
+const matchName = z.string().min(1);
+export const pathExpectSchema = z.strictObject({
+  listener: matchName.optional(),
+  filterChain: matchName.optional(),
+  routeConfig: matchName.optional(),
+  virtualHost: matchName.optional(),
+  route: matchName.optional(),
+  cluster: matchName.optional(),
+  /** Why matching stopped: "no filter chains matched", "no virtual host matched", "protocol error". */
+  error: matchName.optional(),
+});
+
 const basisKind = z.enum(['observed', 'reasoned']);
 export type Basis = z.infer<typeof basisKind>;
 
@@ -194,11 +211,18 @@ export const expectSchema = z.strictObject({
   conntrack: conntrackExpectSchema.optional(),
   stats: statsExpectSchema.optional(),
   /**
+   * The listener, filter chain, route and cluster the sidecar's config gives the connection. The
+   * model engine checks it against the model's path trace; the envoy engine against Istio's own
+   * simulation of the config istiod generated (harness/istio/simulation.ts). Unit tests check
+   * every catalog probe's against the model without root (test/unit/catalogPaths.test.ts).
+   */
+  model: pathExpectSchema.optional(),
+  /**
    * Where the expectation comes from: seen in a seed or in real Istio (observed), or derived from
    * reading Istio/Envoy source (reasoned). One value for all, or one per kind of evidence.
    */
   basis: z
-    .union([basisKind, z.strictObject({ client: basisKind.optional(), conntrack: basisKind.optional(), stats: basisKind.optional() })])
+    .union([basisKind, z.strictObject({ client: basisKind.optional(), conntrack: basisKind.optional(), stats: basisKind.optional(), model: basisKind.optional() })])
     .default('observed'),
   note: z.string().optional(),
 });
@@ -290,5 +314,6 @@ export type Expect = z.infer<typeof expectSchema>;
 export type ClientExpect = z.infer<typeof clientExpectSchema>;
 export type ConntrackExpect = z.infer<typeof conntrackExpectSchema>;
 export type PodAssertion = z.infer<typeof podAssertionSchema>;
+export type PathExpect = z.infer<typeof pathExpectSchema>;
 export type VirtualService = z.infer<typeof virtualServiceSchema>;
 export type IstioSpecObject = z.infer<typeof istioSpecObject>;

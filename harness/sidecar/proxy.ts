@@ -10,7 +10,7 @@ import { matchFilterChain, needsHttpInspection, selectListener, type ConnectionF
 import { clusterStat, listenerStat, tcpStat, type StatsStore } from '../model/stats.ts';
 import { formatAccessLog, type AccessLogRecord } from '../model/accessLog.ts';
 import type { Cluster, Endpoint, Listener, ProxyConfig } from '../model/types.ts';
-import { inspectHttp } from './inspector.ts';
+import { inspectHttp } from '../model/httpInspector.ts';
 import { parseClientHello } from './clientHello.ts';
 import { originalDst } from './originalDst.ts';
 import { HttpConnectionManager } from './httpManager.ts';

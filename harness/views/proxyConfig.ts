@@ -9,26 +9,11 @@
  * config_dump field stands in and the comment says so.
  */
 
-export type Json = Record<string, unknown>;
+import { arr, num, obj, str, type Json } from '../model/looseJson.ts';
+import { describeChainMatch } from '../model/chainMatch.ts';
 
-// ---------------------------------------------------------------------------------------------
-// Loose JSON access: a dump may come from a file, so every field is checked before use.
-
-function obj(x: unknown): Json {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Json) : {};
-}
-
-function arr(x: unknown): unknown[] {
-  return Array.isArray(x) ? x : [];
-}
-
-function str(x: unknown): string {
-  return typeof x === 'string' ? x : '';
-}
-
-function num(x: unknown): number | undefined {
-  return typeof x === 'number' ? x : typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : undefined;
-}
+export type { Json };
+export { describeChainMatch };
 
 /** Byte order, as Go compares strings (localeCompare would put "a" before "B"). */
 function cmp(a: string, b: string): number {
@@ -175,35 +160,6 @@ function compareListeners(a: Json, b: Json): number {
 
 export function selectListeners(dump: unknown, filter: ListenerFilter = {}): Json[] {
   return dumpListeners(dump).filter((l) => listenerMatches(l, filter));
-}
-
-/** ALPN lists istioctl names. The seed's istioctl printed "App: HTTP" for today's [http/1.1, h2c] too. */
-const HTTP_ALPNS = [['http/1.0', 'http/1.1', 'h2c'], ['http/1.1', 'h2c']];
-
-function describeAlpn(alpn: string[]): string {
-  const sorted = [...alpn].sort().join(',');
-  return HTTP_ALPNS.some((set) => [...set].sort().join(',') === sorted) ? 'HTTP' : alpn.join(',');
-}
-
-/**
- * The MATCH column: "SNI: ..; Trans: ..; App: ..; Addr: ..", or ALL for a match-all chain.
- * "Trans: raw_buffer" is left out next to "App: HTTP", which is how the seed's istioctl showed it.
- */
-export function describeChainMatch(match: unknown): string {
-  const m = obj(match);
-  const out: string[] = [];
-  const names = arr(m.server_names).map(str);
-  if (names.length > 0) out.push(`SNI: ${names.join(',')}`);
-  const alpn = arr(m.application_protocols).map(str);
-  const app = alpn.length > 0 ? describeAlpn(alpn) : undefined;
-  const trans = str(m.transport_protocol);
-  if (trans && !(trans === 'raw_buffer' && app === 'HTTP')) out.push(`Trans: ${trans}`);
-  if (app) out.push(`App: ${app}`);
-  const port = m.destination_port !== undefined ? `:${num(m.destination_port) ?? ''}` : '';
-  const ranges = arr(m.prefix_ranges).map((r) => `${str(obj(r).address_prefix)}/${num(obj(r).prefix_len) ?? 0}`);
-  if (ranges.length > 0) out.push(`Addr: ${ranges.join(',')}${port}`);
-  else if (port) out.push(`Addr: *${port}`);
-  return out.length > 0 ? out.join('; ') : 'ALL';
 }
 
 /** An inline route_config (the 15021/15090 static listeners of a real sidecar): "Inline Route: /healthz/ready*". */

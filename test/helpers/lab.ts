@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConsoleReporter } from '../../harness/run/report.ts';
+import { ConsoleReporter } from '../../harness/report/console.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { NetnsBackend, newRunPrefix } from '../../harness/lab/netnsBackend.ts';
 import { labCgroups } from '../../harness/lab/cgroup.ts';

@@ -6,6 +6,7 @@ import test from 'ava';
 import { readdirSync } from 'node:fs';
 import { rootState, diffRootState, type RootState } from '../../harness/lab/rootState.ts';
 import { SCENARIO_DIR } from '../../harness/scenario/load.ts';
+import { readScenarioOutcome } from '../../harness/report/evidenceFiles.ts';
 import { isRoot, leftoverNamespaces, leftoverProcesses, runInLab, SKIP_REASON } from '../helpers/lab.ts';
 
 const scenarios = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
@@ -24,6 +25,9 @@ for (const name of scenarios) {
     t.is(outcome.probes.length, outcome.probes.filter((p) => p.ok).length);
     t.deepEqual(leftoverNamespaces(prefix), [], 'lab namespaces left behind');
     t.deepEqual(leftoverProcesses(prefix, outcome.runDir), [], 'lab processes left behind');
+    // One shape in memory and on disk: result.json reads back as the outcome the run returned.
+    t.deepEqual(readScenarioOutcome(outcome.runDir), JSON.parse(JSON.stringify(outcome)));
+    t.true(outcome.probes.every((p) => p.checks.some((c) => c.evidence === 'path')), 'every probe\'s path prediction was judged');
   });
 }
 

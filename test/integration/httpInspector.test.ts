@@ -1,5 +1,5 @@
 /**
- * The model's http_inspector (harness/sidecar/inspector.ts) checked against real Envoy's: every
+ * The model's http_inspector (harness/model/httpInspector.ts) checked against real Envoy's: every
  * input of test/fixtures/httpInspectorCases.ts goes to upstream Envoy (the lab's own part) with
  * an http_inspector listener whose filter chains answer with the ALPN the filter set, and both must
  * agree with the table. Envoy runs in a lab namespace with the run's prefix, inside its cgroup.
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { HTTP_INSPECTOR_CASES, type Verdict } from '../fixtures/httpInspectorCases.ts';
-import { inspectHttp } from '../../harness/sidecar/inspector.ts';
+import { inspectHttp } from '../../harness/model/httpInspector.ts';
 import { RunCgroup } from '../../harness/lab/cgroup.ts';
 import { startInNetns } from '../../harness/lab/processes.ts';
 import { newRunPrefix } from '../../harness/lab/netnsBackend.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenarioFile, SCENARIO_DIR } from '../../harness/scenario/load.ts';
 import { runSuite } from '../../harness/run/suite.ts';
-import { QuietReporter } from '../../harness/run/report.ts';
+import { QuietReporter } from '../../harness/report/console.ts';
 
 function engineProblem(): string | undefined {
   try {

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { runSuite } from '../../harness/run/suite.ts';
-import { QuietReporter } from '../../harness/run/report.ts';
+import { QuietReporter } from '../../harness/report/console.ts';
 import { diffRootState, rootState } from '../../harness/lab/rootState.ts';
 import { LAB_PREFIX } from '../../harness/lab/topology.ts';
 import { isRoot, leftoverNamespaces, runsDir, SKIP_REASON } from '../helpers/lab.ts';

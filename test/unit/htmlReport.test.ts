@@ -15,8 +15,9 @@ import {
   totals,
 } from '../../harness/report/html.ts';
 import type { ScenarioRun, SuiteResult } from '../../harness/report/suiteResult.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/runner.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/outcome.ts';
 import type { PathTrace } from '../../harness/model/pathTrace.ts';
+import { pathHops } from '../../harness/model/pathDrawing.ts';
 import type { ProbeResult } from '../../harness/probes/types.ts';
 import { checkProbe } from '../../harness/run/assertions.ts';
 import { legsOfProbe, parseConntrack } from '../../harness/evidence/conntrack.ts';
@@ -39,8 +40,9 @@ function probeOutcome(
 ): ProbeOutcome & { trace?: PathTrace } {
   const probe = probeSchema.parse(spec);
   const legs = legsOfProbe(parseConntrack(conntrack.join('\n')), POD, result.localPort ?? -1);
-  const statsDiff = stats ? new Map(Object.entries(stats)) : undefined;
-  const checks = checkProbe(probe.expect, result, legs, statsDiff, statsDiff);
+  const moved = stats ? new Map(Object.entries(stats)) : undefined;
+  const checks = checkProbe(probe.expect, result, legs, moved, moved);
+  const statsDiff = stats;
   return { probe, result, checks, legs, statsDiff, ok: checks.every((c) => c.ok), ...(trace ? { trace } : {}) };
 }
 
@@ -58,33 +60,28 @@ const upstreamLeg = (sport: number, dport: number) =>
 
 function passthroughTrace(port: number, filterChain: string): PathTrace {
   return {
+    client: { podIp: POD, dialled: `10.0.0.6:${port}` },
+    iptables: { rule: 'ISTIO_OUTPUT -j ISTIO_REDIRECT', detail: '-A ISTIO_OUTPUT -j ISTIO_REDIRECT (uid 1000 is not the proxy)' },
+    sidecar: { port: 15001, detail: 'the sidecar reads the original destination' },
+    match: { listener: `0.0.0.0_${port}`, filterChain, cluster: 'PassthroughCluster' },
+    why: { cluster: 'ORIGINAL_DST' },
+    destination: { address: `10.0.0.6:${port}`, detail: 'the original destination' },
     captured: true,
     outcome: 'forwarded',
     notes: ['raw TCP carries no SNI; the filter chain is chosen by destination port only'],
-    hops: [
-      { kind: 'client', label: `sleep ${POD}` },
-      { kind: 'iptables', label: 'ISTIO_OUTPUT -j ISTIO_REDIRECT', detail: '-A ISTIO_OUTPUT -j ISTIO_REDIRECT (uid 1000 is not the proxy)' },
-      { kind: 'sidecar', label: '15001 virtualOutbound' },
-      { kind: 'listener', label: `0.0.0.0_${port}` },
-      { kind: 'filter-chain', label: filterChain },
-      { kind: 'cluster', label: 'PassthroughCluster', detail: 'ORIGINAL_DST' },
-      { kind: 'destination', label: `10.0.0.6:${port}` },
-    ],
   };
 }
 
 const LOCAL_REPLY_TRACE: PathTrace = {
+  client: { podIp: POD, dialled: '10.0.0.6:7000' },
+  iptables: { rule: 'ISTIO_OUTPUT -j ISTIO_REDIRECT', detail: '-A ISTIO_OUTPUT -j ISTIO_REDIRECT' },
+  sidecar: { port: 15001, detail: 'the sidecar reads the original destination' },
+  match: { listener: '0.0.0.0_7000', error: 'protocol error' },
+  why: { filterChain: 'no request line could be parsed: 400 from the codec' },
+  filterChainMatch: 'ALL',
   captured: true,
   outcome: 'local-reply',
   notes: ['Istio 1.4 builds an HTTP listener for 0.0.0.0_7000 because Service "web" declares http on 7000'],
-  hops: [
-    { kind: 'client', label: `sleep ${POD}` },
-    { kind: 'iptables', label: 'ISTIO_OUTPUT -j ISTIO_REDIRECT' },
-    { kind: 'sidecar', label: '15001 virtualOutbound' },
-    { kind: 'listener', label: '0.0.0.0_7000' },
-    { kind: 'filter-chain', label: 'http_connection_manager' },
-    { kind: 'route', label: '7000', detail: 'no request line could be parsed: 400 from the codec' },
-  ],
 };
 
 const NOAUTH = '-NOAUTH Authentication required.\r\n';
@@ -148,7 +145,7 @@ redisNoTrace.traceError = 'the model could not trace this connection: <no listen
 
 function outcome(name: string, probes: ProbeOutcome[], extra: Partial<ScenarioOutcome> = {}): ScenarioOutcome {
   return {
-    name, ok: probes.every((p) => p.ok) && !extra.error, runDir: `/work/main/runs/20250101-120000-${name}-el3f`, probes, podChecks: [],
+    name, ok: probes.every((p) => p.ok) && !extra.error, runDir: `/work/main/runs/20250101-120000-${name}-el3f`, backend: 'netns/model', probes, podChecks: [],
     durationMs: 5_700, timings: { upMs: 3_100, probesMs: 1_900, downMs: 700 }, ...extra,
   };
 }
@@ -258,22 +255,22 @@ test('the page: sections ordered failures first, failed open, passed and skipped
 });
 
 test('renderPathSvg: one box per hop, arrows between them, wraps long paths onto more rows', (t) => {
-  const trace = passthroughTrace(7000, 'PassthroughFilterChain');
-  const svg = renderPathSvg(trace, 'x');
-  t.is(svg.match(/<rect class="hop-box"/g)?.length, trace.hops.length);
-  t.is(svg.match(/<path class="arrow"/g)?.length, trace.hops.length - 1);
+  const hops = pathHops(passthroughTrace(7000, 'PassthroughFilterChain'));
+  const svg = renderPathSvg(hops, 'forwarded', 'x');
+  t.is(hops.length, 7);
+  t.is(svg.match(/<rect class="hop-box"/g)?.length, hops.length);
+  t.is(svg.match(/<path class="arrow"/g)?.length, hops.length - 1);
   t.regex(svg, /class="path o-forwarded"/);
   const oneRow = Number(/height="(\d+)"/.exec(svg)?.[1]);
-  const long: PathTrace = { ...trace, hops: [...trace.hops, ...trace.hops, ...trace.hops] };
-  const wrapped = renderPathSvg(long, 'y');
+  const wrapped = renderPathSvg([...hops, ...hops, ...hops], 'forwarded', 'y');
   t.true(Number(/height="(\d+)"/.exec(wrapped)?.[1]) > oneRow * 2, 'three times the hops need more rows');
   t.true(Number(/width="(\d+)"/.exec(wrapped)?.[1]) <= 1002, 'rows stay within the drawing width');
-  const evil = renderPathSvg({ ...trace, hops: [{ kind: 'client', label: '<b>"x"</b>' }] }, 'z');
+  const evil = renderPathSvg([{ kind: 'client', label: '<b>"x"</b>' }], 'forwarded', 'z');
   t.false(evil.includes('<b>'));
 });
 
-test('stats read back from result.json (plain objects) are shown like Maps', (t) => {
-  const fromJson = { ...passedProbe, statsDiff: { 'cluster.BlackHoleCluster.upstream_cx_total': 2 } as unknown as Map<string, number> };
+test('stats that moved are shown with their delta', (t) => {
+  const fromJson = { ...passedProbe, statsDiff: { 'cluster.BlackHoleCluster.upstream_cx_total': 2 } };
   const r: SuiteResult = { ...SUITE, runs: [{ ...RUNS[0]!, outcome: outcome('redis-7000-modern', [fromJson]) }], interrupted: undefined };
   const html = renderHtmlReport(r);
   t.regex(html, /cluster\.BlackHoleCluster\.upstream_cx_total<\/code><span class="delta">\+2</);
@@ -360,10 +357,10 @@ test.serial('browser: the path is drawn, one box per hop with its label, coloure
   t.is(await passedSvg.count(), 1);
   t.is(await passedSvg.getAttribute('class'), 'path o-forwarded');
   t.is(await passedSvg.locator('rect.hop-box').count(), 7);
-  t.deepEqual(await passedSvg.locator('text.hop-label').allTextContents(), passthroughTrace(7000, 'PassthroughFilterChain').hops.map((h) => h.label));
+  t.deepEqual(await passedSvg.locator('text.hop-label').allTextContents(), pathHops(passthroughTrace(7000, 'PassthroughFilterChain')).map((h) => h.label));
   t.deepEqual(await passedSvg.locator('text.hop-kind').allTextContents(), ['client', 'iptables', 'sidecar', 'listener', 'filter-chain', 'cluster', 'destination']);
   const failedSvg = page.locator('#s-redis-7000-1 article.probe').first().locator('svg.path');
-  t.is(await failedSvg.locator('rect.hop-box').count(), LOCAL_REPLY_TRACE.hops.length);
+  t.is(await failedSvg.locator('rect.hop-box').count(), pathHops(LOCAL_REPLY_TRACE).length);
   // The local reply is drawn amber: the computed stroke of its boxes is the amber colour.
   const stroke = await failedSvg.locator('rect.hop-box').first().evaluate((r) => getComputedStyle(r).stroke);
   t.is(stroke, 'rgb(191, 135, 0)');

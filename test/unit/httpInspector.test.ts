@@ -1,5 +1,5 @@
 import test from 'ava';
-import { MAX_INSPECT_SIZE, inspectHttp, isHttp11RequestLine } from '../../harness/sidecar/inspector.ts';
+import { MAX_INSPECT_SIZE, inspectHttp, isHttp11RequestLine } from '../../harness/model/httpInspector.ts';
 import { HTTP_INSPECTOR_CASES } from '../fixtures/httpInspectorCases.ts';
 import { LEGACY_400, badRequest } from '../../harness/sidecar/httpCodec.ts';
 

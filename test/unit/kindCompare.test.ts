@@ -3,7 +3,7 @@ import { compareOutcomes, conntrackShape, renderComparison, KIND_STAT_PREFIXES, 
 import { clusterStat, httpStat, listenerStat, tcpStat } from '../../harness/model/stats.ts';
 import { parseConntrack, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
 import { probeSchema, type Probe } from '../../harness/scenario/schema.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/runner.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/outcome.ts';
 import type { ProbeResult } from '../../harness/probes/types.ts';
 
 const probe = (name: string): Probe => probeSchema.parse({ name, from: 'sleep', tcp: { host: '10.0.0.6', port: 7001 }, expect: {} });
@@ -30,17 +30,17 @@ function outcome(name: string, over: Partial<ProbeOutcome> = {}): ProbeOutcome {
 }
 
 function scenario(probes: ProbeOutcome[], over: Partial<ScenarioOutcome> = {}): ScenarioOutcome {
-  return { name: 'redis-7000-modern', ok: true, runDir: '/tmp/x', probes, podChecks: [], durationMs: 1, timings: { upMs: 0, probesMs: 0, downMs: 0 }, ...over };
+  return { name: 'redis-7000-modern', ok: true, runDir: '/tmp/x', backend: 'netns/model', probes, podChecks: [], durationMs: 1, timings: { upMs: 0, probesMs: 0, downMs: 0 }, ...over };
 }
 
 const PASS = 'cluster.PassthroughCluster;.upstream_cx_total';
 const TCP = 'tcp.PassthroughCluster.downstream_cx_total';
 
 test('identical evidence on both sides agrees, with short agree lines', (t) => {
-  const stats = new Map([[PASS, 1], [TCP, 1]]);
+  const stats = Object.fromEntries([[PASS, 1], [TCP, 1]]);
   const lab = scenario([outcome('nc-7001', { legs: legs('10.64.192.14', '10.0.0.6'), statsDiff: stats })]);
   // kind has other addresses (Docker's), which are not compared.
-  const kind = scenario([outcome('nc-7001', { legs: legs('10.244.0.12', '172.18.0.3'), statsDiff: new Map(stats) })]);
+  const kind = scenario([outcome('nc-7001', { legs: legs('10.244.0.12', '172.18.0.3'), statsDiff: { ...stats } })]);
   const [d] = compareOutcomes(lab, kind);
   t.true(d!.agree);
   t.deepEqual(d!.differences, []);
@@ -96,12 +96,12 @@ test('conntrack shape: legs, redirected or direct, upstream present', (t) => {
 });
 
 test('stats: deltas compared with absent as 0; names one side cannot have are listed apart', (t) => {
-  const lab = new Map([
+  const lab = Object.fromEntries([
     [PASS, 1],
     ['cluster.BlackHoleCluster;.upstream_cx_total', 1],
     ['listener.0.0.0.0_7000.downstream_cx_total', 1],
   ]);
-  const kind = new Map([
+  const kind = Object.fromEntries([
     [PASS, 1],
     [TCP, 1], // the model can emit this one: absent on the lab side means 0, a real difference
     ['cluster.PassthroughCluster;.upstream_cx_destroy_remote', 1], // real Envoy only
@@ -124,8 +124,8 @@ test('stats: deltas compared with absent as 0; names one side cannot have are li
 });
 
 test('stats: a lab stat kind\'s inclusion list drops is lab-only, not a difference', (t) => {
-  const lab = new Map([['http_connection_manager_x.weird', 1], [PASS, 1]]);
-  const [d] = compareOutcomes(scenario([outcome('p', { statsDiff: lab })]), scenario([outcome('p', { statsDiff: new Map([[PASS, 1]]) })]), {
+  const lab = Object.fromEntries([['http_connection_manager_x.weird', 1], [PASS, 1]]);
+  const [d] = compareOutcomes(scenario([outcome('p', { statsDiff: lab })]), scenario([outcome('p', { statsDiff: Object.fromEntries([[PASS, 1]]) })]), {
     labCanHave: () => true,
   });
   t.true(d!.agree);
@@ -150,12 +150,12 @@ test('a probe that did not run on one side, or is missing there, is a difference
 
 test('renderComparison: a disagreeing probe shows both sides and what still agreed; the last line counts', (t) => {
   const lab = scenario([
-    outcome('nc-7000', { result: result({ end: 'eof' }), legs: legs('10.64.192.14', '10.0.0.6'), statsDiff: new Map([[PASS, 1]]) }),
-    outcome('nc-7001', { legs: legs('10.64.192.14', '10.0.0.6'), statsDiff: new Map([[PASS, 1]]) }),
+    outcome('nc-7000', { result: result({ end: 'eof' }), legs: legs('10.64.192.14', '10.0.0.6'), statsDiff: Object.fromEntries([[PASS, 1]]) }),
+    outcome('nc-7001', { legs: legs('10.64.192.14', '10.0.0.6'), statsDiff: Object.fromEntries([[PASS, 1]]) }),
   ]);
   const kind = scenario([
-    outcome('nc-7000', { result: result({ end: 'reset' }), legs: legs('10.244.0.12', '172.18.0.3'), statsDiff: new Map([[PASS, 2]]) }),
-    outcome('nc-7001', { legs: legs('10.244.0.12', '172.18.0.3'), statsDiff: new Map([[PASS, 1]]) }),
+    outcome('nc-7000', { result: result({ end: 'reset' }), legs: legs('10.244.0.12', '172.18.0.3'), statsDiff: Object.fromEntries([[PASS, 2]]) }),
+    outcome('nc-7001', { legs: legs('10.244.0.12', '172.18.0.3'), statsDiff: Object.fromEntries([[PASS, 1]]) }),
   ]);
   const diffs: ProbeDiff[] = compareOutcomes(lab, kind);
   const text = renderComparison(diffs);
@@ -212,8 +212,8 @@ test('an outcome the scenario declares a race (end: [eof, reset]) agrees whichev
 
 test('byte counters that moved on both sides agree; one that moved on one side only differs', (t) => {
   const rx = 'cluster.PassthroughCluster;.upstream_cx_rx_bytes_total';
-  const [both] = compareOutcomes(scenario([outcome('a', { statsDiff: new Map([[rx, 2364]]) })]), scenario([outcome('a', { statsDiff: new Map([[rx, 2361]]) })]));
+  const [both] = compareOutcomes(scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2364]]) })]), scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2361]]) })]));
   t.true(both!.agree);
-  const [one] = compareOutcomes(scenario([outcome('a', { statsDiff: new Map([[rx, 0]]) })]), scenario([outcome('a', { statsDiff: new Map([[rx, 2361]]) })]));
+  const [one] = compareOutcomes(scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 0]]) })]), scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2361]]) })]));
   t.false(one!.agree);
 });

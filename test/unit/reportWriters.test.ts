@@ -6,7 +6,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { junitSuites, renderJunit, stripForbidden, xmlAttr, xmlText } from '../../harness/report/junit.ts';
 import { suiteTimings, writeAtomic, writeSuiteReports } from '../../harness/report/files.ts';
 import { summarize, type ScenarioRun, type SuiteResult } from '../../harness/report/suiteResult.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/runner.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/outcome.ts';
 import type { ProbeResult } from '../../harness/probes/types.ts';
 import { checkIptablesSave, checkProbe } from '../../harness/run/assertions.ts';
 import { legsOfProbe, parseConntrack } from '../../harness/evidence/conntrack.ts';
@@ -24,8 +24,9 @@ const FORBIDDEN_IN_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 function probeOutcome(spec: unknown, result: ProbeResult, conntrack: string[], stats: Record<string, number> | undefined): ProbeOutcome {
   const probe = probeSchema.parse(spec);
   const legs = legsOfProbe(parseConntrack(conntrack.join('\n')), POD, result.localPort ?? -1);
-  const statsDiff = stats ? new Map(Object.entries(stats)) : undefined;
-  const checks = checkProbe(probe.expect, result, legs, statsDiff, statsDiff);
+  const moved = stats ? new Map(Object.entries(stats)) : undefined;
+  const checks = checkProbe(probe.expect, result, legs, moved, moved);
+  const statsDiff = stats;
   return { probe, result, checks, legs, statsDiff, ok: checks.every((c) => c.ok) };
 }
 
@@ -76,7 +77,7 @@ const podChecksOk = checkIptablesSave(
 
 function outcome(name: string, probes: ProbeOutcome[], extra: Partial<ScenarioOutcome> = {}): ScenarioOutcome {
   return {
-    name, ok: probes.every((p) => p.ok) && !extra.error, runDir: `/work/main/runs/20250101-120000-${name}-el3f`, probes, podChecks: [],
+    name, ok: probes.every((p) => p.ok) && !extra.error, runDir: `/work/main/runs/20250101-120000-${name}-el3f`, backend: 'netns/model', probes, podChecks: [],
     durationMs: 5_700, timings: { upMs: 3_100, probesMs: 1_900, downMs: 700 }, ...extra,
   };
 }

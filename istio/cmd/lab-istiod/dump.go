@@ -54,24 +54,10 @@ func dump(args []string) error {
 }
 
 func dumpPod(fake *xds.FakeDiscoveryServer, ref string) (json.RawMessage, error) {
-	ns, name, ok := strings.Cut(ref, "/")
-	if !ok {
-		return nil, fmt.Errorf("--pod %q: expected NAMESPACE/NAME", ref)
-	}
-	pod, err := fake.KubeClient().Kube().CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("--pod %q: %v", ref, err)
-	}
-	proxy, err := sidecarProxy(pod)
+	proxy, err := setupPodProxy(fake, ref)
 	if err != nil {
 		return nil, err
 	}
-	// The steps istiod takes when a sidecar connects (pilot/pkg/xds/ads.go initProxyMetadata,
-	// computeProxyState): labels from the registry, then service targets and the sidecar scope.
-	proxy.ConfigNamespace = model.GetProxyConfigNamespace(proxy)
-	proxy.SetWorkloadLabels(fake.Env())
-	proxy = fake.SetupProxy(proxy)
-
 	listeners := &admin.ListenersConfigDump{}
 	for _, l := range fake.Listeners(proxy) {
 		listeners.DynamicListeners = append(listeners.DynamicListeners, &admin.ListenersConfigDump_DynamicListener{
@@ -103,6 +89,27 @@ func dumpPod(fake *xds.FakeDiscoveryServer, ref string) (json.RawMessage, error)
 		return nil, err
 	}
 	return json.RawMessage(js), nil
+}
+
+// setupPodProxy is the proxy istiod would build for the pod's sidecar ("namespace/name") when it
+// connects: the steps of pilot/pkg/xds/ads.go initProxyMetadata and computeProxyState (labels from
+// the registry, then service targets and the sidecar scope).
+func setupPodProxy(fake *xds.FakeDiscoveryServer, ref string) (*model.Proxy, error) {
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok {
+		return nil, fmt.Errorf("--pod %q: expected NAMESPACE/NAME", ref)
+	}
+	pod, err := fake.KubeClient().Kube().CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("--pod %q: %v", ref, err)
+	}
+	proxy, err := sidecarProxy(pod)
+	if err != nil {
+		return nil, err
+	}
+	proxy.ConfigNamespace = model.GetProxyConfigNamespace(proxy)
+	proxy.SetWorkloadLabels(fake.Env())
+	return fake.SetupProxy(proxy), nil
 }
 
 // sidecarProxy is the proxy pilot-agent announces for a pod: its node ID and the metadata the

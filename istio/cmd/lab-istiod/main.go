@@ -51,6 +51,8 @@ func main() {
 		err = dump(args)
 	case "validate":
 		err = validate(args)
+	case "simulate":
+		err = simulate(args)
 	case "version":
 		err = printVersion()
 	default:
@@ -63,7 +65,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: lab-istiod serve|dump|validate|version [flags]")
+	fmt.Fprintln(os.Stderr, "usage: lab-istiod serve|dump|simulate|validate|version [flags]")
 	os.Exit(2)
 }
 

@@ -89,7 +89,10 @@ func serve(args []string) error {
 	f := newFailer()
 	defer f.shutdown()
 	fake := discoveryServer(f, in, ads)
-	go func() { _ = http.Serve(debug, fake.DiscoveryDebug) }()
+	mux := http.NewServeMux()
+	mux.Handle("/lab/simulate", simulateHandler(fake))
+	mux.Handle("/", fake.DiscoveryDebug)
+	go func() { _ = http.Serve(debug, mux) }()
 	fmt.Printf("READY ads=%s debug=%s\n", ads.Addr(), debug.Addr())
 
 	stop := make(chan os.Signal, 1)

@@ -6,8 +6,8 @@ import type { Progress, SidecarInfo } from '../backend.ts';
 import { describeProbe } from '../probes/registry.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { describeLeg } from '../evidence/conntrack.ts';
-import type { ProbeOutcome, ScenarioOutcome } from './runner.ts';
-import type { Check } from './assertions.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../run/outcome.ts';
+import type { Check } from '../run/assertions.ts';
 
 export function checkLine(c: Check): string {
   const basis = c.basis === 'reasoned' ? ' [reasoned]' : '';
@@ -50,8 +50,9 @@ export function evidenceLines(o: ProbeOutcome): string[] {
   lines.push(`conntrack legs: ${legs.length ? '' : 'none'}`);
   for (const l of legs) lines.push(`  ${describeLeg(l!)}`);
   if (o.statsDiff) {
-    lines.push(`stats that moved: ${o.statsDiff.size ? '' : 'none'}`);
-    for (const [k, v] of o.statsDiff) lines.push(`  ${k} +${v}`);
+    const moved = Object.entries(o.statsDiff);
+    lines.push(`stats that moved: ${moved.length ? '' : 'none'}`);
+    for (const [k, v] of moved) lines.push(`  ${k} +${v}`);
   }
   return lines;
 }

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { injectionConfig, renderRestore } from '../../harness/model/iptables.ts';
 import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
-import { tracePath, type TraceProbe } from '../../harness/model/tracePath.ts';
-import type { PathTrace } from '../../harness/model/pathTrace.ts';
+import { tracePath, type PathTrace, type TraceProbe } from '../../harness/model/pathTrace.ts';
+import { describeMatch, pathHops } from '../../harness/model/pathDrawing.ts';
 import type { ProxyConfig } from '../../harness/model/types.ts';
 import { SCENARIO_DIR, parseScenario, type LoadedScenario } from '../../harness/scenario/load.ts';
 
@@ -34,8 +34,8 @@ function trace(name: string, probe: TraceProbe, resolvedIp: string, edit?: (text
   return tracePath({ ...pod(load(name, edit)), probe, resolvedIp });
 }
 
-const kinds = (p: PathTrace) => p.hops.map((h) => h.kind);
-const hop = (p: PathTrace, kind: string) => p.hops.find((h) => h.kind === kind);
+const kinds = (p: PathTrace) => pathHops(p).map((h) => h.kind);
+const hop = (p: PathTrace, kind: string) => pathHops(p).find((h) => h.kind === kind);
 const label = (p: PathTrace, kind: string) => hop(p, kind)?.label;
 
 test('redis-7000: 10.0.0.6:7000 with "keys *" is redirected, lands on 0.0.0.0_7000\'s match-all HCM, and gets the 400', (t) => {
@@ -204,3 +204,18 @@ test('a legacy HCM waits for a request when the client waits for the server', (t
   t.is(p.outcome, 'waits');
 });
 
+
+test('the trace is data: named matches like pilot/pkg/simulation Result, and the one-line text is built from them', (t) => {
+  const legacy = trace('redis-7000', REDIS('10.0.0.6', 7000), '10.0.0.6');
+  t.deepEqual(legacy.match, { listener: '0.0.0.0_7000', error: 'protocol error' }, 'the unnamed HCM chain has no name; TCP into an HCM is a protocol error');
+  t.is(legacy.filterChainMatch, 'ALL');
+  t.is(describeMatch(legacy.match), 'listener 0.0.0.0_7000 › error protocol error');
+  const http = trace('registry-only-http', CURL('http', 'httpbin.org', 80), '10.20.0.80');
+  t.deepEqual(http.match, { listener: '0.0.0.0_80', routeConfig: '80', virtualHost: 'block_all', route: 'block_all' });
+  t.is(http.directResponse, 502);
+  const sni = trace('https-serviceentry-sni', CURL('https', 'www.baidu.com', 443), '10.20.0.10');
+  t.deepEqual(sni.match, { listener: '0.0.0.0_443', cluster: 'outbound|443||www.baidu.com' });
+  const direct = trace('redis-7000-fix-exclude-ip-ranges', REDIS('10.0.0.6', 7000), '10.0.0.6');
+  t.deepEqual(direct.match, {});
+  t.is(describeMatch(direct.match), 'no listener (not captured)');
+});
