@@ -29,8 +29,8 @@ export const SCENARIO_IMAGES = [CLIENT_IMAGE, REDIS_IMAGE, MARIADB_IMAGE, HTTPBI
 export const IMAGES = [...ISTIO_IMAGES, ...SCENARIO_IMAGES];
 
 /**
- * Envoy stats the scenarios assert on, which Istio's default inclusion list leaves out (reference
- * kind-istio.md §3, "Stats Istio does NOT emit by default").
+ * Envoy stats the scenarios assert on, which Istio's default inclusion list leaves out
+ * (pkg/bootstrap/config.go: without proxyStatsMatcher, Envoy's stats_matcher keeps only Istio's own prefixes).
  */
 export const MESH_STATS_PREFIXES = [
   'cluster.PassthroughCluster',

@@ -19,7 +19,7 @@ export const CLUSTER_NAME = 'egress-lab';
 export const KUBE_CONTEXT = `kind-${CLUSTER_NAME}`;
 /** Label put on the cluster's node: a cluster carrying it is egress-lab's and may be reused. */
 export const MANAGED_LABEL = 'egress-lab.io/managed';
-/** The Istio the kind backend installs (reference kind-istio.md §0: newest stable). */
+/** The Istio the kind backend installs (the newest stable release when the backend was written). */
 export const ISTIO_VERSION = '1.30.3';
 
 /** A shell-like rendering of a command, for humans (quoting only what needs it). */

@@ -1,5 +1,5 @@
 /**
- * The three CLIs the kind backend drives, at pinned versions (reference kind-istio.md §0): kind,
+ * The three CLIs the kind backend drives, at pinned versions: kind,
  * kubectl and istioctl. A tool is taken from PATH when it reports the pinned version, else from a
  * per-version cache directory, else downloaded once into that cache from its release, checked
  * against the checksum file published next to it.

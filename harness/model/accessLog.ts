@@ -1,5 +1,5 @@
 /**
- * Istio's default TEXT access log line (pilot/pkg/model/telemetry_logging.go, reference §6), so the
+ * Istio's default TEXT access log line (pilot/pkg/model/telemetry_logging.go; the short response flags are Envoy's source/common/stream_info/utility.h), so the
  * model can print exactly what a real sidecar would for the same decision.
  */
 

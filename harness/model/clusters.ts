@@ -1,5 +1,5 @@
 /**
- * Outbound clusters as istiod builds them (reference §1.2 and §4): the two special clusters plus one
+ * Outbound clusters as istiod builds them (pilot/pkg/networking/core/cluster_builder.go): the two special clusters plus one
  * `outbound|PORT||host` cluster per service port.
  */
 import type { IstioEra } from './iptables.ts';

@@ -1,5 +1,5 @@
 /**
- * Where a redirected connection goes inside the sidecar (reference §1.2 and §9): which listener takes
+ * Where a redirected connection goes inside the sidecar (built by pilot/pkg/networking/core/listener_builder.go; matched the way Envoy does, and pilot/pkg/simulation/traffic.go matchListener and matchFilterChain describe): which listener takes
  * it, and which filter chain of that listener matches, in Envoy's match order.
  */
 import { cidrContains, parseCidr } from './net.ts';

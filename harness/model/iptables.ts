@@ -1,8 +1,11 @@
 /**
  * The nat/mangle rules istio-iptables installs in a sidecar pod, generated from its flags.
  *
- * Spec: shared/reference/istio-iptables.md (modern = Istio 1.25-1.31) and the seed-000
- * iptables-save listing (legacy = Istio 1.4-1.6). Pure: no I/O, IPv4 block only.
+ * Modern (Istio 1.25-1.31): tools/istio-iptables/pkg/capture/run.go, with the flags of
+ * tools/istio-iptables/pkg/cmd/root.go and the defaults of tools/common/config/config.go; checked
+ * against the real istio-iptables --dry-run by test/integration/iptablesReal.test.ts. Legacy (Istio
+ * 1.4-1.6): tools/packaging/common/istio-iptables.sh of those releases and seed 000's
+ * iptables-save listing. Pure: no I/O, IPv4 block only.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
@@ -50,7 +53,7 @@ export interface IptablesConfig {
   ownerGroupsExclude: string;
   /**
    * Legacy chain-name case: seed 000's Istio 1.4 distribution wrote `istio_OUTPUT`; 1.5 and 1.6 write
-   * `ISTIO_OUTPUT` (reference, "Legacy behaviour"). Ignored for the modern era.
+   * `ISTIO_OUTPUT`. Ignored for the modern era.
    */
   legacyChainCase?: 'lower' | 'upper';
 }

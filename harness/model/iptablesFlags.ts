@@ -1,7 +1,7 @@
 /**
  * Parses istio-iptables' own command line into an IptablesConfig.
  *
- * Unset flags take istio-iptables' built-in defaults (reference flag table), not the injector's:
+ * Unset flags take istio-iptables' built-in defaults (tools/common/config/config.go DefaultConfig), not the injector's:
  * with no -i there is no outbound capture, with no -b no inbound capture. Environment variables
  * are not consulted (no I/O here). Flags whose effect is not modelled are refused, never ignored.
  */

@@ -1,6 +1,6 @@
 /**
- * Outbound listeners as istiod builds them for one sidecar (reference §1.2-1.3 and "Legacy
- * behaviour"): virtualOutbound on 15001, then one listener per (bind, port) key built from the
+ * Outbound listeners as istiod builds them for one sidecar (pilot/pkg/networking/core/listener.go and
+ * listener_builder.go; Istio 1.4-1.6 as seed 000's config dump shows it): virtualOutbound on 15001, then one listener per (bind, port) key built from the
  * services it can see, oldest first, with Istio's conflict merging.
  */
 import { BLACKHOLE, PASSTHROUGH, serviceClusterName } from './clusters.ts';

@@ -1,5 +1,7 @@
 /**
- * Istio's protocol selection (reference §2.1): how a port's name, appProtocol or ServiceEntry
+ * Istio's protocol selection (pkg/config/protocol/instance.go; Service ports through
+ * pkg/config/kube/conversion.go ConvertProtocol, ServiceEntry ports through
+ * pilot/pkg/serviceregistry/serviceentry/conversion.go convertPort): how a port's name, appProtocol or ServiceEntry
  * protocol decides whether it gets an HTTP listener, a TCP listener or a sniffed one.
  */
 import type { ListenerClass, Protocol } from './types.ts';

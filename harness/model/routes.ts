@@ -1,5 +1,5 @@
 /**
- * HTTP route configurations for the HTTP listeners (reference §1.4): one virtual host per HTTP service
+ * HTTP route configurations for the HTTP listeners (pilot/pkg/networking/core/httproute.go): one virtual host per HTTP service
  * on the port, with Istio's domain list, plus the catch-all `allow_any` or `block_all`.
  */
 import type { VirtualService } from '../scenario/schema.ts';
@@ -53,7 +53,8 @@ export function serviceVirtualHost(svc: MeshService, port: number, proxyNamespac
     name: `${svc.hostname}:${port}`,
     domains: domains ?? virtualHostDomains(svc, port, proxyNamespace),
     // Istio names a Service's own route "default"; a VirtualService's http route carries its own
-    // `name`, which the scenario schema does not take, so it has none (route.go translateRoute).
+    // `name`, which the scenario schema does not take, so it has none
+    // (pilot/pkg/networking/core/route/route.go: DefaultRouteName is only for routes without a VirtualService).
     ...(vs ? {} : { routeName: 'default' }),
     // Sidecar routes have no timeout unless a VirtualService sets one (route.go setTimeout).
     action: { kind: 'cluster', cluster: vs?.cluster ?? serviceClusterName(port, svc.hostname), timeoutMs: vs?.timeoutMs ?? 0 },

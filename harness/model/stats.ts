@@ -1,6 +1,7 @@
 /**
  * Envoy-style stats for the sidecar model, plus parsers for real Envoy admin output, so the model and
- * a real sidecar can be compared name by name (reference §5).
+ * a real sidecar can be compared name by name (Envoy's cluster, listener, tcp_proxy and HTTP connection
+ * manager stats; Istio's ';' suffix comes from the alt_stat_name it sets in pilot/pkg/networking/core/cluster_builder.go).
  */
 
 export type StatsEra = 'legacy' | 'modern';

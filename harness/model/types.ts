@@ -11,7 +11,7 @@ export type Protocol =
   | 'TCP' | 'TLS' | 'HTTPS' | 'MONGO' | 'REDIS' | 'MYSQL'
   | 'UDP' | 'AUTO';
 
-/** How Istio treats a port when building listeners (reference §2.1). */
+/** How Istio treats a port when building listeners (pkg/config/protocol/instance.go). */
 export type ListenerClass = 'http' | 'tcp' | 'auto' | 'none';
 
 export type OutboundTrafficPolicy = 'ALLOW_ANY' | 'REGISTRY_ONLY';

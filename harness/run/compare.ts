@@ -74,7 +74,7 @@ export const LAB_STAT_PATTERNS: RegExp[] = [
 
 /**
  * What a real Istio 1.30 sidecar on kind reports: Envoy's stats_matcher is an inclusion list
- * (reference kind-istio.md §3). Istio's defaults plus the prefixes the kind backend adds with
+ * (pkg/bootstrap/config.go). Istio's defaults plus the prefixes the kind backend adds with
  * proxyStatsMatcher (clusterPlan.ts MESH_STATS_PREFIXES).
  */
 export const KIND_STAT_PREFIXES: string[] = [

@@ -1,5 +1,6 @@
 /**
- * The retry rule of the kind backend (reference harness-anchors §2, kind-istio.md §6): retry only
+ * The retry rule of the kind backend (after cilium-cli's connectivity checks and Istio's
+ * integration tests, pkg/test/framework): retry only
  * probes expected to succeed, never expected failures. Cilium adds curl --retry only when the action
  * is expected to succeed ("Never retry an action that is expected to be dropped"); Istio's echo calls
  * retry until the check passes. Retrying an expected denial would hide exactly the incidents this

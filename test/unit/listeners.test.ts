@@ -480,13 +480,13 @@ test('buildListeners directly: TLS SE without VIP gets an SNI chain, tls_inspect
   t.is(l.defaultFilterChain?.name, 'PassthroughFilterChain');
 });
 
-// ---------------------------------------------------------------- divergences from the reference
+// ---------------------------------------------------------------- regressions against Istio's listener code
 
 // Regression (was a bug in harness/model/listeners.ts addAuto): an auto-protocol (no protocol field) SE whose address is
 // a CIDR ignores the CIDR (addAuto only looks at svc.vips) and builds a match-all chain on
-// 0.0.0.0_7000, so the SE captures every connection to port 7000 whatever the IP. Reference §1.3
-// ("SE addresses given as a CIDR … chain {prefix_ranges: [cidr]}. Default chain =
-// PassthroughFilterChain"): traffic outside 10.0.0.0/24 must fall through to Passthrough/BlackHole.
+// 0.0.0.0_7000, so the SE captures every connection to port 7000 whatever the IP. Istio gives an SE address given as a CIDR a
+// chain matching prefix_ranges [cidr], with PassthroughFilterChain as the default chain
+// (pilot/pkg/networking/core/listener.go): traffic outside 10.0.0.0/24 falls through to Passthrough/BlackHole.
 test('auto SE with a CIDR address matches by prefix_ranges, not match-all', (t) => {
   const c = proxy('1.30', `  serviceEntries:
     - name: redis-net
@@ -500,8 +500,8 @@ test('auto SE with a CIDR address matches by prefix_ranges, not match-all', (t) 
 
 // Regression (was a bug in harness/model/listeners.ts addAuto): a headless Service (clusterIP None) with an unnamed
 // (auto) port gets 0.0.0.0_PORT with a match-all tcp chain, capturing every :PORT connection.
-// Reference §1.3: "Headless k8s Service (ClusterIP None), TCP/auto ports → one listener per
-// endpoint, podIP_PORT". addTcp handles svc.headless; addAuto does not.
+// Istio builds one listener per endpoint, podIP_PORT, for a headless Service's TCP and auto ports
+// (pilot/pkg/networking/core/listener.go). addTcp handled svc.headless; addAuto did not.
 test('headless Service with an auto port: one listener per endpoint, no 0.0.0.0 capture', (t) => {
   const c = proxy('1.30', `  services:
     - name: db
@@ -518,8 +518,8 @@ test('headless Service with an auto port: one listener per endpoint, no 0.0.0.0 
 
 // Regression (was a bug in harness/model/listeners.ts addTcp / meshServices.ts): a TCP SE with resolution NONE, endpoints
 // and no addresses is treated like "TCP without a VIP" and captures all :3306 traffic on
-// 0.0.0.0_3306. Reference §1.3 / §4: "SE NONE + endpoints, no addresses → one epIP_3306 per
-// endpoint … only those IPs are matched".
+// 0.0.0.0_3306. Istio builds one epIP_3306 listener per endpoint of such an SE, so only those
+// IPs are matched (pilot/pkg/networking/core/listener.go).
 test('SE resolution NONE with endpoints and no addresses: one epIP_PORT listener per endpoint', (t) => {
   const c = proxy('1.30', `  serviceEntries:
     - name: mysql
@@ -530,8 +530,8 @@ test('SE resolution NONE with endpoints and no addresses: one epIP_PORT listener
   t.deepEqual(names(c), ['10.0.0.6_3306', '10.0.0.7_3306', 'virtualOutbound']);
 });
 
-// Regression (was a bug in harness/model/listeners.ts addChain): reference §1.3 "Mongo or MySQL mixed with another
-// protocol on the same key: the newcomer is dropped (isConflictWithWellKnownPort)". The model merges
+// Regression (was a bug in harness/model/listeners.ts addChain): Mongo or MySQL mixed with another
+// protocol on the same listener key: the newcomer is dropped (listener.go isConflictWithWellKnownPort). The model merges
 // a MySQL SE without VIP into the HTTP Service's 0.0.0.0_3306 listener, and the MySQL chain becomes
 // the default (capturing all non-HTTP :3306 traffic) instead of being dropped.
 test('MySQL SE joining an HTTP listener on the same port is dropped (well-known-port conflict)', (t) => {
