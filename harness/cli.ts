@@ -141,7 +141,8 @@ interface SuiteCliOptions {
 /** Ctrl-C or SIGTERM: stop the run, remove the lab that is up, still write the reports. */
 function stopOnSignals(stop: StopSignal): void {
   // harness/main.ts exits at once on a signal while nothing exists; from here on, a signal stops the run.
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) for (const l of process.listeners(sig)) if (l.name === 'earlyInterrupt') process.off(sig, l);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    for (const l of process.listeners(sig)) if (l.name === 'earlyInterrupt') process.off(sig, l);
   const handler = (sig: NodeJS.Signals) => {
     if (stop.reason) return;
     console.error(`\negress-lab: interrupted (${sig}); removing the lab and writing the reports...`);
@@ -155,12 +156,19 @@ function printTable(result: SuiteResult): void {
   const rows = result.runs.map((r) => {
     const probes = r.outcome?.probes ?? [];
     const attempt = result.runs.some((x) => x.attempt > 1) ? ` #${r.attempt}` : '';
-    return [`${r.scenario}${attempt}`, r.backend, r.status.toUpperCase(), `${probes.filter((p) => p.ok).length}/${probes.length}`, `${(r.durationMs / 1000).toFixed(1)} s`];
+    return [
+      `${r.scenario}${attempt}`,
+      r.backend,
+      r.status.toUpperCase(),
+      `${probes.filter((p) => p.ok).length}/${probes.length}`,
+      `${(r.durationMs / 1000).toFixed(1)} s`,
+    ];
   });
   const header = ['scenario', 'backend', 'result', 'probes', 'time'];
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i]!.length)));
   for (const row of [header, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-  for (const r of result.runs.filter((x) => x.status === 'skipped' && x.reason)) console.log(`  ${r.scenario} on ${r.backend} skipped: ${r.reason}`);
+  for (const r of result.runs.filter((x) => x.status === 'skipped' && x.reason))
+    console.log(`  ${r.scenario} on ${r.backend} skipped: ${r.reason}`);
 }
 
 /** --dry-run: the kind command plan of each scenario, nothing run. */
@@ -182,7 +190,7 @@ async function kindAvailability(): Promise<string | undefined> {
 async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts: SuiteCliOptions): Promise<void> {
   if (opts.dryRun) {
     if (opts.backend === 'netns') {
-      console.error('egress-lab: --dry-run prints the kind backend\'s command plan; use it with --backend kind or both');
+      console.error("egress-lab: --dry-run prints the kind backend's command plan; use it with --backend kind or both");
       process.exit(EXIT_USAGE);
     }
     printKindPlans(loaded);
@@ -202,13 +210,21 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
   const retention = process.env.EGRESS_LAB_RETENTION ?? DEFAULT_RETENTION;
   if (retention !== 'off') {
     const pruned = pruneRuns(opts.runDir, { olderThanMs: parseAge(retention), now: Date.now(), live: await livePrefixes() });
-    if (pruned.length > 0) console.log(`pruned ${pruned.length} run director${pruned.length === 1 ? 'y' : 'ies'} older than ${retention} from ${opts.runDir} (EGRESS_LAB_RETENTION)`);
+    if (pruned.length > 0)
+      console.log(
+        `pruned ${pruned.length} run director${pruned.length === 1 ? 'y' : 'ies'} older than ${retention} from ${opts.runDir} (EGRESS_LAB_RETENTION)`,
+      );
   }
   const reportDir = opts.reportDir ?? reportDirFor(opts.runDir);
   const stop: StopSignal = {};
   stopOnSignals(stop);
   // Side by side, each scenario's output is held back and printed as one block.
-  const reporter = opts.jobs > 1 ? () => (opts.verbose ? new GroupedReporter() : new QuietReporter()) : opts.verbose ? new ConsoleReporter() : new QuietReporter();
+  const reporter =
+    opts.jobs > 1
+      ? () => (opts.verbose ? new GroupedReporter() : new QuietReporter())
+      : opts.verbose
+        ? new ConsoleReporter()
+        : new QuietReporter();
   const result = await runSuite(
     {
       scenarios: loaded,
@@ -234,7 +250,10 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
   if (result.interrupted) {
     // Said only once it is checked: every lab the run started is gone, cgroup and namespaces.
     const left = await leftoversOf(stop.prefixes ?? []);
-    const what = left.length === 0 ? 'the lab was removed, nothing is left behind' : `these were left behind: ${left.join(', ')} (npm run lab -- down --prefix <prefix>)`;
+    const what =
+      left.length === 0
+        ? 'the lab was removed, nothing is left behind'
+        : `these were left behind: ${left.join(', ')} (npm run lab -- down --prefix <prefix>)`;
     console.error(`egress-lab: ${result.interrupted}: ${what}; partial reports are in ${reportDir}`);
     process.exit(EXIT_INTERRUPTED);
   }
@@ -247,7 +266,11 @@ async function leftoversOf(prefixes: string[]): Promise<string[]> {
   const left: string[] = [];
   for (const p of prefixes) {
     left.push(...(await labNamespaces(`${p}-`)).map((n) => `namespace ${n}`));
-    left.push(...labCgroups(p).filter((c) => c === p).map((c) => `cgroup ${c}`));
+    left.push(
+      ...labCgroups(p)
+        .filter((c) => c === p)
+        .map((c) => `cgroup ${c}`),
+    );
   }
   return left;
 }
@@ -264,17 +287,30 @@ const program = new Command('egress-lab').description('Reproduce Istio egress in
 program.exitOverride();
 
 const cleanupOption = () =>
-  new Option('--cleanup <mode>', 'remove labs always, only when the scenario passed, or never').choices(['always', 'on-success', 'never']).default('always');
+  new Option('--cleanup <mode>', 'remove labs always, only when the scenario passed, or never')
+    .choices(['always', 'on-success', 'never'])
+    .default('always');
 const backendOption = () =>
-  new Option('--backend <name>', 'netns: the embedded lab; kind: a kind cluster with real Istio; both: each, compared').choices(['netns', 'kind', 'both']).default('netns');
+  new Option('--backend <name>', 'netns: the embedded lab; kind: a kind cluster with real Istio; both: each, compared')
+    .choices(['netns', 'kind', 'both'])
+    .default('netns');
 const sidecarOption = () =>
-  new Option('--sidecar <engine>', "the netns lab's sidecar: envoy (real Istio and Envoy), model (the TypeScript model; always for Istio 1.4-1.6), both (each, compared)")
+  new Option(
+    '--sidecar <engine>',
+    "the netns lab's sidecar: envoy (real Istio and Envoy), model (the TypeScript model; always for Istio 1.4-1.6), both (each, compared)",
+  )
     .choices([...SIDECAR_CHOICES])
     .default('envoy');
 const runDirOption = () =>
-  new Option('--run-dir <dir>', 'where run directories go').argParser(callerPath).default(process.env.EGRESS_LAB_RUN_DIR ? callerPath(process.env.EGRESS_LAB_RUN_DIR) : join(REPO, 'runs'));
-const reportDirOption = () => new Option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)').argParser(callerPath);
-const jobsOption = (fallback: number) => new Option('--jobs <n>', 'scenarios side by side (the netns lab only; kind runs one at a time)').argParser(positiveInt).default(fallback);
+  new Option('--run-dir <dir>', 'where run directories go')
+    .argParser(callerPath)
+    .default(process.env.EGRESS_LAB_RUN_DIR ? callerPath(process.env.EGRESS_LAB_RUN_DIR) : join(REPO, 'runs'));
+const reportDirOption = () =>
+  new Option('--report-dir <dir>', 'where the JUnit, JSON and HTML reports go (default: a new folder in the run dir)').argParser(
+    callerPath,
+  );
+const jobsOption = (fallback: number) =>
+  new Option('--jobs <n>', 'scenarios side by side (the netns lab only; kind runs one at a time)').argParser(positiveInt).default(fallback);
 
 program
   .command('scenario')
@@ -288,16 +324,28 @@ program
   .addOption(new Option('--timeout <duration>', 'whole-run timeout, e.g. 30m or 90s (exit 130 when it runs out)').argParser(duration))
   .addOption(backendOption())
   .addOption(sidecarOption())
-  .option('--dry-run', 'print the kind backend\'s command plan (with --backend kind|both) and run nothing', false)
+  .option('--dry-run', "print the kind backend's command plan (with --backend kind|both) and run nothing", false)
   .action((names: string[], opts: SuiteCliOptions & { keep: boolean }) =>
-    suiteCommand(loadAll(names), names, { ...opts, cleanup: opts.keep ? 'never' : opts.cleanup, repeat: 1, untilFail: false, verbose: true, tag: [] }),
+    suiteCommand(loadAll(names), names, {
+      ...opts,
+      cleanup: opts.keep ? 'never' : opts.cleanup,
+      repeat: 1,
+      untilFail: false,
+      verbose: true,
+      tag: [],
+    }),
   );
 
 program
   .command('scenarios')
   .description('run the catalog or a selection: names or regexes, "!x" to exclude; quiet on success, full evidence on failure')
   .argument('[patterns...]', 'scenario names, regexes, !exclusions or paths to scenario files')
-  .option('--tag <tag>', 'only scenarios with this tag ("!tag" excludes); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option(
+    '--tag <tag>',
+    'only scenarios with this tag ("!tag" excludes); repeatable',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
   .addOption(cleanupOption())
   .addOption(new Option('--repeat <n>', 'run the selection n times (flake hunting)').argParser(positiveInt))
   .option('--until-fail', 'repeat until an attempt fails (at most --repeat times, default 100)', false)
@@ -308,12 +356,15 @@ program
   .option('--verbose', 'print every step of every scenario, not only of failing ones', false)
   .addOption(backendOption())
   .addOption(sidecarOption())
-  .option('--dry-run', 'print the kind backend\'s command plan (with --backend kind|both) and run nothing', false)
+  .option('--dry-run', "print the kind backend's command plan (with --backend kind|both) and run nothing", false)
   .action((patterns: string[], opts: SuiteCliOptions) => {
     const { loaded, patterns: pats } = catalog(patterns);
     let selected: LoadedScenario[];
     try {
-      const chosen = selectScenarios(loaded.map((l) => ({ name: l.scenario.name, tags: l.scenario.tags, l })), { patterns: pats, tags: opts.tag });
+      const chosen = selectScenarios(
+        loaded.map((l) => ({ name: l.scenario.name, tags: l.scenario.tags, l })),
+        { patterns: pats, tags: opts.tag },
+      );
       selected = chosen.map((c) => c.l);
     } catch (err) {
       console.error(`egress-lab scenarios: ${(err as Error).message}`);
@@ -334,7 +385,10 @@ program
   .option('--tag <tag>', 'only scenarios with this tag', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .action((patterns: string[], opts: { tag: string[] }) => {
     const { loaded, patterns: pats } = catalog(patterns);
-    const chosen = selectScenarios(loaded.map((l) => ({ name: l.scenario.name, tags: l.scenario.tags, l })), { patterns: pats, tags: opts.tag });
+    const chosen = selectScenarios(
+      loaded.map((l) => ({ name: l.scenario.name, tags: l.scenario.tags, l })),
+      { patterns: pats, tags: opts.tag },
+    );
     for (const { l } of chosen) {
       const s = l.scenario;
       console.log(`${s.name}  (Istio ${l.istio.text}, ${s.mesh.outboundTrafficPolicy}; ${s.tags.join(', ')})`);
@@ -348,7 +402,11 @@ lab
   .description("remove one run's lab (--prefix) or every lab (--all): its processes (by cgroup), namespaces, /etc/netns entries")
   .addOption(new Option('--prefix <prefix>', 'the run to remove, as it printed its prefix (egl-xxxxxx)').argParser(runPrefix))
   .option('--all', 'every lab on this host, including those of runs in progress', false)
-  .addOption(new Option('--backend <name>', 'netns: lab namespaces; kind: delete the egress-lab kind cluster').choices(['netns', 'kind']).default('netns'))
+  .addOption(
+    new Option('--backend <name>', 'netns: lab namespaces; kind: delete the egress-lab kind cluster')
+      .choices(['netns', 'kind'])
+      .default('netns'),
+  )
   .action(async (opts: { prefix?: string; all: boolean; backend: string }) => {
     if (opts.backend === 'kind') {
       for (const c of deleteCommands()) {
@@ -372,7 +430,11 @@ lab
     }
     const report = await sweep(opts.prefix ?? LAB_PREFIX);
     if (report.cgroups.length) console.log(`killed the processes of ${report.cgroups.length} run cgroup(s): ${report.cgroups.join(' ')}`);
-    console.log(report.namespaces.length ? `removed ${report.namespaces.length} namespace(s): ${report.namespaces.join(' ')}` : 'no lab namespaces found');
+    console.log(
+      report.namespaces.length
+        ? `removed ${report.namespaces.length} namespace(s): ${report.namespaces.join(' ')}`
+        : 'no lab namespaces found',
+    );
     if (report.etcDirs.length) console.log(`removed stale /etc/netns entries: ${report.etcDirs.join(' ')}`);
   });
 lab
@@ -404,7 +466,9 @@ lab
   });
 lab
   .command('prune')
-  .description(`remove old run and report directories (a run also removes those older than EGRESS_LAB_RETENTION, default ${DEFAULT_RETENTION})`)
+  .description(
+    `remove old run and report directories (a run also removes those older than EGRESS_LAB_RETENTION, default ${DEFAULT_RETENTION})`,
+  )
   .addOption(new Option('--keep <n>', 'keep the newest n').argParser(positiveInt))
   .addOption(new Option('--older-than <age>', 'remove those older than this, e.g. 7d, 12h').argParser(age))
   .addOption(runDirOption())
@@ -414,7 +478,11 @@ lab
       process.exit(EXIT_USAGE);
     }
     const removed = pruneRuns(opts.runDir, { keep: opts.keep, olderThanMs: opts.olderThan, now: Date.now(), live: await livePrefixes() });
-    console.log(removed.length ? `removed ${removed.length} from ${opts.runDir}:\n${removed.map((r) => `  ${r}`).join('\n')}` : `nothing to remove in ${opts.runDir}`);
+    console.log(
+      removed.length
+        ? `removed ${removed.length} from ${opts.runDir}:\n${removed.map((r) => `  ${r}`).join('\n')}`
+        : `nothing to remove in ${opts.runDir}`,
+    );
   });
 
 program
@@ -446,7 +514,7 @@ program
   .command('proxy-config')
   .description('istioctl proxy-config views of a sidecar: from a kept lab (pod name) or a saved config_dump.json')
   .argument('<kind>', 'listener | cluster | route | endpoint')
-  .argument('<target>', 'a pod of a kept lab (e.g. sleep), or a path to a run\'s pods/<pod>/config_dump.json')
+  .argument('<target>', "a pod of a kept lab (e.g. sleep), or a path to a run's pods/<pod>/config_dump.json")
   .option('--port <n>', 'only this port', Number)
   .option('--address <ip>', 'listener or endpoint address')
   .option('--type <type>', 'listener type')
@@ -473,9 +541,11 @@ program
 
 program
   .command('iptables')
-  .description("print the iptables-restore text istio-iptables would apply for its own flags, e.g. -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -x \"\" -b '*' -d 15090,15021,15020")
+  .description(
+    "print the iptables-restore text istio-iptables would apply for its own flags, e.g. -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -x \"\" -b '*' -d 15090,15021,15020",
+  )
   .option('--istio <version>', 'Istio version whose rule shapes to use', '1.30')
-  .argument('[flags...]', "istio-iptables flags (after --)")
+  .argument('[flags...]', 'istio-iptables flags (after --)')
   .action((flags: string[], opts: { istio: string }) => {
     const version = parseIstioVersion(opts.istio);
     if (typeof version === 'string') {

@@ -23,23 +23,46 @@ import { QuietReporter } from '../harness/report/console.ts';
 
 /** The whole catalog as `npm run scenarios -- --jobs N` runs it, wall time per N. */
 async function catalogWallTimes(): Promise<void> {
-  const all = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).map((f) => loadScenarioFile(f.slice(0, -5)));
+  const all = readdirSync(SCENARIO_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => loadScenarioFile(f.slice(0, -5)));
   for (const jobs of [...new Set(values.jobs!.split(',').map(Number))]) {
     const started = Date.now();
     const r = await runSuite(
-      { scenarios: all, selection: ['bench'], cleanup: 'always', repeat: 1, untilFail: false, jobs, runDir: dir, reportDir: join(dir, `suite-${jobs}`), reporter: () => new QuietReporter(() => undefined) },
+      {
+        scenarios: all,
+        selection: ['bench'],
+        cleanup: 'always',
+        repeat: 1,
+        untilFail: false,
+        jobs,
+        runDir: dir,
+        reportDir: join(dir, `suite-${jobs}`),
+        reporter: () => new QuietReporter(() => undefined),
+      },
       {},
     );
     const failed = r.runs.filter((x) => x.status !== 'passed').map((x) => x.scenario);
-    console.log(`catalog (${all.length} scenarios) with --jobs ${jobs}: ${((Date.now() - started) / 1000).toFixed(1)} s${failed.length ? ` (not passed: ${failed.join(', ')})` : ''}`);
+    console.log(
+      `catalog (${all.length} scenarios) with --jobs ${jobs}: ${((Date.now() - started) / 1000).toFixed(1)} s${failed.length ? ` (not passed: ${failed.join(', ')})` : ''}`,
+    );
   }
 }
 
 const { values, positionals } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, sidecar: { type: 'string', default: 'both' }, catalog: { type: 'boolean', default: false }, jobs: { type: 'string', default: `1,${availableParallelism()},4` } },
+  options: {
+    runs: { type: 'string', default: '3' },
+    sidecar: { type: 'string', default: 'both' },
+    catalog: { type: 'boolean', default: false },
+    jobs: { type: 'string', default: `1,${availableParallelism()},4` },
+  },
   allowPositionals: true,
 });
-const names = positionals.length ? positionals : readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
+const names = positionals.length
+  ? positionals
+  : readdirSync(SCENARIO_DIR)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.slice(0, -5));
 const runs = Number(values.runs);
 const dir = mkdtempSync(join(tmpdir(), 'egress-lab-bench-'));
 chmodSync(dir, 0o755);
@@ -55,7 +78,11 @@ async function measure(name: string, engine: SidecarEngine): Promise<ScenarioOut
   for (let i = 0; i < runs; i++) {
     const prefix = newRunPrefix();
     const runDir = join(dir, `${name}-${engine}-${prefix}`);
-    const o = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix, { engine }), { cleanup: 'always', runDir, reporter: quiet });
+    const o = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix, { engine }), {
+      cleanup: 'always',
+      runDir,
+      reporter: quiet,
+    });
     if (!o.ok && !o.probes.length) throw new Error(`${name} did not come up on ${engine}: ${o.error}; see ${runDir}`);
     if (!o.ok) failed.add(`${name} on ${engine}`);
     samples.push(o);

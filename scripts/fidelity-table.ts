@@ -15,13 +15,29 @@ import type { ProbeOutcome } from '../harness/run/outcome.ts';
 import { realParts } from '../harness/istio/parts.ts';
 
 const names = process.argv.slice(2);
-const loaded = (names.length ? names : readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)))
+const loaded = (
+  names.length
+    ? names
+    : readdirSync(SCENARIO_DIR)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => f.slice(0, -5))
+)
   .map((n) => loadScenarioFile(n))
   .filter((l) => l.istio.era === 'modern');
 const dir = mkdtempSync(join(tmpdir(), 'egress-lab-fidelity-'));
 chmodSync(dir, 0o755);
 const result = await runSuite(
-  { scenarios: loaded, selection: ['fidelity table'], sidecar: 'both', cleanup: 'always', repeat: 1, untilFail: false, runDir: dir, reportDir: join(dir, 'reports'), reporter: new QuietReporter(() => undefined) },
+  {
+    scenarios: loaded,
+    selection: ['fidelity table'],
+    sidecar: 'both',
+    cleanup: 'always',
+    repeat: 1,
+    untilFail: false,
+    runDir: dir,
+    reportDir: join(dir, 'reports'),
+    reporter: new QuietReporter(() => undefined),
+  },
   {},
 );
 
@@ -44,8 +60,15 @@ for (const l of loaded) {
     continue;
   }
   for (const d of compareOutcomes(model, real)) {
-    const how = d.agree ? 'agree' : d.differences.map((x) => `${x.aspect} ${x.field}: model ${x.lab}, real ${x.kind}`).join('; ').replace(/\|/g, '\\|');
+    const how = d.agree
+      ? 'agree'
+      : d.differences
+          .map((x) => `${x.aspect} ${x.field}: model ${x.lab}, real ${x.kind}`)
+          .join('; ')
+          .replace(/\|/g, '\\|');
     const probe = (o: typeof real) => o.probes.find((p) => p.probe.name === d.probe);
-    console.log(`| \`${l.scenario.name}\` | ${d.probe} | ${verdict(probe(real)).replace(/\|/g, '\\|')} | ${verdict(probe(model)).replace(/\|/g, '\\|')} | ${how} |`);
+    console.log(
+      `| \`${l.scenario.name}\` | ${d.probe} | ${verdict(probe(real)).replace(/\|/g, '\\|')} | ${verdict(probe(model)).replace(/\|/g, '\\|')} | ${how} |`,
+    );
   }
 }

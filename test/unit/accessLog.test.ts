@@ -16,7 +16,7 @@ function tcp(extra: Partial<AccessLogRecord>): AccessLogRecord {
   return { startTime: START, responseCode: 0, responseFlags: [], bytesReceived: 0, bytesSent: 0, durationMs: 0, ...extra };
 }
 
-test('TCP blackhole line is Istio's default format', (t) => {
+test("TCP blackhole line is Istio's default format", (t) => {
   const line = formatAccessLog(
     tcp({
       responseFlags: ['UH'],
@@ -28,7 +28,7 @@ test('TCP blackhole line is Istio's default format', (t) => {
   t.is(line, `[2026-11-22T02:41:30.123Z] ${BLACKHOLE_REF}`);
 });
 
-test('TCP passthrough line is Istio's default format', (t) => {
+test("TCP passthrough line is Istio's default format", (t) => {
   const line = formatAccessLog(
     tcp({
       bytesReceived: 12,
@@ -44,7 +44,7 @@ test('TCP passthrough line is Istio's default format', (t) => {
   t.is(line, `[2026-11-22T02:41:30.123Z] ${PASSTHROUGH_REF}`);
 });
 
-test('HTTP block_all line is Istio's default format', (t) => {
+test("HTTP block_all line is Istio's default format", (t) => {
   const line = formatAccessLog({
     startTime: START,
     method: 'GET',

@@ -198,7 +198,7 @@ test('modern default injection args match the injection template', (t) => {
   t.is(injectionArgs(injectionConfig({}, 'modern')).join(' '), ISTIO_DEFAULT_ARGS);
 });
 
-test('modern default restore text equals istio-iptables' byte for byte', (t) => {
+test("modern default restore text equals istio-iptables' byte for byte", (t) => {
   t.is(renderRestore(injectionConfig({}, 'modern')), ISTIO_DEFAULT_RESTORE);
 });
 
@@ -468,7 +468,7 @@ const TPROXY_NAT = ISTIO_DEFAULT_RESTORE.split('\n')
   .filter((line) => !/^-A (PREROUTING|ISTIO_INBOUND -p tcp (--dport 150[29][01]|-j))/.test(line))
   .join('\n');
 
-test('TPROXY moves inbound capture to istio-iptables' mangle block; nat keeps the rest', (t) => {
+test("TPROXY moves inbound capture to istio-iptables' mangle block; nat keeps the rest", (t) => {
   const restore = renderRestore(injectionConfig({ 'sidecar.istio.io/interceptionMode': 'TPROXY' }, 'modern'));
   t.is(restore, ISTIO_TPROXY_MANGLE + TPROXY_NAT);
   t.true(TPROXY_NAT.includes('-A ISTIO_INBOUND -p tcp --dport 15008 -j RETURN'));
