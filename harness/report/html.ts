@@ -11,8 +11,8 @@
  */
 import { describeProbe } from '../probes/registry.ts';
 import { describeLeg, redirectPort, type ConntrackEntry } from '../evidence/conntrack.ts';
-import type { PathTrace, TraceOutcome } from '../model/pathTrace.ts';
-import { pathHops, type PathHop } from '../model/pathDrawing.ts';
+import { MATCH_FIELDS, type PathMatch, type PathTrace, type TraceOutcome } from '../model/pathTrace.ts';
+import { describeMatch, pathHops, type PathHop } from '../model/pathDrawing.ts';
 import type { Check } from '../run/assertions.ts';
 import type { ProbeOutcome, ScenarioOutcome } from '../run/outcome.ts';
 import { checksOf, summarize, type ScenarioRun, type SuiteResult, type SuiteSummary } from './suiteResult.ts';
@@ -226,7 +226,14 @@ export function renderPathSvg(hops: PathHop[], outcome: TraceOutcome, uid: strin
   return parts.join('');
 }
 
-function renderTrace(trace: PathTrace | undefined, uid: string, traceError?: string): string {
+/** With real Istio: the path Istio's own simulation gives, and whether the model's drawing agrees with it. */
+function renderIstioPath(istio: PathMatch | undefined, model: PathMatch | undefined): string {
+  if (!istio) return '';
+  const agrees = model !== undefined && MATCH_FIELDS.every((f) => istio[f] === model[f]);
+  return `<p class="istio-path">Istio's simulation (pilot/pkg/simulation): <code>${escapeText(describeMatch(istio))}</code>${agrees ? ' — the model agrees' : ''}</p>`;
+}
+
+function renderTrace(trace: PathTrace | undefined, uid: string, traceError?: string, istioPath?: PathMatch): string {
   if (!trace) {
     return `<div class="path-wrap"><p class="no-trace">no path trace</p>${traceError ? `<p class="trace-error">${escapeText(traceError)}</p>` : ''}</div>`;
   }
@@ -237,6 +244,7 @@ function renderTrace(trace: PathTrace | undefined, uid: string, traceError?: str
     `<div class="path-head"><span class="outcome o-${trace.outcome}">${OUTCOME_TEXT[trace.outcome]}</span>` +
     `<span class="muted">${trace.captured ? 'captured by iptables → sidecar' : 'not captured: iptables lets it go direct'} · ${hops.length} hops (model)</span></div>` +
     `<div class="path-scroll">${renderPathSvg(hops, trace.outcome, uid)}</div>` +
+    renderIstioPath(istioPath, trace.match) +
     (details.length
       ? `<details class="hop-details"><summary>hop details</summary><dl>${details
           .map((h) => `<dt><span class="kind">${escapeText(h.kind)}</span> ${escapeText(h.label)}</dt><dd>${escapeText(h.detail)}</dd>`)
@@ -324,7 +332,7 @@ function renderProbe(o: ProbeWithTrace, uid: string): string {
     (p.expect?.note ? `<p class="pnote">${escapeText(p.expect.note)}</p>` : '') +
     (o.error ? `<div class="error-box"><strong>probe error</strong> ${escapeText(o.error)}</div>` : '') +
     renderChecks(o.checks) +
-    `<h5 class="path-title">path</h5>${renderTrace(o.trace, uid, o.traceError)}` +
+    `<h5 class="path-title">path</h5>${renderTrace(o.trace, uid, o.traceError, o.istioPath)}` +
     `<div class="probe-grid">${renderLegs(o)}${renderStats(o)}${renderClientSaw(o)}</div>` +
     `</article>`
   );

@@ -412,3 +412,17 @@ test.serial('browser: full-page screenshot for the README', async (t) => {
   t.true(height > 1500, `a full page, not just the viewport (height ${height})`);
   t.true(statSync(SCREENSHOT).size > 50_000, 'not a blank image');
 });
+
+test("with real Istio the page gives Istio's simulated path next to the model's drawing, and says when they agree", (t) => {
+  const istioPath = { listener: '0.0.0.0_7000', filterChain: 'PassthroughFilterChain', cluster: 'PassthroughCluster' };
+  const agreeing = { ...passedProbe, istioPath };
+  const r: SuiteResult = { ...SUITE, runs: [{ ...RUNS[0]!, outcome: outcome('redis-7000-modern', [agreeing]) }], interrupted: undefined };
+  t.regex(
+    renderHtmlReport(r),
+    /Istio's simulation \(pilot\/pkg\/simulation\): <code>listener 0\.0\.0\.0_7000 › filterChain PassthroughFilterChain › cluster PassthroughCluster<\/code> — the model agrees/,
+  );
+  const differing = { ...passedProbe, istioPath: { ...istioPath, cluster: 'BlackHoleCluster' } };
+  const html = renderHtmlReport({ ...r, runs: [{ ...RUNS[0]!, outcome: outcome('redis-7000-modern', [differing]) }] });
+  t.regex(html, /cluster BlackHoleCluster<\/code><\/p>/);
+  t.notRegex(html, /the model agrees/);
+});
