@@ -15,6 +15,7 @@ import type { FilterChain, FilterChainMatch, Listener, ProxyConfig, VirtualHost 
 import { codecVerdict, inspectHttp, type InspectorVerdict } from './httpInspector.ts';
 import { describeChainMatch } from './chainMatch.ts';
 import { APP_UID } from './uids.ts';
+import type { TraceProbe } from './traceProbe.ts';
 import { buildProxyConfig } from './proxyConfig.ts';
 import { injectionConfig, renderRestore } from './iptables.ts';
 import type { Scenario, Workload } from '../scenario/schema.ts';
@@ -66,19 +67,7 @@ export interface PathTrace {
   notes: string[];
 }
 
-export interface TraceProbe {
-  /** What the client dials: an IP or a name (resolvedIp is what it resolved to). */
-  host: string;
-  port: number;
-  /** Set for curl probes: https means a TLS ClientHello, http an HTTP/1.1 request. */
-  scheme?: 'http' | 'https';
-  /** The Host header of an HTTP request (curl sends the URL host). */
-  hostHeader?: string;
-  /** Whether the client speaks first (Redis, HTTP) or waits for a server greeting (MySQL). */
-  sendsFirst: boolean;
-  /** The first bytes a raw TCP client sends, for http_inspector and the HTTP codec. */
-  firstBytes?: string;
-}
+export type { TraceProbe };
 
 export interface TraceInput {
   config: ProxyConfig;

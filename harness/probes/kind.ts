@@ -3,8 +3,12 @@
  * provides all of it, and harness/probes/registry.ts lists the modules: the scenario schema, the
  * probe agent, the runner, the reports and the kind backend ask the module, never test for keys.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ProbeResult } from './types.ts';
+import type { TraceProbe } from '../model/traceProbe.ts';
+
+/** A TCP port, as every kind's block and the scenario's Services give it. */
+export const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
 
 /** One client expectation judged: what was expected, what the client saw, whether they agree. */
 export interface ClientCheck {
@@ -19,16 +23,8 @@ export const quoted = (s: string): string => JSON.stringify(s);
 /** Long bodies are cut for the report; the whole result is in the probe's result.json. */
 export const clipped = (s: string): string => (s.length > 300 ? `${s.slice(0, 300)}…` : s);
 
-/** What the sidecar sees of a probe's connection first: for the model's path trace. */
-export interface ProbeTarget {
-  host: string;
-  port: number;
-  scheme?: 'http' | 'https';
-  hostHeader?: string;
-  /** Whether the client speaks first (a MySQL client waits for the server's greeting). */
-  sendsFirst: boolean;
-  firstBytes?: string;
-}
+/** What the sidecar sees of a probe's connection first: the model's path trace and Istio's simulation start from it. */
+export type ProbeTarget = TraceProbe;
 
 export interface ProbeKind<K extends string, Block, Spec extends { kind: K }, Expect extends z.ZodRawShape = z.ZodRawShape> {
   readonly kind: K;

@@ -28,7 +28,7 @@ import { createConnection, type Connection } from 'mysql2';
 import { z } from 'zod';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import type { ConnectOutcome, EndKind, MysqlProbeSpec, ProbeResult } from './types.ts';
-import { quoted, type ProbeKind } from './kind.ts';
+import { port, quoted, type ProbeKind } from './kind.ts';
 import { greetingVersion, TRAILER } from './shell.ts';
 
 type Greeting =
@@ -226,7 +226,6 @@ export function classify(err: (Error & { code?: string; sqlState?: string }) | u
 // ---------------------------------------------------------------------------------------------
 // The mysql probe kind: `mysql: { host, port, user, password }` in a scenario.
 
-const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
 
 export const mysqlBlock = z.strictObject({
   host: z.string().min(1),

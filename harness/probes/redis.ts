@@ -12,7 +12,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult, RedisProbeSpec } from './types.ts';
-import { quoted, type ProbeKind } from './kind.ts';
+import { port, quoted, type ProbeKind } from './kind.ts';
 import { q, resp, TRAILER } from './shell.ts';
 
 /** What we saw of the one connection ioredis made. */
@@ -178,7 +178,6 @@ function render(reply: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // The redis probe kind: `redis: { host, port, command, password }` in a scenario.
 
-const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
 
 export const redisBlock = z.strictObject({
   host: z.string().min(1),

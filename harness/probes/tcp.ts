@@ -16,7 +16,7 @@ import net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult, TcpProbeSpec } from './types.ts';
-import { quoted, type ProbeKind } from './kind.ts';
+import { port, quoted, type ProbeKind } from './kind.ts';
 import { decodeHex, q, TRAILER } from './shell.ts';
 
 /** Resolve like the client would: dns.lookup goes through getaddrinfo, so the per-netns /etc/hosts applies. */
@@ -151,7 +151,6 @@ function abortClass(code: string | undefined): string {
 // ---------------------------------------------------------------------------------------------
 // The tcp probe kind: `tcp: { host, port, send }` in a scenario.
 
-const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
 
 export const tcpBlock = z.strictObject({
   host: z.string().min(1),

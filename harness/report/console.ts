@@ -108,21 +108,17 @@ export class ConsoleReporter implements Reporter {
   }
 }
 
-/**
- * Quiet on success, everything on failure: the full output of a scenario is buffered and printed
- * only if the scenario fails (or the run is interrupted); a passing one gets a single line.
- */
-export class QuietReporter implements Reporter {
-  private buffer: string[] = [];
-  private readonly inner = new ConsoleReporter((l) => this.buffer.push(l));
+/** A ConsoleReporter whose lines are held back, for reporters that decide when a scenario's lines print. */
+abstract class BufferedReporter implements Reporter {
+  protected buffer: string[] = [];
+  protected readonly inner = new ConsoleReporter((l) => this.buffer.push(l));
 
-  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
+  constructor(protected readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
 
   step(m: string): void {
     this.inner.step(m);
   }
   scenarioStart(loaded: LoadedScenario, site: RunSite, runDir: string): void {
-    this.buffer = [];
     this.inner.scenarioStart(loaded, site, runDir);
   }
   probe(o: ProbeOutcome): void {
@@ -136,6 +132,23 @@ export class QuietReporter implements Reporter {
   }
   keep(instructions: string[]): void {
     this.inner.keep(instructions);
+  }
+  abstract scenarioEnd(o: ScenarioOutcome): void;
+  /** Prints whatever is buffered. */
+  flush(): void {
+    for (const l of this.buffer) this.write(l);
+    this.buffer = [];
+  }
+}
+
+/**
+ * Quiet on success, everything on failure: the full output of a scenario is buffered and printed
+ * only if the scenario fails (or the run is interrupted); a passing one gets a single line.
+ */
+export class QuietReporter extends BufferedReporter {
+  override scenarioStart(loaded: LoadedScenario, site: RunSite, runDir: string): void {
+    this.buffer = [];
+    super.scenarioStart(loaded, site, runDir);
   }
   scenarioEnd(o: ScenarioOutcome): void {
     this.inner.scenarioEnd(o);
@@ -146,47 +159,15 @@ export class QuietReporter implements Reporter {
     } else this.flush();
     this.buffer = [];
   }
-  /** Prints whatever is buffered (a failing or interrupted scenario). */
-  flush(): void {
-    for (const l of this.buffer) this.write(l);
-    this.buffer = [];
-  }
 }
 
 /**
  * Every step of a scenario, like ConsoleReporter, but printed as one block when the scenario ends:
  * what `--verbose` uses when scenarios run side by side, so their lines do not interleave.
  */
-export class GroupedReporter implements Reporter {
-  private buffer: string[] = [];
-  private readonly inner = new ConsoleReporter((l) => this.buffer.push(l));
-
-  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
-
-  step(m: string): void {
-    this.inner.step(m);
-  }
-  scenarioStart(loaded: LoadedScenario, site: RunSite, runDir: string): void {
-    this.inner.scenarioStart(loaded, site, runDir);
-  }
-  probe(o: ProbeOutcome): void {
-    this.inner.probe(o);
-  }
-  podChecks(checks: Check[]): void {
-    this.inner.podChecks(checks);
-  }
-  error(message: string): void {
-    this.inner.error(message);
-  }
-  keep(instructions: string[]): void {
-    this.inner.keep(instructions);
-  }
+export class GroupedReporter extends BufferedReporter {
   scenarioEnd(o: ScenarioOutcome): void {
     this.inner.scenarioEnd(o);
     this.flush();
-  }
-  flush(): void {
-    for (const l of this.buffer) this.write(l);
-    this.buffer = [];
   }
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isKindErrorClass, KIND_EXPECT_FIELDS, kindErrorClasses, kindExpectFields, PROBE_KIND_NAMES, PROBE_KINDS, type KindedProbe, type ProbeKindName } from '../probes/registry.ts';
 import { isIPv4 } from 'node:net';
 import { NAMED_OUTCOMES } from './outcomes.ts';
+import { port } from '../probes/kind.ts';
 
 const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address like 10.0.0.6' });
 
@@ -19,7 +20,6 @@ export function isCidr(s: string): boolean {
   return /^\d+$/.test(len) && Number(len) <= 32;
 }
 
-const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
 const dnsLabel = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a lowercase DNS label (a-z, 0-9, -)')
