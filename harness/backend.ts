@@ -3,7 +3,8 @@
  * lab, or a kind cluster). The runner, the assertions and the reports never know which one ran.
  */
 import type { ConntrackEntry } from './evidence/conntrack.ts';
-import type { ProbeResult, ProbeSpec } from './probes/types.ts';
+import type { ProbeResult } from './probes/result.ts';
+import type { ProbeSpec } from './probes/registry.ts';
 import type { Probe } from './scenario/schema.ts';
 import type { SimulationCall } from './istio/simulation.ts';
 import type { PathMatch } from './model/pathTrace.ts';

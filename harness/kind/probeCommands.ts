@@ -6,7 +6,8 @@
  * Each command prints a trailer line `EGL <exit> <local-port> <bytes>` after the client's own
  * output so the result can be read without guessing.
  */
-import type { ProbeResult, ProbeSpec } from '../probes/types.ts';
+import type { ProbeResult } from '../probes/result.ts';
+import type { ProbeSpec } from '../probes/registry.ts';
 import { kindScript, parseKindOutput, resultTarget } from '../probes/registry.ts';
 import { TRAILER_LINE } from '../probes/shell.ts';
 import { KUBE_CONTEXT, type Command } from './plan.ts';

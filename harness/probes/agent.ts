@@ -6,7 +6,9 @@
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import type { AgentRequest, AgentResponse, ProbeResult, ProbeSpec } from './types.ts';
+import type { ProbeResult } from './result.ts';
+import type { AgentRequest, AgentResponse } from './wire.ts';
+import type { ProbeSpec } from './registry.ts';
 import { runProbeSpec, wireSchemas } from './registry.ts';
 
 // Each kind's module says what a valid wire spec is.

@@ -36,9 +36,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { elapsedMs } from './tcp.ts';
-import type { ConnectOutcome, EndKind, HttpProbeSpec, ProbeResult } from './types.ts';
+import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
 import { clipped, quoted, type ClientCheck, type ProbeKind } from './kind.ts';
 import { q, TRAILER } from './shell.ts';
+
+/** What the probe agent is sent for an http probe. */
+export interface HttpProbeSpec {
+  kind: 'http';
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** curl --cacert; the lab's CA file */
+  caFile?: string;
+  /** curl -I style: HEAD, only headers */
+  head?: boolean;
+}
+
 
 export const CURL = '/usr/bin/curl';
 const WRITE_OUT = '%{http_code} %{time_total} %{local_port} %{remote_ip}';

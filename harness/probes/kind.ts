@@ -4,7 +4,7 @@
  * probe agent, the runner, the reports and the kind backend ask the module, never test for keys.
  */
 import { z } from 'zod';
-import type { ProbeResult } from './types.ts';
+import type { ProbeResult } from './result.ts';
 import type { TraceProbe } from '../model/traceProbe.ts';
 
 /** A TCP port, as every kind's block and the scenario's Services give it. */

@@ -27,9 +27,20 @@ import net from 'node:net';
 import { createConnection, type Connection } from 'mysql2';
 import { z } from 'zod';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
-import type { ConnectOutcome, EndKind, MysqlProbeSpec, ProbeResult } from './types.ts';
+import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
 import { port, quoted, type ProbeKind } from './kind.ts';
 import { greetingVersion, TRAILER } from './shell.ts';
+
+/** What the probe agent is sent for a mysql probe. */
+export interface MysqlProbeSpec {
+  kind: 'mysql';
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  timeoutMs: number;
+}
+
 
 type Greeting =
   | { kind: 'pending' }

@@ -11,9 +11,20 @@ import type { Socket } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import { z } from 'zod';
-import type { ConnectOutcome, EndKind, ProbeResult, RedisProbeSpec } from './types.ts';
+import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
 import { port, quoted, type ProbeKind } from './kind.ts';
 import { q, resp, TRAILER } from './shell.ts';
+
+/** What the probe agent is sent for a redis probe. */
+export interface RedisProbeSpec {
+  kind: 'redis';
+  host: string;
+  port: number;
+  command: string[];
+  password?: string;
+  timeoutMs: number;
+}
+
 
 /** What we saw of the one connection ioredis made. */
 interface Watch {

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { ClientCheck, ProbeKind, ProbeTarget } from './kind.ts';
-import type { ProbeResult, ProbeSpec } from './types.ts';
+import type { ProbeResult } from './result.ts';
 import { tcpProbe } from './tcp.ts';
 import { redisProbe } from './redis.ts';
 import { httpProbe } from './http.ts';
@@ -19,10 +19,13 @@ export const PROBE_KINDS = {
 } as const;
 
 export type ProbeKindName = keyof typeof PROBE_KINDS;
+
+/** What the probe agent is sent: one kind's spec (each module defines its own). */
+export type ProbeSpec = { [K in ProbeKindName]: (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer _B, infer S, infer _E> ? S : never }[ProbeKindName];
 export const PROBE_KIND_NAMES = Object.keys(PROBE_KINDS) as ProbeKindName[];
 
 /** A kind's block as a scenario gives it, e.g. the `tcp: {...}` of a tcp probe. */
-export type ProbeBlock<K extends ProbeKindName> = (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer B, ProbeSpec & { kind: K }, infer _E> ? B : never;
+export type ProbeBlock<K extends ProbeKindName> = (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer B, infer _S, infer _E> ? B : never;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 /** Every kind's own client expectation fields, together (the schema's `expect.client` takes them all, then each probe is held to its kind's). */
@@ -34,7 +37,10 @@ export type KindedProbe = { [K in ProbeKindName]: { kind: K } & { [P in K]: Prob
 
 // The modules are typed per kind; these helpers take any probe, so they see each through one shape.
 type AnyKind = ProbeKind<ProbeKindName, unknown, ProbeSpec>;
-const moduleOf = (kind: ProbeKindName): AnyKind => PROBE_KINDS[kind] as unknown as AnyKind;
+function moduleOf(kind: string): AnyKind {
+  if (!(kind in PROBE_KINDS)) throw new Error(`no probe kind "${kind}"; the kinds are ${PROBE_KIND_NAMES.join(', ')}`);
+  return PROBE_KINDS[kind as ProbeKindName] as unknown as AnyKind;
+}
 const blockOf = (p: KindedProbe): unknown => (p as unknown as Record<string, unknown>)[p.kind];
 
 export function probeSpec(p: KindedProbe): ProbeSpec {
@@ -64,7 +70,7 @@ export function kindExpectFields(kind: ProbeKindName): string[] {
 }
 
 /** The kind's own client checks of a result (the common ones are harness/run/assertions.ts's). */
-export function kindClientChecks(kind: ProbeKindName, e: Record<string, unknown>, r: ProbeResult): ClientCheck[] {
+export function kindClientChecks(kind: string, e: Record<string, unknown>, r: ProbeResult): ClientCheck[] {
   return moduleOf(kind).clientChecks(e as z.infer<z.ZodObject<z.ZodRawShape>>, r);
 }
 

@@ -15,9 +15,20 @@
 import net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
-import type { ConnectOutcome, EndKind, ProbeResult, TcpProbeSpec } from './types.ts';
+import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
 import { port, quoted, type ProbeKind } from './kind.ts';
 import { decodeHex, q, TRAILER } from './shell.ts';
+
+/** What the probe agent is sent for a tcp probe. */
+export interface TcpProbeSpec {
+  kind: 'tcp';
+  host: string;
+  port: number;
+  send: string;
+  readTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
 
 /** Resolve like the client would: dns.lookup goes through getaddrinfo, so the per-netns /etc/hosts applies. */
 export async function resolveHost(host: string): Promise<string> {

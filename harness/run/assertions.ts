@@ -5,7 +5,7 @@
  */
 import type { ClientExpect, ConntrackExpect, Expect, PathExpect, PodAssertion } from '../scenario/schema.ts';
 import { MATCH_FIELDS, type PathMatch } from '../model/pathTrace.ts';
-import type { ProbeResult } from '../probes/types.ts';
+import type { ProbeResult } from '../probes/result.ts';
 import { kindClientChecks } from '../probes/registry.ts';
 import { describeLeg, redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
 

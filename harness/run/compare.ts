@@ -17,7 +17,7 @@
  */
 import { MESH_STATS_PREFIXES } from '../kind/clusterPlan.ts';
 import type { ProbeOutcome, ScenarioOutcome } from './outcome.ts';
-import type { ProbeResult } from '../probes/types.ts';
+import type { ProbeResult } from '../probes/result.ts';
 import type { Probe } from '../scenario/schema.ts';
 import { redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
 import { MATCH_FIELDS, type PathMatch } from '../model/pathTrace.ts';

@@ -6,7 +6,7 @@
 import type { SidecarInfo } from '../backend.ts';
 import type { ProbeLegs } from '../evidence/conntrack.ts';
 import type { PathMatch, PathTrace } from '../model/pathTrace.ts';
-import type { ProbeResult } from '../probes/types.ts';
+import type { ProbeResult } from '../probes/result.ts';
 import type { Probe } from '../scenario/schema.ts';
 import type { Check } from './assertions.ts';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import type { Probe } from '../scenario/schema.ts';
-import type { ProbeResult } from '../probes/types.ts';
+import type { ProbeResult } from '../probes/result.ts';
 import { probeSpec, probeTarget } from '../probes/registry.ts';
 import { legsOfProbe, newEntries } from '../evidence/conntrack.ts';
 import { diffStats } from '../model/stats.ts';

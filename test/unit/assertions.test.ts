@@ -1,7 +1,7 @@
 import test from 'ava';
 import { checkClient, checkConntrack, checkIptablesSave, checkProbe, checkStats, type Check } from '../../harness/run/assertions.ts';
 import { parseConntrack, type ConntrackEntry, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
-import type { ProbeResult } from '../../harness/probes/types.ts';
+import type { ProbeResult } from '../../harness/probes/result.ts';
 import { expectSchema, podAssertionSchema } from '../../harness/scenario/schema.ts';
 
 // Seed 000: the 7000 connection the sidecar answered itself (only the client's leg, redirected to 15001).

@@ -4,7 +4,7 @@ import { clusterStat, httpStat, listenerStat, tcpStat } from '../../harness/mode
 import { parseConntrack, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
 import { probeSchema, type Probe } from '../../harness/scenario/schema.ts';
 import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/outcome.ts';
-import type { ProbeResult } from '../../harness/probes/types.ts';
+import type { ProbeResult } from '../../harness/probes/result.ts';
 
 const probe = (name: string): Probe => probeSchema.parse({ name, from: 'sleep', tcp: { host: '10.0.0.6', port: 7001 }, expect: {} });
 

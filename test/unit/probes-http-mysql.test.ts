@@ -13,7 +13,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { interpret, runHttpProbe } from '../../harness/probes/http.ts';
 import { runMysqlProbe } from '../../harness/probes/mysql.ts';
-import type { AgentResponse, HttpProbeSpec, MysqlProbeSpec } from '../../harness/probes/types.ts';
+import type { AgentResponse } from '../../harness/probes/wire.ts';
+import type { HttpProbeSpec } from '../../harness/probes/http.ts';
+import type { MysqlProbeSpec } from '../../harness/probes/mysql.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const closers: Array<() => void> = [];

@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { runTcpProbe } from '../../harness/probes/tcp.ts';
 import { runRedisProbe } from '../../harness/probes/redis.ts';
-import type { RedisProbeSpec, TcpProbeSpec } from '../../harness/probes/types.ts';
+import type { TcpProbeSpec } from '../../harness/probes/tcp.ts';
+import type { RedisProbeSpec } from '../../harness/probes/redis.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const servers: net.Server[] = [];

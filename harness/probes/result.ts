@@ -1,19 +1,11 @@
-// Wire types shared by the probe agent (inside a pod netns) and the harness (root side).
+// What a probe saw, shared by the probe agent (inside a pod netns), the kind backend and the harness.
+// Each kind's spec (what the agent is sent) lives in the kind's module; ProbeSpec, their union, in registry.ts.
 
-export interface TcpProbeSpec { kind: 'tcp'; host: string; port: number; send: string; readTimeoutMs: number; connectTimeoutMs: number }
-export interface RedisProbeSpec { kind: 'redis'; host: string; port: number; command: string[]; password?: string; timeoutMs: number }
-export interface HttpProbeSpec {
-  kind: 'http'; url: string; method: string; headers: Record<string, string>; timeoutMs: number;
-  /** curl --cacert; the lab's CA file */ caFile?: string;
-  /** curl -I style: HEAD, only headers */ head?: boolean;
-}
-export interface MysqlProbeSpec { kind: 'mysql'; host: string; port: number; user: string; password?: string; timeoutMs: number }
-export type ProbeSpec = TcpProbeSpec | RedisProbeSpec | HttpProbeSpec | MysqlProbeSpec;
-export type ProbeKind = ProbeSpec['kind'];
 export type ConnectOutcome = 'ok' | 'refused' | 'timeout' | 'unreachable' | 'error';
 export type EndKind = 'eof' | 'reset' | 'idle' | 'not-connected';
 export interface ProbeResult {
-  kind: ProbeKind;
+  /** The probe kind's name (harness/probes/registry.ts PROBE_KINDS). */
+  kind: string;
   target: string;            // "host:port" as given (http: the URL's host and port, default 80/443)
   address?: string;          // resolved IP actually dialled
   localAddress?: string; localPort?: number;  // the client's ephemeral port: the harness finds its conntrack leg by it
@@ -35,5 +27,3 @@ export interface ProbeResult {
   // mysql:
   serverVersion?: string;            // the version string of the server greeting, verbatim (MariaDB: "5.5.5-10.11.19-MariaDB-...")
 }
-export type AgentRequest = { id: number; probe: ProbeSpec };
-export type AgentResponse = { id: number; result: ProbeResult } | { id: number; error: string };
