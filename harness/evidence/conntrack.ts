@@ -140,14 +140,16 @@ function isLoopbackAddr(ip: string): boolean {
 
 /**
  * Split a probe's fresh entries into the client's own leg and everything else the probe caused
- * (typically Envoy's upstream leg). Loopback-only entries are dropped from `others` because they are
- * agent/admin chatter, not the path under test.
+ * (typically Envoy's upstream leg). Dropped from `others`: loopback-only entries (agent and admin
+ * chatter) and connections *into* the pod (original destination the pod's IP): a probe only makes
+ * outbound connections, while on a cluster the kubelet's readiness probes to the sidecar (15021)
+ * and the app arrive all the time.
  */
 export function legsOfProbe(fresh: ConntrackEntry[], podIp: string, clientPort: number): ProbeLegs {
   const tcp = fresh.filter((e) => e.protocol === 'tcp');
   const client = tcp.find((e) => e.original.src === podIp && e.original.sport === clientPort);
   const others = tcp.filter(
-    (e) => e !== client && !(isLoopbackAddr(e.original.src) && isLoopbackAddr(e.original.dst)),
+    (e) => e !== client && !(isLoopbackAddr(e.original.src) && isLoopbackAddr(e.original.dst)) && e.original.dst !== podIp,
   );
   return client ? { client, others } : { others };
 }

@@ -133,6 +133,16 @@ test('legsOfProbe: seed 7003 shape, client leg plus a direct upstream leg', (t) 
   t.is(redirectPort(legs.others[0]!), undefined);
 });
 
+test('legsOfProbe: the kubelet\'s readiness probes into the pod (15021, 15020, the app) are not legs of a probe', (t) => {
+  // kind: the node (10.244.0.1) polls the sidecar's readiness port while the probe runs.
+  const kubelet = 'tcp      6 118 TIME_WAIT src=10.244.0.1 dst=10.64.192.14 sport=51234 dport=15021 src=10.64.192.14 dst=10.244.0.1 sport=15021 dport=51234 [ASSURED] mark=0 use=1';
+  const app = 'tcp      6 118 TIME_WAIT src=10.244.0.1 dst=10.64.192.14 sport=51236 dport=80 src=127.0.0.1 dst=10.244.0.1 sport=15006 dport=51236 [ASSURED] mark=0 use=1';
+  const fresh = parseConntrack([SEED_7003_CLIENT, SEED_7003_UPSTREAM, kubelet, app].join('\n'));
+  const legs = legsOfProbe(fresh, '10.64.192.14', 38952);
+  t.is(legs.client?.original.sport, 38952);
+  t.deepEqual(legs.others.map((e) => e.original.sport), [38954]);
+});
+
 test('legsOfProbe: drops loopback-only and non-tcp entries from others; client may be missing', (t) => {
   const fresh = parseConntrack([SEED_7003_UPSTREAM, CONNTRACK_L].join('\n'));
   const legs = legsOfProbe(fresh, '10.64.192.14', 11111);
