@@ -14,6 +14,7 @@ import type { LabCa } from '../servers/certs.ts';
 import type { RunCgroup } from './cgroup.ts';
 import { issueServerCert } from '../servers/certs.ts';
 import { copyDatadir, MARIADB_READY, mariadbArgv, prepareMariadbTemplate } from '../servers/mariadb.ts';
+import { REDIS_READY } from '../servers/redis.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -54,7 +55,7 @@ async function startRedis(srv: ExternalServer, ns: string, ctx: ServerContext): 
         ns,
         argv: redisArgv(srv, port, workDir),
         logFile: join(ctx.dir, `${srv.name}-${port}.log`),
-        ready: /Ready to accept connections/,
+        ready: REDIS_READY,
         cgroup: ctx.cgroup,
       }),
     );
