@@ -5,7 +5,8 @@
 import type { ConntrackEntry } from './evidence/conntrack.ts';
 import type { ProbeResult } from './probes/result.ts';
 import type { ProbeSpec } from './probes/registry.ts';
-import type { Probe } from './scenario/schema.ts';
+import type { Probe, Scenario } from './scenario/schema.ts';
+import type { AddressMapping } from './scenario/addressMapping.ts';
 import type { SimulationCall } from './istio/simulation.ts';
 import type { PathMatch } from './model/pathTrace.ts';
 
@@ -29,8 +30,20 @@ export interface Backend {
   readonly sidecar?: SidecarInfo;
   /** Where the run's sidecar differs from real Istio on a cluster (known once up() has started). */
   fidelityNotes?(): string[];
-  /** Brings the topology, mesh config, servers and sidecars up. */
-  up(progress: Progress): Promise<void>;
+  /**
+   * Brings up what exists before the scenario's objects: the topology or cluster, the external
+   * servers. Returns the servers' addresses where the backend could not use the scenario's (kind);
+   * the runner makes the effective scenario from them (harness/scenario/addressMapping.ts), and
+   * every later call gets that scenario or a probe of it. A backend keeps no rewritten copy.
+   */
+  up(progress: Progress): Promise<AddressMapping[]>;
+  /**
+   * Applies the effective scenario's workloads and mesh objects where up() could not (kind), and
+   * returns the pod IPs and ClusterIPs that were assigned instead of the scenario's.
+   */
+  deploy?(scenario: Scenario, progress: Progress): Promise<AddressMapping[]>;
+  /** Waits until each sidecar has the effective scenario's config (the config gate; never a fixed sleep). */
+  settle?(scenario: Scenario, progress: Progress): Promise<void>;
   /**
    * Whether probes expected to succeed may be retried (real Istio's config can still be settling).
    * The runner retries the whole probe, snapshots included, so the evidence is the last attempt's.
@@ -38,7 +51,7 @@ export interface Backend {
   readonly retry?: { attempts: number; delayMs: number };
   /** How long the parts of up() took, once it has run (ms). */
   readonly upPhases?: { serversReadyMs?: number; sidecarsReadyMs?: number; controlPlaneReadyMs?: number; configLandedMs?: number };
-  /** Runs a probe in a workload's pod as a non-proxy user (the scenario's probe lets a backend decide about retries). */
+  /** Runs a probe (of the effective scenario) in a workload's pod as a non-proxy user. */
   probe(workload: string, spec: ProbeSpec, probe?: Probe): Promise<ProbeResult>;
   /** The pod's conntrack table. */
   conntrack(workload: string): Promise<ConntrackEntry[]>;
@@ -52,7 +65,7 @@ export interface Backend {
   /** The sidecar's counters, or undefined for a pod without a sidecar. */
   stats(workload: string): Promise<Map<string, number> | undefined>;
   /** Writes iptables, config dumps, access and server logs into the run directory. */
-  collectArtifacts(): Promise<void>;
+  collectArtifacts(scenario: Scenario): Promise<void>;
   /** Lines telling a user how to poke a kept lab. */
   keepInstructions(): string[];
   /** Removes everything up() created; safe to call twice and after a failed up(). */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, MANAGED_LABEL, type Command } from './plan.ts';
 
-/** Istio's control plane and sidecar, the tags `istioctl install` 1.30.3 deploys. */
+/** Istio's control plane and sidecar, the tags `istioctl install` of ISTIO_VERSION deploys. */
 export const PILOT_IMAGE = `docker.io/istio/pilot:${ISTIO_VERSION}`;
 export const PROXYV2_IMAGE = `docker.io/istio/proxyv2:${ISTIO_VERSION}`;
 /** The probe client: one image with curl, nc, socat and openssl for every probe kind's raw bytes. */
@@ -84,7 +84,7 @@ export function istioOverlay(): string {
   });
 }
 
-/** Istio 1.30.3 with istiod only; sidecars read defaultConfig at bootstrap, so install before pods. */
+/** Istio (ISTIO_VERSION) with istiod only; sidecars read defaultConfig at bootstrap, so install before pods. */
 export function istioInstallCommands(): Command[] {
   return [
     {
@@ -103,6 +103,9 @@ export function istioInstallCommands(): Command[] {
   ];
 }
 
+/** Where the image archives for `kind load image-archive` are written. */
+export const IMAGE_ARCHIVE_DIR = join(tmpdir(), 'egress-lab-images');
+
 /** The platform of the kind node on this machine (the node runs natively, not emulated). */
 function hostPlatform(): string {
   return process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
@@ -115,7 +118,7 @@ function hostPlatform(): string {
  */
 export function preloadCommands(images: string[], opts: { archiveDir?: string; platform?: string } = {}): Command[] {
   const platform = opts.platform ?? hostPlatform();
-  const dir = opts.archiveDir ?? join(tmpdir(), 'egress-lab-images');
+  const dir = opts.archiveDir ?? IMAGE_ARCHIVE_DIR;
   return images.flatMap((image): Command[] => {
     const archive = join(dir, `${image.replace(/[^\w.-]+/g, '_')}.tar`);
     return [

@@ -1,73 +1,142 @@
 /**
- * `--backend kind --dry-run`: the whole command plan of a scenario on kind, without running any of
- * it. Container addresses are not known before Docker assigns them, so the plan uses stand-ins on
- * kind's usual subnet (172.18.0.0/16) and says so.
+ * `--backend kind --dry-run`: every command a live kind run of the scenario would run, in order,
+ * without running any. They are built by the same functions the backend calls (commands.ts,
+ * clusterPlan.ts, probeCommands.ts, servers.ts), over the same effective scenario the runner makes.
+ * What only a live cluster knows is a placeholder: a server's address `<redis-cluster:addr>`, a
+ * pod's `<dev-self/sleep:pod-ip>`, an assigned ClusterIP `<dev-self/rediscluster:cluster-ip>`, the
+ * pod name `<sleep pod>`, its sandbox `<sleep sandbox>` and pid `<sleep pid>`. Never a lab address
+ * where kind would use another.
  */
 import type { LoadedScenario } from '../scenario/load.ts';
 import { buildProxyConfig } from '../model/proxyConfig.ts';
 import { parseIstioVersion, type IstioVersion } from '../scenario/istioVersion.ts';
 import { probeSpec } from '../probes/registry.ts';
-import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, renderCommand, type Command } from './plan.ts';
-import { clusterCommands, istioInstallCommands, MARIADB_IMAGE, REDIS_IMAGE, HTTPBIN_IMAGE } from './clusterPlan.ts';
-import { KIND_MANIFEST_OPTIONS, LABELLED_KINDS, scenarioManifests } from './manifests.ts';
-import { SCENARIO_LABEL, toYaml } from '../k8s/objects.ts';
-import { substituteAddresses, type AddressMap } from './addresses.ts';
+import { withCaFile } from '../probes/registry.ts';
+import { ISTIO_VERSION, renderCommand, type Command } from './plan.ts';
+import { clusterCommands, IMAGES, istioInstallCommands, preloadCommands } from './clusterPlan.ts';
+import { clusterIpChanges, KIND_MANIFEST_OPTIONS, scenarioManifests } from './manifests.ts';
+import { toYaml } from '../k8s/objects.ts';
+import { effectiveScenario, type AddressMapping } from '../scenario/addressMapping.ts';
 import { expectedConfig } from '../evidence/configGate.ts';
 import { probeCommand } from './probeCommands.ts';
-import { kindSkipReason } from './kindBackend.ts';
+import { kindSkipReason, LAB_CA_IN_POD } from './kindBackend.ts';
+import { serverRunArgs } from './servers.ts';
+import * as cmd from './commands.ts';
+
+/** One step of the plan: the command, and when a live run runs it (always, if not said). */
+export interface PlanStep {
+  command: Command;
+  when?: string;
+}
 
 export interface KindPlan {
-  /** Lab address → the stand-in the plan uses for the container's address. */
-  addresses: AddressMap;
-  commands: Command[];
+  /** What a live run maps, with the placeholder each real address is shown as. */
+  addresses: AddressMapping[];
+  steps: PlanStep[];
   manifests: string;
   /** Listeners and catch-all each sidecar must show before probing (the config gate). */
   gates: Array<{ workload: string; listeners: string[]; clusters: string[]; catchAll: string }>;
 }
 
-const IMAGE_FOR: Record<string, string> = { redis: REDIS_IMAGE, mysql: MARIADB_IMAGE, http: HTTPBIN_IMAGE, https: HTTPBIN_IMAGE };
-
-export function kindPlan(loaded: LoadedScenario): KindPlan {
-  const skip = kindSkipReason(loaded);
-  if (skip) throw new Error(skip);
-  const addresses: AddressMap = new Map(loaded.scenario.externalServers.map((srv, n) => [srv.addresses[0]!, `172.18.0.${10 + n}`]));
-  const scenario = substituteAddresses(loaded.scenario, addresses);
-  const manifests = toYaml(scenarioManifests(scenario, KIND_MANIFEST_OPTIONS));
-  const k = (why: string, ...args: string[]): Command => ({ program: 'kubectl', args: ['--context', KUBE_CONTEXT, ...args], why });
-  const installed = parseIstioVersion(ISTIO_VERSION) as IstioVersion;
-  const commands: Command[] = [
-    ...clusterCommands({ configPath: 'kind-config/cluster.yaml', exists: false, managed: false }),
-    ...istioInstallCommands(),
-    ...scenario.externalServers.map((srv): Command => ({
-      program: 'docker',
-      args: ['run', '-d', '--network', 'kind', '--label', `egress-lab.io/scenario=${scenario.name}`, IMAGE_FOR[srv.kind] ?? HTTPBIN_IMAGE],
-      why: `external ${srv.kind} server ${srv.name} (testcontainers does this; its address replaces ${loaded.scenario.externalServers.find((s) => s.name === srv.name)?.addresses[0]})`,
-    })),
-    { ...k('apply the generated manifests', 'apply', '-f', '-'), input: manifests },
-    ...scenario.workloads.map((w) => k(`wait for ${w.name}`, '-n', w.namespace, 'rollout', 'status', `deploy/${w.name}`, '--timeout=5m')),
-    ...scenario.workloads.filter((w) => w.sidecar).map((w) => k(`config gate: poll ${w.name}'s sidecar until the expected listeners are there`, 'exec', '-n', w.namespace, `<${w.name} pod>`, '-c', 'istio-proxy', '--', 'pilot-agent', 'request', 'GET', 'config_dump')),
-  ];
-  for (const probe of scenario.probes) {
-    const w = scenario.workloads.find((x) => x.name === probe.from)!;
-    commands.push({
-      program: 'docker',
-      args: ['exec', `${CLUSTER_NAME}-control-plane`, 'sh', '-c', `nsenter -t $(crictl inspectp $(crictl pods --name '^<${w.name} pod>$' -q) | jq .info.pid) -n conntrack -L`],
-      why: `conntrack before ${probe.name}`,
-    });
-    if (w.sidecar) commands.push(k(`stats before ${probe.name}`, 'exec', '-n', w.namespace, `<${w.name} pod>`, '-c', 'istio-proxy', '--', 'pilot-agent', 'request', 'GET', 'stats'));
-    commands.push(probeCommand(probeSpec(probe), `<${w.name} pod>`, w.namespace));
+/**
+ * Stand-ins for the addresses a live run learns (TEST-NET-2 and -3, RFC 5737: never a scenario's),
+ * so the model and the manifests compute as usual; rendering swaps them for placeholders.
+ */
+function standIns(loaded: LoadedScenario): { mappings: AddressMapping[]; placeholder: Map<string, string> } {
+  const s = loaded.scenario;
+  const mappings: AddressMapping[] = [];
+  const placeholder = new Map<string, string>();
+  const add = (m: Omit<AddressMapping, 'real'>, real: string, shown: string) => {
+    mappings.push({ ...m, real });
+    placeholder.set(real, shown);
+  };
+  s.externalServers.forEach((srv, n) => add({ what: 'external server', name: srv.name, scenario: srv.addresses[0]! }, `198.51.100.${10 + n}`, `<${srv.name}:addr>`));
+  s.workloads.forEach((w, n) => add({ what: 'pod', name: `${w.namespace}/${w.name}`, scenario: w.ip }, `203.0.113.${10 + n}`, `<${w.namespace}/${w.name}:pod-ip>`));
+  clusterIpChanges(s).forEach((v, n) =>
+    add({ what: 'Service', name: `${v.namespace}/${v.name}`, scenario: v.clusterIP }, `203.0.113.${100 + n}`, `<${v.namespace}/${v.name}:cluster-ip>`),
+  );
+  for (const a of [...placeholder.keys()]) {
+    if (JSON.stringify(s).includes(`"${a}`)) throw new Error(`${s.name}: the scenario uses ${a}, which the dry-run needs as a stand-in`);
   }
-  commands.push(k('remove the scenario\'s objects in shared namespaces', 'delete', LABELLED_KINDS, '-A', '-l', `${SCENARIO_LABEL}=${scenario.name}`, '--wait=false'));
-  commands.push(k('remove the scenario (the cluster and Istio stay for the next one)', 'delete', 'namespace', '-l', `${SCENARIO_LABEL}=${scenario.name}`, '--wait=false'));
-  const gates = scenario.workloads.filter((w) => w.sidecar).map((w) => ({ workload: w.name, ...expectedConfig(buildProxyConfig(scenario, installed, w)) }));
-  return { addresses, commands, manifests, gates };
+  return { mappings, placeholder };
 }
 
-export function renderPlan(plan: KindPlan): string {
+export function kindPlan(loaded: LoadedScenario): KindPlan & { placeholder: Map<string, string> } {
+  const skip = kindSkipReason(loaded);
+  if (skip) throw new Error(skip);
+  const { mappings, placeholder } = standIns(loaded);
+  const servers = mappings.filter((m) => m.what === 'external server');
+  // As the runner does: manifests from the scenario with the servers' addresses, the rest once kind assigned them.
+  const deployed = effectiveScenario(loaded.scenario, servers);
+  const scenario = effectiveScenario(loaded.scenario, mappings);
+  const manifests = toYaml(scenarioManifests(deployed, KIND_MANIFEST_OPTIONS));
+  const installed = parseIstioVersion(ISTIO_VERSION) as IstioVersion;
+  const name = scenario.name;
+  const pod = (w: string) => `<${w} pod>`;
+  const always = (c: Command): PlanStep => ({ command: c });
+  const steps: PlanStep[] = [
+    always(cmd.listClusters()),
+    { command: cmd.managedNodes(), when: 'when the cluster exists' },
+    ...clusterCommands({ configPath: 'kind-config/cluster.yaml', exists: false, managed: false }).map((c) => ({ command: c, when: 'when the cluster does not exist' })),
+    ...preloadCommands(IMAGES).map((c) => ({ command: c, when: 'when the cluster was just created' })),
+    always(cmd.istiodDeployment()),
+    ...istioInstallCommands().map((c) => ({ command: c, when: 'when istiod is not installed' })),
+    ...loaded.scenario.externalServers.map((srv) =>
+      always({
+        program: 'docker',
+        args: serverRunArgs(srv.kind, srv.ports, name, srv.password),
+        why: `external ${srv.kind} server ${srv.name} (testcontainers starts it and waits for its ready line); its address <${srv.name}:addr> replaces ${srv.addresses[0]}`,
+      }),
+    ),
+    ...cmd.deleteScenario(name, 'clear what an earlier run left').map(always),
+    always(cmd.applyManifests(manifests)),
+    ...scenario.workloads.flatMap((w) => [always(cmd.rolloutStatus(w.namespace, w.name)), always(cmd.listPods(w.namespace, w.name))]),
+    always(cmd.listServices(name)),
+    ...(scenario.externalServers.some((s) => s.kind === 'https')
+      ? scenario.workloads.map((w) => always(cmd.installCa(w.namespace, pod(w.name), LAB_CA_IN_POD, '<the run CA>')))
+      : []),
+    ...scenario.workloads.filter((w) => w.sidecar).map((w) => ({ command: cmd.pilotAgentRequest(w.namespace, pod(w.name), 'config_dump'), when: 'polled until the config gate passes' })),
+  ];
+  const pidKnown = new Set<string>();
+  const pid = (w: { name: string; namespace: string }): PlanStep[] => {
+    if (pidKnown.has(w.name)) return [];
+    pidKnown.add(w.name);
+    return [always(cmd.podSandbox(w.namespace, pod(w.name))), always(cmd.sandboxInfo(`<${w.name} sandbox>`))];
+  };
+  const byName = (n: string) => scenario.workloads.find((w) => w.name === n)!;
+  for (const a of scenario.assertions) steps.push(...pid(byName(a.workload)), ...cmd.podIptables(`<${a.workload} pid>`).map(always));
+  const ca = scenario.externalServers.some((s) => s.kind === 'https');
+  for (const probe of scenario.probes) {
+    const w = byName(probe.from);
+    const evidence = (when: string) => [
+      always(cmd.podConntrack(`<${w.name} pid>`, `conntrack ${when} ${probe.name}`)),
+      ...(w.sidecar ? [always(cmd.pilotAgentRequest(w.namespace, pod(w.name), 'stats'))] : []),
+    ];
+    const spec = ca ? withCaFile(probeSpec(probe), LAB_CA_IN_POD) : probeSpec(probe);
+    steps.push(...pid(w), ...evidence('before'), always(probeCommand(spec, pod(w.name), w.namespace, '<source port>')), ...evidence('after'));
+  }
+  for (const w of scenario.workloads.filter((x) => x.sidecar)) {
+    steps.push(always(cmd.pilotAgentRequest(w.namespace, pod(w.name), 'config_dump')), always(cmd.proxyLogs(w.namespace, pod(w.name))), ...pid(w), ...cmd.podIptables(`<${w.name} pid>`).map(always));
+  }
+  steps.push(...cmd.deleteScenario(name, 'remove the scenario (the cluster and Istio stay)').map(always));
+  const gates = scenario.workloads.filter((w) => w.sidecar).map((w) => ({ workload: w.name, ...expectedConfig(buildProxyConfig(scenario, installed, w)) }));
+  return { addresses: mappings, steps, manifests, gates, placeholder };
+}
+
+/** Replaces whole addresses (not 198.51.100.100 for 198.51.100.10). */
+function withPlaceholders(text: string, placeholder: Map<string, string>): string {
+  const keys = [...placeholder.keys()].sort((a, b) => b.length - a.length).map((k) => k.replace(/\./g, '\\.'));
+  if (keys.length === 0) return text;
+  return text.replace(new RegExp(`(?<![\\d.])(${keys.join('|')})(?![\\d])`, 'g'), (a) => placeholder.get(a) ?? a);
+}
+
+export function renderPlan(plan: KindPlan & { placeholder: Map<string, string> }): string {
   const lines = [
-    `# addresses: containers get theirs from Docker; this plan assumes ${[...plan.addresses].map(([a, b]) => `${a} -> ${b}`).join(', ') || 'none'}`,
+    `# Istio ${ISTIO_VERSION} on kind; addresses a live run learns are placeholders:`,
+    ...plan.addresses.map((m) => `#   ${m.what} ${m.name}: scenario ${m.scenario} -> ${plan.placeholder.get(m.real)}`),
     ...plan.gates.map((g) => `# gate ${g.workload}: listeners ${g.listeners.join(', ') || '-'}; clusters ${g.clusters.join(', ') || '-'}; catch-all ${g.catchAll}`),
   ];
-  for (const c of plan.commands) lines.push(`# ${c.why}`, renderCommand(c));
-  return `${lines.join('\n')}\n`;
+  for (const { command, when } of plan.steps) lines.push(`# ${command.why}${when ? ` (${when})` : ''}`, renderCommand(command));
+  lines.push('# the manifests applied above:', ...plan.manifests.trimEnd().split('\n').map((l) => `#   ${l}`));
+  return `${withPlaceholders(lines.join('\n'), plan.placeholder)}\n`;
 }

@@ -2,7 +2,8 @@
  * A scenario as the kind backend applies it: the shared objects (harness/k8s/objects.ts) with each
  * workload's pod template in a Deployment, ClusterIPs outside kind's service CIDR left to kind, and
  * the pinned images and stats prefixes. External servers are not here: on kind they are Docker
- * containers (see addresses.ts). Pure: no I/O.
+ * containers (harness/kind/servers.ts) and their addresses reach the manifests through the
+ * effective scenario (harness/scenario/addressMapping.ts). Pure: no I/O.
  */
 import { Deployment } from 'kubernetes-models/apps/v1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
@@ -44,7 +45,7 @@ export interface ClusterIpChange {
 /**
  * Services whose scenario ClusterIP kind will not keep (most lie in 10.233.0.0/18 or 10.68.0.0/16,
  * outside kind's 10.96.0.0/16). After `kubectl apply` the backend reads the assigned ones and passes
- * {scenario IP → assigned IP} to substituteAddresses to rewrite the probes that dial them.
+ * {scenario IP → assigned IP} to the runner, whose effective scenario the probes then dial.
  */
 export function clusterIpChanges(s: Scenario, serviceCIDR = KIND_SERVICE_CIDR): ClusterIpChange[] {
   return s.mesh.services.filter((v) => !keepsClusterIP(v.clusterIP, serviceCIDR)).map((v) => ({ namespace: v.namespace, name: v.name, clusterIP: v.clusterIP }));

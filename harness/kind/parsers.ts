@@ -62,6 +62,68 @@ export function parseInspectpPid(json: unknown): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// kubectl get -o json
+
+export interface RunningPod {
+  name: string;
+  ip: string;
+}
+
+/**
+ * `kubectl get pods -l app=W -o json`: the workload's pod that is Running, has an IP and is not
+ * being deleted. After a previous run or a restart the list can also hold a terminating pod, which
+ * `.items[0]` would pick; two live ones (a rollout in progress) are an error, never a guess.
+ */
+export function pickPod(json: unknown, workload: string): RunningPod {
+  const items = obj(parseJson('kubectl get pods', json))?.items;
+  if (!Array.isArray(items)) throw new Error('kubectl get pods: expected a List with "items"');
+  const live = items.map(obj).filter((p): p is Json => {
+    if (!p || obj(p.metadata)?.deletionTimestamp !== undefined) return false;
+    const status = obj(p.status);
+    return status?.phase === 'Running' && typeof status.podIP === 'string' && status.podIP !== '';
+  });
+  const seen = items.map((p) => `${String(obj(obj(p)?.metadata)?.name)} (${String(obj(obj(p)?.status)?.phase)}${obj(obj(p)?.metadata)?.deletionTimestamp ? ', terminating' : ''})`);
+  if (live.length !== 1) throw new Error(`expected one running pod of ${workload}, found ${live.length}: ${seen.join(', ') || 'none'}`);
+  return { name: String(obj(live[0]!.metadata)!.name), ip: String(obj(live[0]!.status)!.podIP) };
+}
+
+export interface AssignedClusterIp {
+  namespace: string;
+  name: string;
+  /** The scenario's ClusterIP (the lab-cluster-ip annotation), and the one kind assigned. */
+  scenario: string;
+  assigned: string;
+}
+
+/** `kubectl get services -A -l ... -o json`: each Service's scenario ClusterIP (annotation) and the one it got. */
+export function assignedClusterIps(json: unknown, annotation: string): AssignedClusterIp[] {
+  const items = obj(parseJson('kubectl get services', json))?.items;
+  if (!Array.isArray(items)) throw new Error('kubectl get services: expected a List with "items"');
+  return items.flatMap((item) => {
+    const meta = obj(obj(item)?.metadata);
+    const scenario = obj(meta?.annotations)?.[annotation];
+    const assigned = obj(obj(item)?.spec)?.clusterIP;
+    if (typeof scenario !== 'string' || typeof assigned !== 'string') return [];
+    return [{ namespace: String(meta?.namespace), name: String(meta?.name), scenario, assigned }];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// iptables-save
+
+/**
+ * Of the pod's nft and legacy iptables-save outputs, the one istio-init wrote: the one with Istio's
+ * chains (ISTIO_OUTPUT); if neither has them, the one with more rules (so a pod without a sidecar
+ * still shows its rules, if any).
+ */
+export function pickIptablesSave(nft: string, legacy: string): { backend: 'nft' | 'legacy'; text: string } {
+  const istio = (t: string) => /^:ISTIO_OUTPUT /m.test(t);
+  const rules = (t: string) => t.split('\n').filter((l) => l.startsWith('-A ')).length;
+  if (istio(nft) !== istio(legacy)) return istio(nft) ? { backend: 'nft', text: nft } : { backend: 'legacy', text: legacy };
+  return rules(legacy) > rules(nft) ? { backend: 'legacy', text: legacy } : { backend: 'nft', text: nft };
+}
+
+// ---------------------------------------------------------------------------------------------
 // kubectl exec
 
 /**

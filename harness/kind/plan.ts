@@ -19,8 +19,13 @@ export const CLUSTER_NAME = 'egress-lab';
 export const KUBE_CONTEXT = `kind-${CLUSTER_NAME}`;
 /** Label put on the cluster's node: a cluster carrying it is egress-lab's and may be reused. */
 export const MANAGED_LABEL = 'egress-lab.io/managed';
-/** The Istio the kind backend installs (the newest stable release when the backend was written). */
-export const ISTIO_VERSION = '1.30.3';
+/**
+ * The Istio release the kind backend installs: the one closest to what the lab's real sidecar is
+ * built from, so `--backend both` compares like with like. The lab pins istio.io/istio master of
+ * 2026-08-27 (istio/go.mod), whose VERSION file says 1.31, after release-1.31 branched and
+ * 1.31.0-rc.0: its release is 1.31.0. test/unit/kindVersion.test.ts keeps the two on one minor.
+ */
+export const ISTIO_VERSION = '1.31.0';
 
 /** A shell-like rendering of a command, for humans (quoting only what needs it). */
 export function renderCommand(c: Command): string {

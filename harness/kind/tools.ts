@@ -10,6 +10,7 @@ import { access, chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { ISTIO_VERSION } from './plan.ts';
 
 export type ToolName = 'kind' | 'kubectl' | 'istioctl';
 export type Arch = 'amd64' | 'arm64';
@@ -32,7 +33,7 @@ export interface ToolSpec {
 
 const KIND = 'v0.32.0';
 const KUBECTL = 'v1.36.1';
-const ISTIOCTL = '1.30.3';
+const ISTIOCTL = ISTIO_VERSION;
 
 const kindUrl = (a: Arch) => `https://kind.sigs.k8s.io/dl/${KIND}/kind-linux-${a}`;
 const kubectlUrl = (a: Arch) => `https://dl.k8s.io/release/${KUBECTL}/bin/linux/${a}/kubectl`;
@@ -158,7 +159,9 @@ async function onPath(name: string): Promise<string | undefined> {
 /** What the binary says its version is (undefined when it does not run or prints no version). */
 export async function reportedVersion(name: ToolName, path: string): Promise<string | undefined> {
   const r = await execa(path, TOOLS[name].versionArgs, { reject: false, timeout: 20_000 });
-  return TOOLS[name].parseVersion(`${r.stdout}\n${r.stderr}`);
+  // stdout alone first: kubectl's JSON is on stdout and a warning on stderr would break it; a tool
+  // that prints its version on stderr only is read from there.
+  return TOOLS[name].parseVersion(r.stdout) ?? TOOLS[name].parseVersion(r.stderr);
 }
 
 /**

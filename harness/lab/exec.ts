@@ -26,3 +26,19 @@ export function run(cmd: string, args: string[], opts: { input?: string; timeout
 export function inNetns(ns: string, cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
   return run('ip', ['netns', 'exec', ns, cmd, ...args], opts);
 }
+
+export interface CommandRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs argv to its end and returns its exit code and output, whatever the exit code. */
+export function runToEnd(argv: string[], timeoutMs = 60_000): Promise<CommandRun> {
+  return new Promise((resolve) => {
+    execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = (err as (NodeJS.ErrnoException & { code?: number | string }) | null)?.code;
+      resolve({ exitCode: err ? (typeof code === 'number' ? code : -1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}

@@ -12,12 +12,13 @@ import { tmpdir } from 'node:os';
 import type { Backend, Progress, SidecarInfo } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import type { Workload } from '../scenario/schema.ts';
+import type { AddressMapping } from '../scenario/addressMapping.ts';
 import { parseConntrack, type ConntrackEntry } from '../evidence/conntrack.ts';
 import type { ProbeResult } from '../probes/result.ts';
 import type { AgentResponse } from '../probes/wire.ts';
 import type { ProbeSpec } from '../probes/registry.ts';
 import { probeBudgetMs } from '../probes/registry.ts';
-import { inNetns } from './exec.ts';
+import { inNetns, runToEnd, type CommandRun } from './exec.ts';
 import { proxyConfigView } from '../views/proxyConfig.ts';
 import { PROXY_CONFIG_KINDS } from '../views/configSource.ts';
 import { createLab, destroyNamespaces, NETNS_ETC } from './netns.ts';
@@ -134,12 +135,16 @@ export class NetnsBackend implements Backend {
     return this.loaded.scenario;
   }
 
-  /** Set-up, once; teardown waits for it to stop before it removes anything. */
-  up(progress: Progress): Promise<void> {
+  /**
+   * Set-up, once; teardown waits for it to stop before it removes anything. The lab uses the
+   * scenario's own addresses (they exist only inside its namespaces), so it maps none.
+   */
+  async up(progress: Progress): Promise<AddressMapping[]> {
     // An interrupt can come before set-up starts: then it never starts.
-    if (this.stopping) return Promise.reject(new Error('lab set-up was interrupted before it started'));
+    if (this.stopping) throw new Error('lab set-up was interrupted before it started');
     this.setup ??= this.bringUp(progress);
-    return this.setup;
+    await this.setup;
+    return [];
   }
 
   /** Between set-up steps: an interrupt stops set-up here rather than racing teardown. */
@@ -234,6 +239,35 @@ export class NetnsBackend implements Backend {
     const pod = this.pods.get(name);
     if (!pod) throw new Error(`no pod "${name}" in this lab`);
     return pod;
+  }
+
+  /**
+   * Runs argv in a pod's namespace as `uid` (the app's by default), inside the run's cgroup: how
+   * the kind backend's own command lines (its probe scripts, pilot-agent request) are run for real
+   * in the lab (test/integration/kindCommandsInLab.test.ts). A non-zero exit is a result, not an error.
+   */
+  runInPod(workload: string, argv: string[], uid: number = APP_UID): Promise<CommandRun> {
+    const asUser = ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'];
+    return runToEnd(this.cgroup!.wrap(['ip', 'netns', 'exec', this.pod(workload).ns.name, ...asUser, ...argv]));
+  }
+
+  /** A pid inside the pod's network namespace (its probe agent), for `nsenter -t PID -n`. */
+  podPid(workload: string): number {
+    const pid = this.pod(workload).agent?.proc.child.pid;
+    if (pid === undefined) throw new Error(`pod ${workload} has no running probe agent`);
+    return pid;
+  }
+
+  /**
+   * Runs `nsenter -t PID -n ...` inside the run's cgroup, as the kind backend does from its node:
+   * only for a PID of this run (so the command lands in one of its pod namespaces, never the host's).
+   */
+  runNsenter(argv: string[]): Promise<CommandRun> {
+    const pid = Number(argv[2]);
+    if (argv[0] !== 'nsenter' || argv[1] !== '-t' || argv[3] !== '-n' || !this.cgroup!.pids().includes(pid)) {
+      throw new Error(`runNsenter takes "nsenter -t <pid of this run> -n ...", not ${argv.join(' ')}`);
+    }
+    return runToEnd(this.cgroup!.wrap(argv));
   }
 
   probe(workload: string, spec: ProbeSpec): Promise<ProbeResult> {

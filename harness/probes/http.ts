@@ -38,7 +38,7 @@ import { z } from 'zod';
 import { elapsedMs } from './tcp.ts';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
 import { clipped, quoted, type ClientCheck, type ProbeKind } from './kind.ts';
-import { q, TRAILER } from './shell.ts';
+import { hexSection, q, textSection } from './shell.ts';
 
 /** What the probe agent is sent for an http probe. */
 export interface HttpProbeSpec {
@@ -84,8 +84,10 @@ export async function runHttpProbe(spec: HttpProbeSpec): Promise<ProbeResult> {
 
 export function curlArgs(spec: HttpProbeSpec, bodyPath: string, headerPath: string): string[] {
   const args = ['-q', '-v', '-sS', '--noproxy', '*', '-o', bodyPath, '-D', headerPath, '-w', WRITE_OUT,
-    '--max-time', String(spec.timeoutMs / 1000), '-X', spec.method];
+    '--max-time', String(spec.timeoutMs / 1000)];
+  // -I alone: curl then sends HEAD; with -X it would send that method and still read headers only.
   if (spec.head) args.push('-I');
+  else args.push('-X', spec.method);
   for (const [name, value] of Object.entries(spec.headers)) args.push('-H', value === '' ? `${name}:` : `${name}: ${value}`);
   if (spec.caFile !== undefined) args.push('--cacert', spec.caFile);
   args.push('--url', spec.url);
@@ -311,23 +313,28 @@ export const httpProbe: ProbeKind<'http', HttpBlock, HttpProbeSpec, typeof httpE
   budgetMs: (s) => s.timeoutMs * 2,
   withCaFile: (s, file) => ({ ...s, caFile: file }),
   run: runHttpProbe,
-  kindScript: (s) => {
-    const headers = Object.entries(s.headers).map(([k, v]) => `-H ${q(`${k}: ${v}`)}`).join(' ');
-    const wf = q('\n%{http_code} %{time_total} %{local_port}');
-    return (
-      `out=$(curl -sS ${s.head ? '-I ' : '-o /dev/null -D - '}--max-time ${s.timeoutMs / 1000} -X ${q(s.method)} ${headers} ${s.caFile ? `--cacert ${q(s.caFile)} ` : ''}-w ${wf} ${q(s.url)} 2>&1); rc=$?; ` +
-      TRAILER
-    );
+  // The same curl command line as the lab's agent, run in a scratch directory; its four outputs
+  // come back as sections and are read by the same interpret().
+  kindScript: (s) =>
+    [
+      'd=$(mktemp -d)',
+      'cd "$d"',
+      ': >body; : >headers',
+      `curl ${curlArgs(s, 'body', 'headers').map(q).join(' ')} >wout 2>err; rc=$?`,
+      textSection('WRITEOUT', 'wout'),
+      hexSection('STDERR', 'err'),
+      hexSection('HEADERS', 'headers'),
+      hexSection('BODY', 'body'),
+      'set -- $(cat wout) 0 0 0',
+      `printf 'EGL %d %d %d\\n' "$rc" "$3" "$(cat headers body | wc -c)"`,
+      'cd /',
+      'rm -rf "$d"',
+    ].join('; '),
+  parseKindOutput: (s, out, base) => {
+    const headers = Buffer.from(out.sections.HEADERS ?? '', 'latin1');
+    const body = s.head ? Buffer.alloc(0) : Buffer.from(out.sections.BODY ?? '', 'latin1');
+    const stderr = Buffer.from(out.sections.STDERR ?? '', 'latin1').toString('utf8');
+    return { ...base, received: '', ...interpret(out.exitCode, out.sections.WRITEOUT ?? '', stderr, headers, body, base.durationMs) };
   },
-  parseKindOutput: (_s, body, rc, base) => {
-    const lines = body.split('\n');
-    const last = lines.pop() ?? '';
-    const [code] = last.split(' ');
-    const status = Number(code);
-    const headers = Object.fromEntries(
-      lines.filter((l) => l.includes(':') && !l.startsWith('curl:')).map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
-    );
-    const curlError = lines.find((l) => l.startsWith('curl:'));
-    return { ...base, received: '', exitCode: rc, ...(status > 0 ? { httpStatus: status } : {}), headers, ...(curlError ? { curlError } : {}), errorClass: rc === 0 ? 'none' : `curl-${rc}` };
-  },
+  shellLimits: {},
 };

@@ -6,6 +6,14 @@
 import { z } from 'zod';
 import type { ProbeResult } from './result.ts';
 import type { TraceProbe } from '../model/traceProbe.ts';
+import type { ShellOutput } from './shell.ts';
+
+/** The fields every kind script result starts from. */
+export type KindResultBase = Pick<ProbeResult, 'kind' | 'target' | 'durationMs'>;
+
+/** The result fields the kind scripts are compared on with the lab's probe agent. */
+export const COMPARED_FIELDS = ['connect', 'end', 'errorClass', 'receivedBytes', 'received', 'reply', 'httpStatus', 'body', 'serverVersion', 'localPort'] as const;
+export type ComparedField = (typeof COMPARED_FIELDS)[number];
 
 /** A TCP port, as every kind's block and the scenario's Services give it. */
 export const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
@@ -62,8 +70,17 @@ export interface ProbeKind<K extends string, Block, Spec extends { kind: K }, Ex
   withCaFile?(spec: Spec, file: string): Spec;
   /** Runs the probe inside the pod namespace (the probe agent). */
   run(spec: Spec): Promise<ProbeResult>;
-  /** The shell script `kubectl exec` runs in the kind client pod; it ends with the EGL trailer. */
-  kindScript(spec: Spec): string;
-  /** The kind script's output (before the trailer) as a ProbeResult, from the common fields in `base`. */
-  parseKindOutput(spec: Spec, body: string, exitCode: number, base: ProbeResult): ProbeResult;
+  /**
+   * The shell script `kubectl exec` runs in the kind client container (harness/probes/shell.ts: its
+   * sections and trailer). `sourcePort` is the client port to bind where the tool cannot report the
+   * one the kernel picked (socat); curl reports its own. A dry-run passes a placeholder.
+   */
+  kindScript(spec: Spec, sourcePort: number | string): string;
+  /** That script's output as a ProbeResult; `base` has the kind, target and measured duration. */
+  parseKindOutput(spec: Spec, out: ShellOutput, base: KindResultBase): ProbeResult;
+  /**
+   * What the kind script cannot observe as the lab's probe agent does, by result field: the
+   * comparison of the two (harness/kind/labComparison.ts) allows exactly these differences.
+   */
+  readonly shellLimits: Partial<Record<ComparedField, string>>;
 }

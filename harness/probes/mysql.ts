@@ -29,7 +29,8 @@ import { z } from 'zod';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
 import { port, quoted, type ProbeKind } from './kind.ts';
-import { greetingVersion, TRAILER } from './shell.ts';
+import { parseSocatLog, socatScript, type ShellOutput } from './shell.ts';
+import type { KindResultBase } from './kind.ts';
 
 /** What the probe agent is sent for a mysql probe. */
 export interface MysqlProbeSpec {
@@ -272,13 +273,32 @@ export const mysqlProbe: ProbeKind<'mysql', MysqlBlock, MysqlProbeSpec, typeof m
   resultTarget: (s) => `${s.host}:${s.port}`,
   budgetMs: (s) => s.timeoutMs * 2,
   run: runMysqlProbe,
-  // No MySQL client in the image: read the server greeting (protocol 10 carries the version string).
-  kindScript: (s) => {
-    const wait = Math.ceil(s.timeoutMs / 1000);
-    return `out=$(socat -T${wait} - TCP:${s.host}:${s.port},connect-timeout=${wait} </dev/null | tr -c '[:print:]' '.'); rc=$?; ${TRAILER}`;
-  },
-  parseKindOutput: (_s, body, _rc, base) => {
-    const version = greetingVersion(body);
-    return { ...base, ...(version ? { serverVersion: version } : {}), errorClass: version ? 'none' : body.length === 0 ? 'closed' : 'protocol' };
+  // No MySQL client in the image: socat reads the server greeting and sends nothing (no half-close,
+  // so a peer that waits for the client to speak first is a hang, as for the application).
+  kindScript: (s, sourcePort) => socatScript({ host: s.host, port: s.port, send: '', idleMs: s.timeoutMs, connectMs: s.timeoutMs, sourcePort }),
+  parseKindOutput: (s, out, base) => fromSocat(s, out, base),
+  shellLimits: {
+    errorClass: 'without a MySQL client the kind probe reads the greeting only: "none" means a greeting came, never an authenticated SELECT 1 (access-denied cannot show)',
+    reply: 'no SELECT 1 without a MySQL client',
+    end: 'mysql2 quits after its query (the server then closes); the kind probe waits in silence until its idle timeout',
+    receivedBytes: 'the lab client also reads the authentication and query replies',
   },
 };
+
+/** The greeting as mysql2 would have classified it, from socat's bytes and log. */
+function fromSocat(s: MysqlProbeSpec, out: ShellOutput, base: KindResultBase): ProbeResult {
+  const session = parseSocatLog(out.sections.LOG ?? '');
+  const at = session.address === undefined ? {} : { address: session.address };
+  const data = Buffer.from(out.sections.DATA ?? '', 'latin1');
+  const head = { ...base, ...at, received: '', receivedBytes: data.length };
+  if (session.connect !== 'ok') {
+    return { ...head, connect: session.connect, end: 'not-connected', errorClass: session.connect, error: session.failure ?? 'not connected' };
+  }
+  const conn = { ...head, connect: 'ok' as const, localPort: out.localPort, end: session.end };
+  const greeting = data.length === 0 ? ({ kind: 'pending' } as const) : readGreeting(data);
+  if (greeting.kind === 'greeting') return { ...conn, serverVersion: greeting.version, errorClass: 'none' };
+  if (greeting.kind === 'foreign') return { ...conn, errorClass: 'protocol', error: `not a MySQL greeting: ${greeting.preview}` };
+  if (greeting.kind === 'error-packet') return { ...conn, errorClass: 'server-error', error: data.subarray(7).toString('latin1') };
+  if (session.end === 'idle') return { ...conn, errorClass: 'timeout', error: `connected, but no server greeting within ${s.timeoutMs}ms` };
+  return { ...conn, errorClass: session.end === 'reset' ? 'reset' : 'closed', error: session.failure ?? 'closed before the greeting' };
+}

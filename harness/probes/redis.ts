@@ -13,7 +13,8 @@ import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
 import { port, quoted, type ProbeKind } from './kind.ts';
-import { q, resp, TRAILER } from './shell.ts';
+import { parseSocatLog, resp, socatScript, type ShellOutput } from './shell.ts';
+import type { KindResultBase } from './kind.ts';
 
 /** What the probe agent is sent for a redis probe. */
 export interface RedisProbeSpec {
@@ -225,13 +226,74 @@ export const redisProbe: ProbeKind<'redis', RedisBlock, RedisProbeSpec, typeof r
   resultTarget: (s) => `${s.host}:${s.port}`,
   budgetMs: (s) => s.timeoutMs * 2,
   run: runRedisProbe,
-  // No redis-cli in the client image: RESP over nc, as redis-cli would send it.
-  kindScript: (s) => {
+  // No redis-cli in the client image: RESP over socat, as redis-cli (and ioredis) would send it.
+  kindScript: (s, sourcePort) => {
     const auth = s.password ? resp(['AUTH', s.password]) : '';
-    return `out=$(printf %s ${q(auth + resp(s.command))} | nc -w ${Math.ceil(s.timeoutMs / 1000)} ${q(s.host)} ${s.port}); rc=$?; ${TRAILER}`;
+    return socatScript({ host: s.host, port: s.port, send: auth + resp(s.command), idleMs: s.timeoutMs, connectMs: s.timeoutMs, sourcePort });
   },
-  parseKindOutput: (_s, body, _rc, base) => {
-    const reply = body.trim();
-    return { ...base, reply, errorClass: reply.startsWith('-') ? 'reply-error' : reply ? 'none' : 'closed', ...(reply.startsWith('-') ? { error: reply.slice(1) } : {}) };
+  parseKindOutput: (s, out, base) => fromSocat(s, out, base),
+  shellLimits: {
+    end: 'after a protocol or AUTH error ioredis closes the connection itself, so the peer then answers its FIN; socat never closes first',
   },
 };
+
+/** One RESP reply at the start of `text`: what it renders as and how long it is, or why it cannot be read. */
+type RespReply = { value: string; error?: string; length: number } | { incomplete: true } | { protocol: string };
+
+export function readResp(text: string, at = 0): RespReply {
+  const eol = text.indexOf('\r\n', at);
+  if (at >= text.length) return { incomplete: true };
+  const type = text[at]!;
+  if (!'+-:$*'.includes(type)) return { protocol: `Protocol error, got ${JSON.stringify(type)} as reply type byte` };
+  if (eol < 0) return { incomplete: true };
+  const line = text.slice(at + 1, eol);
+  const next = eol + 2;
+  if (type === '+' || type === ':') return { value: line, length: next - at };
+  if (type === '-') return { value: '', error: line, length: next - at };
+  const n = Number(line);
+  if (!Number.isInteger(n)) return { protocol: `Protocol error, bad length ${JSON.stringify(line)}` };
+  if (type === '$') {
+    if (n < 0) return { value: '(nil)', length: next - at };
+    if (text.length < next + n + 2) return { incomplete: true };
+    return { value: text.slice(next, next + n), length: next + n + 2 - at };
+  }
+  if (n < 0) return { value: '(nil)', length: next - at };
+  const items: string[] = [];
+  let pos = next;
+  for (let k = 0; k < n; k++) {
+    const item = readResp(text, pos);
+    if (!('length' in item)) return item;
+    items.push(item.error ?? item.value);
+    pos += item.length;
+  }
+  return { value: JSON.stringify(items), length: pos - at };
+}
+
+/**
+ * What ioredis would have reported for the same bytes: the AUTH reply first when there is a
+ * password, then the command's; an error reply is a reply-error, an unreadable first byte a
+ * protocol error, and no (complete) reply is closed (eof), reset, or timeout (still open).
+ */
+function fromSocat(s: RedisProbeSpec, out: ShellOutput, base: KindResultBase): ProbeResult {
+  const session = parseSocatLog(out.sections.LOG ?? '');
+  const at = session.address === undefined ? {} : { address: session.address };
+  const data = out.sections.DATA ?? '';
+  const head = { ...base, ...at, received: '', receivedBytes: data.length };
+  if (session.connect !== 'ok') {
+    return { ...head, connect: session.connect, end: 'not-connected', errorClass: session.connect, error: session.failure ?? 'not connected' };
+  }
+  const conn = { ...head, connect: 'ok' as const, localPort: out.localPort, end: session.end };
+  let pos = 0;
+  for (let k = 0; k < (s.password ? 2 : 1); k++) {
+    const r = readResp(data, pos);
+    if ('protocol' in r) return { ...conn, errorClass: 'protocol', error: r.protocol };
+    if ('incomplete' in r) {
+      const errorClass = session.end === 'idle' ? 'timeout' : session.end === 'reset' ? 'reset' : 'closed';
+      return { ...conn, errorClass, error: errorClass === 'timeout' ? 'Command timed out' : errorClass === 'reset' ? (session.failure ?? 'reset') : 'Connection is closed.' };
+    }
+    if (r.error !== undefined) return { ...conn, errorClass: 'reply-error', error: r.error };
+    if (k === (s.password ? 1 : 0)) return { ...conn, errorClass: 'none', reply: r.value };
+    pos += r.length;
+  }
+  return { ...conn, errorClass: 'error', error: 'no reply' };
+}

@@ -4,7 +4,8 @@
  * all go through the functions below.
  */
 import type { z } from 'zod';
-import type { ClientCheck, ProbeKind, ProbeTarget } from './kind.ts';
+import type { ClientCheck, ComparedField, KindResultBase, ProbeKind, ProbeTarget } from './kind.ts';
+import type { ShellOutput } from './shell.ts';
 import type { ProbeResult } from './result.ts';
 import { tcpProbe } from './tcp.ts';
 import { redisProbe } from './redis.ts';
@@ -106,12 +107,16 @@ export function withCaFile(spec: ProbeSpec, file: string): ProbeSpec {
   return moduleOf(spec.kind).withCaFile?.(spec, file) ?? spec;
 }
 
-export function kindScript(spec: ProbeSpec): string {
-  return moduleOf(spec.kind).kindScript(spec);
+export function kindScript(spec: ProbeSpec, sourcePort: number | string): string {
+  return moduleOf(spec.kind).kindScript(spec, sourcePort);
 }
 
-export function parseKindOutput(spec: ProbeSpec, body: string, exitCode: number, base: ProbeResult): ProbeResult {
-  return moduleOf(spec.kind).parseKindOutput(spec, body, exitCode, base);
+export function parseKindOutput(spec: ProbeSpec, out: ShellOutput, base: KindResultBase): ProbeResult {
+  return moduleOf(spec.kind).parseKindOutput(spec, out, base);
+}
+
+export function shellLimits(kind: string): Partial<Record<ComparedField, string>> {
+  return moduleOf(kind).shellLimits;
 }
 
 export function wireSchemas() {

@@ -17,7 +17,7 @@ import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
 import { port, quoted, type ProbeKind } from './kind.ts';
-import { decodeHex, q, TRAILER } from './shell.ts';
+import { parseSocatLog, socatScript, type ShellOutput } from './shell.ts';
 
 /** What the probe agent is sent for a tcp probe. */
 export interface TcpProbeSpec {
@@ -144,6 +144,23 @@ function summarise(seen: Observed, spec: TcpProbeSpec): Session {
   };
 }
 
+/** A socat exchange (the kind script) read as the lab's raw client would have reported it. */
+function fromSocat(spec: TcpProbeSpec, out: ShellOutput, base: Pick<ProbeResult, 'kind' | 'target' | 'durationMs'>): ProbeResult {
+  const session = parseSocatLog(out.sections.LOG ?? '');
+  const at = session.address === undefined ? {} : { address: session.address };
+  if (session.connect !== 'ok') {
+    return { ...base, ...at, ...notConnected(session.connect, session.connect === 'error' ? 'error' : session.connect, session.failure ?? 'not connected') };
+  }
+  const data = out.sections.DATA ?? '';
+  const failure = session.failure === undefined ? undefined : Object.assign(new Error(session.failure), { code: session.code });
+  const { errorClass, error } = endClass(session.end, data.length, failure, spec);
+  return {
+    ...base, ...at, localPort: out.localPort,
+    connect: 'ok', received: data, receivedBytes: data.length,
+    end: session.end, errorClass, ...(error === undefined ? {} : { error }),
+  };
+}
+
 function endClass(end: EndKind, bytes: number, failure: NodeJS.ErrnoException | undefined, spec: TcpProbeSpec): { errorClass: string; error?: string } {
   if (end === 'eof') return { errorClass: 'eof' };
   if (end === 'idle') {
@@ -207,12 +224,9 @@ export const tcpProbe: ProbeKind<'tcp', TcpBlock, TcpProbeSpec, typeof tcpExpect
   resultTarget: (s) => `${s.host}:${s.port}`,
   budgetMs: (s) => s.connectTimeoutMs + s.readTimeoutMs,
   run: runTcpProbe,
-  // nc keeps the connection open after sending, like the lab's raw probe; -w is the idle timeout.
-  kindScript: (s) => `out=$(printf %s ${q(s.send)} | nc -w ${Math.ceil(s.readTimeoutMs / 1000)} ${q(s.host)} ${s.port} | od -An -v -tx1); rc=$?; ${TRAILER}`,
-  // nc cannot tell an idle timeout from a close (it exits 0 either way): kind reports 'eof' when
-  // nothing came back and 'idle' otherwise; the comparison with the lab flags the difference.
-  parseKindOutput: (_s, body, _rc, base) => {
-    const bytes = decodeHex(body);
-    return { ...base, received: bytes, receivedBytes: bytes.length, end: bytes ? 'idle' : 'eof', errorClass: bytes ? 'none' : 'eof' };
-  },
+  // socat without a half-close, like the lab's raw client; -T is the idle timeout.
+  kindScript: (s, sourcePort) =>
+    socatScript({ host: s.host, port: s.port, send: s.send, idleMs: s.readTimeoutMs, connectMs: s.connectTimeoutMs, sourcePort }),
+  parseKindOutput: (s, out, base) => fromSocat(s, out, base),
+  shellLimits: {},
 };

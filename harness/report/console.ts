@@ -7,6 +7,7 @@ import { describeProbe } from '../probes/registry.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { describeLeg } from '../evidence/conntrack.ts';
 import type { ProbeOutcome, ScenarioOutcome } from '../run/outcome.ts';
+import type { AddressMapping } from '../scenario/addressMapping.ts';
 import type { Check } from '../run/assertions.ts';
 
 export function checkLine(c: Check): string {
@@ -25,9 +26,17 @@ export interface Reporter extends Progress {
   scenarioStart(loaded: LoadedScenario, site: RunSite, runDir: string): void;
   probe(outcome: ProbeOutcome): void;
   podChecks(checks: Check[]): void;
+  /** The addresses the backend used instead of the scenario's (kind); probes and checks use the real ones. */
+  addresses(mappings: AddressMapping[]): void;
   error(message: string): void;
   keep(instructions: string[]): void;
   scenarioEnd(outcome: ScenarioOutcome): void;
+}
+
+/** "addresses: external server redis-cluster 10.0.0.6 -> 172.18.0.5 (real)", one line per mapping. */
+export function addressLines(mappings: AddressMapping[]): string[] {
+  if (mappings.length === 0) return [];
+  return ['addresses (scenario -> real; probes and checks use the real ones):', ...mappings.map((m) => `  ${m.what} ${m.name}: ${m.scenario} -> ${m.real}`)];
 }
 
 export function probeLine(o: ProbeOutcome): string {
@@ -87,6 +96,10 @@ export class ConsoleReporter implements Reporter {
     for (const c of checks) this.write(`${c.ok ? '✔' : '✘'} pod state: ${checkLine(c).slice(2)}`);
   }
 
+  addresses(mappings: AddressMapping[]): void {
+    for (const line of addressLines(mappings)) this.write(`  ${line}`);
+  }
+
   error(message: string): void {
     this.write(`✘ error: ${message}`);
   }
@@ -126,6 +139,9 @@ abstract class BufferedReporter implements Reporter {
   }
   podChecks(checks: Check[]): void {
     this.inner.podChecks(checks);
+  }
+  addresses(mappings: AddressMapping[]): void {
+    this.inner.addresses(mappings);
   }
   error(message: string): void {
     this.inner.error(message);

@@ -390,6 +390,10 @@ function renderScenario(run: RunWithNotes, multiAttempt: boolean): string {
   } else if (o?.error) {
     body.push(`<div class="error-box"><strong>error</strong> ${escapeText(o.error)}</div>`);
   }
+  if (o?.addresses?.length) {
+    const rows = o.addresses.map((m) => `<tr><td>${escapeText(m.what)}</td><td>${escapeText(m.name)}</td><td><code>${escapeText(m.scenario)}</code></td><td><code>${escapeText(m.real)}</code></td></tr>`).join('');
+    body.push(`<div class="addresses"><h5>addresses (the probes and checks used the real ones)</h5><table><thead><tr><th>what</th><th>name</th><th>scenario</th><th>real</th></tr></thead><tbody>${rows}</tbody></table></div>`);
+  }
   if (notes.length) body.push(`<div class="fidelity"><h5>fidelity notes</h5><ul>${notes.map((n) => `<li>${escapeText(n)}</li>`).join('')}</ul></div>`);
   if (o && o.podChecks.length) body.push(`<div class="podchecks"><h5>pod state after set-up</h5>${renderChecks(o.podChecks)}</div>`);
   if (o) {

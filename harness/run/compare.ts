@@ -105,7 +105,7 @@ function outcomeFields(r: ProbeResult): Array<[string, string]> {
  * TCP probe's error class is its end (eof, reset), and a client's `closed`/`reset` is how it ended,
  * so a race of one is a race of the other.
  */
-function declaredRace(probe: Probe | undefined, field: string): string[] {
+export function declaredRace(probe: Probe | undefined, field: string): string[] {
   const c = probe?.expect.client;
   const list = (v: string | string[] | undefined) => (Array.isArray(v) ? v : []);
   // A client library's error class names how the connection ended: closed is a FIN, reset a RST.

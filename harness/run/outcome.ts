@@ -9,6 +9,7 @@ import type { PathMatch, PathTrace } from '../model/pathTrace.ts';
 import type { ProbeResult } from '../probes/result.ts';
 import type { Probe } from '../scenario/schema.ts';
 import type { Check } from './assertions.ts';
+import type { AddressMapping } from '../scenario/addressMapping.ts';
 
 export interface ProbeOutcome {
   probe: Probe;
@@ -49,6 +50,8 @@ export interface ScenarioOutcome {
   runDir: string;
   /** Which backend ran it: netns or kind. */
   backend: string;
+  /** Where the backend used other addresses than the scenario's (kind): the evidence and checks use the real ones. */
+  addresses?: AddressMapping[];
   probes: ProbeOutcome[];
   /** Checks on pod state after set-up (iptables-save). */
   podChecks: Check[];

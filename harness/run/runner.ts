@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Backend } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
+import { effectiveScenario, type AddressMapping } from '../scenario/addressMapping.ts';
 import type { Probe } from '../scenario/schema.ts';
 import type { ProbeResult } from '../probes/result.ts';
 import { probeSpec, probeTarget } from '../probes/registry.ts';
@@ -128,15 +129,25 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
   let error: string | undefined;
   const mark = { up: 0, probes: 0, down: 0 };
   const since = (t: number) => Date.now() - t;
+  let mappings: AddressMapping[] = [];
+  let effective = loaded;
   try {
     let t = Date.now();
-    await backend.up(reporter);
+    // The one effective scenario: the backend reports addresses, only the runner rewrites.
+    mappings = await backend.up(reporter);
+    effective = { ...loaded, scenario: effectiveScenario(scenario, mappings) };
+    if (backend.deploy) {
+      mappings = [...mappings, ...(await backend.deploy(effective.scenario, reporter))];
+      effective = { ...loaded, scenario: effectiveScenario(scenario, mappings) };
+    }
+    if (mappings.length > 0) reporter.addresses?.(mappings);
+    await backend.settle?.(effective.scenario, reporter);
     mark.up = since(t);
     t = Date.now();
-    for (const a of scenario.assertions) podChecks.push(...checkIptablesSave(a, await backend.iptablesSave(a.workload)));
+    for (const a of effective.scenario.assertions) podChecks.push(...checkIptablesSave(a, await backend.iptablesSave(a.workload)));
     if (podChecks.length > 0) reporter.podChecks(podChecks);
-    for (const probe of scenario.probes) {
-      const outcome = await runProbe(backend, loaded, probe, join(runDir, 'probes', probe.name)).catch((err: Error) => ({ probe, error: err.message, checks: [], ok: false }) as ProbeOutcome);
+    for (const probe of effective.scenario.probes) {
+      const outcome = await runProbe(backend, effective, probe, join(runDir, 'probes', probe.name)).catch((err: Error) => ({ probe, error: err.message, checks: [], ok: false }) as ProbeOutcome);
       // A stop tears the lab down under the probe: what it saw then is no verdict on the scenario.
       if (opts.stopping?.()) {
         const stopped: ProbeOutcome = { probe, checks: [], interrupted: true, ok: false };
@@ -148,7 +159,7 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
       reporter.probe(outcome);
     }
     mark.probes = since(t);
-    if (!opts.stopping?.()) await backend.collectArtifacts();
+    if (!opts.stopping?.()) await backend.collectArtifacts(effective.scenario);
   } catch (err) {
     // Errors caused by the teardown of an interrupted run are not the scenario's.
     if (!opts.stopping?.()) {
@@ -169,6 +180,7 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
     ...(interrupted ? { interrupted } : {}),
     runDir,
     backend: backend.name,
+    ...(mappings.length > 0 ? { addresses: mappings } : {}),
     probes,
     podChecks,
     fidelityNotes: notes,

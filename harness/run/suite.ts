@@ -142,8 +142,14 @@ async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOpti
   const kind = await runOne(l, attempt, opts, stop, reporter, 'kind');
   runs.push(kind);
   const lab = runs[0]?.outcome;
-  if (choice === 'both' && lab && kind.outcome) opts.onComparison?.(l.scenario.name, 'lab versus kind', renderComparison(compareOutcomes(lab, kind.outcome)));
+  if (choice === 'both' && lab && kind.outcome) opts.onComparison?.(l.scenario.name, bothTitle(lab, kind.outcome), renderComparison(compareOutcomes(lab, kind.outcome)));
   return runs;
+}
+
+/** Which Istio and Envoy produced each side, so a difference can be told from a version skew. */
+export function bothTitle(lab: ScenarioOutcome, kind: ScenarioOutcome): string {
+  const side = (o: ScenarioOutcome) => o.sidecar?.describe ?? o.backend;
+  return `lab versus kind — lab: ${side(lab)}; kind: ${side(kind)}`;
 }
 
 /** The netns lab on each engine the choice implies; with two, they are compared probe by probe. */

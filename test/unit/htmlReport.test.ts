@@ -426,3 +426,11 @@ test("with real Istio the page gives Istio's simulated path next to the model's 
   t.regex(html, /cluster BlackHoleCluster<\/code><\/p>/);
   t.notRegex(html, /the model agrees/);
 });
+
+test('a kind run shows the scenario\'s and the real addresses', (t) => {
+  const addresses = [{ what: 'external server' as const, name: 'redis-cluster', scenario: '10.0.0.6', real: '172.18.0.5' }];
+  const kindRun: ScenarioRun = { ...RUNS[0]!, backend: 'kind', outcome: { ...RUNS[0]!.outcome!, backend: 'kind', addresses } };
+  const html = renderHtmlReport({ ...SUITE, runs: [kindRun] });
+  t.regex(html, /<h5>addresses \(the probes and checks used the real ones\)<\/h5>.*<td>redis-cluster<\/td><td><code>10\.0\.0\.6<\/code><\/td><td><code>172\.18\.0\.5<\/code><\/td>/s);
+  t.notRegex(renderHtmlReport(SUITE), /<h5>addresses/, 'the lab maps nothing and shows no table');
+});

@@ -1,65 +1,83 @@
-/** The kind backend's command plan and probe commands, checked without a Docker engine. */
+/** The kind backend's command plan (--dry-run) and probe scripts, checked without a Docker engine. */
 import test from 'ava';
-import { loadScenarioFile } from '../../harness/scenario/load.ts';
+import { readdirSync } from 'node:fs';
+import { loadScenarioFile, SCENARIO_DIR } from '../../harness/scenario/load.ts';
 import { kindPlan, renderPlan } from '../../harness/kind/dryRun.ts';
 import { kindSkipReason } from '../../harness/kind/kindBackend.ts';
-import { decodeHex, greetingVersion, parseProbeOutput, probeCommand, resp } from '../../harness/kind/probeCommands.ts';
-import { renderCommand } from '../../harness/kind/plan.ts';
+import { probeCommand } from '../../harness/kind/probeCommands.ts';
+import { clusterIpChanges } from '../../harness/kind/manifests.ts';
 
-test('the plan for redis-7000-modern: cluster, Istio, a Redis container on the kind network, manifests, gate, probes, teardown', (t) => {
+const kindScenarios = readdirSync(SCENARIO_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => loadScenarioFile(f.replace(/\.yaml$/, '')))
+  .filter((l) => kindSkipReason(l) === undefined);
+
+/** The lines of a rendered plan that are commands (comments explain, commands run). */
+const commandLines = (text: string) => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+
+test('the plan for redis-7000-modern: every step a live run takes, in order', (t) => {
   const plan = kindPlan(loadScenarioFile('redis-7000-modern'));
-  const text = plan.commands.map(renderCommand);
-  t.true(text.includes('kind create cluster --name egress-lab --config kind-config/cluster.yaml --wait 180s'), text.join('\n'));
-  t.true(text.some((c) => c.startsWith('istioctl install --context kind-egress-lab -y')));
-  t.true(text.some((c) => /^docker run -d --network kind .*redis:7\.4$/.test(c)));
-  t.true(text.some((c) => c.startsWith('kubectl --context kind-egress-lab apply -f -')));
-  t.regex(plan.manifests, /kind: Sidecar[\s\S]*mode: ALLOW_ANY/);
+  const text = commandLines(renderPlan(plan));
+  const at = (re: RegExp) => text.findIndex((c) => re.test(c));
+  const order = [
+    /^kind get clusters$/,
+    /^kind create cluster --name egress-lab --config kind-config\/cluster.yaml --wait 180s$/,
+    /^kind load image-archive .*proxyv2_1\.31\.0\.tar --name egress-lab$/,
+    /^istioctl install --context kind-egress-lab -y/,
+    /^docker run -d --network kind .*redis:7\.4 sh -c 'redis-server --port 7000 .*wait'$/,
+    /delete namespace -l egress-lab\.io\/scenario=redis-7000-modern --ignore-not-found --wait=true --timeout=180s$/,
+    /apply -f - <<EOF/,
+    /-n dev-self rollout status deploy\/sleep/,
+    /-n dev-self get pods -l app=sleep -o json$/,
+    /get services -A -l egress-lab\.io\/scenario=redis-7000-modern -o json$/,
+    /exec -n dev-self '<sleep pod>' -c istio-proxy -- pilot-agent request GET config_dump$/,
+    /^docker exec egress-lab-control-plane crictl pods --name '\^<sleep pod>\$' --namespace dev-self --state ready -q$/,
+    /^docker exec egress-lab-control-plane crictl inspectp '<sleep sandbox>'$/,
+    /^docker exec egress-lab-control-plane nsenter -t '<sleep pid>' -n conntrack -L$/,
+    /pilot-agent request GET stats$/,
+    /exec -n dev-self '<sleep pod>' -c app -- sh -c 'd=\$\(mktemp -d\); printf/,
+    /logs -n dev-self '<sleep pod>' -c istio-proxy$/,
+    /nsenter -t '<sleep pid>' -n iptables-nft-save$/,
+    /nsenter -t '<sleep pid>' -n iptables-legacy-save$/,
+  ];
+  const positions = order.map(at);
+  t.deepEqual(positions.filter((p) => p < 0), [], `missing: ${order.filter((_, i) => positions[i]! < 0).join(' ')}\n${text.join('\n')}`);
+  t.deepEqual([...positions].sort((a, b) => a - b), positions, 'in the order a live run takes them');
+  t.true(text.at(-1)!.includes('delete namespace -l egress-lab.io/scenario=redis-7000-modern --ignore-not-found --wait=true'), 'teardown waits');
   t.deepEqual(plan.gates[0], { workload: 'sleep', listeners: ['0.0.0.0_7000'], clusters: ['outbound|7000||web-admin.ops.svc.cluster.local'], catchAll: 'PassthroughCluster' });
-  const probes = text.filter((c) => c.includes(" exec -n dev-self '<sleep pod>' -c app -- sh -c "));
-  t.is(probes.length, 3);
-  t.true(probes[0]!.includes('nc -w 2'));
-  t.true(probes[0]!.includes('172.18.0.10'), 'the lab address 10.0.0.6 is replaced by the container stand-in');
-  t.true(text.some((c) => c.includes('nsenter -t $(crictl inspectp') && c.includes('conntrack -L')));
-  t.true(text.at(-1)!.includes('delete namespace -l egress-lab.io/scenario=redis-7000-modern'));
-  t.true(text.at(-2)!.includes('-A -l egress-lab.io/scenario=redis-7000-modern'));
-  t.regex(renderPlan(plan), /^# addresses: .*10\.0\.0\.6 -> 172\.18\.0\.10/);
+});
+
+test('dry-run tells the truth: no lab address where a live cluster uses another, placeholders instead', (t) => {
+  for (const loaded of kindScenarios) {
+    const s = loaded.scenario;
+    const mapped = [...s.externalServers.map((x) => x.addresses[0]!), ...s.workloads.map((w) => w.ip), ...clusterIpChanges(s).map((c) => c.clusterIP)];
+    const rendered = renderPlan(kindPlan(loaded));
+    const plan = kindPlan(loaded);
+    // What a live run runs: the command lines, and the manifests it applies (bar the annotation that records the scenario's ClusterIP).
+    const applied = plan.manifests.split('\n').filter((l) => !l.includes('egress-lab.io/lab-cluster-ip'));
+    const live = [...commandLines(rendered), ...applied].join('\n');
+    for (const a of mapped) t.false(new RegExp(`(?<![\\d.])${a.replace(/\./g, '\\.')}(?!\\d)`).test(live), `${s.name}: ${a} appears in a command a live run would run with another address`);
+    for (const srv of s.externalServers) t.true(rendered.includes(`<${srv.name}:addr>`), `${s.name}: ${srv.name}'s placeholder`);
+    t.notRegex(rendered, /198\.51\.100\.|203\.0\.113\./, `${s.name}: no stand-in leaks`);
+  }
+});
+
+test('dry-run of redis-7000-modern: the probes dial the server placeholder, and stats names follow it', (t) => {
+  const text = renderPlan(kindPlan(loadScenarioFile('redis-7000-modern')));
+  t.regex(text, /TCP:<redis-cluster:addr>:7001,connect-timeout=3,sourceport=<source port>/);
+  t.regex(text, /# +external server redis-cluster: scenario 10\.0\.0\.6 -> <redis-cluster:addr>/);
+  t.regex(text, /# +pod dev-self\/sleep: scenario 10\.64\.192\.14 -> <dev-self\/sleep:pod-ip>/);
 });
 
 test('seed-era scenarios are skipped on kind with the reason', (t) => {
   const legacy = loadScenarioFile('redis-7000');
-  t.regex(kindSkipReason(legacy) ?? '', /assumes Istio 1\.4 .* installs Istio 1\.30\.3/);
+  t.regex(kindSkipReason(legacy) ?? '', /assumes Istio 1\.4 .* installs Istio 1\.31\.0/);
   t.throws(() => kindPlan(legacy), { message: /cannot run 1\.4-1\.6 behaviour/ });
   t.is(kindSkipReason(loadScenarioFile('virtualservice-timeout')), undefined);
 });
 
-test('probe commands: RESP for Redis, curl with a status trailer, socat for the MySQL greeting', (t) => {
-  t.is(resp(['KEYS', '*']), '*2\r\n$4\r\nKEYS\r\n$1\r\n*\r\n');
-  const redis = probeCommand({ kind: 'redis', host: '172.18.0.5', port: 7001, command: ['KEYS', '*'], timeoutMs: 3000 }, 'sleep-1', 'dev-self');
-  t.deepEqual(redis.args.slice(0, 9), ['--context', 'kind-egress-lab', 'exec', '-n', 'dev-self', 'sleep-1', '-c', 'app', '--']);
-  t.regex(redis.args.at(-1)!, /nc -w 3 '172\.18\.0\.5' 7001/);
-  const http = probeCommand({ kind: 'http', url: 'http://httpbin.org/headers', method: 'GET', headers: {}, head: false, timeoutMs: 10000 }, 'p', 'default');
-  t.regex(http.args.at(-1)!, /curl -sS -o \/dev\/null -D - --max-time 10 -X 'GET'/);
-  const https = probeCommand({ kind: 'http', url: 'https://www.163.com/', method: 'GET', headers: {}, head: true, timeoutMs: 10000, caFile: '/tmp/egress-lab-ca.crt' }, 'p', 'default');
-  t.regex(https.args.at(-1)!, /curl -sS -I --max-time 10 -X 'GET' +--cacert '\/tmp\/egress-lab-ca\.crt' /);
-  const mysql = probeCommand({ kind: 'mysql', host: '172.18.0.7', port: 3306, user: 'lab', timeoutMs: 5000 }, 'p', 'default');
-  t.regex(mysql.args.at(-1)!, /socat -T5 - TCP:172\.18\.0\.7:3306/);
-});
-
-test('probe output parsing: curl headers and status, Redis NOAUTH, raw bytes, the MySQL greeting', (t) => {
-  const curl = 'HTTP/1.1 502 Bad Gateway\r\ndate: Sun, 22 Nov 2026 04:00:00 GMT\r\nserver: envoy\r\ncontent-length: 0\r\n\r\n\n502 0.004 41234\nEGL 0 0 120\n';
-  const h = parseProbeOutput({ kind: 'http', url: 'http://httpbin.org/', method: 'GET', headers: {}, head: false, timeoutMs: 1000 }, curl, 5);
-  t.is(h.exitCode, 0);
-  t.is(h.httpStatus, 502);
-  t.is(h.headers?.server, 'envoy');
-  const failed = parseProbeOutput({ kind: 'http', url: 'https://www.baidu.com/', method: 'GET', headers: {}, head: true, timeoutMs: 1000 }, 'curl: (35) OpenSSL SSL_connect: Connection reset by peer\n000 0.003 0\nEGL 35 0 60\n', 5);
-  t.is(failed.exitCode, 35);
-  t.is(failed.errorClass, 'curl-35');
-  t.is(failed.curlError, 'curl: (35) OpenSSL SSL_connect: Connection reset by peer');
-  const redis = parseProbeOutput({ kind: 'redis', host: 'x', port: 7001, command: ['KEYS', '*'], timeoutMs: 1000 }, '-NOAUTH Authentication required.\r\nEGL 0 0 34\n', 5);
-  t.is(redis.errorClass, 'reply-error');
-  t.is(redis.error, 'NOAUTH Authentication required.');
-  t.is(decodeHex(' 2d 4e 4f 41 55 54 48 20 41\n 0d 0a'), '-NOAUTH A\r\n');
-  const tcp = parseProbeOutput({ kind: 'tcp', host: 'x', port: 7000, send: 'keys *\n', readTimeoutMs: 1500, connectTimeoutMs: 3000 }, ' 2d 4e 4f 0d 0a\nEGL 0 0 15\n', 5);
-  t.is(tcp.received, '-NO\r\n');
-  t.is(greetingVersion('J...5.5.5-10.11.19-MariaDB-0+deb12u1.....'), '5.5.5-10.11.19-MariaDB-0+deb12u1');
+test('probe commands: kubectl exec into the app container, the kind\'s own script', (t) => {
+  const redis = probeCommand({ kind: 'redis', host: '172.18.0.5', port: 7001, command: ['KEYS', '*'], timeoutMs: 3000 }, 'sleep-1', 'dev-self', 40001);
+  t.deepEqual(redis.args.slice(0, 11), ['--context', 'kind-egress-lab', 'exec', '-n', 'dev-self', 'sleep-1', '-c', 'app', '--', 'sh', '-c']);
+  t.regex(redis.args.at(-1)!, /socat -d -d -T 3 STDIO,ignoreeof 'TCP:172\.18\.0\.5:7001,connect-timeout=3,sourceport=40001'/);
 });

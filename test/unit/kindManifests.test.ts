@@ -21,7 +21,7 @@ import {
   type KubeObject,
   type ManifestOptions,
 } from '../../harness/k8s/objects.ts';
-import { substituteAddresses, unmappedAddresses, type AddressMap } from '../../harness/kind/addresses.ts';
+import { substituteAddresses, unmappedAddresses, type AddressMap } from '../../harness/scenario/addressMapping.ts';
 import { renderManifests } from '../../scripts/render-manifests.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -43,7 +43,7 @@ function healthy(): DoctorProbes {
 
 test('doctor: everything in order → every check passes and the verdict says ready', async (t) => {
   const report = await doctor({ probes: healthy(), cacheDir: '/nonexistent/cache' });
-  t.deepEqual(report.checks.map((c) => c.name), ['Docker engine', 'kind v0.32.0', 'kubectl v1.36.1', 'istioctl 1.30.3', 'free disk', 'inotify limits', 'cgroup v2']);
+  t.deepEqual(report.checks.map((c) => c.name), ['Docker engine', 'kind v0.32.0', 'kubectl v1.36.1', 'istioctl 1.31.0', 'free disk', 'inotify limits', 'cgroup v2']);
   t.true(report.checks.every((c) => c.ok), renderDoctor(report));
   t.regex(report.checks[0]!.detail, /server 29\.4\.0/);
   t.true(report.checks.find((c) => c.name === 'free disk')!.detail.includes(`${existingDir} (the Docker root dir)`));
@@ -158,14 +158,14 @@ test('istioInstallCommands: minimal profile, access log, ALLOW_ANY, the stats ma
 });
 
 test('preloadCommands: pull, save one platform, load the archive; the images are pinned', (t) => {
-  const cmds = preloadCommands(['docker.io/istio/proxyv2:1.30.3'], { archiveDir: '/tmp/img', platform: 'linux/amd64' }).map(renderCommand);
+  const cmds = preloadCommands(['docker.io/istio/proxyv2:1.31.0'], { archiveDir: '/tmp/img', platform: 'linux/amd64' }).map(renderCommand);
   t.deepEqual(cmds, [
-    'docker pull --platform linux/amd64 docker.io/istio/proxyv2:1.30.3',
-    'docker image save --platform linux/amd64 -o /tmp/img/docker.io_istio_proxyv2_1.30.3.tar docker.io/istio/proxyv2:1.30.3',
-    'kind load image-archive /tmp/img/docker.io_istio_proxyv2_1.30.3.tar --name egress-lab',
+    'docker pull --platform linux/amd64 docker.io/istio/proxyv2:1.31.0',
+    'docker image save --platform linux/amd64 -o /tmp/img/docker.io_istio_proxyv2_1.31.0.tar docker.io/istio/proxyv2:1.31.0',
+    'kind load image-archive /tmp/img/docker.io_istio_proxyv2_1.31.0.tar --name egress-lab',
   ]);
   t.is(preloadCommands(IMAGES).length, IMAGES.length * 3);
-  t.deepEqual(IMAGES.slice(0, 2), ['docker.io/istio/pilot:1.30.3', 'docker.io/istio/proxyv2:1.30.3']);
+  t.deepEqual(IMAGES.slice(0, 2), ['docker.io/istio/pilot:1.31.0', 'docker.io/istio/proxyv2:1.31.0']);
   t.true(IMAGES.includes(HTTPBIN_IMAGE));
   // A fixed tag on every image: ":latest" or no tag would mean imagePullPolicy Always on kind.
   for (const image of IMAGES) t.regex(image, /^docker\.io\/[\w.-]+\/[\w.-]+:(?!latest$)[\w.-]+$/, image);

@@ -99,17 +99,17 @@ test.serial('a checksum mismatch is refused with the URL and both digests, leavi
 test.serial('istioctl is extracted from its release tarball after the archive digest matches', async (t) => {
   isolatedPath();
   const src = mkdtempSync(join(tmp, 'tar-'));
-  writeFileSync(join(src, 'istioctl'), script('client version: 1.30.3'), { mode: 0o755 });
+  writeFileSync(join(src, 'istioctl'), script('client version: 1.31.0'), { mode: 0o755 });
   const archive = join(tmp, 'istioctl.tar.gz');
   execFileSync('tar', ['-czf', archive, '-C', src, 'istioctl']);
   publish('istioctl', readFileSync(archive));
   const cacheDir = mkdtempSync(join(tmp, 'cache-'));
   const r = await resolveTool('istioctl', { cacheDir, baseUrlOverride: base, allowDownload: true, log: () => {} });
   t.is(r.source, 'download');
-  t.is(r.path, join(cacheDir, 'istioctl-1.30.3', 'istioctl'));
+  t.is(r.path, join(cacheDir, 'istioctl-1.31.0', 'istioctl'));
   t.is(statSync(r.path).mode & 0o111, 0o111);
-  t.is(await reportedVersion('istioctl', r.path), '1.30.3');
-  t.deepEqual(readdirSync(join(cacheDir, 'istioctl-1.30.3')), ['istioctl']);
+  t.is(await reportedVersion('istioctl', r.path), '1.31.0');
+  t.deepEqual(readdirSync(join(cacheDir, 'istioctl-1.31.0')), ['istioctl']);
 });
 
 test.serial('a tool on PATH that reports the pinned version is used from there', async (t) => {
@@ -146,9 +146,9 @@ test.serial('the download plan lists the release URLs, rewritten for a mirror', 
       ['https://kind.sigs.k8s.io/dl/v0.32.0/kind-linux-arm64', 'https://kind.sigs.k8s.io/dl/v0.32.0/kind-linux-arm64.sha256sum', '/c/kind-v0.32.0/kind'],
       ['https://dl.k8s.io/release/v1.36.1/bin/linux/arm64/kubectl', 'https://dl.k8s.io/release/v1.36.1/bin/linux/arm64/kubectl.sha256', '/c/kubectl-v1.36.1/kubectl'],
       [
-        'https://github.com/istio/istio/releases/download/1.30.3/istioctl-1.30.3-linux-arm64.tar.gz',
-        'https://github.com/istio/istio/releases/download/1.30.3/istioctl-1.30.3-linux-arm64.tar.gz.sha256',
-        '/c/istioctl-1.30.3/istioctl',
+        'https://github.com/istio/istio/releases/download/1.31.0/istioctl-1.31.0-linux-arm64.tar.gz',
+        'https://github.com/istio/istio/releases/download/1.31.0/istioctl-1.31.0-linux-arm64.tar.gz.sha256',
+        '/c/istioctl-1.31.0/istioctl',
       ],
     ]);
     process.env.EGRESS_LAB_TOOLS_MIRROR = 'https://mirror.example/tools/';
@@ -166,6 +166,6 @@ test('each tool\'s version is read from what it really prints', (t) => {
   // kubectl on this machine (a gcloud build): not the pin, but readable.
   t.is(TOOLS.kubectl.parseVersion('{\n  "clientVersion": {\n    "major": "1",\n    "minor": "32+",\n    "gitVersion": "v1.32.4-dispatcher"\n  },\n  "kustomizeVersion": "v5.5.0"\n}\n'), 'v1.32.4-dispatcher');
   t.is(TOOLS.kubectl.parseVersion('error: unknown flag'), undefined);
-  t.is(TOOLS.istioctl.parseVersion('client version: 1.30.3\n'), '1.30.3');
-  t.is(TOOLS.istioctl.parseVersion('1.30.3\n'), '1.30.3');
+  t.is(TOOLS.istioctl.parseVersion('client version: 1.31.0\n'), '1.31.0');
+  t.is(TOOLS.istioctl.parseVersion('1.31.0\n'), '1.31.0');
 });

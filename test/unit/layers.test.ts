@@ -24,3 +24,13 @@ test('harness/model imports nothing from sidecar, views, lab, kind, run or repor
   t.true(Object.keys(g).some((f) => f === 'model/pathTrace.ts'));
   t.deepEqual(offending, []);
 });
+
+test('backends keep no rewritten scenario: only the runner and the dry-run make the effective scenario', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const g = (await graph).obj();
+  const users = Object.entries(g)
+    .filter(([, deps]) => deps.includes('scenario/addressMapping.ts'))
+    .map(([file]) => file)
+    .filter((file) => /\b(effectiveScenario|substituteAddresses)\b/.test(readFileSync(resolve(HARNESS, file), 'utf8')));
+  t.deepEqual(users.sort(), ['kind/dryRun.ts', 'run/runner.ts']);
+});

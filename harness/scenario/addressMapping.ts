@@ -1,23 +1,22 @@
 /**
- * Lab addresses → real addresses. A scenario names its external servers by lab addresses (10.0.0.6,
- * 10.10.13.110, 10.20.0.10...); on kind those servers are Docker containers on the `kind` network
- * with addresses Docker picks. Before the kind backend generates manifests and runs probes it swaps
- * every reference to a lab address for the container's real one. Pure: no I/O.
+ * The effective scenario: the scenario with the addresses a backend really uses. A scenario names
+ * its servers, pods and Services by lab addresses (10.0.0.6, 10.10.13.110, 10.233.40.115...); the
+ * netns lab uses them as they are, a kind cluster cannot (Docker picks the servers' addresses,
+ * Kubernetes the pods' and the ClusterIPs). A backend reports what it got as AddressMappings and the
+ * runner alone rewrites the scenario (harness/run/runner.ts): the probes, the expectations, the
+ * config gate, the model's trace and the reports all read the one effective scenario, and the
+ * report shows both addresses. Backends never import this module (test/unit/layers.test.ts). Pure.
  *
  * What is rewritten (a deep copy; the input is never touched):
- * - externalServers[].addresses, mesh.endpoints[].addresses, mesh.serviceEntries[].endpoints[].address;
+ * - externalServers[].addresses, workloads[].ip, mesh.services[].clusterIP, mesh.endpoints[].addresses,
+ *   mesh.serviceEntries[].endpoints[].address;
  * - mesh.serviceEntries[].addresses: "10.0.0.6" → "172.18.0.5", "10.0.0.6/32" → "172.18.0.5/32";
  * - probes: tcp/redis/mysql `host`, and http `url` when its host is an IP literal;
  * - expectations: conntrack.upstream ("10.0.0.6:7001" → "172.18.0.5:7001") and stat names that carry
  *   an address (an SE VIP listener is `listener.10.0.0.6_7000`, on kind `listener.172.18.0.5_7000`);
  * - workload annotations traffic.sidecar.istio.io/{exclude,include}OutboundIPRanges, and the
  *   matching CIDRs in that workload's iptables-save assertions (see `rewriteCidr`).
- *
- * Deliberately not rewritten: workloads[].ip and services[].clusterIP (the scenario's identity of a
- * pod or a Service; kind assigns its own, see manifests.ts `clusterIpChanges`), hostnames (resolved by
- * the pods' hostAliases), descriptions, notes and expected bytes. A second call with a map of
- * scenario ClusterIPs / pod IPs → the ones kind assigned rewrites the probes and expectations that
- * dial or expect those literals, again without touching the identity fields.
+ * Not rewritten: hostnames (resolved by the pods' hostAliases), descriptions, notes, expected bytes.
  */
 import { isIPv4 } from 'node:net';
 import type { Scenario, Probe } from '../scenario/schema.ts';
@@ -25,8 +24,27 @@ import { probeHost, withProbeHost } from '../probes/registry.ts';
 import { cidrContains, parseCidr } from '../model/net.ts';
 import { isCidr } from '../scenario/schema.ts';
 
-/** Lab IP → real IP (a container's address on the kind network). */
+/** Scenario IP → real IP. */
 export type AddressMap = Map<string, string>;
+
+/** One address a backend could not keep: what it belongs to, the scenario's address and the real one. */
+export interface AddressMapping {
+  what: 'external server' | 'pod' | 'Service';
+  /** The server's, workload's or Service's name (namespace/name for the last two). */
+  name: string;
+  scenario: string;
+  real: string;
+}
+
+export function addressMap(mappings: AddressMapping[]): AddressMap {
+  return new Map(mappings.filter((m) => m.scenario !== m.real).map((m) => [m.scenario, m.real]));
+}
+
+/** The effective scenario for a backend's mappings (the scenario itself when there are none). */
+export function effectiveScenario(scenario: Scenario, mappings: AddressMapping[]): Scenario {
+  const map = addressMap(mappings);
+  return map.size === 0 ? scenario : substituteAddresses(scenario, map);
+}
 
 const RANGE_ANNOTATIONS = ['traffic.sidecar.istio.io/excludeOutboundIPRanges', 'traffic.sidecar.istio.io/includeOutboundIPRanges'];
 
@@ -116,6 +134,8 @@ function rewriteRuleLine(line: string, rangeRewrites: Map<string, string[]>, map
 export function substituteAddresses(scenario: Scenario, map: AddressMap): Scenario {
   const s = structuredClone(scenario);
   for (const srv of s.externalServers) srv.addresses = srv.addresses.map((a) => ip(map, a));
+  for (const w of s.workloads) w.ip = ip(map, w.ip);
+  for (const v of s.mesh.services) v.clusterIP = ip(map, v.clusterIP);
   for (const ep of s.mesh.endpoints) ep.addresses = ep.addresses.map((a) => ip(map, a));
   for (const se of s.mesh.serviceEntries) {
     se.addresses = [...new Set(se.addresses.flatMap((a) => rewriteCidr(a, map)))];
@@ -155,7 +175,7 @@ export function substituteAddresses(scenario: Scenario, map: AddressMap): Scenar
  * - every IP a probe dials that is nothing the scenario defines (no server, pod, ClusterIP,
  *   Endpoints or ServiceEntry address): in the lab it has no route, on kind it would go wherever the
  *   node's default route leads.
- * Pod IPs and ClusterIPs are not listed: kind assigns those and the backend rewrites them after apply.
+ * Pod IPs and ClusterIPs are not listed: kind assigns those and reports them after apply.
  */
 export function unmappedAddresses(scenario: Scenario, map: AddressMap): string[] {
   const serverAddrs = new Set(scenario.externalServers.flatMap((srv) => srv.addresses));
