@@ -89,7 +89,8 @@ export class EnvoySidecars implements SidecarRuntime {
     const log = join(dir, 'istio-proxy.log');
     return {
       stats: async () => parseStatsText(await envoyAdmin(netns, '/stats')),
-      configDump: () => envoyAdmin(netns, '/config_dump'),
+      // With EDS, as istioctl proxy-config all gives it: explain and replay read the endpoints from it.
+      configDump: () => envoyAdmin(netns, '/config_dump?include_eds'),
       // Envoy writes access logs out once a second (--file-flush-interval-msec); reopening them flushes now.
       accessLog: async () => {
         await envoyAdmin(netns, '/reopen_logs', 'POST');

@@ -116,7 +116,7 @@ export function renderConfigDump(config: ProxyConfig): Record<string, unknown> {
       { '@type': `${T}envoy.admin.v3.RoutesConfigDump`, dynamic_route_configs: config.routes.map((r) => ({ route_config: renderRoute(r) })) },
       {
         '@type': `${T}envoy.admin.v3.EndpointsConfigDump`,
-        dynamic_endpoint_configs: config.clusters.filter((c) => c.type === 'EDS').map((c) => ({ endpoint_config: renderEndpoints(c) })),
+        dynamic_endpoint_configs: config.clusters.filter((c) => c.type === 'EDS').map((c) => ({ endpoint_config: { '@type': `${T}envoy.config.endpoint.v3.ClusterLoadAssignment`, ...renderEndpoints(c) } })),
       },
     ],
   };

@@ -161,15 +161,17 @@ test('EDS cluster has eds_cluster_config naming itself and no inline load_assign
   t.false('lb_policy' in eds);
 });
 
-test('EDS endpoints appear in the EndpointsConfigDump, one entry per EDS cluster', (t) => {
+test('EDS endpoints appear in the EndpointsConfigDump, one typed ClusterLoadAssignment per EDS cluster', (t) => {
   const dump = renderConfigDump(seed('redis-7000-fix-service-endpoints'));
   const eps = (section(dump, 'EndpointsConfigDump').dynamic_endpoint_configs as Json[]).map((e) => e.endpoint_config);
   const name = 'outbound|7000||rediscluster.dev-self.svc.cluster.local';
+  const CLA = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
   t.deepEqual(byNameCluster(eps, name), {
+    '@type': CLA,
     cluster_name: name,
     endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.6', port_value: 7000 } } } }] }],
   });
-  t.deepEqual(byNameCluster(eps, 'outbound|7000||web-admin.ops.svc.cluster.local'), { cluster_name: 'outbound|7000||web-admin.ops.svc.cluster.local', endpoints: [] });
+  t.deepEqual(byNameCluster(eps, 'outbound|7000||web-admin.ops.svc.cluster.local'), { '@type': CLA, cluster_name: 'outbound|7000||web-admin.ops.svc.cluster.local', endpoints: [] });
   t.deepEqual(
     eps.map((e) => e.cluster_name).sort(),
     [7000, 7001, 7002, 7003].map((p) => `outbound|${p}||rediscluster.dev-self.svc.cluster.local`).concat('outbound|7000||web-admin.ops.svc.cluster.local').sort(),
