@@ -21,25 +21,8 @@ import { injectionConfig, renderRestore } from './iptables.ts';
 import type { Scenario, Workload } from '../scenario/schema.ts';
 import type { IstioVersion } from '../scenario/istioVersion.ts';
 
-/**
- * What matched, by name, as pilot/pkg/simulation's Result has it (ListenerMatched,
- * FilterChainMatched, RouteConfigMatched, VirtualHostMatched, RouteMatched, ClusterMatched,
- * Error). The envoy engine gets the same shape from Istio's simulation of the config istiod
- * generated, so the two can be compared field by field.
- */
-export interface PathMatch {
-  listener?: string;
-  /** The chain's name; unnamed chains (Istio names few) have none, as in the simulation. */
-  filterChain?: string;
-  routeConfig?: string;
-  virtualHost?: string;
-  route?: string;
-  cluster?: string;
-  /** Why matching stopped, in the simulation's words: "no filter chains matched", "no virtual host matched", "protocol error". */
-  error?: string;
-}
-
-export const MATCH_FIELDS = ['listener', 'filterChain', 'routeConfig', 'virtualHost', 'route', 'cluster', 'error'] as const;
+export { MATCH_FIELDS, type PathMatch } from './pathMatch.ts';
+import type { PathMatch } from './pathMatch.ts';
 
 /** How the connection ends according to the model: forwarded, answered locally, closed, hangs, not captured. */
 export type TraceOutcome = 'forwarded' | 'local-reply' | 'closed' | 'waits' | 'direct';

@@ -12,6 +12,9 @@ import { cidrContains, ipToInt, parseCidr } from '../model/net.ts';
 import { isCidr } from './schema.ts';
 import { withOutcome } from './outcomes.ts';
 import { probeTarget } from '../probes/registry.ts';
+import { callerDir } from '../commands/cliArgs.ts';
+
+export { callerDir };
 
 export interface ScenarioIssue {
   path: string;
@@ -41,16 +44,6 @@ export interface LoadedScenario {
 }
 
 export const SCENARIO_DIR = resolve(import.meta.dirname, '../../scenarios');
-
-/**
- * Where a relative path given on the command line is relative to: the directory the user ran the
- * command from. `npm run` starts scripts in the package root and says where it was started in
- * INIT_CWD.
- */
-export function callerDir(): string {
-  return process.env.INIT_CWD ?? process.cwd();
-}
-
 /** Accepts a scenario name (looked up in scenarios/) or a path to a YAML file (relative to the caller's directory). */
 export function resolveScenarioPath(nameOrPath: string): string {
   const asPath = resolve(callerDir(), nameOrPath);
