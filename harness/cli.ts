@@ -6,11 +6,12 @@
  *   lab down | lab status          sweep or list what runs left behind
  *   validate FILE...               check scenario files without running anything
  *   iptables [--istio V] -- FLAGS  print istio-iptables' restore text for its own flags
+ *   explain --config-dump F --to IP:PORT   which listener, chain, route and cluster, and why
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { callerDir, loadScenarioFile, SCENARIO_DIR, ScenarioError, type LoadedScenario } from './scenario/load.ts';
+import { loadScenarioFile, SCENARIO_DIR, ScenarioError, type LoadedScenario } from './scenario/load.ts';
 import { parseIstioVersion } from './scenario/istioVersion.ts';
 import { labNamespaces } from './lab/netns.ts';
 import { sweep } from './lab/sweep.ts';
@@ -37,11 +38,8 @@ import { parseIstioIptablesArgs } from './model/iptablesFlags.ts';
 import { legacyChainCase, renderRestore } from './model/iptables.ts';
 import { proxyConfigView, type ProxyConfigKind } from './views/proxyConfig.ts';
 import { loadConfigDump, PROXY_CONFIG_KINDS, type ProxyConfigOptions } from './views/configSource.ts';
-
-/** Exit codes, whatever path a signal or error took (README "Exit codes"). */
-const EXIT_FAIL = 1;
-const EXIT_USAGE = 2;
-const EXIT_INTERRUPTED = 130;
+import { explainCommand } from './commands/explain.ts';
+import { callerPath, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_USAGE } from './commands/cliArgs.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 
@@ -55,11 +53,6 @@ function duration(v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v);
   if (!m) throw new InvalidArgumentError('expected a duration like 30m, 90s, 500ms or 1h');
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-}
-
-/** A path given on the command line, relative to where the command was started. */
-function callerPath(v: string): string {
-  return resolve(callerDir(), v);
 }
 
 function runPrefix(v: string): string {
@@ -538,6 +531,8 @@ program
       process.exit(EXIT_USAGE);
     }
   });
+
+program.addCommand(explainCommand());
 
 program
   .command('iptables')

@@ -10,4 +10,11 @@ function earlyInterrupt(sig: NodeJS.Signals): void {
 process.on('SIGINT', earlyInterrupt);
 process.on('SIGTERM', earlyInterrupt);
 
-await import('./cli.ts');
+// explain is offline and quick: it starts without the lab's modules (about a second to load).
+if (process.argv[2] === 'explain') {
+  const { Command } = await import('commander');
+  const { explainCommand } = await import('./commands/explain.ts');
+  await new Command('egress-lab').addCommand(explainCommand()).parseAsync();
+} else {
+  await import('./cli.ts');
+}

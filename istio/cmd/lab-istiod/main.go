@@ -7,6 +7,7 @@
 //
 //	lab-istiod serve    --inputs DIR --listen ADDR:PORT --debug-listen ADDR:PORT
 //	lab-istiod dump     --inputs DIR --pod NAMESPACE/NAME [--pod ...]
+//	lab-istiod explain  --config-dump FILE < calls.json
 //	lab-istiod validate FILE|-
 //	lab-istiod version
 //
@@ -53,6 +54,8 @@ func main() {
 		err = validate(args)
 	case "simulate":
 		err = simulate(args)
+	case "explain":
+		err = explain(args)
 	case "version":
 		err = printVersion()
 	default:
@@ -65,7 +68,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: lab-istiod serve|dump|simulate|validate|version [flags]")
+	fmt.Fprintln(os.Stderr, "usage: lab-istiod serve|dump|simulate|explain|validate|version [flags]")
 	os.Exit(2)
 }
 
