@@ -7,6 +7,7 @@
  *   validate FILE...               check scenario files without running anything
  *   iptables [--istio V] -- FLAGS  print istio-iptables' restore text for its own flags
  *   explain --config-dump F --to IP:PORT   which listener, chain, route and cluster, and why
+ *   import FILE... --pod NS/NAME --to H:P  a scenario from a customer's cluster (--record: run it, keep what it saw)
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
@@ -33,12 +34,14 @@ import { doctor, renderDoctor } from './kind/doctor.ts';
 import { deleteCommands, IMAGES, preloadCommands } from './kind/clusterPlan.ts';
 import { renderCommand } from './kind/plan.ts';
 import { execa } from 'execa';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseIstioIptablesArgs } from './model/iptablesFlags.ts';
 import { legacyChainCase, renderRestore } from './model/iptables.ts';
 import { proxyConfigView, type ProxyConfigKind } from './views/proxyConfig.ts';
 import { loadConfigDump, PROXY_CONFIG_KINDS, type ProxyConfigOptions } from './views/configSource.ts';
 import { explainCommand } from './commands/explain.ts';
+import { importScenario, type ImportOptions } from './commands/import.ts';
+import { recordIntoScenario } from './import/record.ts';
 import { callerPath, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_USAGE } from './commands/cliArgs.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -116,6 +119,8 @@ function catalog(patterns: string[]): { loaded: LoadedScenario[]; patterns: stri
 }
 
 interface SuiteCliOptions {
+  /** Write what the run saw into each scenario file as its expectations (harness/import/record.ts). */
+  record?: boolean;
   backend: BackendChoice;
   sidecar: SidecarChoice;
   dryRun?: boolean;
@@ -238,6 +243,7 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
     stop,
   );
   if (loaded.length > 1 || opts.repeat > 1) printTable(result);
+  if (opts.record) recordRuns(loaded, result);
   const sum = summarize(result);
   console.log(`reports: ${reportDir}/junit.xml, report.html, result.json, timings.json`);
   if (result.interrupted) {
@@ -252,6 +258,23 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
   }
   console.log(`${sum.passed} passed, ${sum.failed + sum.errors} failed`);
   process.exit(sum.failed + sum.errors > 0 ? EXIT_FAIL : 0);
+}
+
+/** --record: each scenario file gets what its run saw as expectations; a run that never probed records nothing. */
+function recordRuns(loaded: LoadedScenario[], result: SuiteResult): void {
+  const when = new Date().toISOString().slice(0, 10);
+  for (const l of loaded) {
+    const run = result.runs.find((r) => r.scenario === l.scenario.name && r.outcome && r.outcome.probes.some((p) => p.result));
+    if (!run?.outcome) {
+      console.log(`record: ${l.file}: no probe ran, nothing recorded`);
+      continue;
+    }
+    const { text, recorded } = recordIntoScenario(readFileSync(l.file, 'utf8'), run.outcome, when);
+    writeFileSync(l.file, text);
+    console.log(
+      `recorded what ${run.backend} saw into ${l.file} (${recorded.length} probe(s): ${recorded.join(', ')}); run it again to check it, and edit what should differ`,
+    );
+  }
 }
 
 /** Namespaces and cgroups that still exist for these run prefixes. */
@@ -318,6 +341,7 @@ program
   .addOption(backendOption())
   .addOption(sidecarOption())
   .option('--dry-run', "print the kind backend's command plan (with --backend kind|both) and run nothing", false)
+  .option('--record', "write what the run saw into the scenario file as its expectations (replacing the probes' expect)", false)
   .action((names: string[], opts: SuiteCliOptions & { keep: boolean }) =>
     suiteCommand(loadAll(names), names, {
       ...opts,
@@ -530,6 +554,43 @@ program
       console.error(`egress-lab proxy-config: ${(err as Error).message}`);
       process.exit(EXIT_USAGE);
     }
+  });
+
+program
+  .command('import')
+  .description(
+    "a scenario from a customer's cluster: kubectl get -o yaml output, the pod's YAML, the istio ConfigMap, or an istioctl bug-report archive",
+  )
+  .argument('<files...>', 'YAML/JSON files (lists or single objects) and .tar.gz bug-report archives')
+  .requiredOption('--pod <ns/name>', 'the client pod whose traffic to reproduce')
+  .requiredOption('--to <host:port>', 'a destination the pod dials (repeatable)', (v: string, acc?: string[]) => [...(acc ?? []), v])
+  .option(
+    '--server-kind <host:port=kind>',
+    'what answers at a destination: redis, mysql, http or https (default: guessed from the port)',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
+  .option('--istio <version>', "the Istio version the scenario assumes (default: the pod's istio-proxy image tag)")
+  .option('--name <name>', 'the scenario name (default: import-<pod name>)')
+  .option('-o, --output <file>', 'where to write it (default: ./<name>.yaml)', callerPath)
+  .option('--force', 'replace the output file if it exists', false)
+  .option('--record', 'then run it once in the lab and write what it saw as its expectations', false)
+  .addOption(runDirOption())
+  .action(async (files: string[], opts: ImportOptions & { record: boolean; runDir: string }) => {
+    const file = await importScenario(files.map(callerPath), opts);
+    if (!opts.record) return;
+    await suiteCommand(loadAll([file]), [file], {
+      record: true,
+      backend: 'netns',
+      sidecar: 'envoy',
+      cleanup: 'always',
+      repeat: 1,
+      untilFail: false,
+      jobs: 1,
+      runDir: opts.runDir,
+      verbose: true,
+      tag: [],
+    });
   });
 
 program.addCommand(explainCommand());

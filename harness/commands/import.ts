@@ -1,0 +1,96 @@
+/**
+ * `egress-lab import FILE... --pod NS/NAME --to HOST:PORT...`: a scenario from what a customer can
+ * send (harness/import/). Bad input is an error naming the file and object, and nothing is
+ * written; the scenario written is loaded back before the command says it is done.
+ */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { customerObjects, ImportError, type CustomerObject } from '../import/customerObjects.ts';
+import { readCustomerFiles } from '../import/customerFiles.ts';
+import { relevantObjects, type Destination } from '../import/relevance.ts';
+import { dnsLabel, guessServerKind, importedScenario, proxyImageVersion, SERVER_KINDS, type ServerKind } from '../import/toScenario.ts';
+import { parseIstioVersion, SUPPORTED_TEXT } from '../scenario/istioVersion.ts';
+import { loadScenarioFile, ScenarioError } from '../scenario/load.ts';
+import { callerPath, usageError } from './cliArgs.ts';
+
+export interface ImportOptions {
+  pod: string;
+  to: string[];
+  serverKind: string[];
+  istio?: string;
+  name?: string;
+  output?: string;
+  force: boolean;
+}
+
+export function parseDestination(text: string): Destination {
+  const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ImportError(`--to ${text}: expected HOST:PORT, e.g. 10.10.13.110:3306 or mysql.demo:3306`);
+  return { host: m[1]!, port: Number(m[2]), text };
+}
+
+/** --server-kind HOST:PORT=KIND, or the guess from the port and the port names the objects give it. */
+function serverKinds(destinations: Destination[], given: string[], objects: CustomerObject[]): Array<Destination & { kind: ServerKind }> {
+  const told = new Map<string, ServerKind>();
+  for (const g of given) {
+    const [to, kind] = g.split('=');
+    if (!to || !SERVER_KINDS.includes(kind as ServerKind)) throw new ImportError(`--server-kind ${g}: expected HOST:PORT=${SERVER_KINDS.join('|')}`);
+    told.set(to, kind as ServerKind);
+  }
+  return destinations.map((d) => {
+    const names = objects.flatMap((o) => (Array.isArray(o.body.ports) ? o.body.ports : [])).filter((p) => Number(p.port ?? p.number) === d.port).map((p) => String(p.name ?? ''));
+    const kind = told.get(d.text) ?? guessServerKind(d.port, names);
+    if (!kind) throw new ImportError(`--to ${d.text}: cannot tell what server answers on port ${d.port}; say it with --server-kind ${d.text}=${SERVER_KINDS.join('|')}`);
+    return { ...d, kind };
+  });
+}
+
+function findPod(objects: CustomerObject[], ref: string): CustomerObject {
+  const [ns, name] = ref.includes('/') ? ref.split('/', 2) : ['default', ref];
+  const pod = objects.find((o) => o.kind === 'Pod' && o.meta.namespace === ns && o.meta.name === name);
+  if (pod) return pod;
+  const pods = objects.filter((o) => o.kind === 'Pod').map((o) => `${o.meta.namespace}/${o.meta.name}`);
+  throw new ImportError(`--pod ${ref}: no such Pod in the input (${pods.length ? `it has ${pods.slice(0, 10).join(', ')}${pods.length > 10 ? ', ...' : ''}` : 'it has no Pods: send the pod YAML too'})`);
+}
+
+/** The Istio version the scenario assumes: --istio, else the pod's proxy image tag; it must be one the lab models. */
+function istioVersionFor(pod: CustomerObject, given: string | undefined): string {
+  const text = given ?? proxyImageVersion(pod);
+  if (!text) throw new ImportError(`--pod ${pod.meta.namespace}/${pod.meta.name}: its istio-proxy image has no version tag; say which Istio with --istio (${SUPPORTED_TEXT})`);
+  const v = parseIstioVersion(text);
+  if (typeof v === 'string') throw new ImportError(`${given ? '--istio' : `the pod's istio-proxy image (Istio ${text})`}: ${v}; pass --istio with the closest one (the lab's real sidecar is current Istio whatever the scenario says)`);
+  return `${v.major}.${v.minor}`;
+}
+
+/** Writes the scenario; returns its path. Exits 2 on bad input, having written nothing. */
+export async function importScenario(files: string[], opts: ImportOptions): Promise<string> {
+  try {
+    const input = customerObjects(await readCustomerFiles(files));
+    const pod = findPod(input.objects, opts.pod);
+    const destinations = serverKinds(opts.to.map(parseDestination), opts.serverKind, input.objects);
+    const rootNamespace = typeof input.meshConfig?.value.rootNamespace === 'string' ? input.meshConfig.value.rootNamespace : 'istio-system';
+    const relevance = relevantObjects(input.objects, pod, destinations, rootNamespace);
+    const name = dnsLabel(opts.name ?? `import-${pod.meta.name}`);
+    const out = opts.output ?? callerPath(`${name}.yaml`);
+    if (!out.endsWith(`${name}.yaml`)) throw new ImportError(`-o ${out}: a scenario file is named after the scenario: expected …/${name}.yaml (or --name)`);
+    if (existsSync(out) && !opts.force) throw new ImportError(`${out} exists; pass --force to replace it`);
+    const made = importedScenario({ name, pod, destinations, relevance, ...(input.meshConfig ? { meshConfig: input.meshConfig.value } : {}), istio: istioVersionFor(pod, opts.istio), inputs: files });
+    writeFileSync(out, made.yaml);
+    try {
+      loadScenarioFile(out);
+    } catch (err) {
+      rmSync(out, { force: true });
+      throw new ImportError(`the scenario made from the input does not load (a bug in import; nothing was written): ${(err as Error).message}`);
+    }
+    console.log(`kept ${relevance.kept.length} object(s) for ${pod.meta.namespace}/${pod.meta.name} to ${destinations.map((d) => `${d.text} (${d.kind})`).join(', ')}:`);
+    for (const k of relevance.kept) console.log(`  ${k.object.kind} ${k.object.meta.namespace}/${k.object.meta.name}: ${k.reasons.join('; ')}`);
+    for (const d of relevance.dropped) console.log(`  left out ${d.what}: ${d.why}`);
+    console.log(`  left out ${relevance.elsewhere} object(s) with nothing on the destinations' ports; never read: ${input.skipped.length} (${[...new Set(input.skipped.map((s) => s.why))].join('; ') || 'none'})`);
+    for (const n of made.notes) console.log(`note: ${n}`);
+    console.log(`wrote ${out}`);
+    return out;
+  } catch (err) {
+    if (err instanceof ImportError || err instanceof ScenarioError) usageError('import', err.message);
+    throw err;
+  }
+}
+

@@ -1,0 +1,167 @@
+/**
+ * What a customer sent, as checked objects: the output of `kubectl get ... -o yaml` (a List), pod
+ * YAML, the `istio` ConfigMap, or the YAML files of an `istioctl bug-report` archive. Each object
+ * is checked against its Kubernetes or Istio schema (`kubernetes-models`, `@kubernetes-models/istio`)
+ * and a bad one is an error naming the file, the object and the field. Secrets are never read;
+ * ConfigMaps other than Istio's mesh config are dropped (they may hold certificates). Pure: no I/O.
+ */
+import { Endpoints, Pod, Service } from 'kubernetes-models/v1';
+import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
+import { DestinationRule, ServiceEntry, Sidecar, VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
+import { parse as parseYaml } from 'yaml';
+
+/** One YAML or JSON document of an input file. */
+export interface InputDocument {
+  file: string;
+  value: unknown;
+}
+
+export type ImportedKind = 'Pod' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'ServiceEntry' | 'VirtualService' | 'DestinationRule' | 'Sidecar';
+
+export interface Meta {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  creationTimestamp?: string;
+}
+
+/** A checked object, with where it came from. */
+export interface CustomerObject {
+  kind: ImportedKind;
+  meta: Meta;
+  /** spec (and for Endpoints/EndpointSlices their top-level fields), as sent. */
+  body: Record<string, unknown>;
+  /** "objects.yaml item 12". */
+  source: string;
+}
+
+export interface CustomerObjects {
+  objects: CustomerObject[];
+  /** The mesh config from the istio ConfigMap (data.mesh), parsed, if one was sent. */
+  meshConfig?: { value: Record<string, unknown>; source: string };
+  /** What was not read, and why (Secrets, other ConfigMaps, kinds that cannot affect egress). */
+  skipped: Array<{ what: string; why: string }>;
+}
+
+export class ImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportError';
+  }
+}
+
+const ISTIO_GROUP = /^networking\.istio\.io\/v1(alpha3|beta1)?$/;
+type Validator = new (data: never) => { validate(): void };
+const MODELS: Record<ImportedKind, { api: RegExp; model: Validator }> = {
+  Pod: { api: /^v1$/, model: Pod as unknown as Validator },
+  Service: { api: /^v1$/, model: Service as unknown as Validator },
+  Endpoints: { api: /^v1$/, model: Endpoints as unknown as Validator },
+  EndpointSlice: { api: /^discovery\.k8s\.io\/v1$/, model: EndpointSlice as unknown as Validator },
+  ServiceEntry: { api: ISTIO_GROUP, model: ServiceEntry as unknown as Validator },
+  VirtualService: { api: ISTIO_GROUP, model: VirtualService as unknown as Validator },
+  DestinationRule: { api: ISTIO_GROUP, model: DestinationRule as unknown as Validator },
+  Sidecar: { api: ISTIO_GROUP, model: Sidecar as unknown as Validator },
+};
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strMap = (v: unknown): Record<string, string> => (isObj(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {});
+
+/** A List's items, or the object itself. */
+function itemsOf(doc: InputDocument): Array<{ value: unknown; source: string }> {
+  const v = doc.value;
+  if (isObj(v) && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items)) {
+    return v.items.map((value, i) => ({ value, source: `${doc.file} item ${i}` }));
+  }
+  return [{ value: v, source: doc.file }];
+}
+
+function refOf(o: Record<string, unknown>): string {
+  const m = isObj(o.metadata) ? o.metadata : {};
+  return `${String(o.kind ?? '?')} ${m.namespace ? `${String(m.namespace)}/` : ''}${String(m.name ?? '?')}`;
+}
+
+/**
+ * Only fields that decide egress are kept: annotations that are the last applied configuration
+ * (which can carry anything, secrets included) are dropped here.
+ */
+function metaOf(o: Record<string, unknown>, source: string): Meta {
+  const m = isObj(o.metadata) ? o.metadata : {};
+  if (typeof m.name !== 'string' || m.name === '') throw new ImportError(`${source} (${refOf(o)}): metadata.name: expected a name`);
+  const annotations = strMap(m.annotations);
+  delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
+  return {
+    name: m.name,
+    namespace: typeof m.namespace === 'string' && m.namespace !== '' ? m.namespace : 'default',
+    labels: strMap(m.labels),
+    annotations,
+    ...(typeof m.creationTimestamp === 'string' ? { creationTimestamp: m.creationTimestamp } : {}),
+  };
+}
+
+function validate(kind: ImportedKind, o: Record<string, unknown>, source: string): void {
+  const { api, model } = MODELS[kind];
+  if (typeof o.apiVersion !== 'string' || !api.test(o.apiVersion)) {
+    throw new ImportError(`${source} (${refOf(o)}): apiVersion: expected ${api.source.replace(/[\\^$]/g, '')}, got ${JSON.stringify(o.apiVersion)}`);
+  }
+  try {
+    // The published Istio models are v1beta1's schema; v1 and v1alpha3 have the same spec.
+    new model({ ...o, apiVersion: kind === 'Pod' || kind === 'Service' || kind === 'Endpoints' || kind === 'EndpointSlice' ? o.apiVersion : 'networking.istio.io/v1beta1' } as never).validate();
+  } catch (err) {
+    const msg = (err as Error).message.replace(/\bdata\//g, '').replace(/\//g, '.');
+    throw new ImportError(`${source} (${refOf(o)}): ${msg}`);
+  }
+}
+
+/** The mesh config is YAML inside the ConfigMap's data.mesh. */
+function meshConfigOf(o: Record<string, unknown>, source: string): Record<string, unknown> {
+  const data = isObj(o.data) ? o.data : {};
+  if (typeof data.mesh !== 'string') throw new ImportError(`${source} (${refOf(o)}): data.mesh: expected the mesh config as YAML text`);
+  try {
+    const v = parseYaml(data.mesh) as unknown;
+    if (v === null || v === undefined) return {};
+    if (!isObj(v)) throw new Error('not a mapping');
+    return v;
+  } catch (err) {
+    throw new ImportError(`${source} (${refOf(o)}): data.mesh: expected a YAML mapping: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Reads every document; throws an ImportError at the first malformed object, naming it. */
+export function customerObjects(docs: InputDocument[]): CustomerObjects {
+  const out: CustomerObjects = { objects: [], skipped: [] };
+  for (const doc of docs) {
+    for (const { value, source } of itemsOf(doc)) {
+      if (value === null || value === undefined) continue;
+      if (!isObj(value) || typeof value.kind !== 'string') throw new ImportError(`${source}: expected a Kubernetes object with a kind, got ${JSON.stringify(value).slice(0, 80)}`);
+      const kind = value.kind;
+      if (kind === 'Secret') {
+        out.skipped.push({ what: refOf(value), why: 'Secrets are never read' });
+        continue;
+      }
+      if (kind === 'ConfigMap') {
+        const m = metaOf(value, source);
+        if (m.name === 'istio' || /^istio-.+/.test(m.name)) {
+          if (m.name === 'istio' || out.meshConfig === undefined) out.meshConfig = { value: meshConfigOf(value, source), source: `${source} (${refOf(value)})` };
+        } else out.skipped.push({ what: refOf(value), why: 'not the mesh config (ConfigMaps may hold certificates)' });
+        continue;
+      }
+      if (!(kind in MODELS)) {
+        out.skipped.push({ what: refOf(value), why: `a ${kind} does not decide where a sidecar sends egress traffic` });
+        continue;
+      }
+      validate(kind as ImportedKind, value, source);
+      const meta = metaOf(value, source);
+      // The same object sent twice (a bug-report's dump and a pod's own YAML): the first one counts.
+      const first = out.objects.find((o) => o.kind === kind && o.meta.namespace === meta.namespace && o.meta.name === meta.name);
+      if (first) {
+        out.skipped.push({ what: `${refOf(value)} in ${source}`, why: `a second copy (the one in ${first.source} is read)` });
+        continue;
+      }
+      const { apiVersion: _a, kind: _k, metadata: _m, status, spec, ...rest } = value;
+      const body = kind === 'Pod' ? { ...(isObj(spec) ? spec : {}), status } : isObj(spec) ? spec : rest;
+      out.objects.push({ kind: kind as ImportedKind, meta, body: body as Record<string, unknown>, source });
+    }
+  }
+  return out;
+}

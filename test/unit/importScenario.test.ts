@@ -1,0 +1,179 @@
+/**
+ * `egress-lab import`, its pure parts on plain data: reading a customer's objects (Lists, noise,
+ * malformed objects), choosing the objects that can affect a pod's traffic, the scenario written,
+ * a bug-report archive, and --record's expectations.
+ */
+import test from 'ava';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
+import { create as createTar } from 'tar';
+import { customerObjects, ImportError, type CustomerObject, type InputDocument } from '../../harness/import/customerObjects.ts';
+import { readCustomerFiles } from '../../harness/import/customerFiles.ts';
+import { relevantObjects, type Destination } from '../../harness/import/relevance.ts';
+import { guessServerKind, importedScenario } from '../../harness/import/toScenario.ts';
+import { recordIntoScenario } from '../../harness/import/record.ts';
+import { loadScenarioFile } from '../../harness/scenario/load.ts';
+import { CERT_TEXT, customerCluster, SECRET_TEXT } from '../helpers/customerCluster.ts';
+import type { ScenarioOutcome } from '../../harness/run/outcome.ts';
+import { parseConntrack } from '../../harness/evidence/conntrack.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'egress-lab-import-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
+
+const seed002 = loadScenarioFile('mysql-3306-foreign-serviceentry-modern').scenario;
+const cluster = customerCluster(seed002, 'mysql-client', 3306);
+const yamlDocs = (text: string, file: string): InputDocument[] => parseAllDocuments(text).map((d) => ({ file, value: d.toJS() }));
+const input = customerObjects([...yamlDocs(cluster.listYaml, 'objects.yaml'), ...yamlDocs(cluster.podYaml, 'pod.yaml'), ...yamlDocs(cluster.meshConfigYaml, 'istio.yaml')]);
+const pod = input.objects.find((o) => o.kind === 'Pod' && o.meta.name === 'mysql-client')!;
+const to = (text: string): Destination => ({ host: text.split(':')[0]!, port: Number(text.split(':')[1]), text });
+const ref = (o: CustomerObject) => `${o.kind} ${o.meta.namespace}/${o.meta.name}`;
+
+const svc = (name: string, namespace: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, annotations }, spec });
+const objectsOf = (...values: unknown[]) => customerObjects([{ file: 'x.yaml', value: { apiVersion: 'v1', kind: 'List', items: values } }]).objects;
+
+test('a kubectl List is read item by item; Secrets, other ConfigMaps and other kinds are not read; the mesh config is', (t) => {
+  t.true(input.objects.filter((o) => o.kind === 'Service').length >= 101);
+  t.is(input.meshConfig?.value.rootNamespace, 'istio-system');
+  t.deepEqual(input.skipped.map((s) => s.what).sort(), ['ConfigMap demo1/ca-bundle', 'Deployment team-1/web', 'Namespace demo', 'Namespace demo1', 'Namespace team-1', 'Secret demo1/db-credentials'].sort());
+  t.false(JSON.stringify(input.objects).includes('db-credentials'));
+  t.false(JSON.stringify(input.objects).includes(CERT_TEXT));
+  t.false(JSON.stringify(input.objects).includes('last-applied-configuration'), 'last-applied annotations are dropped');
+});
+
+test('a malformed object is an error naming the file, the item, the object and the field', (t) => {
+  const bad = { file: 'objects.yaml', value: { apiVersion: 'v1', kind: 'List', items: [svc('ok', 'a', { ports: [{ port: 80 }] }), svc('broken', 'team-3', { ports: [{ port: 'eighty' }] })] } };
+  t.throws(() => customerObjects([bad]), { instanceOf: ImportError, message: 'objects.yaml item 1 (Service team-3/broken): spec.ports.0.port must be integer' });
+  const wrongApi = { file: 'se.yaml', value: { apiVersion: 'networking.istio.io/v2', kind: 'ServiceEntry', metadata: { name: 'x', namespace: 'y' }, spec: { hosts: ['a'] } } };
+  t.throws(() => customerObjects([wrongApi]), { message: /^se\.yaml \(ServiceEntry y\/x\): apiVersion: expected networking\.istio\.io\/v1\(alpha3\|beta1\)\?, got "networking\.istio\.io\/v2"/ });
+  t.throws(() => customerObjects([{ file: 'n.yaml', value: { kind: 'Service', apiVersion: 'v1', metadata: {} } }]), { message: /n\.yaml \(Service \?\): metadata\.name: expected a name/ });
+  t.throws(() => customerObjects([{ file: 'l.yaml', value: [1, 2] }]), { message: /l\.yaml: expected a Kubernetes object with a kind/ });
+  const cm = { file: 'cm.yaml', value: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'a: [' } } };
+  t.throws(() => customerObjects([cm]), { message: /cm\.yaml \(ConfigMap istio-system\/istio\): data\.mesh: expected a YAML mapping/ });
+});
+
+test('YAML that does not parse names the file and line', async (t) => {
+  const f = join(tmp, 'broken.yaml');
+  writeFileSync(f, 'apiVersion: v1\nkind: Service\nmetadata: {name: [x\n');
+  await t.throwsAsync(readCustomerFiles([f]), { message: /broken\.yaml:\d+: not YAML or JSON/ });
+  await t.throwsAsync(readCustomerFiles([join(tmp, 'missing.yaml')]), { message: /missing\.yaml: no such file/ });
+});
+
+test('seed 002 with a hundred unrelated Services: the foreign ServiceEntry and the Sidecar are kept, same-port TCP Services are not', (t) => {
+  const r = relevantObjects(input.objects, pod, [to('10.10.13.110:3306')]);
+  t.deepEqual(r.kept.map((k) => ref(k.object)).sort(), ['ServiceEntry demo/mysql-demo', 'Sidecar demo1/default']);
+  t.regex(r.kept.find((k) => k.object.kind === 'ServiceEntry')!.reasons[0]!, /without addresses .* 0\.0\.0\.0_3306, which takes every address on the port/);
+  t.deepEqual(r.dropped.map((d) => d.what).sort(), ['Service demo1/mysql-server', 'Service team-0/db-proxy-0', 'Service team-0/db-proxy-50', 'Service team-5/db-proxy-25', 'Service team-5/db-proxy-75']);
+  t.regex(r.dropped[0]!.why, /listener is on 10\.\d+\.\d+\.\d+ only/);
+  t.true(r.elsewhere >= 95);
+});
+
+test("the destination's own Service is kept by name or ClusterIP, with its endpoints", (t) => {
+  const byName = relevantObjects(input.objects, pod, [to('mysql-server.demo1.svc.cluster.local:3306')]);
+  t.true(byName.kept.some((k) => ref(k.object) === 'Service demo1/mysql-server' && /own Service/.test(k.reasons[0]!)));
+  t.true(byName.kept.some((k) => k.object.kind === 'EndpointSlice' && /endpoints of the kept Service demo1\/mysql-server/.test(k.reasons[0]!)));
+  t.is(byName.resolved.get('mysql-server.demo1.svc.cluster.local:3306'), '10.68.228.107');
+  const byIp = relevantObjects(input.objects, pod, [to('10.68.228.107:3306')]);
+  t.true(byIp.kept.some((k) => ref(k.object) === 'Service demo1/mysql-server' && /its address is 10\.68\.228\.107/.test(k.reasons[0]!)));
+});
+
+test('an HTTP port or a headless Service on the port is kept (0.0.0.0_PORT); exportTo and a Sidecar hide objects', (t) => {
+  const p = objectsOf(
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c', namespace: 'app', labels: { app: 'c' } }, spec: { containers: [{ name: 'c' }] }, status: { podIP: '10.1.0.5' } },
+    svc('web', 'ops', { clusterIP: '10.96.0.9', ports: [{ name: 'http-web', port: 7000 }] }),
+    svc('db', 'ops', { clusterIP: 'None', ports: [{ name: 'tcp', port: 7000 }] }),
+    svc('private', 'ops', { clusterIP: 'None', ports: [{ port: 7000 }] }, { 'networking.istio.io/exportTo': '.' }),
+    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'hidden', namespace: 'other' }, spec: { hosts: ['h.example'], ports: [{ number: 7000, name: 'tcp', protocol: 'TCP' }], resolution: 'DNS' } },
+    { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'default', namespace: 'app' }, spec: { egress: [{ hosts: ['./*', 'ops/*'] }] } },
+    { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'web', namespace: 'ops' }, spec: { hosts: ['web.ops.svc.cluster.local'], http: [{ timeout: '3s', route: [{ destination: { host: 'web.ops.svc.cluster.local' } }] }] } },
+  );
+  const r = relevantObjects(p, p[0]!, [to('10.0.0.6:7000')]);
+  const kept = new Map(r.kept.map((k) => [ref(k.object), k.reasons.join('; ')]));
+  t.regex(kept.get('Service ops/web')!, /declares port 7000 \("http-web"\) as HTTP: Istio gives every sidecar one 0\.0\.0\.0_7000 listener/);
+  t.regex(kept.get('Service ops/db')!, /a headless Service with port 7000/);
+  t.regex(kept.get('VirtualService ops/web')!, /applies to web\.ops\.svc\.cluster\.local, a kept host/);
+  t.regex(kept.get('Sidecar app/default')!, /the Sidecar that applies to app\/c/);
+  const dropped = new Map(r.dropped.map((d) => [d.what, d.why]));
+  t.regex(dropped.get('Service ops/private')!, /not visible to the pod: exportTo \["\."\] hides it from namespace app/);
+  t.regex(dropped.get('ServiceEntry other/hidden')!, /not visible to the pod: Sidecar app\/default's egress hosts leave it out/);
+});
+
+test('the scenario written loads, keeps no secret, certificate or injector bookkeeping, and says why each object is there', (t) => {
+  const relevance = relevantObjects(input.objects, pod, [to('10.10.13.110:3306')]);
+  const made = importedScenario({ name: 'import-mysql-client', pod, destinations: [{ ...to('10.10.13.110:3306'), kind: 'mysql' }], relevance, meshConfig: input.meshConfig!.value, istio: '1.30', inputs: ['objects.yaml'] });
+  const file = join(tmp, 'import-mysql-client.yaml');
+  writeFileSync(file, made.yaml);
+  const loaded = loadScenarioFile(file).scenario;
+  t.deepEqual(loaded.workloads.map((w) => [w.name, w.namespace, w.ip, w.sidecar]), [['mysql-client', 'demo1', '172.20.0.31', true]]);
+  t.deepEqual(loaded.mesh.serviceEntries.map((s) => [s.namespace, s.name, s.resolution, s.addresses]), [['demo', 'mysql-demo', 'DNS', []]]);
+  t.deepEqual(loaded.externalServers.map((s) => [s.kind, s.addresses, s.ports]), [['mysql', ['10.10.13.110'], [3306]]]);
+  t.deepEqual(loaded.probes.map((p) => [p.kind, p.from, p.expect.client]), [['mysql', 'mysql-client', undefined]]);
+  for (const secret of [SECRET_TEXT, CERT_TEXT, 'sidecar.istio.io/status', 'last-applied', 'db-credentials', 'ISTIO_META_TOKEN']) t.false(made.yaml.includes(secret), secret);
+  t.regex(made.yaml, /# kept: a ServiceEntry without addresses with port 3306 as TCP/);
+  t.regex(made.yaml, /# left out Service team-0\/db-proxy-0: its 3306 listener is on/);
+});
+
+test('the server kind is guessed from port names, then well-known ports; otherwise there is none', (t) => {
+  t.is(guessServerKind(3306, []), 'mysql');
+  t.is(guessServerKind(7001, []), 'redis');
+  t.is(guessServerKind(9999, ['redis-main']), 'redis');
+  t.is(guessServerKind(8443, []), 'https');
+  t.is(guessServerKind(15443, ['tls']), 'https');
+  t.is(guessServerKind(5432, ['tcp-postgres']), undefined);
+});
+
+test("a bug-report archive is read from its cluster dumps; its secrets file is never read", async (t) => {
+  const root = join(tmp, 'br');
+  mkdirSync(join(root, 'bug-report', 'cluster'), { recursive: true });
+  // As istioctl writes them: the Kubernetes objects (pods included) in k8s-resources, Istio's in crs.
+  const items = (parseYaml(cluster.listYaml) as { items: Array<{ apiVersion: string }> }).items;
+  const list = (xs: unknown[]) => stringify({ apiVersion: 'v1', kind: 'List', items: xs });
+  writeFileSync(join(root, 'bug-report', 'cluster', 'k8s-resources'), list([...items.filter((o) => !o.apiVersion.startsWith('networking.istio.io')), parseYaml(cluster.podYaml)]));
+  writeFileSync(join(root, 'bug-report', 'cluster', 'crs'), list(items.filter((o) => o.apiVersion.startsWith('networking.istio.io'))));
+  writeFileSync(join(root, 'bug-report', 'cluster', 'secrets'), `apiVersion: v1\nkind: Secret\nmetadata: {name: leaked, namespace: x}\ndata: {token: ${SECRET_TEXT}}\n`);
+  const archive = join(tmp, 'bug-report.tar.gz');
+  await createTar({ gzip: true, file: archive, cwd: root }, ['bug-report']);
+  const docs = await readCustomerFiles([archive]);
+  t.deepEqual([...new Set(docs.map((d) => d.file))].sort(), ['bug-report.tar.gz:bug-report/cluster/crs', 'bug-report.tar.gz:bug-report/cluster/k8s-resources']);
+  t.false(JSON.stringify(docs).includes('leaked'));
+  const read = customerObjects([...docs, ...yamlDocs(cluster.podYaml, 'pod.yaml')]);
+  t.true(read.objects.some((o) => o.kind === 'ServiceEntry' && o.meta.name === 'mysql-demo'));
+  t.deepEqual(read.skipped.filter((s) => /second copy/.test(s.why)).map((s) => s.what), ['Pod demo1/mysql-client in pod.yaml'], 'the pod sent twice is read once');
+  const notArchive = join(tmp, 'empty.tar.gz');
+  writeFileSync(join(tmp, 'notes.txt'), 'not a bug report');
+  await createTar({ gzip: true, file: notArchive, cwd: tmp }, ['notes.txt']);
+  await t.throwsAsync(readCustomerFiles([notArchive]), { message: /no cluster\/k8s-resources or cluster\/crs in it/ });
+});
+
+test('--record writes what the run saw: client, conntrack, stats that tell the path (not per worker), the path, and who saw it', (t) => {
+  const text = 'name: x\n# a comment kept\nprobes:\n  - name: p1\n    from: c\n    mysql: { host: 10.10.13.110 }\n    expect: {}\n  - name: p2\n    from: c\n    tcp: { host: 1.2.3.4, port: 1 }\n    expect: { client: { connect: ok } }\n';
+  const client = parseConntrack('tcp      6 10 CLOSE src=172.20.0.31 dst=10.10.13.110 sport=40000 dport=3306 src=127.0.0.1 dst=172.20.0.31 sport=15001 dport=40000 [ASSURED] mark=0 use=1')[0]!;
+  const outcome = {
+    backend: 'netns/envoy',
+    sidecar: { engine: 'envoy', describe: 'real sidecar: Istio 1.31-dev with upstream Envoy 1.40.0', statsListEveryName: true },
+    probes: [
+      {
+        probe: { name: 'p1' },
+        result: { kind: 'mysql', connect: 'ok', errorClass: 'closed', end: 'eof', receivedBytes: 0 },
+        legs: { client, others: [] },
+        statsDiff: { 'listener.0.0.0.0_3306.downstream_cx_total': 1, 'listener.0.0.0.0_3306.worker_0.downstream_cx_total': 1, 'cluster.outbound|3306||mysql.demo;.upstream_cx_none_healthy': 1, 'server.uptime': 3 },
+        istioPath: { listener: '0.0.0.0_3306', cluster: 'outbound|3306||mysql.demo' },
+      },
+      { probe: { name: 'p2' }, error: 'did not run' },
+    ],
+  } as unknown as ScenarioOutcome;
+  const { text: out, recorded } = recordIntoScenario(text, outcome, '2026-12-03');
+  t.deepEqual(recorded, ['p1']);
+  t.regex(out, /# a comment kept/);
+  const probes = (parseYaml(out) as { probes: Array<{ expect: Record<string, unknown> }> }).probes;
+  t.deepEqual(probes[0]!.expect, {
+    client: { connect: 'ok', errorClass: 'closed' },
+    conntrack: { path: 'redirected', legs: 1, upstream: 'none' },
+    stats: { 'cluster.outbound|3306||mysql.demo;.upstream_cx_none_healthy': '+1', 'listener.0.0.0.0_3306.downstream_cx_total': '+1' },
+    model: { listener: '0.0.0.0_3306', cluster: 'outbound|3306||mysql.demo' },
+    basis: 'observed',
+    note: 'recorded by egress-lab --record on 2026-12-03 with real sidecar: Istio 1.31-dev with upstream Envoy 1.40.0',
+  });
+  t.deepEqual(probes[1]!.expect, { client: { connect: 'ok' } }, 'a probe that did not run keeps its expectations');
+});
