@@ -8,7 +8,9 @@
  *   iptables [--istio V] -- FLAGS  print istio-iptables' restore text for its own flags
  *   explain --config-dump F --to IP:PORT   which listener, chain, route and cluster, and why
  *   import FILE... --pod NS/NAME --to H:P  a scenario from a customer's cluster (--record: run it, keep what it saw)
+ *   replay --config-dump F --to IP:PORT    a customer's config dump run in the lab's Envoy, probed
  */
+import { stringify as stringifyYaml } from 'yaml';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,7 +43,9 @@ import { proxyConfigView, type ProxyConfigKind } from './views/proxyConfig.ts';
 import { loadConfigDump, PROXY_CONFIG_KINDS, type ProxyConfigOptions } from './views/configSource.ts';
 import { explainCommand } from './commands/explain.ts';
 import { importScenario, type ImportOptions } from './commands/import.ts';
-import { recordIntoScenario } from './import/record.ts';
+import { recordedExpect, recordIntoScenario } from './import/record.ts';
+import { prepareReplay, type ReplayCliOptions } from './commands/replay.ts';
+import type { ReplayInput } from './lab/replaySidecar.ts';
 import { callerPath, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_USAGE } from './commands/cliArgs.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -121,6 +125,8 @@ function catalog(patterns: string[]): { loaded: LoadedScenario[]; patterns: stri
 interface SuiteCliOptions {
   /** Write what the run saw into each scenario file as its expectations (harness/import/record.ts). */
   record?: boolean;
+  /** Run this config dump in the lab's Envoy (egress-lab replay), and print what each probe saw. */
+  replay?: ReplayInput;
   backend: BackendChoice;
   sidecar: SidecarChoice;
   dryRun?: boolean;
@@ -231,6 +237,7 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
       sidecar: opts.sidecar,
       ...(kindUnavailable ? { kindUnavailable } : {}),
       onComparison: (name, title, text) => console.log(`${title}, ${name}:\n${text}`),
+      ...(opts.replay ? { replay: opts.replay } : {}),
       cleanup: opts.cleanup,
       repeat: opts.repeat,
       untilFail: opts.untilFail,
@@ -244,6 +251,7 @@ async function suiteCommand(loaded: LoadedScenario[], selection: string[], opts:
   );
   if (loaded.length > 1 || opts.repeat > 1) printTable(result);
   if (opts.record) recordRuns(loaded, result);
+  if (opts.replay) printSeen(result);
   const sum = summarize(result);
   console.log(`reports: ${reportDir}/junit.xml, report.html, result.json, timings.json`);
   if (result.interrupted) {
@@ -274,6 +282,23 @@ function recordRuns(loaded: LoadedScenario[], result: SuiteResult): void {
     console.log(
       `recorded what ${run.backend} saw into ${l.file} (${recorded.length} probe(s): ${recorded.join(', ')}); run it again to check it, and edit what should differ`,
     );
+  }
+}
+
+/** replay: what each probe saw, in the terms of a scenario's expectations. */
+function printSeen(result: SuiteResult): void {
+  for (const run of result.runs) {
+    for (const p of run.outcome?.probes ?? []) {
+      const seen = recordedExpect(
+        p,
+        run.outcome!.sidecar?.describe ?? run.backend,
+        new Date().toISOString().slice(0, 10),
+        'seen by egress-lab replay',
+      );
+      console.log(
+        `seen by ${p.probe.name}:\n${seen ? stringifyYaml(seen, { lineWidth: 0 }).replace(/^/gm, '  ') : `  nothing: ${p.error ?? 'it did not run'}\n`}`,
+      );
+    }
   }
 }
 
@@ -584,6 +609,33 @@ program
       backend: 'netns',
       sidecar: 'envoy',
       cleanup: 'always',
+      repeat: 1,
+      untilFail: false,
+      jobs: 1,
+      runDir: opts.runDir,
+      verbose: true,
+      tag: [],
+    });
+  });
+
+program
+  .command('replay')
+  .description(
+    "run a customer's config dump in the lab's real Envoy, behind Istio's iptables in a pod namespace, and probe destinations through it",
+  )
+  .requiredOption('--config-dump <file>', "Envoy's /config_dump?include_eds or istioctl proxy-config all -o json", callerPath)
+  .requiredOption('--to <ip:port>', 'a destination to probe through it (repeatable)', (v: string, acc?: string[]) => [...(acc ?? []), v])
+  .option('--map <file>', "which lab server answers at each of the customer's addresses (YAML; README: Replay)", callerPath)
+  .option('--keep', 'leave the lab up afterwards', false)
+  .addOption(runDirOption())
+  .action(async (opts: ReplayCliOptions) => {
+    const { loaded, input } = prepareReplay(opts);
+    for (const line of input.mapping) console.log(`mapping: ${line}`);
+    await suiteCommand(loaded, [loaded[0]!.file], {
+      replay: input,
+      backend: 'netns',
+      sidecar: 'envoy',
+      cleanup: opts.keep ? 'never' : 'always',
       repeat: 1,
       untilFail: false,
       jobs: 1,

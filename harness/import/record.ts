@@ -49,7 +49,7 @@ function pathExpect(o: ProbeOutcome): PathMatch | undefined {
 }
 
 /** One probe's expectations from what it saw (undefined when it did not run). */
-export function recordedExpect(o: ProbeOutcome, sidecar: string, when: string): Record<string, unknown> | undefined {
+export function recordedExpect(o: ProbeOutcome, sidecar: string, when: string, by = 'recorded by egress-lab --record'): Record<string, unknown> | undefined {
   if (!o.result) return undefined;
   const conntrack = conntrackExpect(o);
   const stats = statsExpect(o);
@@ -60,7 +60,7 @@ export function recordedExpect(o: ProbeOutcome, sidecar: string, when: string): 
     ...(stats ? { stats } : {}),
     ...(model ? { model } : {}),
     basis: 'observed',
-    note: `recorded by egress-lab --record on ${when} with ${sidecar}`,
+    note: `${by} on ${when} with ${sidecar}`,
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import { Document, isMap, isSeq, type YAMLMap } from 'yaml';
 import { isIPv4 } from 'node:net';
+import { MARIADB_ENV } from '../k8s/objects.ts';
 import type { CustomerObject } from './customerObjects.ts';
 import { ImportError } from './customerObjects.ts';
 import type { Destination, Relevance } from './relevance.ts';
@@ -207,7 +208,7 @@ function probe(d: Destination & { kind: ServerKind }, from: string) {
   const name = dnsLabel(`${d.kind}-${d.host}-${d.port}`);
   const block =
     d.kind === 'mysql'
-      ? { mysql: { host: d.host, port: d.port } }
+      ? { mysql: { host: d.host, port: d.port, password: MARIADB_ENV.MARIADB_PASSWORD } }
       : d.kind === 'redis'
         ? { redis: { host: d.host, port: d.port } }
         : { http: { url: `${d.kind}://${d.host}:${d.port}/` } };

@@ -30,6 +30,7 @@ import { RunCgroup } from './cgroup.ts';
 import type { PodSidecar, SidecarEngine, SidecarRuntime } from './sidecars.ts';
 import { ModelSidecars } from './modelSidecar.ts';
 import { EnvoySidecars, envoyFidelityNotes } from './envoySidecar.ts';
+import { ReplaySidecars, replayFidelityNotes, type ReplayInput } from './replaySidecar.ts';
 import { fidelityNotes as modelFidelityNotes } from '../model/fidelity.ts';
 import { describeRealParts, realParts, type RealParts } from '../istio/parts.ts';
 import { APP_UID, PROXY_UID } from '../model/uids.ts';
@@ -98,6 +99,8 @@ interface Pod {
 export interface NetnsOptions {
   /** envoy: the real sidecar (needs `npm run setup`); model: the TypeScript model. */
   engine: SidecarEngine;
+  /** With envoy: run this customer's config dump in Envoy instead of istiod's config (egress-lab replay). */
+  replay?: ReplayInput;
 }
 
 export class NetnsBackend implements Backend {
@@ -113,6 +116,7 @@ export class NetnsBackend implements Backend {
   private readonly parts?: RealParts;
   private setup?: Promise<void>;
   private aborting = false;
+  private readonly replay?: ReplayInput;
 
   constructor(
     private readonly loaded: LoadedScenario,
@@ -126,8 +130,9 @@ export class NetnsBackend implements Backend {
     }
     // Fail before anything is created when the real parts are not installed.
     this.parts = opts.engine === 'envoy' ? realParts() : undefined;
+    if (opts.replay) this.replay = opts.replay;
     this.sidecar = this.parts
-      ? { engine: 'envoy', describe: `real sidecar: ${describeRealParts(this.parts.versions)}`, statsListEveryName: true }
+      ? { engine: 'envoy', describe: this.replay ? `upstream Envoy ${this.parts.versions.envoy} running the replayed config dump ${this.replay.dumpFile}` : `real sidecar: ${describeRealParts(this.parts.versions)}`, statsListEveryName: true }
       : { engine: 'model', describe: `the TypeScript sidecar model of Istio ${loaded.istio.text} (harness/model decides)`, statsListEveryName: false };
   }
 
@@ -182,6 +187,7 @@ export class NetnsBackend implements Backend {
 
   private newRuntime(cgroup: RunCgroup): SidecarRuntime {
     if (!this.parts) return new ModelSidecars(this.loaded, cgroup, this.prefix);
+    if (this.replay) return new ReplaySidecars(this.replay, this.parts, cgroup);
     return new EnvoySidecars({
       loaded: this.loaded,
       parts: this.parts,
@@ -195,6 +201,7 @@ export class NetnsBackend implements Backend {
 
   /** Where this run's sidecar differs from real Istio on a cluster. */
   fidelityNotes(): string[] {
+    if (this.parts && this.replay) return replayFidelityNotes(this.replay, this.parts);
     return this.parts ? envoyFidelityNotes(this.loaded, this.parts) : modelFidelityNotes(this.loaded);
   }
 

@@ -4,6 +4,7 @@
  * cgroup), with the cleanup mode applied, a whole-run timeout, and the reports rewritten after
  * every scenario, in selection order, so that even a run killed half-way leaves a JUnit file.
  */
+import type { ReplayInput } from '../lab/replaySidecar.ts';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Backend } from '../backend.ts';
@@ -48,6 +49,8 @@ export interface SuiteOptions {
   reportDir: string;
   /** One reporter for all scenarios (one job), or a new one per scenario, which keeps parallel output grouped. */
   reporter: SuiteReporter | (() => SuiteReporter);
+  /** The netns lab runs this config dump in Envoy instead of istiod's config (egress-lab replay). */
+  replay?: ReplayInput;
 }
 
 /** Set from outside (Ctrl-C) or by the run timeout: why the run stops early. */
@@ -180,7 +183,7 @@ async function runOne(
   const s = l.scenario;
   const prefix = newRunPrefix();
   const runDir = runDirFor(opts.runDir, `${s.name}${where === 'kind' ? '-kind' : engine === 'model' ? '-model' : ''}`, prefix);
-  const backend: Backend = where === 'kind' ? new KindBackend(l, runDir, (line) => reporter.step(line)) : new NetnsBackend(l, runDir, prefix, { engine });
+  const backend: Backend = where === 'kind' ? new KindBackend(l, runDir, (line) => reporter.step(line)) : new NetnsBackend(l, runDir, prefix, { engine, ...(opts.replay ? { replay: opts.replay } : {}) });
   if (where === 'netns') stop.prefixes!.push(prefix);
   const startedAt = new Date();
   stop.current!.add(backend);

@@ -3,7 +3,7 @@
  * -o yaml` and `kubectl get pod -o yaml` print it: a catalog scenario's objects (the objects the
  * lab's control plane reads, so Istio's own code has accepted them), the client pod as the
  * injector leaves it (istio-proxy container, status annotation), and noise a real cluster has:
- * a hundred unrelated Services in ten namespaces (some on the same port, TCP on their own
+ * a hundred (or more) unrelated Services in ten namespaces (some on the same port, TCP on their own
  * ClusterIPs), a Secret, a ConfigMap holding a certificate, a Deployment, last-applied annotations.
  */
 import { parseAllDocuments, stringify } from 'yaml';
@@ -21,10 +21,10 @@ function docs(yaml: string): Obj[] {
 }
 
 /** A hundred Services nobody's traffic to the destinations touches, and a few on the same port that still do not. */
-export function unrelatedServices(port: number): Obj[] {
+export function unrelatedServices(port: number, count = 100): Obj[] {
   const out: Obj[] = [];
   const ports = [80, 8080, 443, 5432, 6379, 9090, 9100, 15000 + 1, 27017, 11211];
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < count; i++) {
     const ns = `team-${i % 10}`;
     const p = i % 25 === 0 ? port : ports[i % ports.length]!;
     const name = p === port ? `db-proxy-${i}` : `svc-${i}`;
@@ -33,14 +33,20 @@ export function unrelatedServices(port: number): Obj[] {
       kind: 'Service',
       metadata: { name, namespace: ns, creationTimestamp: `2026-01-0${1 + (i % 9)}T00:00:00Z`, annotations: { [LAST_APPLIED]: '{"apiVersion":"v1","kind":"Service"}' } },
       // Same-port ones are TCP on their own ClusterIP: their listener is only for that address.
-      spec: { type: 'ClusterIP', clusterIP: `10.96.${10 + Math.floor(i / 50)}.${(i % 50) + 10}`, selector: { app: name }, ports: [{ name: p === port ? 'tcp-db' : `port-${p}`, port: p, protocol: 'TCP', targetPort: p }] },
+      spec: { type: 'ClusterIP', clusterIP: `10.96.${10 + Math.floor(i / 200)}.${(i % 200) + 10}`, selector: { app: name }, ports: [{ name: p === port ? 'tcp-db' : `port-${p}`, port: p, protocol: 'TCP', targetPort: p }] },
     });
   }
   return out;
 }
 
 /** The scenario's objects plus the noise, as one kubectl List, and the client pod on its own. */
-export function customerCluster(s: Scenario, client: string, port: number, proxyImage = 'docker.io/istio/proxyv2:1.30.3'): { listYaml: string; podYaml: string; meshConfigYaml: string } {
+export function customerCluster(
+  s: Scenario,
+  client: string,
+  port: number,
+  opts: { unrelated?: number; proxyImage?: string } = {},
+): { listYaml: string; podYaml: string; meshConfigYaml: string } {
+  const proxyImage = opts.proxyImage ?? 'docker.io/istio/proxyv2:1.30.3';
   const inputs = controlPlaneInputs(s);
   const kube = docs(inputs.kubernetes);
   const istio = docs(inputs.istio).map((o) => ({ ...o, apiVersion: 'networking.istio.io/v1' }));
@@ -54,7 +60,7 @@ export function customerCluster(s: Scenario, client: string, port: number, proxy
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'team-1' }, spec: { replicas: 2 } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-1' } },
   ];
-  const items = [...kube.filter((o) => o.kind !== 'Pod'), ...istio, ...unrelatedServices(port), ...noise, ...pods.filter((o) => o !== pod)];
+  const items = [...kube.filter((o) => o.kind !== 'Pod'), ...istio, ...unrelatedServices(port, opts.unrelated ?? 100), ...noise, ...pods.filter((o) => o !== pod)];
   const meshConfig = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: stringify({ outboundTrafficPolicy: { mode: s.mesh.outboundTrafficPolicy }, accessLogFile: '/dev/stdout', rootNamespace: 'istio-system' }) } };
   return {
     listYaml: stringify({ apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }),

@@ -1,0 +1,70 @@
+/**
+ * `egress-lab replay --config-dump FILE --to IP:PORT [--map FILE]`, up to the lab: the dump as a
+ * static bootstrap, the mapping, and the scenario the lab runs (written next to the run
+ * directories). Bad input is an error naming the file and field, before anything is created.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isIPv4 } from 'node:net';
+import { bootstrapFromDump, ReplayError } from '../replay/bootstrapFromDump.ts';
+import { endpointRewrite, mappingLines, parseMapping, type ReplayMapping } from '../replay/mapping.ts';
+import { replayScenarioName, replayScenarioYaml, unmappedEndpoints, type ReplayDestination } from '../replay/replayScenario.ts';
+import { parseIstioVersion } from '../scenario/istioVersion.ts';
+import { loadScenarioFile, ScenarioError, type LoadedScenario } from '../scenario/load.ts';
+import { realParts, realPartsMissing } from '../istio/parts.ts';
+import type { ReplayInput } from '../lab/replaySidecar.ts';
+import { usageError } from './cliArgs.ts';
+
+export interface ReplayCliOptions {
+  configDump: string;
+  to: string[];
+  map?: string;
+  keep: boolean;
+  runDir: string;
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ReplayError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ReplayError(`${file}: not JSON: ${(err as Error).message}`);
+  }
+}
+
+function destination(text: string): ReplayDestination {
+  const m = /^([\d.]+):(\d{1,5})$/.exec(text);
+  if (!m || !isIPv4(m[1]!) || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ReplayError(`--to ${text}: expected IP:PORT, the address the pod dials`);
+  return { host: m[1]!, port: Number(m[2]), text };
+}
+
+/** The scenario says a modern Istio: the dump's if the lab models it, else the lab's own release. */
+function scenarioIstio(dumpVersion: string | undefined, labRelease: string): string {
+  const v = dumpVersion ? parseIstioVersion(dumpVersion.replace(/-.*$/, '')) : undefined;
+  return v && typeof v !== 'string' && v.era === 'modern' ? `${v.major}.${v.minor}` : labRelease.replace(/-.*$/, '');
+}
+
+export function prepareReplay(opts: ReplayCliOptions): { loaded: LoadedScenario[]; input: ReplayInput } {
+  try {
+    const missing = realPartsMissing();
+    if (missing) throw new ReplayError(`${missing} (replay runs the lab's Envoy and Istio's istio-iptables)`);
+    const mapping: ReplayMapping = opts.map ? parseMapping(readFileSync(opts.map, 'utf8'), opts.map) : { servers: [] };
+    const config = bootstrapFromDump(readJson(opts.configDump), endpointRewrite(mapping));
+    const destinations = opts.to.map(destination);
+    const dir = join(opts.runDir, 'replay-scenarios');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${replayScenarioName(config)}.yaml`);
+    writeFileSync(file, replayScenarioYaml(config, mapping, destinations, scenarioIstio(config.node.istioVersion, realParts().versions.istioRelease), opts.configDump));
+    const lines = mappingLines(mapping);
+    for (const e of unmappedEndpoints(config, mapping)) lines.push(`${e}: no lab server (not in --map); connections to it go nowhere`);
+    return { loaded: [loadScenarioFile(file)], input: { config, dumpFile: opts.configDump, mapping: lines } };
+  } catch (err) {
+    if (err instanceof ReplayError || err instanceof ScenarioError) usageError('replay', err.message);
+    throw err;
+  }
+}

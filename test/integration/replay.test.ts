@@ -1,0 +1,93 @@
+/**
+ * `egress-lab replay` in the lab, as a user runs it: seed 002's client config_dump from a run
+ * directory (the seed era's, which the model made, and current Istio's, which real Envoy held)
+ * replayed in the lab's upstream Envoy behind istio-iptables shows the same closed connection; a
+ * mapping's `lab:` address serves an endpoint that exists only in the customer's network; bad input
+ * creates nothing; and the root namespace is as it was.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { diffRootState, rootState } from '../../harness/lab/rootState.ts';
+import { LAB_PREFIX } from '../../harness/lab/topology.ts';
+import { loadScenarioFile } from '../../harness/scenario/load.ts';
+import { renderConfigDump } from '../../harness/model/envoyConfig.ts';
+import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
+import { isRoot, leftoverNamespaces, runInLab, runsDir, SKIP_REASON } from '../helpers/lab.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const serial = isRoot ? test.serial : test.serial.skip;
+if (!isRoot) console.log(SKIP_REASON);
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], { cwd: REPO, encoding: 'utf8', timeout: 180_000 });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+const dir = mkdtempSync(join(runsDir, 'replay-'));
+chmodSync(dir, 0o755);
+const mapFile = join(dir, 'map.yaml');
+writeFileSync(
+  mapFile,
+  [
+    'servers:',
+    '  - { address: 10.10.13.110, ports: [3306], kind: mysql }',
+    '  # the in-mesh mysql-server pod: inside the pod /24 in the lab, so it is served elsewhere',
+    '  - { address: 172.20.0.30, ports: [3306], kind: mysql, lab: 10.10.14.30 }',
+    '',
+  ].join('\n'),
+);
+
+/** The "seen by" block of one probe in replay's output. */
+function seenBy(out: string, probe: string): string {
+  const start = out.indexOf(`seen by ${probe}:`);
+  return start < 0 ? '' : out.slice(start, out.indexOf('\nseen by', start + 1) > 0 ? out.indexOf('\nseen by', start + 1) : undefined);
+}
+
+for (const scenario of ['mysql-3306-foreign-serviceentry', 'mysql-3306-foreign-serviceentry-modern']) {
+  serial(`${scenario}: its client's config_dump, replayed in the lab's Envoy, shows the same closed connection`, async (t) => {
+    const { outcome } = await runInLab(scenario);
+    const dump = join(outcome.runDir, 'pods', 'mysql-client', 'config_dump.json');
+    const before = await rootState();
+    const r = cli(['replay', '--config-dump', dump, '--map', mapFile, '--to', '10.10.13.110:3306', '--to', '10.68.228.107:3306', '--run-dir', dir]);
+    t.is(r.code, 0, r.out);
+    t.regex(r.out, /mapping: 10\.10\.13\.110:3306 → lab mysql server at 10\.10\.13\.110/);
+    t.regex(r.out, /mapping: 172\.20\.0\.30:3306 → lab mysql server at 10\.10\.14\.30 \(the config's endpoint rewritten to it\)/);
+    t.regex(r.out, /upstream Envoy up as uid 1337 with the replayed configuration/);
+    t.regex(r.out, /fidelity: the configuration is the customer's dump/);
+    const external = seenBy(r.out, 'mysql-10-10-13-110-3306');
+    t.regex(external, /connect: ok\n\s+errorClass: (closed|reset)/, r.out);
+    t.regex(external, /listener: 0\.0\.0\.0_3306\n\s+cluster: outbound\|3306\|\|mysql\.demo/);
+    t.regex(external, /cluster\.outbound\|3306\|\|mysql\.demo;?\.upstream_cx_none_healthy: "\+1"/);
+    t.regex(external, /legs: 1\n\s+upstream: none/);
+    // The in-mesh server's endpoint, served at the mapping's lab address: MariaDB greets and answers.
+    const inMesh = seenBy(r.out, 'tcp-10-68-228-107-3306');
+    t.regex(inMesh, /connect: ok/, r.out);
+    t.regex(inMesh, /upstream: 10\.10\.14\.30:3306/);
+    t.regex(inMesh, /listener: 10\.68\.228\.107_3306/);
+    t.deepEqual(diffRootState(before, await rootState()), []);
+    t.deepEqual(leftoverNamespaces(LAB_PREFIX), []);
+  });
+}
+
+serial('a dump that is not one, a bad mapping, or a dump without endpoints is refused before anything is created', (t) => {
+  const notDump = join(dir, 'not-a-dump.json');
+  writeFileSync(notDump, '{"hello": 1}');
+  const before = leftoverNamespaces(LAB_PREFIX);
+  const a = cli(['replay', '--config-dump', notDump, '--to', '10.0.0.1:80', '--run-dir', dir]);
+  t.is(a.code, 2, a.out);
+  t.regex(a.out, /egress-lab replay: not an Envoy config dump/);
+  const badMap = join(dir, 'bad-map.yaml');
+  writeFileSync(badMap, 'servers:\n  - { address: 10.0.0.1, ports: [80], kind: ftp }\n');
+  const b = cli(['replay', '--config-dump', notDump, '--map', badMap, '--to', '10.0.0.1:80', '--run-dir', dir]);
+  t.regex(b.out, /bad-map\.yaml: servers\.0\.kind: /);
+  const l = loadScenarioFile('mysql-3306-foreign-serviceentry');
+  const full = renderConfigDump(buildProxyConfig(l.scenario, l.istio, l.scenario.workloads[0]!)) as { configs: Array<Record<string, unknown>> };
+  const withoutEds = join(dir, 'no-eds.json');
+  writeFileSync(withoutEds, JSON.stringify({ configs: full.configs.filter((c) => !String(c['@type']).endsWith('EndpointsConfigDump')) }));
+  const c = cli(['replay', '--config-dump', withoutEds, '--to', '10.0.0.1:80', '--run-dir', dir]);
+  t.is(c.code, 2, c.out);
+  t.regex(c.out, /takes its endpoints from EDS, and the dump has none/);
+  t.deepEqual(leftoverNamespaces(LAB_PREFIX), before);
+});
