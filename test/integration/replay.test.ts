@@ -1,7 +1,8 @@
 /**
  * `egress-lab replay` in the lab, as a user runs it: seed 002's client config_dump from a run
  * directory (the seed era's, which the model made, and current Istio's, which real Envoy held)
- * replayed in the lab's upstream Envoy behind istio-iptables shows the same closed connection; a
+ * replayed in the lab's upstream Envoy behind istio-iptables shows the same closed connection (and
+ * `explain` on that dump names its listener and cluster); a
  * mapping's `lab:` address serves an endpoint that exists only in the customer's network; bad input
  * creates nothing; and the root namespace is as it was.
  */
@@ -49,6 +50,10 @@ for (const scenario of ['mysql-3306-foreign-serviceentry', 'mysql-3306-foreign-s
   serial(`${scenario}: its client's config_dump, replayed in the lab's Envoy, shows the same closed connection`, async (t) => {
     const { outcome } = await runInLab(scenario);
     const dump = join(outcome.runDir, 'pods', 'mysql-client', 'config_dump.json');
+    // explain on the same run directory's dump names the path the replay then shows.
+    const explained = cli(['explain', '--config-dump', dump, '--to', '10.10.13.110:3306']);
+    t.is(explained.code, 0, explained.out);
+    t.regex(explained.out, /listener +0\.0\.0\.0_3306\n[\s\S]*cluster +outbound\|3306\|\|mysql\.demo\n/);
     const before = await rootState();
     const r = cli(['replay', '--config-dump', dump, '--map', mapFile, '--to', '10.10.13.110:3306', '--to', '10.68.228.107:3306', '--run-dir', dir]);
     t.is(r.code, 0, r.out);
