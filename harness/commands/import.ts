@@ -3,11 +3,15 @@
  * send (harness/import/). Bad input is an error naming the file and object, and nothing is
  * written; the scenario written is loaded back before the command says it is done.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { isIPv4 } from 'node:net';
+import { cidrContains } from '../model/net.ts';
 import { customerObjects, ImportError, type CustomerObject } from '../import/customerObjects.ts';
 import { readCustomerFiles } from '../import/customerFiles.ts';
 import { relevantObjects, type Destination } from '../import/relevance.ts';
-import { dnsLabel, guessServerKind, importedScenario, proxyImageVersion, SERVER_KINDS, type ServerKind } from '../import/toScenario.ts';
+import { dnsLabel, guessServerKind, importedScenario, podIp, proxyImageVersion, SERVER_KINDS, type ServerKind } from '../import/toScenario.ts';
 import { parseIstioVersion, SUPPORTED_TEXT } from '../scenario/istioVersion.ts';
 import { loadScenarioFile, ScenarioError } from '../scenario/load.ts';
 import { callerPath, usageError } from './cliArgs.ts';
@@ -66,20 +70,28 @@ export async function importScenario(files: string[], opts: ImportOptions): Prom
   try {
     const input = customerObjects(await readCustomerFiles(files));
     const pod = findPod(input.objects, opts.pod);
-    const destinations = serverKinds(opts.to.map(parseDestination), opts.serverKind, input.objects);
+    const destinations = serverKinds([...new Set(opts.to)].map(parseDestination), opts.serverKind, input.objects);
+    const podNet = `${podIp(pod).split('.').slice(0, 3).join('.')}.0/24`;
+    for (const d of destinations) {
+      if (isIPv4(d.host) && cidrContains(podNet, d.host)) throw new ImportError(`--to ${d.text}: inside the pod's /24 (${podNet}), where the lab has only the pod; other pods are not imported`);
+    }
     const rootNamespace = typeof input.meshConfig?.value.rootNamespace === 'string' ? input.meshConfig.value.rootNamespace : 'istio-system';
     const relevance = relevantObjects(input.objects, pod, destinations, rootNamespace);
     const name = dnsLabel(opts.name ?? `import-${pod.meta.name}`);
     const out = opts.output ?? callerPath(`${name}.yaml`);
-    if (!out.endsWith(`${name}.yaml`)) throw new ImportError(`-o ${out}: a scenario file is named after the scenario: expected …/${name}.yaml (or --name)`);
+    if (basename(out) !== `${name}.yaml`) throw new ImportError(`-o ${out}: a scenario file is named after the scenario: expected …/${name}.yaml (or --name)`);
     if (existsSync(out) && !opts.force) throw new ImportError(`${out} exists; pass --force to replace it`);
     const made = importedScenario({ name, pod, destinations, relevance, ...(input.meshConfig ? { meshConfig: input.meshConfig.value } : {}), istio: istioVersionFor(pod, opts.istio), inputs: files });
-    writeFileSync(out, made.yaml);
+    // Written beside, loaded, then moved into place: a scenario that does not load replaces nothing.
+    const draft = join(mkdtempSync(join(tmpdir(), 'egress-lab-import-')), `${name}.yaml`);
+    writeFileSync(draft, made.yaml);
     try {
-      loadScenarioFile(out);
+      loadScenarioFile(draft);
+      copyFileSync(draft, out);
     } catch (err) {
-      rmSync(out, { force: true });
-      throw new ImportError(`the scenario made from the input does not load (a bug in import; nothing was written): ${(err as Error).message}`);
+      throw new ImportError(`the scenario made from the input does not load, so nothing was written (please report it with the input): ${(err as Error).message}`);
+    } finally {
+      rmSync(dirname(draft), { recursive: true, force: true });
     }
     console.log(`kept ${relevance.kept.length} object(s) for ${pod.meta.namespace}/${pod.meta.name} to ${destinations.map((d) => `${d.text} (${d.kind})`).join(', ')}:`);
     for (const k of relevance.kept) console.log(`  ${k.object.kind} ${k.object.meta.namespace}/${k.object.meta.name}: ${k.reasons.join('; ')}`);

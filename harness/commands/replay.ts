@@ -3,7 +3,8 @@
  * static bootstrap, the mapping, and the scenario the lab runs (written next to the run
  * directories). Bad input is an error naming the file and field, before anything is created.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cidrContains } from '../model/net.ts';
 import { join } from 'node:path';
 import { isIPv4 } from 'node:net';
 import { bootstrapFromDump, ReplayError } from '../replay/bootstrapFromDump.ts';
@@ -23,13 +24,16 @@ export interface ReplayCliOptions {
   runDir: string;
 }
 
-function readJson(file: string): unknown {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new ReplayError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
+}
+
+function readJson(file: string): unknown {
+  const text = readText(file);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -53,8 +57,13 @@ export function prepareReplay(opts: ReplayCliOptions): { loaded: LoadedScenario[
   try {
     const missing = realPartsMissing();
     if (missing) throw new ReplayError(`${missing} (replay runs the lab's Envoy and Istio's istio-iptables)`);
-    const mapping: ReplayMapping = opts.map ? parseMapping(readFileSync(opts.map, 'utf8'), opts.map) : { servers: [] };
+    const mapping: ReplayMapping = opts.map ? parseMapping(readText(opts.map), opts.map) : { servers: [] };
     const config = bootstrapFromDump(readJson(opts.configDump), endpointRewrite(mapping));
+    const podNet = `${config.node.ip.split('.').slice(0, 3).join('.')}.0/24`;
+    mapping.servers.forEach((srv, i) => {
+      const at = srv.lab ?? srv.address;
+      if (cidrContains(podNet, at)) throw new ReplayError(`${opts.map}: servers.${i}: ${at} is inside the pod's /24 ${podNet}, where the lab has only the pod; give it a lab: address outside it`);
+    });
     const destinations = opts.to.map(destination);
     const dir = join(opts.runDir, 'replay-scenarios');
     mkdirSync(dir, { recursive: true });
@@ -62,7 +71,14 @@ export function prepareReplay(opts: ReplayCliOptions): { loaded: LoadedScenario[
     writeFileSync(file, replayScenarioYaml(config, mapping, destinations, scenarioIstio(config.node.istioVersion, realParts().versions.istioRelease), opts.configDump));
     const lines = mappingLines(mapping);
     for (const e of unmappedEndpoints(config, mapping)) lines.push(`${e}: no lab server (not in --map); connections to it go nowhere`);
-    return { loaded: [loadScenarioFile(file)], input: { config, dumpFile: opts.configDump, mapping: lines } };
+    let loaded: LoadedScenario;
+    try {
+      loaded = loadScenarioFile(file);
+    } catch (err) {
+      rmSync(file, { force: true });
+      throw err;
+    }
+    return { loaded: [loaded], input: { config, dumpFile: opts.configDump, mapping: lines } };
   } catch (err) {
     if (err instanceof ReplayError || err instanceof ScenarioError) usageError('replay', err.message);
     throw err;

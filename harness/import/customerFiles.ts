@@ -5,7 +5,7 @@
  * from `kubectl get all,...,endpointslices,configmaps -o yaml`, `cluster/crs` with the Istio
  * resources); its `cluster/secrets` and the proxies' logs are never read.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Parser } from 'tar';
 import { LineCounter, parseAllDocuments } from 'yaml';
@@ -57,6 +57,7 @@ export async function readCustomerFiles(files: string[]): Promise<InputDocument[
   for (const file of files) {
     let text: string;
     if (isArchive(file)) {
+      if (!existsSync(file)) throw new ImportError(`${file}: no such file`);
       const members = await archiveMembers(file, BUG_REPORT_MEMBERS);
       if (members.length === 0) throw new ImportError(`${file}: no cluster/k8s-resources or cluster/crs in it; is it an istioctl bug-report archive?`);
       for (const m of members) docs.push(...yamlDocuments(m.text, `${basename(file)}:${m.path}`));

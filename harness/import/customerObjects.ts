@@ -67,13 +67,12 @@ const MODELS: Record<ImportedKind, { api: RegExp; model: Validator }> = {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const strMap = (v: unknown): Record<string, string> => (isObj(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {});
 
-/** A List's items, or the object itself. */
-function itemsOf(doc: InputDocument): Array<{ value: unknown; source: string }> {
-  const v = doc.value;
-  if (isObj(v) && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items)) {
-    return v.items.map((value, i) => ({ value, source: `${doc.file} item ${i}` }));
+/** A List's items (Lists inside Lists too), or the object itself. */
+function itemsOf(value: unknown, source: string): Array<{ value: unknown; source: string }> {
+  if (isObj(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+    return value.items.flatMap((v, i) => itemsOf(v, `${source}${source.includes(' item ') ? '.' : ' item '}${i}`));
   }
-  return [{ value: v, source: doc.file }];
+  return [{ value, source }];
 }
 
 function refOf(o: Record<string, unknown>): string {
@@ -113,6 +112,16 @@ function validate(kind: ImportedKind, o: Record<string, unknown>, source: string
   }
 }
 
+/**
+ * The mesh config is the ConfigMap `istio` (or `istio-<revision>`) with a data.mesh, which istiod
+ * reads (pkg/config/mesh/kubemesh); istio-ca-root-cert and the like, in every namespace, are not.
+ */
+function isMeshConfigMap(o: Record<string, unknown>): boolean {
+  const m = isObj(o.metadata) ? o.metadata : {};
+  const data = isObj(o.data) ? o.data : {};
+  return typeof m.name === 'string' && /^istio(-[a-z0-9-]+)?$/.test(m.name) && m.name !== 'istio-ca-root-cert' && 'mesh' in data;
+}
+
 /** The mesh config is YAML inside the ConfigMap's data.mesh. */
 function meshConfigOf(o: Record<string, unknown>, source: string): Record<string, unknown> {
   const data = isObj(o.data) ? o.data : {};
@@ -131,7 +140,7 @@ function meshConfigOf(o: Record<string, unknown>, source: string): Record<string
 export function customerObjects(docs: InputDocument[]): CustomerObjects {
   const out: CustomerObjects = { objects: [], skipped: [] };
   for (const doc of docs) {
-    for (const { value, source } of itemsOf(doc)) {
+    for (const { value, source } of itemsOf(doc.value, doc.file)) {
       if (value === null || value === undefined) continue;
       if (!isObj(value) || typeof value.kind !== 'string') throw new ImportError(`${source}: expected a Kubernetes object with a kind, got ${JSON.stringify(value).slice(0, 80)}`);
       const kind = value.kind;
@@ -140,13 +149,14 @@ export function customerObjects(docs: InputDocument[]): CustomerObjects {
         continue;
       }
       if (kind === 'ConfigMap') {
-        const m = metaOf(value, source);
-        if (m.name === 'istio' || /^istio-.+/.test(m.name)) {
+        if (isMeshConfigMap(value)) {
+          const m = metaOf(value, source);
+          // istio (no revision) wins over istio-<revision>.
           if (m.name === 'istio' || out.meshConfig === undefined) out.meshConfig = { value: meshConfigOf(value, source), source: `${source} (${refOf(value)})` };
         } else out.skipped.push({ what: refOf(value), why: 'not the mesh config (ConfigMaps may hold certificates)' });
         continue;
       }
-      if (!(kind in MODELS)) {
+      if (!Object.hasOwn(MODELS, kind)) {
         out.skipped.push({ what: refOf(value), why: `a ${kind} does not decide where a sidecar sends egress traffic` });
         continue;
       }

@@ -2,12 +2,12 @@
  * Which of a customer's objects can affect one pod's traffic to some destinations, and why each
  * kept one was kept. The rules follow how istiod builds a sidecar's outbound listeners
  * (pilot/pkg/networking/core/listener.go): a connection to IP:PORT goes to the listener IP_PORT if
- * one exists, else 0.0.0.0_PORT, else virtualOutbound. So on the destination's port:
- * - an object whose address is the destination makes IP_PORT;
- * - an HTTP port, a headless Service, or a ServiceEntry without addresses makes (or joins)
- *   0.0.0.0_PORT, which every other address on that port reaches (seed 002);
- * - a TCP or sniffed port on another ClusterIP makes only ITS_IP_PORT, which this connection never
- *   reaches, so it is dropped, as is anything on other ports.
+ * one exists, else 0.0.0.0_PORT, else virtualOutbound. So on the destination's port, kept are:
+ * the destination's own Service or ServiceEntry; an HTTP port (0.0.0.0_PORT, whatever its
+ * addresses); a ServiceEntry with a CIDR or without addresses (0.0.0.0_PORT, seed 002); a headless
+ * Service or resolution-NONE ServiceEntry whose endpoints include the destination (one listener per
+ * endpoint). Left out: a TCP or sniffed port on other VIPs or endpoints (their listeners never see
+ * this connection), ExternalName Services (no listener), and anything on other ports.
  * Visibility (exportTo, a Sidecar's egress hosts; pilot/pkg/model/sidecar.go) is applied first.
  * Pure: no I/O. test/integration/importScenario.test.ts checks the rules against real Istio: the
  * kept objects give the pod the same path as all of them.
@@ -15,7 +15,7 @@
 import { kubernetesPortProtocol, listenerClass, serviceEntryPortProtocol } from '../model/protocol.ts';
 import { cidrContains } from '../model/net.ts';
 import { isIPv4 } from 'node:net';
-import type { CustomerObject } from './customerObjects.ts';
+import { ImportError, type CustomerObject } from './customerObjects.ts';
 
 export interface Destination {
   host: string;
@@ -142,26 +142,54 @@ function resolve(d: Destination, services: CustomerObject[], podNs: string): str
   return undefined;
 }
 
-/** Why a service-like object (Service or ServiceEntry) affects one destination, or undefined if it does not. */
-function affects(o: CustomerObject, d: Destination, ip: string | undefined, podNs: string): string | undefined {
-  const addresses = addressesOf(o);
-  const names = hostsOf(o, podNs);
-  const onPort = (o.kind === 'Service' ? servicePorts(o) : serviceEntryPorts(o)).find((p) => p.port === d.port);
-  if (names.some((n) => hostMatches(n, d.host)) && onPort) return `it is ${d.text}'s own ${o.kind} (host ${d.host}), ${onPort.label}`;
-  if (!onPort) return undefined;
-  if (hasAddress(addresses, ip)) return `its address is ${ip}, so it makes the listener ${ip}_${d.port} (${onPort.label})`;
-  if (onPort.cls === 'http') return `it declares ${onPort.label}: Istio gives every sidecar one 0.0.0.0_${d.port} listener for HTTP on that port, which ${d.text} reaches`;
-  const headless = o.kind === 'Service' ? String(o.body.clusterIP) === 'None' : addresses.length === 0;
-  if (headless) {
-    const what = o.kind === 'Service' ? 'a headless Service' : 'a ServiceEntry without addresses';
-    return `${what} with ${onPort.label}: its listener is 0.0.0.0_${d.port}, which takes every address on the port, ${d.text} included`;
-  }
-  return undefined;
+type Verdict = { keep: string } | { drop: string } | undefined;
+
+const isSingle = (a: string) => !a.includes('/') || a.endsWith('/32');
+const single = (addresses: string[]) => addresses.filter(isSingle).map((a) => a.replace(/\/32$/, ''));
+const cidrs = (addresses: string[]) => addresses.filter((a) => !isSingle(a));
+
+/** Endpoint IPs of a Service (Endpoints and EndpointSlices) or a ServiceEntry (its endpoints). */
+function endpointIps(o: CustomerObject, objects: CustomerObject[]): string[] {
+  if (o.kind === 'ServiceEntry') return arr(o.body.endpoints).filter(isObj).map((e) => String(e.address));
+  const own = objects.filter((x) => x.meta.namespace === o.meta.namespace && ((x.kind === 'Endpoints' && x.meta.name === o.meta.name) || (x.kind === 'EndpointSlice' && x.meta.labels['kubernetes.io/service-name'] === o.meta.name)));
+  return own.flatMap((x) =>
+    x.kind === 'Endpoints'
+      ? arr(x.body.subsets).filter(isObj).flatMap((sub) => arr(sub.addresses).filter(isObj).map((a) => String(a.ip)))
+      : arr(x.body.endpoints).filter(isObj).flatMap((e) => strs(e.addresses)),
+  );
 }
 
-function droppedOnPort(o: CustomerObject, d: Destination): string {
-  const a = addressesOf(o);
-  return `its ${d.port} listener is on ${a.join(', ')} only (TCP or sniffed), which ${d.text} never reaches`;
+/**
+ * What one service-like object does to a connection to one destination on its port, after
+ * pilot/pkg/networking/core/listener.go: an HTTP port joins 0.0.0.0_PORT whatever its addresses; a
+ * VIP makes VIP_PORT; a ServiceEntry CIDR makes 0.0.0.0_PORT (a chain for the CIDR, passthrough
+ * for the rest); a Kubernetes headless Service and a resolution-NONE ServiceEntry with endpoints make
+ * one listener per endpoint IP; a ServiceEntry without addresses or endpoints makes 0.0.0.0_PORT.
+ */
+function verdict(o: CustomerObject, d: Destination, ip: string | undefined, podNs: string, objects: CustomerObject[]): Verdict {
+  const onPort = (o.kind === 'Service' ? servicePorts(o) : serviceEntryPorts(o)).find((p) => p.port === d.port);
+  if (!onPort) return undefined;
+  if (hostsOf(o, podNs).some((n) => hostMatches(n, d.host))) return { keep: `it is ${d.text}'s own ${o.kind} (host ${d.host}), ${onPort.label}` };
+  if (onPort.cls === 'http') return { keep: `it declares ${onPort.label}: Istio gives every sidecar one 0.0.0.0_${d.port} listener for HTTP on that port, which ${d.text} reaches` };
+  const addresses = addressesOf(o);
+  const eps = endpointIps(o, objects);
+  if (o.kind === 'Service') {
+    if (String(o.body.clusterIP) !== 'None') {
+      return ip && addresses.includes(ip) ? { keep: `its ClusterIP is ${ip}, so it makes the listener ${ip}_${d.port} (${onPort.label})` } : { drop: `its ${d.port} listener is on ${addresses.join(', ')} only (${onPort.label}), which ${d.text} never reaches` };
+    }
+    if (ip && eps.includes(ip)) return { keep: `a headless Service with ${onPort.label}: its listeners are one per endpoint, and ${ip} is one` };
+    return { drop: `a headless Service: its ${d.port} listeners are one per endpoint (${eps.join(', ') || 'it has none'}), not ${ip ?? d.host}` };
+  }
+  if (ip && isIPv4(ip) && single(addresses).includes(ip)) return { keep: `its address is ${ip}, so it makes the listener ${ip}_${d.port} (${onPort.label})` };
+  if (cidrs(addresses).length > 0) {
+    const inside = ip !== undefined && isIPv4(ip) && hasAddress(cidrs(addresses), ip);
+    return { keep: `its CIDR ${cidrs(addresses).join(', ')} makes a 0.0.0.0_${d.port} listener (a chain for the CIDR, passthrough for other addresses), which ${d.text} reaches${inside ? ' inside the CIDR' : ''}` };
+  }
+  if (addresses.length > 0) return { drop: `its ${d.port} listener is on ${addresses.join(', ')} only (${onPort.label}), which ${d.text} never reaches` };
+  if (String(o.body.resolution ?? 'NONE') === 'NONE' && eps.length > 0) {
+    return ip && eps.includes(ip) ? { keep: `resolution NONE with endpoints: one listener per endpoint, and ${ip} is one` } : { drop: `resolution NONE with endpoints: its ${d.port} listeners are on ${eps.join(', ')} only` };
+  }
+  return { keep: `a ServiceEntry without addresses with ${onPort.label}: its listener is 0.0.0.0_${d.port}, which takes every address on the port, ${d.text} included` };
 }
 
 /** Which objects to keep for the pod's traffic to the destinations. */
@@ -188,9 +216,18 @@ export function relevantObjects(objects: CustomerObject[], pod: CustomerObject, 
       else out.elsewhere++;
       continue;
     }
-    const whys = destinations.map((d) => affects(o, d, out.resolved.get(d.text), podNs)).filter((w): w is string => w !== undefined);
-    if (whys.length > 0) whys.forEach((w) => keep(o, w));
-    else if (onPorts.length > 0) out.dropped.push({ what: ref(o), why: droppedOnPort(o, onPorts[0]!) });
+    if (o.kind === 'Service' && o.body.type === 'ExternalName') {
+      // Resolution Alias (pilot/pkg/serviceregistry/kube/conversion.go): istiod builds it no listener.
+      if (onPorts.length > 0) out.dropped.push({ what: ref(o), why: 'an ExternalName Service: Istio builds it no listener (an alias of another host)' });
+      else out.elsewhere++;
+      continue;
+    }
+    if (o.kind === 'Service' && typeof o.body.clusterIP !== 'string') throw new ImportError(`${o.source} (${ref(o)}): spec.clusterIP: expected an IP or None, as kubectl get -o yaml prints a Service`);
+    const verdicts = destinations.map((d) => verdict(o, d, out.resolved.get(d.text), podNs, objects));
+    const keeps = verdicts.flatMap((v) => (v && 'keep' in v ? [v.keep] : []));
+    const drop = verdicts.find((v): v is { drop: string } => v !== undefined && 'drop' in v);
+    if (keeps.length > 0) keeps.forEach((w) => keep(o, w));
+    else if (drop) out.dropped.push({ what: ref(o), why: drop.drop });
     else out.elsewhere++;
   }
   const keptHosts = new Set([...reasons.keys()].filter((o) => o.kind !== 'Sidecar').flatMap((o) => hostsOf(o, podNs)));

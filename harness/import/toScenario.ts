@@ -4,8 +4,9 @@
  * destination and one probe per destination with no expectations yet. Fields the scenario format
  * has no place for are left out and listed, never guessed. Pure: no I/O.
  */
-import { Document, isMap, isSeq, type YAMLMap } from 'yaml';
+import { Document, isMap, isSeq, parse as parseYaml, stringify, type YAMLMap } from 'yaml';
 import { isIPv4 } from 'node:net';
+import { basename } from 'node:path';
 import { MARIADB_ENV } from '../k8s/objects.ts';
 import type { CustomerObject } from './customerObjects.ts';
 import { ImportError } from './customerObjects.ts';
@@ -61,11 +62,31 @@ export function guessServerKind(port: number, portNames: string[]): ServerKind |
   return undefined;
 }
 
-/** Annotations that change how the sidecar captures or proxies; the injector's bookkeeping is not one. */
-function sidecarAnnotations(a: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(a).filter(([k]) => /^(traffic\.sidecar\.istio\.io|proxy\.istio\.io|sidecar\.istio\.io)\//.test(k) && k !== 'sidecar.istio.io/status'),
-  );
+/**
+ * Annotations that change how the sidecar captures or proxies. Not copied: the injector's
+ * bookkeeping, and what can carry the pod's own material (proxyMetadata is istio-proxy's
+ * environment, tokens included; volumes and bootstrap overrides name the pod's files).
+ */
+const CAPTURE_ANNOTATIONS = /^(traffic\.sidecar\.istio\.io\/.+|sidecar\.istio\.io\/(inject|interceptionMode|logLevel|componentLogLevel|agentLogLevel))$/;
+
+function sidecarAnnotations(a: Record<string, string>, notes: string[]): Record<string, string> {
+  const out = Object.fromEntries(Object.entries(a).filter(([k]) => CAPTURE_ANNOTATIONS.test(k)));
+  const config = a['proxy.istio.io/config'];
+  if (config !== undefined) {
+    try {
+      const parsed = parseYaml(config) as Record<string, unknown> | null;
+      if (parsed && typeof parsed === 'object') {
+        const { proxyMetadata, ...rest } = parsed;
+        if (proxyMetadata !== undefined) notes.push("the pod's proxy.istio.io/config proxyMetadata (istio-proxy's environment) is left out");
+        if (Object.keys(rest).length > 0) out['proxy.istio.io/config'] = stringify(rest);
+      }
+    } catch {
+      notes.push("the pod's proxy.istio.io/config is not YAML; left out");
+    }
+  }
+  const left = Object.keys(a).filter((k) => /istio\.io\//.test(k) && !(k in out) && k !== 'proxy.istio.io/config' && k !== 'sidecar.istio.io/status');
+  if (left.length > 0) notes.push(`pod annotations left out (they name the pod's own files or settings the lab does not model): ${left.join(', ')}`);
+  return out;
 }
 
 function hasSidecar(pod: CustomerObject): boolean {
@@ -88,7 +109,7 @@ export function proxyImageVersion(pod: CustomerObject): string | undefined {
   return tag;
 }
 
-function workload(pod: CustomerObject) {
+function workload(pod: CustomerObject, notes: string[]) {
   const labels = { ...pod.meta.labels };
   delete labels['pod-template-hash'];
   return {
@@ -96,28 +117,45 @@ function workload(pod: CustomerObject) {
     namespace: pod.meta.namespace,
     ip: podIp(pod),
     sidecar: hasSidecar(pod),
-    annotations: sidecarAnnotations(pod.meta.annotations),
+    annotations: sidecarAnnotations(pod.meta.annotations, notes),
     labels,
     serviceAccount: dnsLabel(String(pod.body.serviceAccountName ?? 'default')),
   };
 }
 
+const ref = (o: CustomerObject) => `${o.kind} ${o.meta.namespace}/${o.meta.name}`;
+
+/** A name the scenario format takes (a DNS label); a changed one is noted. */
+function nameOf(o: CustomerObject, notes: string[]): string {
+  const n = dnsLabel(o.meta.name);
+  if (n !== o.meta.name) notes.push(`${ref(o)}: named ${n} in the scenario (its names are DNS labels)`);
+  return n;
+}
+
 function service(o: CustomerObject, order: number, notes: string[]) {
   const ports = arr(o.body.ports)
     .filter(isObj)
-    .map((p) => ({
-      name: String(p.name ?? ''),
-      port: Number(p.port),
-      ...(typeof p.targetPort === 'number' ? { targetPort: p.targetPort } : {}),
-      protocol: String(p.protocol ?? 'TCP'),
-      ...(p.appProtocol ? { appProtocol: String(p.appProtocol) } : {}),
-    }));
-  if (o.body.selector) notes.push(`Service ${o.meta.namespace}/${o.meta.name}: its selector is left out (only the client pod is imported); its endpoints are kept as addresses`);
-  return { name: o.meta.name, namespace: o.meta.namespace, clusterIP: String(o.body.clusterIP ?? 'None'), ports, creationOrder: order };
+    .filter((p) => {
+      const ok = ['TCP', 'UDP', undefined].includes(p.protocol as string | undefined);
+      if (!ok) notes.push(`${ref(o)}: port ${String(p.port)} (${String(p.protocol)}) left out: the lab has TCP and UDP only`);
+      return ok;
+    })
+    .map((p) => {
+      if (typeof p.targetPort === 'string') notes.push(`${ref(o)}: port ${String(p.port)}'s named targetPort "${p.targetPort}" is left out; its endpoints carry the port`);
+      return {
+        name: String(p.name ?? ''),
+        port: Number(p.port),
+        ...(typeof p.targetPort === 'number' ? { targetPort: p.targetPort } : {}),
+        protocol: String(p.protocol ?? 'TCP'),
+        ...(p.appProtocol ? { appProtocol: String(p.appProtocol) } : {}),
+      };
+    });
+  if (o.body.selector) notes.push(`${ref(o)}: its selector is left out (only the client pod is imported); its endpoints are kept as addresses`);
+  return { name: nameOf(o, notes), namespace: o.meta.namespace, clusterIP: String(o.body.clusterIP), ports, creationOrder: order };
 }
 
 /** Endpoints and EndpointSlices of one Service as the scenario's Endpoints (ready addresses, named ports). */
-function endpointsOf(svc: CustomerObject, sources: CustomerObject[]) {
+function endpointsOf(svc: CustomerObject, sources: CustomerObject[], notes: string[]) {
   const addresses = new Set<string>();
   const ports = new Map<string, number>();
   for (const o of sources) {
@@ -131,12 +169,13 @@ function endpointsOf(svc: CustomerObject, sources: CustomerObject[]) {
         if (isObj(e.conditions) && e.conditions.ready === false) continue;
         for (const a of strs(e.addresses)) addresses.add(a);
       }
-      for (const p of arr(o.body.ports).filter(isObj)) ports.set(String(p.name ?? ''), Number(p.port));
+      for (const p of arr(o.body.ports).filter(isObj)) if (typeof p.port === 'number') ports.set(String(p.name ?? ''), p.port);
     }
   }
   const ipv4 = [...addresses].filter((a) => isIPv4(a));
+  if (ipv4.length < addresses.size) notes.push(`${ref(svc)}: endpoints ${[...addresses].filter((a) => !isIPv4(a)).join(', ')} left out (the lab is IPv4)`);
   if (ipv4.length === 0 || ports.size === 0) return undefined;
-  return { name: svc.meta.name, namespace: svc.meta.namespace, addresses: ipv4, ports: [...ports].map(([name, port]) => ({ name, port })) };
+  return { name: dnsLabel(svc.meta.name), namespace: svc.meta.namespace, addresses: ipv4, ports: [...ports].map(([name, port]) => ({ name, port })) };
 }
 
 /** Copies the fields the format has; names the others. */
@@ -151,10 +190,15 @@ function serviceEntry(o: CustomerObject, notes: string[]) {
   const ports = arr(b.ports)
     .filter(isObj)
     .map((p) => ({ number: Number(p.number), name: String(p.name ?? ''), protocol: String(p.protocol ?? ''), ...(p.targetPort ? { targetPort: Number(p.targetPort) } : {}) }));
+  const v6 = (a: string) => a.includes(':');
+  const addresses = strs(b.addresses);
   const endpoints = arr(b.endpoints)
     .filter(isObj)
+    .filter((e) => !v6(String(e.address)))
     .map((e) => ({ address: String(e.address), ...(isObj(e.ports) ? { ports: e.ports } : {}) }));
-  return { name: o.meta.name, namespace: o.meta.namespace, ...b, ports, ...(endpoints.length ? { endpoints } : {}) };
+  if (addresses.some(v6) || arr(b.endpoints).some((e) => isObj(e) && v6(String(e.address)))) notes.push(`${ref(o)}: IPv6 addresses left out (the lab is IPv4)`);
+  const rest = { ...b, ...(b.addresses ? { addresses: addresses.filter((a) => !v6(a)) } : {}) };
+  return { name: nameOf(o, notes), namespace: o.meta.namespace, ...rest, ports, ...(endpoints.length ? { endpoints } : {}) };
 }
 
 function virtualService(o: CustomerObject, notes: string[]) {
@@ -171,13 +215,26 @@ function virtualService(o: CustomerObject, notes: string[]) {
           const port = isObj(d.port) && d.port.number ? { port: { number: Number(d.port.number) } } : {};
           return { destination: { host: String(d.host), ...port }, ...(r.weight !== undefined ? { weight: Number(r.weight) } : {}) };
         });
-      return { ...(h.timeout ? { timeout: String(h.timeout) } : {}), route };
+      return { ...(h.timeout ? { timeout: seconds(String(h.timeout)) } : {}), route };
     })
     .filter((h) => h.route.length > 0);
-  return { name: o.meta.name, namespace: o.meta.namespace, hosts: b.hosts, ...(b.exportTo ? { exportTo: b.exportTo } : {}), http };
+  return { name: nameOf(o, notes), namespace: o.meta.namespace, hosts: b.hosts, ...(b.exportTo ? { exportTo: b.exportTo } : {}), http };
 }
 
-const specObject = (o: CustomerObject) => ({ name: o.meta.name, namespace: o.meta.namespace, spec: o.body });
+/** A Go duration as Istio writes it ("1m30s", "1h", "250ms") in seconds, the form the format takes. */
+export function seconds(d: string): string {
+  const parts = [...d.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)];
+  if (parts.length === 0 || parts.map((m) => m[0]).join('') !== d) return d;
+  const total = parts.reduce((sum, m) => sum + Number(m[1]) * { h: 3600, m: 60, s: 1, ms: 0.001 }[m[2] as 'h' | 'm' | 's' | 'ms'], 0);
+  return /^\d+(\.\d+)?(ms|s|m)$/.test(d) ? d : `${Number(total.toFixed(3))}s`;
+}
+
+/** DestinationRules and Sidecars as their spec; the secrets and files TLS settings name are not in the lab. */
+function specObject(o: CustomerObject, notes: string[]) {
+  const tls = JSON.stringify(o.body).match(/"(credentialName|caCertificates|clientCertificate|privateKey)"/g);
+  if (tls) notes.push(`${ref(o)}: its TLS settings name ${[...new Set(tls)].join(', ')}, which the lab does not have (copied as names only)`);
+  return { name: nameOf(o, notes), namespace: o.meta.namespace, spec: o.body };
+}
 
 /** External servers: one per destination address (destinations on one address share it), never on a Service's ClusterIP. */
 function servers(req: ImportRequest, clusterIps: Set<string>, notes: string[]) {
@@ -234,7 +291,14 @@ export function importedScenario(req: ImportRequest): ImportedScenario {
   const kept = req.relevance.kept;
   const byKind = (k: string) => kept.filter((x) => x.object.kind === k);
   const byAge = (a: { object: CustomerObject }, b: { object: CustomerObject }) => (a.object.meta.creationTimestamp ?? '').localeCompare(b.object.meta.creationTimestamp ?? '');
-  const services = byKind('Service').sort(byAge);
+  const services = byKind('Service')
+    .filter((x) => {
+      const ip = String(x.object.body.clusterIP);
+      if (ip === 'None' || isIPv4(ip)) return true;
+      notes.push(`${ref(x.object)}: left out, its ClusterIP ${ip} is not IPv4 (the lab is IPv4)`);
+      return false;
+    })
+    .sort(byAge);
   const epSources = kept.filter((x) => x.object.kind === 'Endpoints' || x.object.kind === 'EndpointSlice').map((x) => x.object);
   const mesh = {
     outboundTrafficPolicy: policyOf(req.meshConfig),
@@ -244,19 +308,20 @@ export function importedScenario(req: ImportRequest): ImportedScenario {
         endpointsOf(
           s.object,
           epSources.filter((e) => e.meta.namespace === s.object.meta.namespace && (e.meta.name === s.object.meta.name || e.meta.labels['kubernetes.io/service-name'] === s.object.meta.name)),
+          notes,
         ),
       )
       .filter((e) => e !== undefined),
     serviceEntries: byKind('ServiceEntry').map((x) => serviceEntry(x.object, notes)),
     virtualServices: byKind('VirtualService').map((x) => virtualService(x.object, notes)),
-    destinationRules: byKind('DestinationRule').map((x) => specObject(x.object)),
-    sidecars: byKind('Sidecar').map((x) => specObject(x.object)),
+    destinationRules: byKind('DestinationRule').map((x) => specObject(x.object, notes)),
+    sidecars: byKind('Sidecar').map((x) => specObject(x.object, notes)),
   };
-  const w = workload(req.pod);
+  const w = workload(req.pod, notes);
   const clusterIps = new Set(mesh.services.map((s) => s.clusterIP));
   const scenario = {
     name: req.name,
-    description: `Imported by egress-lab import from ${req.inputs.join(', ')}: pod ${req.pod.meta.namespace}/${req.pod.meta.name} to ${req.destinations.map((d) => d.text).join(', ')}.`,
+    description: `Imported by egress-lab import from ${req.inputs.map((f) => basename(f)).join(', ')}: pod ${req.pod.meta.namespace}/${req.pod.meta.name} to ${req.destinations.map((d) => d.text).join(', ')}.`,
     tags: ['imported'],
     istio: req.istio,
     lab: { podCIDR: `${w.ip.split('.').slice(0, 3).join('.')}.0/24` },

@@ -85,7 +85,9 @@ function istioOnly(filter: Json): string | undefined {
   const inner = String(tc?.type_url ?? '');
   // istio-proxy's filters are named istio.* (istio.stats, istio.metadata_exchange, istio.alpn) or typed istio.*.
   if (String(filter.name).startsWith('istio.') || type.includes('/istio.') || inner.includes('/istio.') || inner.includes('istio.io')) return `${String(filter.name)} (${inner || type})`;
-  if (/\.wasm\.v3\.Wasm$/.test(type)) return `${String(filter.name)} (a Wasm plugin: its module is not in the dump)`;
+  if (/\.wasm\.v3\.Wasm$/.test(type) || /\.wasm\.v3\.Wasm$/.test(inner)) return `${String(filter.name)} (a Wasm plugin: its module is not in the dump)`;
+  // Extension config discovery (WasmPlugins, some EnvoyFilters): its config comes over xDS, which a replay has not.
+  if (isObj(filter.config_discovery)) return `${String(filter.name)} (its config is discovered over xDS (ECDS), which the dump does not carry as static config)`;
   return undefined;
 }
 

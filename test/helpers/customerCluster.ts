@@ -6,7 +6,7 @@
  * a hundred (or more) unrelated Services in ten namespaces (some on the same port, TCP on their own
  * ClusterIPs), a Secret, a ConfigMap holding a certificate, a Deployment, last-applied annotations.
  */
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { controlPlaneInputs } from '../../harness/istio/controlPlaneInputs.ts';
 import type { Scenario } from '../../harness/scenario/schema.ts';
 
@@ -52,11 +52,21 @@ export function customerCluster(
   const istio = docs(inputs.istio).map((o) => ({ ...o, apiVersion: 'networking.istio.io/v1' }));
   const pods = kube.filter((o) => o.kind === 'Pod');
   const pod = pods.find((o) => o.metadata.name === client)!;
-  pod.metadata.annotations = { ...pod.metadata.annotations, 'sidecar.istio.io/status': '{"initContainers":["istio-init"],"containers":["istio-proxy"]}', [LAST_APPLIED]: '{}' };
+  // proxyMetadata is istio-proxy's environment: customers put tokens there.
+  const proxyConfig = { ...(parse(pod.metadata.annotations['proxy.istio.io/config'] ?? '{}') as Obj), proxyMetadata: { VAULT_TOKEN: SECRET_TEXT } };
+  pod.metadata.annotations = {
+    ...pod.metadata.annotations,
+    'proxy.istio.io/config': stringify(proxyConfig),
+    'sidecar.istio.io/status': '{"initContainers":["istio-init"],"containers":["istio-proxy"]}',
+    'sidecar.istio.io/userVolumeMount': '[{"name":"vault","mountPath":"/vault"}]',
+    [LAST_APPLIED]: '{}',
+  };
   pod.spec.containers = [...(pod.spec.containers ?? []), { name: 'istio-proxy', image: proxyImage, env: [{ name: 'ISTIO_META_TOKEN', value: SECRET_TEXT }] }];
   const noise: Obj[] = [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-credentials', namespace: 'demo1' }, data: { password: SECRET_TEXT } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ca-bundle', namespace: 'demo1' }, data: { 'ca.crt': CERT_TEXT } },
+    // istiod puts one in every namespace; it sorts before istio-system/istio in a bug-report.
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', namespace: 'default' }, data: { 'root-cert.pem': CERT_TEXT } },
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'team-1' }, spec: { replicas: 2 } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-1' } },
   ];

@@ -64,6 +64,49 @@ test("the kept objects give the pod Istio's path of all the customer's objects, 
   t.deepEqual(fromAll[1], { listener: '10.68.228.107_3306', cluster: 'outbound|3306||mysql-server.demo1.svc.cluster.local' });
 });
 
+/** Objects on the destination's port that each exercise one rule: the path of the kept ones must still be that of all. */
+const adversarial = {
+  file: 'adversarial.yaml',
+  value: {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web-3306', namespace: 'team-1' }, spec: { clusterIP: '10.96.50.1', ports: [{ name: 'http-web', port: 3306 }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'alias', namespace: 'team-2' }, spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ name: 'tcp', port: 3306 }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db-headless', namespace: 'team-3' }, spec: { clusterIP: 'None', ports: [{ name: 'tcp-db', port: 3306 }] } },
+      { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'db-headless', namespace: 'team-3' }, subsets: [{ addresses: [{ ip: '10.10.13.111' }], ports: [{ name: 'tcp-db', port: 3306 }] }] },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'empty-headless', namespace: 'team-3' }, spec: { clusterIP: 'None', ports: [{ name: 'tcp-db', port: 3306 }] } },
+      { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'corp-net', namespace: 'team-4' }, spec: { hosts: ['corp.internal'], addresses: ['10.10.0.0/16'], ports: [{ number: 3306, name: 'tcp', protocol: 'TCP' }], resolution: 'NONE' } },
+      { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'private', namespace: 'team-5' }, spec: { hosts: ['private.db'], exportTo: ['.'], ports: [{ number: 3306, name: 'tcp', protocol: 'TCP' }], resolution: 'DNS' } },
+    ],
+  },
+};
+
+test('with objects that exercise each rule on the port, the kept ones still give Istio\'s path of all of them', async (t) => {
+  const all = customerObjects([...yamlDocs(cluster.listYaml, 'objects.yaml'), ...yamlDocs(cluster.podYaml, 'pod.yaml'), ...yamlDocs(cluster.meshConfigYaml, 'istio.yaml'), adversarial]);
+  const client = all.objects.find((o) => o.kind === 'Pod' && o.meta.name === 'mysql-client')!;
+  const destinations: Destination[] = ['10.10.13.110:3306', '10.10.13.111:3306', '10.68.228.107:3306', '198.51.100.9:3306'].map((text) => ({ host: text.split(':')[0]!, port: 3306, text }));
+  const pruned = relevantObjects(all.objects, client, destinations);
+  const kept = new Set(pruned.kept.map((k) => `${k.object.kind} ${k.object.meta.namespace}/${k.object.meta.name}`));
+  for (const k of ['Service team-1/web-3306', 'Service team-3/db-headless', 'ServiceEntry team-4/corp-net']) t.true(kept.has(k), k);
+  for (const k of ['Service team-2/alias', 'Service team-3/empty-headless', 'ServiceEntry team-5/private']) t.false(kept.has(k), k);
+  const everything: Relevance = { ...pruned, kept: all.objects.filter((o) => o.kind !== 'Pod').map((object) => ({ object, reasons: ['all'] })) };
+  const make = (name: string, r: Relevance) => {
+    const made = importedScenario({ name, pod: client, destinations: destinations.map((d) => ({ ...d, kind: 'mysql' as const })), relevance: r, meshConfig: all.meshConfig!.value, istio: '1.30', inputs: ['x'] });
+    const file = join(tmp, `${name}.yaml`);
+    writeFileSync(file, made.yaml);
+    return file;
+  };
+  const paths = async (file: string) => {
+    const s = loadScenarioFile(file).scenario;
+    const dir = writeControlPlaneInputs(mkdtempSync(join(tmp, 'inputs-')), controlPlaneInputs(s));
+    return simulateOffline(realParts().labIstiod, dir, 'demo1/mysql-client', destinations.map((d) => ({ address: d.host, port: d.port, protocol: 'tcp', tls: false })));
+  };
+  const [fromAll, fromKept] = await Promise.all([paths(make('import-adv-all', everything)), paths(make('import-adv-kept', pruned))]);
+  t.deepEqual(fromKept, fromAll);
+  t.true(fromAll.every((m) => m.listener !== undefined), JSON.stringify(fromAll));
+});
+
 function cli(args: string[], cwd: string) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], { cwd: REPO, env: { ...process.env, INIT_CWD: cwd }, encoding: 'utf8', timeout: 240_000 });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
@@ -111,7 +154,17 @@ serial('malformed input is refused naming the file and object; nothing is writte
   t.is(noPod.code, 2);
   t.regex(noPod.out, /--pod demo1\/nope: no such Pod in the input \(it has demo1\/mysql-client\)/);
   const unknownPort = cli(['import', 'pod.yaml', '--pod', 'demo1/mysql-client', '--to', '10.0.0.1:5432'], dir);
+  t.is(unknownPort.code, 2);
   t.regex(unknownPort.out, /cannot tell what server answers on port 5432; say it with --server-kind 10\.0\.0\.1:5432=/);
   const oldIstio = cli(['import', 'pod.yaml', '--pod', 'demo1/mysql-client', '--to', '10.0.0.1:3306', '--istio', '1.12'], dir);
+  t.is(oldIstio.code, 2);
   t.regex(oldIstio.out, /--istio: Istio 1\.12 is not modelled/);
+  const inPodNet = cli(['import', 'pod.yaml', '--pod', 'demo1/mysql-client', '--to', '172.20.0.30:3306'], dir);
+  t.is(inPodNet.code, 2);
+  t.regex(inPodNet.out, /--to 172\.20\.0\.30:3306: inside the pod's \/24 \(172\.20\.0\.0\/24\)/);
+  // --force over an existing file that a failed import must not touch.
+  writeFileSync(join(dir, 'import-mysql-client.yaml'), 'mine\n');
+  const forced = cli(['import', 'pod.yaml', '--pod', 'demo1/mysql-client', '--to', '10.0.0.1:5432', '--force'], dir);
+  t.is(forced.code, 2);
+  t.is(readFileSync(join(dir, 'import-mysql-client.yaml'), 'utf8'), 'mine\n');
 });

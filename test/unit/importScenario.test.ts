@@ -12,7 +12,7 @@ import { create as createTar } from 'tar';
 import { customerObjects, ImportError, type CustomerObject, type InputDocument } from '../../harness/import/customerObjects.ts';
 import { readCustomerFiles } from '../../harness/import/customerFiles.ts';
 import { relevantObjects, type Destination } from '../../harness/import/relevance.ts';
-import { guessServerKind, importedScenario } from '../../harness/import/toScenario.ts';
+import { guessServerKind, importedScenario, seconds } from '../../harness/import/toScenario.ts';
 import { recordIntoScenario } from '../../harness/import/record.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { CERT_TEXT, customerCluster, SECRET_TEXT } from '../helpers/customerCluster.ts';
@@ -34,10 +34,10 @@ const ref = (o: CustomerObject) => `${o.kind} ${o.meta.namespace}/${o.meta.name}
 const svc = (name: string, namespace: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, annotations }, spec });
 const objectsOf = (...values: unknown[]) => customerObjects([{ file: 'x.yaml', value: { apiVersion: 'v1', kind: 'List', items: values } }]).objects;
 
-test('a kubectl List is read item by item; Secrets, other ConfigMaps and other kinds are not read; the mesh config is', (t) => {
+test('a kubectl List is read item by item; Secrets, other ConfigMaps (istio-ca-root-cert too) and other kinds are not read; the mesh config is', (t) => {
   t.true(input.objects.filter((o) => o.kind === 'Service').length >= 301);
   t.is(input.meshConfig?.value.rootNamespace, 'istio-system');
-  t.deepEqual(input.skipped.map((s) => s.what).sort(), ['ConfigMap demo1/ca-bundle', 'Deployment team-1/web', 'Namespace demo', 'Namespace demo1', 'Namespace team-1', 'Secret demo1/db-credentials'].sort());
+  t.deepEqual(input.skipped.map((s) => s.what).sort(), ['ConfigMap default/istio-ca-root-cert', 'ConfigMap demo1/ca-bundle', 'Deployment team-1/web', 'Namespace demo', 'Namespace demo1', 'Namespace team-1', 'Secret demo1/db-credentials'].sort());
   t.false(JSON.stringify(input.objects).includes('db-credentials'));
   t.false(JSON.stringify(input.objects).includes(CERT_TEXT));
   t.false(JSON.stringify(input.objects).includes('last-applied-configuration'), 'last-applied annotations are dropped');
@@ -77,14 +77,19 @@ test("the destination's own Service is kept by name or ClusterIP, with its endpo
   t.true(byName.kept.some((k) => k.object.kind === 'EndpointSlice' && /endpoints of the kept Service demo1\/mysql-server/.test(k.reasons[0]!)));
   t.is(byName.resolved.get('mysql-server.demo1.svc.cluster.local:3306'), '10.68.228.107');
   const byIp = relevantObjects(input.objects, pod, [to('10.68.228.107:3306')]);
-  t.true(byIp.kept.some((k) => ref(k.object) === 'Service demo1/mysql-server' && /its address is 10\.68\.228\.107/.test(k.reasons[0]!)));
+  t.true(byIp.kept.some((k) => ref(k.object) === 'Service demo1/mysql-server' && /its ClusterIP is 10\.68\.228\.107/.test(k.reasons[0]!)));
 });
 
-test('an HTTP port or a headless Service on the port is kept (0.0.0.0_PORT); exportTo and a Sidecar hide objects', (t) => {
+test('HTTP ports, CIDRs and headless endpoints on the port are kept; ExternalName and endpoint-less headless are not; exportTo and a Sidecar hide objects', (t) => {
   const p = objectsOf(
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c', namespace: 'app', labels: { app: 'c' } }, spec: { containers: [{ name: 'c' }] }, status: { podIP: '10.1.0.5' } },
     svc('web', 'ops', { clusterIP: '10.96.0.9', ports: [{ name: 'http-web', port: 7000 }] }),
     svc('db', 'ops', { clusterIP: 'None', ports: [{ name: 'tcp', port: 7000 }] }),
+    { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'db', namespace: 'ops' }, subsets: [{ addresses: [{ ip: '10.0.0.6' }], ports: [{ name: 'tcp', port: 7000 }] }] },
+    svc('other-db', 'ops', { clusterIP: 'None', ports: [{ name: 'tcp', port: 7000 }] }),
+    svc('alias', 'ops', { type: 'ExternalName', externalName: 'db.example.com', ports: [{ name: 'http', port: 7000 }] }),
+    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'corp-net', namespace: 'ops' }, spec: { hosts: ['corp.internal'], addresses: ['10.200.0.0/16'], ports: [{ number: 7000, name: 'tcp', protocol: 'TCP' }] } },
+    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'http-vip', namespace: 'ops' }, spec: { hosts: ['h.corp'], addresses: ['10.0.0.6'], ports: [{ number: 7000, name: 'http', protocol: 'HTTP' }] } },
     svc('private', 'ops', { clusterIP: 'None', ports: [{ port: 7000 }] }, { 'networking.istio.io/exportTo': '.' }),
     { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'hidden', namespace: 'other' }, spec: { hosts: ['h.example'], ports: [{ number: 7000, name: 'tcp', protocol: 'TCP' }], resolution: 'DNS' } },
     { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'default', namespace: 'app' }, spec: { egress: [{ hosts: ['./*', 'ops/*'] }] } },
@@ -93,10 +98,14 @@ test('an HTTP port or a headless Service on the port is kept (0.0.0.0_PORT); exp
   const r = relevantObjects(p, p[0]!, [to('10.0.0.6:7000')]);
   const kept = new Map(r.kept.map((k) => [ref(k.object), k.reasons.join('; ')]));
   t.regex(kept.get('Service ops/web')!, /declares port 7000 \("http-web"\) as HTTP: Istio gives every sidecar one 0\.0\.0\.0_7000 listener/);
-  t.regex(kept.get('Service ops/db')!, /a headless Service with port 7000/);
+  t.regex(kept.get('Service ops/db')!, /a headless Service with port 7000 .*: its listeners are one per endpoint, and 10\.0\.0\.6 is one/);
+  t.regex(kept.get('ServiceEntry ops/corp-net')!, /its CIDR 10\.200\.0\.0\/16 makes a 0\.0\.0\.0_7000 listener \(a chain for the CIDR, passthrough for other addresses\)/);
+  t.regex(kept.get('ServiceEntry ops/http-vip')!, /declares port 7000 as HTTP: Istio gives every sidecar one 0\.0\.0\.0_7000 listener/, 'HTTP wins over a matching address');
   t.regex(kept.get('VirtualService ops/web')!, /applies to web\.ops\.svc\.cluster\.local, a kept host/);
   t.regex(kept.get('Sidecar app/default')!, /the Sidecar that applies to app\/c/);
   const dropped = new Map(r.dropped.map((d) => [d.what, d.why]));
+  t.regex(dropped.get('Service ops/other-db')!, /a headless Service: its 7000 listeners are one per endpoint \(it has none\)/);
+  t.regex(dropped.get('Service ops/alias')!, /an ExternalName Service: Istio builds it no listener/);
   t.regex(dropped.get('Service ops/private')!, /not visible to the pod: exportTo \["\."\] hides it from namespace app/);
   t.regex(dropped.get('ServiceEntry other/hidden')!, /not visible to the pod: Sidecar app\/default's egress hosts leave it out/);
 });
@@ -111,7 +120,9 @@ test('the scenario written loads, keeps no secret, certificate or injector bookk
   t.deepEqual(loaded.mesh.serviceEntries.map((s) => [s.namespace, s.name, s.resolution, s.addresses]), [['demo', 'mysql-demo', 'DNS', []]]);
   t.deepEqual(loaded.externalServers.map((s) => [s.kind, s.addresses, s.ports]), [['mysql', ['10.10.13.110'], [3306]]]);
   t.deepEqual(loaded.probes.map((p) => [p.kind, p.from, p.expect.client]), [['mysql', 'mysql-client', undefined]]);
-  for (const secret of [SECRET_TEXT, CERT_TEXT, 'sidecar.istio.io/status', 'last-applied', 'db-credentials', 'ISTIO_META_TOKEN']) t.false(made.yaml.includes(secret), secret);
+  for (const secret of [SECRET_TEXT, CERT_TEXT, 'sidecar.istio.io/status', 'last-applied', 'db-credentials', 'ISTIO_META_TOKEN', 'VAULT_TOKEN', 'mountPath']) t.false(made.yaml.includes(secret), secret);
+  t.regex(made.yaml, /proxyStatsMatcher/, 'the rest of proxy.istio.io/config is kept');
+  t.true(made.notes.some((n) => /proxyMetadata \(istio-proxy's environment\) is left out/.test(n)));
   t.regex(made.yaml, /# kept: a ServiceEntry without addresses with port 3306 as TCP/);
   t.regex(made.yaml, /# left out Service team-0\/db-proxy-0: its 3306 listener is on/);
 });
@@ -178,4 +189,36 @@ test('--record writes what the run saw: client, conntrack, stats that tell the p
     note: 'recorded by egress-lab --record on 2026-12-03 with real sidecar: Istio 1.31-dev with upstream Envoy 1.40.0',
   });
   t.deepEqual(probes[1]!.expect, { client: { connect: 'ok' } }, 'a probe that did not run keeps its expectations');
+});
+
+test('Lists inside Lists are read, named by their path', (t) => {
+  const r = customerObjects([{ file: 'l.yaml', value: { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'List', items: [svc('a', 'x', { clusterIP: '10.96.0.1', ports: [{ port: 80 }] })] }] } }]);
+  t.deepEqual(r.objects.map((o) => [o.source, o.meta.name]), [['l.yaml item 0.0', 'a']]);
+  t.throws(() => customerObjects([{ file: 'l.yaml', value: { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'List', items: [7] }] } }]), { message: /^l\.yaml item 0\.0: expected a Kubernetes object/ });
+  t.deepEqual(customerObjects([{ file: 'p.yaml', value: { apiVersion: 'v1', kind: 'toString', metadata: { name: 'x' } } }]).skipped.map((x) => x.why), ['a toString does not decide where a sidecar sends egress traffic']);
+});
+
+test('names that are not DNS labels, compound timeouts, IPv6 and SCTP are made to fit the format, each with a note', (t) => {
+  t.is(seconds('1m30s'), '90s');
+  t.is(seconds('1h'), '3600s');
+  t.is(seconds('3s'), '3s');
+  t.is(seconds('250ms'), '250ms');
+  const objs = objectsOf(
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c', namespace: 'app' }, spec: { containers: [{ name: 'c' }] }, status: { podIP: '10.1.0.5' } },
+    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'api.stripe.com', namespace: 'app' }, spec: { hosts: ['api.stripe.com'], addresses: ['fd00::1', '10.9.9.9'], ports: [{ number: 443, name: 'tls', protocol: 'TLS' }], resolution: 'DNS' } },
+    { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'api.stripe.com', namespace: 'app' }, spec: { hosts: ['api.stripe.com'], http: [{ timeout: '1m30s', retries: { attempts: 3 }, route: [{ destination: { host: 'api.stripe.com' } }] }] } },
+    svc('sctp', 'app', { clusterIP: '10.96.0.7', ports: [{ name: 'tcp-a', port: 443 }, { name: 'sctp', port: 443, protocol: 'SCTP' }] }),
+  );
+  const pod0 = objs[0]!;
+  const d = { ...to('10.96.0.7:443'), kind: 'https' as const };
+  const relevance = relevantObjects(objs, pod0, [d, to('api.stripe.com:443')]);
+  const made = importedScenario({ name: 'import-c', pod: pod0, destinations: [d], relevance, istio: '1.30', inputs: ['/home/me/secret-dir/x.yaml'] });
+  const file = join(tmp, 'import-c.yaml');
+  writeFileSync(file, made.yaml);
+  const s = loadScenarioFile(file).scenario;
+  t.deepEqual(s.mesh.serviceEntries.map((x) => [x.name, x.addresses]), [['api-stripe-com', ['10.9.9.9']]]);
+  t.deepEqual(s.mesh.virtualServices.map((x) => [x.name, x.http[0]!.timeout]), [['api-stripe-com', '90s']]);
+  t.deepEqual(s.mesh.services.map((x) => x.ports.map((p) => p.name)), [['tcp-a']]);
+  t.false(made.yaml.includes('/home/me'), 'input paths are named by file name only');
+  for (const n of [/named api-stripe-com in the scenario/, /IPv6 addresses left out/, /http\[0\]: left out retries/, /port 443 \(SCTP\) left out/]) t.true(made.notes.some((x) => n.test(x)), String(n));
 });

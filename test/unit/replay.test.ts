@@ -60,6 +60,7 @@ test('what cannot run here is taken out and named: xDS/SDS clusters, SDS transpo
     { name: 'istio.metadata_exchange', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange' } },
     { name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig' } },
     { name: 'wasm', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm' } },
+    { name: 'extensions.istio.io/wasmplugin/demo.auth', config_discovery: { config_source: { ads: {} }, type_urls: ['type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm'] } },
   );
   l3306.filter_chains[0].filters[0].typed_config.type_url = 'type.googleapis.com/istio.telemetry.metadataexchange.v1.MetadataExchange';
   const r = bootstrapFromDump(dump);
@@ -71,6 +72,7 @@ test('what cannot run here is taken out and named: xDS/SDS clusters, SDS transpo
   t.true(r.notes.some((n) => /listener virtualInbound: inbound, not replayed/.test(n)));
   t.true(r.notes.some((n) => /removed istio\.metadata_exchange \(type\.googleapis\.com\/istio\.telemetry/.test(n)));
   t.true(r.notes.some((n) => /removed wasm \(a Wasm plugin/.test(n)));
+  t.true(r.notes.some((n) => /removed extensions\.istio\.io\/wasmplugin\/demo\.auth \(its config is discovered over xDS \(ECDS\)/.test(n)));
   t.true(r.notes.some((n) => /removed istio\.stats \(type\.googleapis\.com\/stats\.PluginConfig\)/.test(n)));
   t.true(r.notes.some((n) => /its istio mTLS match needs the pod's SDS secrets, so it connects in plain text/.test(n)));
 });

@@ -63,6 +63,7 @@ type configDump struct {
 	clusters  []*cluster.Cluster
 	routes    []*route.RouteConfiguration
 	endpoints map[string]*endpoint.ClusterLoadAssignment
+	hasEDS    bool
 }
 
 // explain is `lab-istiod explain --config-dump FILE < calls.json`: Istio's traffic simulation
@@ -166,6 +167,7 @@ func (d *configDump) readClustersAndRoutes(w *configdump.Wrapper) error {
 	}
 	// /config_dump leaves EDS out unless ?include_eds; istioctl proxy-config all includes it.
 	if eds, err := w.GetEndpointsConfigDump(); err == nil && eds != nil {
+		d.hasEDS = true
 		for _, e := range eds.GetDynamicEndpointConfigs() {
 			cla := &endpoint.ClusterLoadAssignment{}
 			if err := e.GetEndpointConfig().UnmarshalTo(cla); err == nil {
@@ -292,8 +294,11 @@ func (d *configDump) clusterEndpoints(c *cluster.Cluster) (string, []string) {
 	cla := c.GetLoadAssignment()
 	if c.GetType() == cluster.Cluster_EDS {
 		cla = d.endpoints[c.GetName()]
+		if cla == nil && !d.hasEDS {
+			return typ, []string{"(the dump has no EDS section: use istioctl proxy-config all, or /config_dump?include_eds)"}
+		}
 		if cla == nil {
-			return typ, []string{"(the dump has no EDS section for it: use istioctl proxy-config all, or /config_dump?include_eds)"}
+			return typ, []string{"(the dump's EDS section has no endpoints for it)"}
 		}
 	}
 	if c.GetType() == cluster.Cluster_ORIGINAL_DST {
