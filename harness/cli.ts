@@ -285,6 +285,22 @@ function recordRuns(loaded: LoadedScenario[], result: SuiteResult): void {
   }
 }
 
+/** One scenario once in the netns lab with the real sidecar, every step shown (import --record, replay). */
+function oneRun(runDir: string, extra: Partial<SuiteCliOptions>): SuiteCliOptions {
+  return {
+    backend: 'netns',
+    sidecar: 'envoy',
+    cleanup: 'always',
+    repeat: 1,
+    untilFail: false,
+    jobs: 1,
+    runDir,
+    verbose: true,
+    tag: [],
+    ...extra,
+  };
+}
+
 /** replay: what each probe saw, in the terms of a scenario's expectations. */
 function printSeen(result: SuiteResult): void {
   for (const run of result.runs) {
@@ -604,18 +620,7 @@ program
   .action(async (files: string[], opts: ImportOptions & { record: boolean; runDir: string }) => {
     const file = await importScenario(files.map(callerPath), opts);
     if (!opts.record) return;
-    await suiteCommand(loadAll([file]), [file], {
-      record: true,
-      backend: 'netns',
-      sidecar: 'envoy',
-      cleanup: 'always',
-      repeat: 1,
-      untilFail: false,
-      jobs: 1,
-      runDir: opts.runDir,
-      verbose: true,
-      tag: [],
-    });
+    await suiteCommand(loadAll([file]), [file], oneRun(opts.runDir, { record: true }));
   });
 
 program
@@ -629,20 +634,9 @@ program
   .option('--keep', 'leave the lab up afterwards', false)
   .addOption(runDirOption())
   .action(async (opts: ReplayCliOptions) => {
+    // The mapping is printed with the run's fidelity lines (harness/lab/replaySidecar.ts).
     const { loaded, input } = prepareReplay(opts);
-    for (const line of input.mapping) console.log(`mapping: ${line}`);
-    await suiteCommand(loaded, [loaded[0]!.file], {
-      replay: input,
-      backend: 'netns',
-      sidecar: 'envoy',
-      cleanup: opts.keep ? 'never' : 'always',
-      repeat: 1,
-      untilFail: false,
-      jobs: 1,
-      runDir: opts.runDir,
-      verbose: true,
-      tag: [],
-    });
+    await suiteCommand(loaded, [loaded[0]!.file], oneRun(opts.runDir, { replay: input, cleanup: opts.keep ? 'never' : 'always' }));
   });
 
 program.addCommand(explainCommand());

@@ -3,18 +3,17 @@
  * objects) serving ADS from the router namespace, and per sidecar pod Istio's istio-iptables and
  * pilot-agent, which starts upstream Envoy. Stats, config_dump and the access log are Envoy's own.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import type { Progress } from '../backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
-import { parseStatsText } from '../model/stats.ts';
 import { controlPlaneInputs, type ControlPlaneInputs } from '../istio/controlPlaneInputs.ts';
 import { ControlPlane, writeControlPlaneInputs } from '../istio/controlPlane.ts';
 import { runIstioInit } from '../istio/istioInit.ts';
 import { startIstioProxy } from '../istio/istioProxy.ts';
-import { accessLogLines, envoyAdmin } from '../istio/envoyAdmin.ts';
+import { envoyAdmin, envoyEvidence } from '../istio/envoyAdmin.ts';
 import { describeRealParts, type RealParts } from '../istio/parts.ts';
 import { expectedFromDump, waitForConfig } from '../evidence/configGate.ts';
 import type { LabCa } from '../servers/certs.ts';
@@ -88,14 +87,7 @@ export class EnvoySidecars implements SidecarRuntime {
     this.started.push({ name: w.name, proxyId: `${w.name}.${w.namespace}`, netns });
     const log = join(dir, 'istio-proxy.log');
     return {
-      stats: async () => parseStatsText(await envoyAdmin(netns, '/stats')),
-      // With EDS, as istioctl proxy-config all gives it: explain and replay read the endpoints from it.
-      configDump: () => envoyAdmin(netns, '/config_dump?include_eds'),
-      // Envoy writes access logs out once a second (--file-flush-interval-msec); reopening them flushes now.
-      accessLog: async () => {
-        await envoyAdmin(netns, '/reopen_logs', 'POST');
-        return existsSync(log) ? accessLogLines(readFileSync(log, 'utf8')).join('\n') + '\n' : '';
-      },
+      ...envoyEvidence(netns, log),
       simulate: async (call) => (await this.controlPlane!.simulate(`${w.namespace}/${w.name}`, [call]))[0]!,
     };
   }

@@ -4,12 +4,11 @@
  * pilot-agent (harness/replay/bootstrapFromDump.ts made the dump a static bootstrap). Its path
  * for a connection is Istio's simulation over the same dump (lab-istiod explain).
  */
-import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Progress } from '../backend.ts';
-import { parseStatsText } from '../model/stats.ts';
 import { runIstioInit } from '../istio/istioInit.ts';
-import { accessLogLines, envoyAdmin } from '../istio/envoyAdmin.ts';
+import { envoyAdmin, envoyEvidence } from '../istio/envoyAdmin.ts';
 import { explainDump } from '../istio/explain.ts';
 import type { RealParts } from '../istio/parts.ts';
 import type { ReplayConfig } from '../replay/bootstrapFromDump.ts';
@@ -75,12 +74,7 @@ export class ReplaySidecars implements SidecarRuntime {
     progress.step(`pod ${w.name}: upstream Envoy up as uid 1337 with the replayed configuration (${this.input.config.listeners.length} listeners, ${this.input.config.clusters.length} clusters)`);
     this.started.push({ name: w.name, netns });
     return {
-      stats: async () => parseStatsText(await envoyAdmin(netns, '/stats')),
-      configDump: () => envoyAdmin(netns, '/config_dump?include_eds'),
-      accessLog: async () => {
-        await envoyAdmin(netns, '/reopen_logs', 'POST');
-        return existsSync(log) ? accessLogLines(readFileSync(log, 'utf8')).join('\n') + '\n' : '';
-      },
+      ...envoyEvidence(netns, log),
       simulate: async (call) => (await explainDump(this.parts.labIstiod, this.input.dumpFile, [call])).explanations[0]!.match,
     };
   }
