@@ -125,13 +125,6 @@ export function parseSocatLog(log: string): SocatSession {
   return { ...at, connect: 'ok', end: 'eof' };
 }
 
-/** The MySQL greeting's version string: after the protocol byte 0x0a, up to the NUL. */
-export function greetingVersion(bytes: string): string | undefined {
-  if (bytes.length < 5 || bytes.charCodeAt(4) !== 0x0a) return undefined;
-  const end = bytes.indexOf('\0', 5);
-  return end > 5 ? bytes.slice(5, end) : undefined;
-}
-
 /** RESP encoding of a command, what redis-cli would send. */
 export function resp(command: string[]): string {
   return `*${command.length}\r\n${command.map((c) => `$${Buffer.byteLength(c)}\r\n${c}\r\n`).join('')}`;

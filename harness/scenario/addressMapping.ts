@@ -96,12 +96,6 @@ function rewriteHostPort(value: string, map: AddressMap): string {
   return m ? `${ip(map, m[1]!)}${m[2] ?? ''}` : value;
 }
 
-/** An http(s) URL whose host is an IPv4 literal gets the real address; names stay. */
-export function rewriteUrl(url: string, map: AddressMap): string {
-  const m = /^(https?:\/\/)(\d+\.\d+\.\d+\.\d+)([:/?#].*)?$/.exec(url);
-  return m && isIPv4(m[2]!) ? `${m[1]}${ip(map, m[2]!)}${m[3] ?? ''}` : url;
-}
-
 function rewriteProbe(probe: Probe, map: AddressMap): Probe {
   // The kind's module knows where its host is (a URL's host for http); only IP literals map.
   const p = withProbeHost(probe, (host) => ip(map, host));
