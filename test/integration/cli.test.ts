@@ -64,11 +64,20 @@ serial('--keep leaves the lab up with instructions, and lab down removes it', (t
   t.is(kept.code, 0, kept.out);
   const prefix = /npm run lab -- down --prefix (egl-[0-9a-f]+) +# removes this lab only/.exec(kept.out)?.[1];
   t.truthy(prefix, kept.out);
+  // A failing assertion below must not leave the kept lab for the next test to find.
+  t.teardown(() => void (leftoverNamespaces(prefix!).length > 0 && cli(['lab', 'down', '--prefix', prefix!])));
   t.regex(kept.out, /ip netns exec egl-[0-9a-f]+-pod-sleep setpriv --reuid=1000/);
   t.true(leftoverNamespaces(prefix!).length >= 3);
   // The sidecar is the real thing: Istio's pilot-agent and the wheel's Envoy, as uid 1337, in the pod namespace.
   const inPod = execFileSync('ip', ['netns', 'pids', `${prefix}-pod-sleep`], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
-  const procs = inPod.map((pid) => ({ exe: readlinkSync(`/proc/${pid}/exe`), uid: statSync(`/proc/${pid}`).uid }));
+  // pilot-agent starts short-lived helpers: a pid listed a moment ago may be gone, and is skipped.
+  const procs = inPod.flatMap((pid) => {
+    try {
+      return [{ exe: readlinkSync(`/proc/${pid}/exe`), uid: statSync(`/proc/${pid}`).uid }];
+    } catch {
+      return [];
+    }
+  });
   const parts = realParts();
   t.true(procs.some((p) => p.exe === parts.envoy && p.uid === 1337), JSON.stringify(procs));
   t.true(procs.some((p) => p.exe === parts.pilotAgent && p.uid === 1337), JSON.stringify(procs));
