@@ -43,8 +43,14 @@ async function explainAction(opts: ExplainOptions): Promise<void> {
 
 export function explainCommand(): Command {
   return new Command('explain')
-    .description("which listener, filter chain, route and cluster a connection hits in an Envoy config dump, and why (Istio's own simulation, offline)")
-    .requiredOption('--config-dump <file>', "Envoy's /config_dump, istioctl proxy-config all -o json, or a run's pods/<pod>/config_dump.json", callerPath)
+    .description(
+      "which listener, filter chain, route and cluster a connection hits in an Envoy config dump, and why (Istio's own simulation, offline)",
+    )
+    .requiredOption(
+      '--config-dump <file>',
+      "Envoy's /config_dump, istioctl proxy-config all -o json, or a run's pods/<pod>/config_dump.json",
+      callerPath,
+    )
     .requiredOption('--to <ip:port>', 'the destination the client dialled (repeatable)', (v: string, acc?: string[]) => [...(acc ?? []), v])
     .option('--sni <name>', 'the connection is TLS with this SNI')
     .option('--host <host>', 'the connection is HTTP with this Host header')

@@ -11,7 +11,15 @@ import { cidrContains } from '../model/net.ts';
 import { customerObjects, ImportError, type CustomerObject } from '../import/customerObjects.ts';
 import { readCustomerFiles } from '../import/customerFiles.ts';
 import { relevantObjects, type Destination } from '../import/relevance.ts';
-import { dnsLabel, guessServerKind, importedScenario, podIp, proxyImageVersion, SERVER_KINDS, type ServerKind } from '../import/toScenario.ts';
+import {
+  dnsLabel,
+  guessServerKind,
+  importedScenario,
+  podIp,
+  proxyImageVersion,
+  SERVER_KINDS,
+  type ServerKind,
+} from '../import/toScenario.ts';
 import { parseIstioVersion, SUPPORTED_TEXT } from '../scenario/istioVersion.ts';
 import { loadScenarioFile, ScenarioError } from '../scenario/load.ts';
 import { callerPath, usageError } from './cliArgs.ts';
@@ -28,7 +36,8 @@ export interface ImportOptions {
 
 export function parseDestination(text: string): Destination {
   const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ImportError(`--to ${text}: expected HOST:PORT, e.g. 10.10.13.110:3306 or mysql.demo:3306`);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    throw new ImportError(`--to ${text}: expected HOST:PORT, e.g. 10.10.13.110:3306 or mysql.demo:3306`);
   return { host: m[1]!, port: Number(m[2]), text };
 }
 
@@ -37,13 +46,20 @@ function serverKinds(destinations: Destination[], given: string[], objects: Cust
   const told = new Map<string, ServerKind>();
   for (const g of given) {
     const [to, kind] = g.split('=');
-    if (!to || !SERVER_KINDS.includes(kind as ServerKind)) throw new ImportError(`--server-kind ${g}: expected HOST:PORT=${SERVER_KINDS.join('|')}`);
+    if (!to || !SERVER_KINDS.includes(kind as ServerKind))
+      throw new ImportError(`--server-kind ${g}: expected HOST:PORT=${SERVER_KINDS.join('|')}`);
     told.set(to, kind as ServerKind);
   }
   return destinations.map((d) => {
-    const names = objects.flatMap((o) => (Array.isArray(o.body.ports) ? o.body.ports : [])).filter((p) => Number(p.port ?? p.number) === d.port).map((p) => String(p.name ?? ''));
+    const names = objects
+      .flatMap((o) => (Array.isArray(o.body.ports) ? o.body.ports : []))
+      .filter((p) => Number(p.port ?? p.number) === d.port)
+      .map((p) => String(p.name ?? ''));
     const kind = told.get(d.text) ?? guessServerKind(d.port, names);
-    if (!kind) throw new ImportError(`--to ${d.text}: cannot tell what server answers on port ${d.port}; say it with --server-kind ${d.text}=${SERVER_KINDS.join('|')}`);
+    if (!kind)
+      throw new ImportError(
+        `--to ${d.text}: cannot tell what server answers on port ${d.port}; say it with --server-kind ${d.text}=${SERVER_KINDS.join('|')}`,
+      );
     return { ...d, kind };
   });
 }
@@ -53,15 +69,23 @@ function findPod(objects: CustomerObject[], ref: string): CustomerObject {
   const pod = objects.find((o) => o.kind === 'Pod' && o.meta.namespace === ns && o.meta.name === name);
   if (pod) return pod;
   const pods = objects.filter((o) => o.kind === 'Pod').map((o) => `${o.meta.namespace}/${o.meta.name}`);
-  throw new ImportError(`--pod ${ref}: no such Pod in the input (${pods.length ? `it has ${pods.slice(0, 10).join(', ')}${pods.length > 10 ? ', ...' : ''}` : 'it has no Pods: send the pod YAML too'})`);
+  throw new ImportError(
+    `--pod ${ref}: no such Pod in the input (${pods.length ? `it has ${pods.slice(0, 10).join(', ')}${pods.length > 10 ? ', ...' : ''}` : 'it has no Pods: send the pod YAML too'})`,
+  );
 }
 
 /** The Istio version the scenario assumes: --istio, else the pod's proxy image tag; it must be one the lab models. */
 function istioVersionFor(pod: CustomerObject, given: string | undefined): string {
   const text = given ?? proxyImageVersion(pod);
-  if (!text) throw new ImportError(`--pod ${pod.meta.namespace}/${pod.meta.name}: its istio-proxy image has no version tag; say which Istio with --istio (${SUPPORTED_TEXT})`);
+  if (!text)
+    throw new ImportError(
+      `--pod ${pod.meta.namespace}/${pod.meta.name}: its istio-proxy image has no version tag; say which Istio with --istio (${SUPPORTED_TEXT})`,
+    );
   const v = parseIstioVersion(text);
-  if (typeof v === 'string') throw new ImportError(`${given ? '--istio' : `the pod's istio-proxy image (Istio ${text})`}: ${v}; pass --istio with the closest one (the lab's real sidecar is current Istio whatever the scenario says)`);
+  if (typeof v === 'string')
+    throw new ImportError(
+      `${given ? '--istio' : `the pod's istio-proxy image (Istio ${text})`}: ${v}; pass --istio with the closest one (the lab's real sidecar is current Istio whatever the scenario says)`,
+    );
   return `${v.major}.${v.minor}`;
 }
 
@@ -73,15 +97,27 @@ export async function importScenario(files: string[], opts: ImportOptions): Prom
     const destinations = serverKinds([...new Set(opts.to)].map(parseDestination), opts.serverKind, input.objects);
     const podNet = `${podIp(pod).split('.').slice(0, 3).join('.')}.0/24`;
     for (const d of destinations) {
-      if (isIPv4(d.host) && cidrContains(podNet, d.host)) throw new ImportError(`--to ${d.text}: inside the pod's /24 (${podNet}), where the lab has only the pod; other pods are not imported`);
+      if (isIPv4(d.host) && cidrContains(podNet, d.host))
+        throw new ImportError(
+          `--to ${d.text}: inside the pod's /24 (${podNet}), where the lab has only the pod; other pods are not imported`,
+        );
     }
     const rootNamespace = typeof input.meshConfig?.value.rootNamespace === 'string' ? input.meshConfig.value.rootNamespace : 'istio-system';
     const relevance = relevantObjects(input.objects, pod, destinations, rootNamespace);
     const name = dnsLabel(opts.name ?? `import-${pod.meta.name}`);
     const out = opts.output ?? callerPath(`${name}.yaml`);
-    if (basename(out) !== `${name}.yaml`) throw new ImportError(`-o ${out}: a scenario file is named after the scenario: expected …/${name}.yaml (or --name)`);
+    if (basename(out) !== `${name}.yaml`)
+      throw new ImportError(`-o ${out}: a scenario file is named after the scenario: expected …/${name}.yaml (or --name)`);
     if (existsSync(out) && !opts.force) throw new ImportError(`${out} exists; pass --force to replace it`);
-    const made = importedScenario({ name, pod, destinations, relevance, ...(input.meshConfig ? { meshConfig: input.meshConfig.value } : {}), istio: istioVersionFor(pod, opts.istio), inputs: files });
+    const made = importedScenario({
+      name,
+      pod,
+      destinations,
+      relevance,
+      ...(input.meshConfig ? { meshConfig: input.meshConfig.value } : {}),
+      istio: istioVersionFor(pod, opts.istio),
+      inputs: files,
+    });
     // Written beside, loaded, then moved into place: a scenario that does not load replaces nothing.
     const draft = join(mkdtempSync(join(tmpdir(), 'egress-lab-import-')), `${name}.yaml`);
     writeFileSync(draft, made.yaml);
@@ -89,14 +125,21 @@ export async function importScenario(files: string[], opts: ImportOptions): Prom
       loadScenarioFile(draft);
       copyFileSync(draft, out);
     } catch (err) {
-      throw new ImportError(`the scenario made from the input does not load, so nothing was written (please report it with the input): ${(err as Error).message}`);
+      throw new ImportError(
+        `the scenario made from the input does not load, so nothing was written (please report it with the input): ${(err as Error).message}`,
+      );
     } finally {
       rmSync(dirname(draft), { recursive: true, force: true });
     }
-    console.log(`kept ${relevance.kept.length} object(s) for ${pod.meta.namespace}/${pod.meta.name} to ${destinations.map((d) => `${d.text} (${d.kind})`).join(', ')}:`);
-    for (const k of relevance.kept) console.log(`  ${k.object.kind} ${k.object.meta.namespace}/${k.object.meta.name}: ${k.reasons.join('; ')}`);
+    console.log(
+      `kept ${relevance.kept.length} object(s) for ${pod.meta.namespace}/${pod.meta.name} to ${destinations.map((d) => `${d.text} (${d.kind})`).join(', ')}:`,
+    );
+    for (const k of relevance.kept)
+      console.log(`  ${k.object.kind} ${k.object.meta.namespace}/${k.object.meta.name}: ${k.reasons.join('; ')}`);
     for (const d of relevance.dropped) console.log(`  left out ${d.what}: ${d.why}`);
-    console.log(`  left out ${relevance.elsewhere} object(s) with nothing on the destinations' ports; never read: ${input.skipped.length} (${[...new Set(input.skipped.map((s) => s.why))].join('; ') || 'none'})`);
+    console.log(
+      `  left out ${relevance.elsewhere} object(s) with nothing on the destinations' ports; never read: ${input.skipped.length} (${[...new Set(input.skipped.map((s) => s.why))].join('; ') || 'none'})`,
+    );
     for (const n of made.notes) console.log(`note: ${n}`);
     console.log(`wrote ${out}`);
     return out;
@@ -105,4 +148,3 @@ export async function importScenario(files: string[], opts: ImportOptions): Prom
     throw err;
   }
 }
-

@@ -43,7 +43,8 @@ function readJson(file: string): unknown {
 
 function destination(text: string): ReplayDestination {
   const m = /^([\d.]+):(\d{1,5})$/.exec(text);
-  if (!m || !isIPv4(m[1]!) || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ReplayError(`--to ${text}: expected IP:PORT, the address the pod dials`);
+  if (!m || !isIPv4(m[1]!) || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    throw new ReplayError(`--to ${text}: expected IP:PORT, the address the pod dials`);
   return { host: m[1]!, port: Number(m[2]), text };
 }
 
@@ -62,13 +63,25 @@ export function prepareReplay(opts: ReplayCliOptions): { loaded: LoadedScenario[
     const podNet = `${config.node.ip.split('.').slice(0, 3).join('.')}.0/24`;
     mapping.servers.forEach((srv, i) => {
       const at = srv.lab ?? srv.address;
-      if (cidrContains(podNet, at)) throw new ReplayError(`${opts.map}: servers.${i}: ${at} is inside the pod's /24 ${podNet}, where the lab has only the pod; give it a lab: address outside it`);
+      if (cidrContains(podNet, at))
+        throw new ReplayError(
+          `${opts.map}: servers.${i}: ${at} is inside the pod's /24 ${podNet}, where the lab has only the pod; give it a lab: address outside it`,
+        );
     });
     const destinations = opts.to.map(destination);
     const dir = join(opts.runDir, 'replay-scenarios');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${replayScenarioName(config)}.yaml`);
-    writeFileSync(file, replayScenarioYaml(config, mapping, destinations, scenarioIstio(config.node.istioVersion, realParts().versions.istioRelease), opts.configDump));
+    writeFileSync(
+      file,
+      replayScenarioYaml(
+        config,
+        mapping,
+        destinations,
+        scenarioIstio(config.node.istioVersion, realParts().versions.istioRelease),
+        opts.configDump,
+      ),
+    );
     const lines = mappingLines(mapping);
     for (const e of unmappedEndpoints(config, mapping)) lines.push(`${e}: no lab server (not in --map); connections to it go nowhere`);
     let loaded: LoadedScenario;

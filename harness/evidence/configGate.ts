@@ -23,7 +23,13 @@ export interface ExpectedConfig {
 
 const VIRTUAL_OUTBOUND = 'virtualOutbound';
 const CATCH_ALL_CHAIN = 'virtualOutbound-catchall-tcp';
-const SPECIAL_CLUSTERS = new Set(['PassthroughCluster', 'BlackHoleCluster', 'InboundPassthroughCluster', 'InboundPassthroughClusterIpv4', 'InboundPassthroughClusterIpv6']);
+const SPECIAL_CLUSTERS = new Set([
+  'PassthroughCluster',
+  'BlackHoleCluster',
+  'InboundPassthroughCluster',
+  'InboundPassthroughClusterIpv4',
+  'InboundPassthroughClusterIpv6',
+]);
 /** Listeners every sidecar has whatever the scenario says; the model may or may not draw them. */
 const BUILTIN_LISTENERS = new Set([VIRTUAL_OUTBOUND, 'virtualInbound']);
 
@@ -42,7 +48,11 @@ export function expectedConfig(model: ProxyConfig): ExpectedConfig {
   const vo = model.listeners.find((l) => l.name === VIRTUAL_OUTBOUND);
   const chain = vo?.filterChains.find((c) => c.name === CATCH_ALL_CHAIN);
   const modelled = chain?.filter.kind === 'tcp_proxy' ? chain.filter.cluster : undefined;
-  const catchAll: CatchAllCluster = isCatchAll(modelled) ? modelled : model.policy === 'ALLOW_ANY' ? 'PassthroughCluster' : 'BlackHoleCluster';
+  const catchAll: CatchAllCluster = isCatchAll(modelled)
+    ? modelled
+    : model.policy === 'ALLOW_ANY'
+      ? 'PassthroughCluster'
+      : 'BlackHoleCluster';
   return { listeners: unique(listeners), clusters: unique(clusters), catchAll };
 }
 
@@ -106,7 +116,9 @@ const TCP_PROXY_NAMES = new Set(['envoy.filters.network.tcp_proxy', 'envoy.tcp_p
 function catchAllCluster(listeners: Json[]): { cluster: string } | { problem: string } {
   const vo = listeners.find((l) => l.name === VIRTUAL_OUTBOUND);
   if (!vo) return { problem: 'no active virtualOutbound listener' };
-  const chain = arr(field(vo, 'filter_chains')).map(obj).find((c) => c.name === CATCH_ALL_CHAIN);
+  const chain = arr(field(vo, 'filter_chains'))
+    .map(obj)
+    .find((c) => c.name === CATCH_ALL_CHAIN);
   if (!chain) return { problem: `virtualOutbound has no ${CATCH_ALL_CHAIN} filter chain` };
   for (const f of arr(chain.filters).map(obj)) {
     const cfg = obj(field(f, 'typed_config'));
@@ -150,7 +162,8 @@ export function missingConfig(dump: unknown, expected: ExpectedConfig): string[]
   for (const name of expected.clusters) if (!clusterNames.has(name)) missing.push(`cluster ${name}`);
   const seen = catchAllCluster(listeners);
   if ('problem' in seen) missing.push(`catch-all ${expected.catchAll}: ${seen.problem}`);
-  else if (seen.cluster !== expected.catchAll) missing.push(`catch-all ${expected.catchAll}: ${CATCH_ALL_CHAIN} still sends to ${seen.cluster}`);
+  else if (seen.cluster !== expected.catchAll)
+    missing.push(`catch-all ${expected.catchAll}: ${CATCH_ALL_CHAIN} still sends to ${seen.cluster}`);
   return missing;
 }
 

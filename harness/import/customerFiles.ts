@@ -59,7 +59,8 @@ export async function readCustomerFiles(files: string[]): Promise<InputDocument[
     if (isArchive(file)) {
       if (!existsSync(file)) throw new ImportError(`${file}: no such file`);
       const members = await archiveMembers(file, BUG_REPORT_MEMBERS);
-      if (members.length === 0) throw new ImportError(`${file}: no cluster/k8s-resources or cluster/crs in it; is it an istioctl bug-report archive?`);
+      if (members.length === 0)
+        throw new ImportError(`${file}: no cluster/k8s-resources or cluster/crs in it; is it an istioctl bug-report archive?`);
       for (const m of members) docs.push(...yamlDocuments(m.text, `${basename(file)}:${m.path}`));
       continue;
     }

@@ -16,7 +16,8 @@ export interface InputDocument {
   value: unknown;
 }
 
-export type ImportedKind = 'Pod' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'ServiceEntry' | 'VirtualService' | 'DestinationRule' | 'Sidecar';
+export type ImportedKind =
+  'Pod' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'ServiceEntry' | 'VirtualService' | 'DestinationRule' | 'Sidecar';
 
 export interface Meta {
   name: string;
@@ -65,7 +66,8 @@ const MODELS: Record<ImportedKind, { api: RegExp; model: Validator }> = {
 };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const strMap = (v: unknown): Record<string, string> => (isObj(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {});
+const strMap = (v: unknown): Record<string, string> =>
+  isObj(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {};
 
 /** A List's items (Lists inside Lists too), or the object itself. */
 function itemsOf(value: unknown, source: string): Array<{ value: unknown; source: string }> {
@@ -101,11 +103,19 @@ function metaOf(o: Record<string, unknown>, source: string): Meta {
 function validate(kind: ImportedKind, o: Record<string, unknown>, source: string): void {
   const { api, model } = MODELS[kind];
   if (typeof o.apiVersion !== 'string' || !api.test(o.apiVersion)) {
-    throw new ImportError(`${source} (${refOf(o)}): apiVersion: expected ${api.source.replace(/[\\^$]/g, '')}, got ${JSON.stringify(o.apiVersion)}`);
+    throw new ImportError(
+      `${source} (${refOf(o)}): apiVersion: expected ${api.source.replace(/[\\^$]/g, '')}, got ${JSON.stringify(o.apiVersion)}`,
+    );
   }
   try {
     // The published Istio models are v1beta1's schema; v1 and v1alpha3 have the same spec.
-    new model({ ...o, apiVersion: kind === 'Pod' || kind === 'Service' || kind === 'Endpoints' || kind === 'EndpointSlice' ? o.apiVersion : 'networking.istio.io/v1beta1' } as never).validate();
+    new model({
+      ...o,
+      apiVersion:
+        kind === 'Pod' || kind === 'Service' || kind === 'Endpoints' || kind === 'EndpointSlice'
+          ? o.apiVersion
+          : 'networking.istio.io/v1beta1',
+    } as never).validate();
   } catch (err) {
     const msg = (err as Error).message.replace(/\bdata\//g, '').replace(/\//g, '.');
     throw new ImportError(`${source} (${refOf(o)}): ${msg}`);
@@ -142,7 +152,8 @@ export function customerObjects(docs: InputDocument[]): CustomerObjects {
   for (const doc of docs) {
     for (const { value, source } of itemsOf(doc.value, doc.file)) {
       if (value === null || value === undefined) continue;
-      if (!isObj(value) || typeof value.kind !== 'string') throw new ImportError(`${source}: expected a Kubernetes object with a kind, got ${JSON.stringify(value).slice(0, 80)}`);
+      if (!isObj(value) || typeof value.kind !== 'string')
+        throw new ImportError(`${source}: expected a Kubernetes object with a kind, got ${JSON.stringify(value).slice(0, 80)}`);
       const kind = value.kind;
       if (kind === 'Secret') {
         out.skipped.push({ what: refOf(value), why: 'Secrets are never read' });
@@ -152,7 +163,8 @@ export function customerObjects(docs: InputDocument[]): CustomerObjects {
         if (isMeshConfigMap(value)) {
           const m = metaOf(value, source);
           // istio (no revision) wins over istio-<revision>.
-          if (m.name === 'istio' || out.meshConfig === undefined) out.meshConfig = { value: meshConfigOf(value, source), source: `${source} (${refOf(value)})` };
+          if (m.name === 'istio' || out.meshConfig === undefined)
+            out.meshConfig = { value: meshConfigOf(value, source), source: `${source} (${refOf(value)})` };
         } else out.skipped.push({ what: refOf(value), why: 'not the mesh config (ConfigMaps may hold certificates)' });
         continue;
       }

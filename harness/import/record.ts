@@ -12,7 +12,8 @@ import type { ProbeOutcome, ScenarioOutcome } from '../run/outcome.ts';
 import type { PathMatch } from '../model/pathMatch.ts';
 
 /** Stats whose move tells where a connection went: the listener took it, the cluster connected or had nothing healthy, the request's status. */
-const TELLING_STATS = /^(listener\.[^.]+(?:\.[^.]+)*_\d+\.downstream_cx_total|cluster\.[^.].*\.(upstream_cx_total|upstream_cx_none_healthy|upstream_cx_connect_fail|upstream_rq_\dxx))$/;
+const TELLING_STATS =
+  /^(listener\.[^.]+(?:\.[^.]+)*_\d+\.downstream_cx_total|cluster\.[^.].*\.(upstream_cx_total|upstream_cx_none_healthy|upstream_cx_connect_fail|upstream_rq_\dxx))$/;
 
 /** Envoy's per-worker copies (listener.X.worker_0.downstream_cx_total) depend on which thread took the connection. */
 const PER_WORKER = /\.worker_\d+\./;
@@ -31,7 +32,8 @@ function conntrackExpect(o: ProbeOutcome): Record<string, unknown> | undefined {
   const port = redirectPort(legs.client);
   const e: Record<string, unknown> = { path: port === undefined ? 'direct' : 'redirected', legs: 1 + legs.others.length };
   if (port !== undefined && port !== 15001) e.redirectPort = port;
-  if (port !== undefined) e.upstream = legs.others.length === 0 ? 'none' : `${legs.others[0]!.original.dst}:${legs.others[0]!.original.dport}`;
+  if (port !== undefined)
+    e.upstream = legs.others.length === 0 ? 'none' : `${legs.others[0]!.original.dst}:${legs.others[0]!.original.dport}`;
   return e;
 }
 
@@ -49,7 +51,12 @@ function pathExpect(o: ProbeOutcome): PathMatch | undefined {
 }
 
 /** One probe's expectations from what it saw (undefined when it did not run). */
-export function recordedExpect(o: ProbeOutcome, sidecar: string, when: string, by = 'recorded by egress-lab --record'): Record<string, unknown> | undefined {
+export function recordedExpect(
+  o: ProbeOutcome,
+  sidecar: string,
+  when: string,
+  by = 'recorded by egress-lab --record',
+): Record<string, unknown> | undefined {
   if (!o.result) return undefined;
   const conntrack = conntrackExpect(o);
   const stats = statsExpect(o);

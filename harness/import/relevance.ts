@@ -61,7 +61,11 @@ function exported(exportTo: string[], own: string, to: string): boolean {
 }
 
 function exportToOf(o: CustomerObject): string[] {
-  if (o.kind === 'Service') return (o.meta.annotations['networking.istio.io/exportTo'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (o.kind === 'Service')
+    return (o.meta.annotations['networking.istio.io/exportTo'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return strs(o.body.exportTo);
 }
 
@@ -73,7 +77,11 @@ export function applicableSidecar(objects: CustomerObject[], pod: CustomerObject
   };
   const sidecars = objects.filter((o) => o.kind === 'Sidecar');
   const own = sidecars.filter((s) => s.meta.namespace === pod.meta.namespace);
-  return own.find((s) => selects(s) === true) ?? own.find((s) => selects(s) === undefined) ?? sidecars.find((s) => s.meta.namespace === rootNamespace && selects(s) === undefined);
+  return (
+    own.find((s) => selects(s) === true) ??
+    own.find((s) => selects(s) === undefined) ??
+    sidecars.find((s) => s.meta.namespace === rootNamespace && selects(s) === undefined)
+  );
 }
 
 /** A Sidecar's egress hosts ("ns/host") admit a host of a namespace. No Sidecar, or no egress: everything. */
@@ -99,8 +107,17 @@ function servicePorts(o: CustomerObject): PortInfo[] {
     .filter(isObj)
     .map((p) => {
       const name = String(p.name ?? '');
-      const proto = kubernetesPortProtocol({ name, port: Number(p.port), protocol: String(p.protocol ?? 'TCP'), ...(p.appProtocol ? { appProtocol: String(p.appProtocol) } : {}) });
-      return { port: Number(p.port), cls: listenerClass(proto), label: `port ${String(p.port)}${name ? ` ("${name}")` : ''} as ${proto === 'AUTO' ? 'undeclared (sniffed)' : proto}` };
+      const proto = kubernetesPortProtocol({
+        name,
+        port: Number(p.port),
+        protocol: String(p.protocol ?? 'TCP'),
+        ...(p.appProtocol ? { appProtocol: String(p.appProtocol) } : {}),
+      });
+      return {
+        port: Number(p.port),
+        cls: listenerClass(proto),
+        label: `port ${String(p.port)}${name ? ` ("${name}")` : ''} as ${proto === 'AUTO' ? 'undeclared (sniffed)' : proto}`,
+      };
     });
 }
 
@@ -109,7 +126,11 @@ function serviceEntryPorts(o: CustomerObject): PortInfo[] {
     .filter(isObj)
     .map((p) => {
       const proto = serviceEntryPortProtocol(String(p.protocol ?? '').toUpperCase());
-      return { port: Number(p.number), cls: listenerClass(proto), label: `port ${String(p.number)} as ${proto === 'AUTO' ? 'undeclared (sniffed)' : proto}` };
+      return {
+        port: Number(p.number),
+        cls: listenerClass(proto),
+        label: `port ${String(p.number)} as ${proto === 'AUTO' ? 'undeclared (sniffed)' : proto}`,
+      };
     });
 }
 
@@ -150,12 +171,28 @@ const cidrs = (addresses: string[]) => addresses.filter((a) => !isSingle(a));
 
 /** Endpoint IPs of a Service (Endpoints and EndpointSlices) or a ServiceEntry (its endpoints). */
 function endpointIps(o: CustomerObject, objects: CustomerObject[]): string[] {
-  if (o.kind === 'ServiceEntry') return arr(o.body.endpoints).filter(isObj).map((e) => String(e.address));
-  const own = objects.filter((x) => x.meta.namespace === o.meta.namespace && ((x.kind === 'Endpoints' && x.meta.name === o.meta.name) || (x.kind === 'EndpointSlice' && x.meta.labels['kubernetes.io/service-name'] === o.meta.name)));
+  if (o.kind === 'ServiceEntry')
+    return arr(o.body.endpoints)
+      .filter(isObj)
+      .map((e) => String(e.address));
+  const own = objects.filter(
+    (x) =>
+      x.meta.namespace === o.meta.namespace &&
+      ((x.kind === 'Endpoints' && x.meta.name === o.meta.name) ||
+        (x.kind === 'EndpointSlice' && x.meta.labels['kubernetes.io/service-name'] === o.meta.name)),
+  );
   return own.flatMap((x) =>
     x.kind === 'Endpoints'
-      ? arr(x.body.subsets).filter(isObj).flatMap((sub) => arr(sub.addresses).filter(isObj).map((a) => String(a.ip)))
-      : arr(x.body.endpoints).filter(isObj).flatMap((e) => strs(e.addresses)),
+      ? arr(x.body.subsets)
+          .filter(isObj)
+          .flatMap((sub) =>
+            arr(sub.addresses)
+              .filter(isObj)
+              .map((a) => String(a.ip)),
+          )
+      : arr(x.body.endpoints)
+          .filter(isObj)
+          .flatMap((e) => strs(e.addresses)),
   );
 }
 
@@ -169,47 +206,81 @@ function endpointIps(o: CustomerObject, objects: CustomerObject[]): string[] {
 function verdict(o: CustomerObject, d: Destination, ip: string | undefined, podNs: string, objects: CustomerObject[]): Verdict {
   const onPort = (o.kind === 'Service' ? servicePorts(o) : serviceEntryPorts(o)).find((p) => p.port === d.port);
   if (!onPort) return undefined;
-  if (hostsOf(o, podNs).some((n) => hostMatches(n, d.host))) return { keep: `it is ${d.text}'s own ${o.kind} (host ${d.host}), ${onPort.label}` };
-  if (onPort.cls === 'http') return { keep: `it declares ${onPort.label}: Istio gives every sidecar one 0.0.0.0_${d.port} listener for HTTP on that port, which ${d.text} reaches` };
+  if (hostsOf(o, podNs).some((n) => hostMatches(n, d.host)))
+    return { keep: `it is ${d.text}'s own ${o.kind} (host ${d.host}), ${onPort.label}` };
+  if (onPort.cls === 'http')
+    return {
+      keep: `it declares ${onPort.label}: Istio gives every sidecar one 0.0.0.0_${d.port} listener for HTTP on that port, which ${d.text} reaches`,
+    };
   const addresses = addressesOf(o);
   const eps = endpointIps(o, objects);
   if (o.kind === 'Service') {
     if (String(o.body.clusterIP) !== 'None') {
-      return ip && addresses.includes(ip) ? { keep: `its ClusterIP is ${ip}, so it makes the listener ${ip}_${d.port} (${onPort.label})` } : { drop: `its ${d.port} listener is on ${addresses.join(', ')} only (${onPort.label}), which ${d.text} never reaches` };
+      return ip && addresses.includes(ip)
+        ? { keep: `its ClusterIP is ${ip}, so it makes the listener ${ip}_${d.port} (${onPort.label})` }
+        : { drop: `its ${d.port} listener is on ${addresses.join(', ')} only (${onPort.label}), which ${d.text} never reaches` };
     }
-    if (ip && eps.includes(ip)) return { keep: `a headless Service with ${onPort.label}: its listeners are one per endpoint, and ${ip} is one` };
-    return { drop: `a headless Service: its ${d.port} listeners are one per endpoint (${eps.join(', ') || 'it has none'}), not ${ip ?? d.host}` };
+    if (ip && eps.includes(ip))
+      return { keep: `a headless Service with ${onPort.label}: its listeners are one per endpoint, and ${ip} is one` };
+    return {
+      drop: `a headless Service: its ${d.port} listeners are one per endpoint (${eps.join(', ') || 'it has none'}), not ${ip ?? d.host}`,
+    };
   }
-  if (ip && isIPv4(ip) && single(addresses).includes(ip)) return { keep: `its address is ${ip}, so it makes the listener ${ip}_${d.port} (${onPort.label})` };
+  if (ip && isIPv4(ip) && single(addresses).includes(ip))
+    return { keep: `its address is ${ip}, so it makes the listener ${ip}_${d.port} (${onPort.label})` };
   if (cidrs(addresses).length > 0) {
     const inside = ip !== undefined && isIPv4(ip) && hasAddress(cidrs(addresses), ip);
-    return { keep: `its CIDR ${cidrs(addresses).join(', ')} makes a 0.0.0.0_${d.port} listener (a chain for the CIDR, passthrough for other addresses), which ${d.text} reaches${inside ? ' inside the CIDR' : ''}` };
+    return {
+      keep: `its CIDR ${cidrs(addresses).join(', ')} makes a 0.0.0.0_${d.port} listener (a chain for the CIDR, passthrough for other addresses), which ${d.text} reaches${inside ? ' inside the CIDR' : ''}`,
+    };
   }
-  if (addresses.length > 0) return { drop: `its ${d.port} listener is on ${addresses.join(', ')} only (${onPort.label}), which ${d.text} never reaches` };
+  if (addresses.length > 0)
+    return { drop: `its ${d.port} listener is on ${addresses.join(', ')} only (${onPort.label}), which ${d.text} never reaches` };
   if (String(o.body.resolution ?? 'NONE') === 'NONE' && eps.length > 0) {
-    return ip && eps.includes(ip) ? { keep: `resolution NONE with endpoints: one listener per endpoint, and ${ip} is one` } : { drop: `resolution NONE with endpoints: its ${d.port} listeners are on ${eps.join(', ')} only` };
+    return ip && eps.includes(ip)
+      ? { keep: `resolution NONE with endpoints: one listener per endpoint, and ${ip} is one` }
+      : { drop: `resolution NONE with endpoints: its ${d.port} listeners are on ${eps.join(', ')} only` };
   }
-  return { keep: `a ServiceEntry without addresses with ${onPort.label}: its listener is 0.0.0.0_${d.port}, which takes every address on the port, ${d.text} included` };
+  return {
+    keep: `a ServiceEntry without addresses with ${onPort.label}: its listener is 0.0.0.0_${d.port}, which takes every address on the port, ${d.text} included`,
+  };
 }
 
 /** Which objects to keep for the pod's traffic to the destinations. */
-export function relevantObjects(objects: CustomerObject[], pod: CustomerObject, destinations: Destination[], rootNamespace = 'istio-system'): Relevance {
+export function relevantObjects(
+  objects: CustomerObject[],
+  pod: CustomerObject,
+  destinations: Destination[],
+  rootNamespace = 'istio-system',
+): Relevance {
   const podNs = pod.meta.namespace;
   const sidecar = applicableSidecar(objects, pod, rootNamespace);
   const out: Relevance = { kept: [], dropped: [], elsewhere: 0, resolved: new Map() };
   const reasons = new Map<CustomerObject, string[]>();
   const keep = (o: CustomerObject, why: string) => reasons.set(o, [...(reasons.get(o) ?? []), why]);
   const visible = (o: CustomerObject): string | undefined => {
-    if (!exported(exportToOf(o), o.meta.namespace, podNs)) return `exportTo ${JSON.stringify(exportToOf(o))} hides it from namespace ${podNs}`;
-    if (!admittedBySidecar(sidecar, podNs, o.meta.namespace, hostsOf(o, podNs))) return `Sidecar ${sidecar!.meta.namespace}/${sidecar!.meta.name}'s egress hosts leave it out`;
+    if (!exported(exportToOf(o), o.meta.namespace, podNs))
+      return `exportTo ${JSON.stringify(exportToOf(o))} hides it from namespace ${podNs}`;
+    if (!admittedBySidecar(sidecar, podNs, o.meta.namespace, hostsOf(o, podNs)))
+      return `Sidecar ${sidecar!.meta.namespace}/${sidecar!.meta.name}'s egress hosts leave it out`;
     return undefined;
   };
   if (sidecar) keep(sidecar, `it is the Sidecar that applies to ${podNs}/${pod.meta.name}: it decides what the pod's sidecar sees`);
 
   const services = objects.filter((o) => o.kind === 'Service' || o.kind === 'ServiceEntry');
-  for (const d of destinations) out.resolved.set(d.text, resolve(d, services.filter((o) => visible(o) === undefined), podNs));
+  for (const d of destinations)
+    out.resolved.set(
+      d.text,
+      resolve(
+        d,
+        services.filter((o) => visible(o) === undefined),
+        podNs,
+      ),
+    );
   for (const o of services) {
-    const onPorts = destinations.filter((d) => (o.kind === 'Service' ? servicePorts(o) : serviceEntryPorts(o)).some((p) => p.port === d.port));
+    const onPorts = destinations.filter((d) =>
+      (o.kind === 'Service' ? servicePorts(o) : serviceEntryPorts(o)).some((p) => p.port === d.port),
+    );
     const hidden = visible(o);
     if (hidden) {
       if (onPorts.length > 0) out.dropped.push({ what: ref(o), why: `not visible to the pod: ${hidden}` });
@@ -218,11 +289,13 @@ export function relevantObjects(objects: CustomerObject[], pod: CustomerObject, 
     }
     if (o.kind === 'Service' && o.body.type === 'ExternalName') {
       // Resolution Alias (pilot/pkg/serviceregistry/kube/conversion.go): istiod builds it no listener.
-      if (onPorts.length > 0) out.dropped.push({ what: ref(o), why: 'an ExternalName Service: Istio builds it no listener (an alias of another host)' });
+      if (onPorts.length > 0)
+        out.dropped.push({ what: ref(o), why: 'an ExternalName Service: Istio builds it no listener (an alias of another host)' });
       else out.elsewhere++;
       continue;
     }
-    if (o.kind === 'Service' && typeof o.body.clusterIP !== 'string') throw new ImportError(`${o.source} (${ref(o)}): spec.clusterIP: expected an IP or None, as kubectl get -o yaml prints a Service`);
+    if (o.kind === 'Service' && typeof o.body.clusterIP !== 'string')
+      throw new ImportError(`${o.source} (${ref(o)}): spec.clusterIP: expected an IP or None, as kubectl get -o yaml prints a Service`);
     const verdicts = destinations.map((d) => verdict(o, d, out.resolved.get(d.text), podNs, objects));
     const keeps = verdicts.flatMap((v) => (v && 'keep' in v ? [v.keep] : []));
     const drop = verdicts.find((v): v is { drop: string } => v !== undefined && 'drop' in v);

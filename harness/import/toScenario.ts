@@ -67,7 +67,8 @@ export function guessServerKind(port: number, portNames: string[]): ServerKind |
  * bookkeeping, and what can carry the pod's own material (proxyMetadata is istio-proxy's
  * environment, tokens included; volumes and bootstrap overrides name the pod's files).
  */
-const CAPTURE_ANNOTATIONS = /^(traffic\.sidecar\.istio\.io\/.+|sidecar\.istio\.io\/(inject|interceptionMode|logLevel|componentLogLevel|agentLogLevel))$/;
+const CAPTURE_ANNOTATIONS =
+  /^(traffic\.sidecar\.istio\.io\/.+|sidecar\.istio\.io\/(inject|interceptionMode|logLevel|componentLogLevel|agentLogLevel))$/;
 
 function sidecarAnnotations(a: Record<string, string>, notes: string[]): Record<string, string> {
   const out = Object.fromEntries(Object.entries(a).filter(([k]) => CAPTURE_ANNOTATIONS.test(k)));
@@ -77,15 +78,19 @@ function sidecarAnnotations(a: Record<string, string>, notes: string[]): Record<
       const parsed = parseYaml(config) as Record<string, unknown> | null;
       if (parsed && typeof parsed === 'object') {
         const { proxyMetadata, ...rest } = parsed;
-        if (proxyMetadata !== undefined) notes.push("the pod's proxy.istio.io/config proxyMetadata (istio-proxy's environment) is left out");
+        if (proxyMetadata !== undefined)
+          notes.push("the pod's proxy.istio.io/config proxyMetadata (istio-proxy's environment) is left out");
         if (Object.keys(rest).length > 0) out['proxy.istio.io/config'] = stringify(rest);
       }
     } catch {
       notes.push("the pod's proxy.istio.io/config is not YAML; left out");
     }
   }
-  const left = Object.keys(a).filter((k) => /istio\.io\//.test(k) && !(k in out) && k !== 'proxy.istio.io/config' && k !== 'sidecar.istio.io/status');
-  if (left.length > 0) notes.push(`pod annotations left out (they name the pod's own files or settings the lab does not model): ${left.join(', ')}`);
+  const left = Object.keys(a).filter(
+    (k) => /istio\.io\//.test(k) && !(k in out) && k !== 'proxy.istio.io/config' && k !== 'sidecar.istio.io/status',
+  );
+  if (left.length > 0)
+    notes.push(`pod annotations left out (they name the pod's own files or settings the lab does not model): ${left.join(', ')}`);
   return out;
 }
 
@@ -97,7 +102,9 @@ function hasSidecar(pod: CustomerObject): boolean {
 export function podIp(pod: CustomerObject): string {
   const ip = isObj(pod.body.status) ? pod.body.status.podIP : undefined;
   if (typeof ip !== 'string' || !isIPv4(ip)) {
-    throw new ImportError(`${pod.source} (Pod ${pod.meta.namespace}/${pod.meta.name}): status.podIP: expected the pod's IPv4 address (send the pod as kubectl get pod -o yaml prints it, with its status)`);
+    throw new ImportError(
+      `${pod.source} (Pod ${pod.meta.namespace}/${pod.meta.name}): status.podIP: expected the pod's IPv4 address (send the pod as kubectl get pod -o yaml prints it, with its status)`,
+    );
   }
   return ip;
 }
@@ -141,7 +148,8 @@ function service(o: CustomerObject, order: number, notes: string[]) {
       return ok;
     })
     .map((p) => {
-      if (typeof p.targetPort === 'string') notes.push(`${ref(o)}: port ${String(p.port)}'s named targetPort "${p.targetPort}" is left out; its endpoints carry the port`);
+      if (typeof p.targetPort === 'string')
+        notes.push(`${ref(o)}: port ${String(p.port)}'s named targetPort "${p.targetPort}" is left out; its endpoints carry the port`);
       return {
         name: String(p.name ?? ''),
         port: Number(p.port),
@@ -150,7 +158,8 @@ function service(o: CustomerObject, order: number, notes: string[]) {
         ...(p.appProtocol ? { appProtocol: String(p.appProtocol) } : {}),
       };
     });
-  if (o.body.selector) notes.push(`${ref(o)}: its selector is left out (only the client pod is imported); its endpoints are kept as addresses`);
+  if (o.body.selector)
+    notes.push(`${ref(o)}: its selector is left out (only the client pod is imported); its endpoints are kept as addresses`);
   return { name: nameOf(o, notes), namespace: o.meta.namespace, clusterIP: String(o.body.clusterIP), ports, creationOrder: order };
 }
 
@@ -173,15 +182,22 @@ function endpointsOf(svc: CustomerObject, sources: CustomerObject[], notes: stri
     }
   }
   const ipv4 = [...addresses].filter((a) => isIPv4(a));
-  if (ipv4.length < addresses.size) notes.push(`${ref(svc)}: endpoints ${[...addresses].filter((a) => !isIPv4(a)).join(', ')} left out (the lab is IPv4)`);
+  if (ipv4.length < addresses.size)
+    notes.push(`${ref(svc)}: endpoints ${[...addresses].filter((a) => !isIPv4(a)).join(', ')} left out (the lab is IPv4)`);
   if (ipv4.length === 0 || ports.size === 0) return undefined;
-  return { name: dnsLabel(svc.meta.name), namespace: svc.meta.namespace, addresses: ipv4, ports: [...ports].map(([name, port]) => ({ name, port })) };
+  return {
+    name: dnsLabel(svc.meta.name),
+    namespace: svc.meta.namespace,
+    addresses: ipv4,
+    ports: [...ports].map(([name, port]) => ({ name, port })),
+  };
 }
 
 /** Copies the fields the format has; names the others. */
 function pick(o: CustomerObject, fields: string[], notes: string[]): Record<string, unknown> {
   const left = Object.keys(o.body).filter((k) => !fields.includes(k));
-  if (left.length > 0) notes.push(`${o.kind} ${o.meta.namespace}/${o.meta.name}: left out ${left.join(', ')} (the scenario format has no field for it)`);
+  if (left.length > 0)
+    notes.push(`${o.kind} ${o.meta.namespace}/${o.meta.name}: left out ${left.join(', ')} (the scenario format has no field for it)`);
   return Object.fromEntries(fields.filter((f) => o.body[f] !== undefined).map((f) => [f, o.body[f]]));
 }
 
@@ -189,14 +205,20 @@ function serviceEntry(o: CustomerObject, notes: string[]) {
   const b = pick(o, ['hosts', 'addresses', 'ports', 'resolution', 'location', 'exportTo', 'endpoints'], notes);
   const ports = arr(b.ports)
     .filter(isObj)
-    .map((p) => ({ number: Number(p.number), name: String(p.name ?? ''), protocol: String(p.protocol ?? ''), ...(p.targetPort ? { targetPort: Number(p.targetPort) } : {}) }));
+    .map((p) => ({
+      number: Number(p.number),
+      name: String(p.name ?? ''),
+      protocol: String(p.protocol ?? ''),
+      ...(p.targetPort ? { targetPort: Number(p.targetPort) } : {}),
+    }));
   const v6 = (a: string) => a.includes(':');
   const addresses = strs(b.addresses);
   const endpoints = arr(b.endpoints)
     .filter(isObj)
     .filter((e) => !v6(String(e.address)))
     .map((e) => ({ address: String(e.address), ...(isObj(e.ports) ? { ports: e.ports } : {}) }));
-  if (addresses.some(v6) || arr(b.endpoints).some((e) => isObj(e) && v6(String(e.address)))) notes.push(`${ref(o)}: IPv6 addresses left out (the lab is IPv4)`);
+  if (addresses.some(v6) || arr(b.endpoints).some((e) => isObj(e) && v6(String(e.address))))
+    notes.push(`${ref(o)}: IPv6 addresses left out (the lab is IPv4)`);
   const rest = { ...b, ...(b.addresses ? { addresses: addresses.filter((a) => !v6(a)) } : {}) };
   return { name: nameOf(o, notes), namespace: o.meta.namespace, ...rest, ports, ...(endpoints.length ? { endpoints } : {}) };
 }
@@ -207,7 +229,10 @@ function virtualService(o: CustomerObject, notes: string[]) {
     .filter(isObj)
     .map((h, i) => {
       const left = Object.keys(h).filter((k) => k !== 'timeout' && k !== 'route');
-      if (left.length) notes.push(`VirtualService ${o.meta.namespace}/${o.meta.name}: http[${i}]: left out ${left.join(', ')} (the scenario format has no field for it)`);
+      if (left.length)
+        notes.push(
+          `VirtualService ${o.meta.namespace}/${o.meta.name}: http[${i}]: left out ${left.join(', ')} (the scenario format has no field for it)`,
+        );
       const route = arr(h.route)
         .filter(isObj)
         .map((r) => {
@@ -232,7 +257,8 @@ export function seconds(d: string): string {
 /** DestinationRules and Sidecars as their spec; the secrets and files TLS settings name are not in the lab. */
 function specObject(o: CustomerObject, notes: string[]) {
   const tls = JSON.stringify(o.body).match(/"(credentialName|caCertificates|clientCertificate|privateKey)"/g);
-  if (tls) notes.push(`${ref(o)}: its TLS settings name ${[...new Set(tls)].join(', ')}, which the lab does not have (copied as names only)`);
+  if (tls)
+    notes.push(`${ref(o)}: its TLS settings name ${[...new Set(tls)].join(', ')}, which the lab does not have (copied as names only)`);
   return { name: nameOf(o, notes), namespace: o.meta.namespace, spec: o.body };
 }
 
@@ -256,7 +282,13 @@ function servers(req: ImportRequest, clusterIps: Set<string>, notes: string[]) {
       if (!same.ports.includes(d.port)) same.ports.push(d.port);
       continue;
     }
-    out.push({ name: dnsLabel(`${isIPv4(d.host) ? d.kind : d.host}-${address}`), kind: d.kind, addresses: [address], ports: [d.port], hostnames });
+    out.push({
+      name: dnsLabel(`${isIPv4(d.host) ? d.kind : d.host}-${address}`),
+      kind: d.kind,
+      addresses: [address],
+      ports: [d.port],
+      hostnames,
+    });
   }
   return out;
 }
@@ -290,7 +322,8 @@ export function importedScenario(req: ImportRequest): ImportedScenario {
   const notes: string[] = [];
   const kept = req.relevance.kept;
   const byKind = (k: string) => kept.filter((x) => x.object.kind === k);
-  const byAge = (a: { object: CustomerObject }, b: { object: CustomerObject }) => (a.object.meta.creationTimestamp ?? '').localeCompare(b.object.meta.creationTimestamp ?? '');
+  const byAge = (a: { object: CustomerObject }, b: { object: CustomerObject }) =>
+    (a.object.meta.creationTimestamp ?? '').localeCompare(b.object.meta.creationTimestamp ?? '');
   const services = byKind('Service')
     .filter((x) => {
       const ip = String(x.object.body.clusterIP);
@@ -307,7 +340,11 @@ export function importedScenario(req: ImportRequest): ImportedScenario {
       .map((s) =>
         endpointsOf(
           s.object,
-          epSources.filter((e) => e.meta.namespace === s.object.meta.namespace && (e.meta.name === s.object.meta.name || e.meta.labels['kubernetes.io/service-name'] === s.object.meta.name)),
+          epSources.filter(
+            (e) =>
+              e.meta.namespace === s.object.meta.namespace &&
+              (e.meta.name === s.object.meta.name || e.meta.labels['kubernetes.io/service-name'] === s.object.meta.name),
+          ),
           notes,
         ),
       )
@@ -331,11 +368,31 @@ export function importedScenario(req: ImportRequest): ImportedScenario {
     probes: req.destinations.map((d) => probe(d, w.name)),
   };
   const doc = new Document(scenario);
-  commentKept(doc, 'services', services.map((s) => s.reasons));
-  commentKept(doc, 'serviceEntries', byKind('ServiceEntry').map((s) => s.reasons));
-  commentKept(doc, 'virtualServices', byKind('VirtualService').map((s) => s.reasons));
-  commentKept(doc, 'destinationRules', byKind('DestinationRule').map((s) => s.reasons));
-  commentKept(doc, 'sidecars', byKind('Sidecar').map((s) => s.reasons));
+  commentKept(
+    doc,
+    'services',
+    services.map((s) => s.reasons),
+  );
+  commentKept(
+    doc,
+    'serviceEntries',
+    byKind('ServiceEntry').map((s) => s.reasons),
+  );
+  commentKept(
+    doc,
+    'virtualServices',
+    byKind('VirtualService').map((s) => s.reasons),
+  );
+  commentKept(
+    doc,
+    'destinationRules',
+    byKind('DestinationRule').map((s) => s.reasons),
+  );
+  commentKept(
+    doc,
+    'sidecars',
+    byKind('Sidecar').map((s) => s.reasons),
+  );
   const meshKeys = Object.keys(req.meshConfig ?? {}).filter((k) => k !== 'outboundTrafficPolicy');
   if (meshKeys.length > 0) notes.push(`mesh config: only outboundTrafficPolicy is modelled; left out ${meshKeys.join(', ')}`);
   doc.commentBefore = [

@@ -32,7 +32,14 @@ export class ControlPlane {
     private readonly netns: string,
   ) {}
 
-  static async start(o: { labIstiod: string; inputsDir: string; netns: string; address: string; cgroup: RunCgroup; logFile: string }): Promise<ControlPlane> {
+  static async start(o: {
+    labIstiod: string;
+    inputsDir: string;
+    netns: string;
+    address: string;
+    cgroup: RunCgroup;
+    logFile: string;
+  }): Promise<ControlPlane> {
     const proc = await startInNetns({
       name: 'lab-istiod (control plane)',
       ns: o.netns,
@@ -50,14 +57,30 @@ export class ControlPlane {
    * Envoy's config_dump layout: the gate compares it with what Envoy holds.
    */
   async generatedFor(proxyId: string): Promise<unknown> {
-    const out = await inNetns(this.netns, 'curl', ['-sS', '--fail-with-body', '--max-time', '5', `http://${DEBUG_ADDRESS}/debug/config_dump?proxyID=${encodeURIComponent(proxyId)}`]);
+    const out = await inNetns(this.netns, 'curl', [
+      '-sS',
+      '--fail-with-body',
+      '--max-time',
+      '5',
+      `http://${DEBUG_ADDRESS}/debug/config_dump?proxyID=${encodeURIComponent(proxyId)}`,
+    ]);
     return JSON.parse(out);
   }
 
   /** Istio's simulation of calls from a pod ("namespace/name") over the config istiod generates for it. */
   async simulate(pod: string, calls: SimulationCall[]): Promise<PathMatch[]> {
     const url = `http://${DEBUG_ADDRESS}/lab/simulate?pod=${encodeURIComponent(pod)}`;
-    const out = await inNetns(this.netns, 'curl', ['-sS', '--fail-with-body', '--max-time', '10', '-X', 'POST', '--data-binary', JSON.stringify(calls), url]);
+    const out = await inNetns(this.netns, 'curl', [
+      '-sS',
+      '--fail-with-body',
+      '--max-time',
+      '10',
+      '-X',
+      'POST',
+      '--data-binary',
+      JSON.stringify(calls),
+      url,
+    ]);
     return parseSimulationResults(out, calls.length);
   }
 

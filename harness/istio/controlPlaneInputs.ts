@@ -85,8 +85,10 @@ function withApiDefaults(o: KubeObject): KubeObject {
 export function injectorLabels(labels: Record<string, string>, workload: string): Record<string, string> {
   return {
     'security.istio.io/tlsMode': 'istio',
-    'service.istio.io/canonical-name': labels['service.istio.io/canonical-name'] ?? labels['app.kubernetes.io/name'] ?? labels.app ?? workload,
-    'service.istio.io/canonical-revision': labels['service.istio.io/canonical-revision'] ?? labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest',
+    'service.istio.io/canonical-name':
+      labels['service.istio.io/canonical-name'] ?? labels['app.kubernetes.io/name'] ?? labels.app ?? workload,
+    'service.istio.io/canonical-revision':
+      labels['service.istio.io/canonical-revision'] ?? labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest',
   };
 }
 
@@ -118,7 +120,9 @@ function endpointSlices(s: Scenario): EndpointSlice[] {
 /** endpointslicemirroring-controller: one slice per Endpoints subset, named after the Endpoints. */
 function mirroredSlice(s: Scenario, e: Scenario['mesh']['endpoints'][number]): EndpointSlice {
   return new EndpointSlice({
-    metadata: meta(s, `${e.name}-mirror`, e.namespace, { labels: { [SERVICE_NAME_LABEL]: e.name, [MANAGED_BY]: 'endpointslicemirroring-controller.k8s.io' } }),
+    metadata: meta(s, `${e.name}-mirror`, e.namespace, {
+      labels: { [SERVICE_NAME_LABEL]: e.name, [MANAGED_BY]: 'endpointslicemirroring-controller.k8s.io' },
+    }),
     addressType: 'IPv4',
     endpoints: e.addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
     ports: e.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: 'TCP' })),
@@ -129,7 +133,9 @@ function mirroredSlice(s: Scenario, e: Scenario['mesh']['endpoints'][number]): E
 function selectorSlice(s: Scenario, svc: Scenario['mesh']['services'][number]): EndpointSlice {
   const pods = selectedWorkloads(svc.selector, svc.namespace, s.workloads);
   return new EndpointSlice({
-    metadata: meta(s, `${svc.name}-lab`, svc.namespace, { labels: { [SERVICE_NAME_LABEL]: svc.name, [MANAGED_BY]: 'endpointslice-controller.k8s.io' } }),
+    metadata: meta(s, `${svc.name}-lab`, svc.namespace, {
+      labels: { [SERVICE_NAME_LABEL]: svc.name, [MANAGED_BY]: 'endpointslice-controller.k8s.io' },
+    }),
     addressType: 'IPv4',
     endpoints: pods.map((w) => ({
       addresses: [w.ip],

@@ -43,7 +43,8 @@ export interface ExplainResult {
 export function explainCall(to: string, opts: { sni?: string; host?: string; protocol?: 'tcp' | 'http' }): SimulationCall {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(to);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`--to ${to}: expected IP:PORT, e.g. 10.10.13.110:3306`);
-  if (opts.sni !== undefined && opts.host !== undefined) throw new Error('--sni and --host: a TLS connection (SNI) carries no Host header the sidecar can read; give one');
+  if (opts.sni !== undefined && opts.host !== undefined)
+    throw new Error('--sni and --host: a TLS connection (SNI) carries no Host header the sidecar can read; give one');
   const protocol = opts.protocol ?? (opts.host !== undefined ? 'http' : 'tcp');
   if (opts.host !== undefined && protocol !== 'http') throw new Error('--host needs --protocol http (a Host header is HTTP)');
   const call: SimulationCall = { address: m[1]!, port: Number(m[2]), protocol, tls: opts.sni !== undefined };

@@ -39,6 +39,8 @@ export async function runIstioInit(pilotAgent: string, netns: string, w: Workloa
 
 /** istio-iptables --dry-run: the restore text it would apply for these args, nothing applied. */
 export async function istioIptablesDryRun(pilotAgent: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  const out = await run('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), pilotAgent, 'istio-iptables', ...args, '--dry-run'], { timeoutMs: 30_000 });
+  const out = await run('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), pilotAgent, 'istio-iptables', ...args, '--dry-run'], {
+    timeoutMs: 30_000,
+  });
   return restoreInputFromLog(out);
 }

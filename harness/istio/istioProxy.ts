@@ -89,8 +89,10 @@ export function pilotAgentEnv(o: Pick<IstioProxyOptions, 'workload' | 'pod' | 'p
 function pilotAgentArgs(w: Workload): string[] {
   const a = (k: string, d: string) => w.annotations[k] ?? d;
   return [
-    'proxy', 'sidecar',
-    '--domain', `${w.namespace}.svc.cluster.local`,
+    'proxy',
+    'sidecar',
+    '--domain',
+    `${w.namespace}.svc.cluster.local`,
     `--proxyLogLevel=${a('sidecar.istio.io/logLevel', 'warning')}`,
     `--proxyComponentLogLevel=${a('sidecar.istio.io/componentLogLevel', 'misc:error')}`,
     `--log_output_level=${a('sidecar.istio.io/agentLogLevel', 'default:info')}`,
@@ -99,7 +101,11 @@ function pilotAgentArgs(w: Workload): string[] {
 
 /** The downward-API file format pilot-agent reads labels and annotations from (key="value" lines). */
 function podInfo(values: Record<string, string>): string {
-  return Object.entries(values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n';
+  return (
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join('\n') + '\n'
+  );
 }
 
 /** The container's file system: certificates, pod info, the bootstrap template. Owned by 1337. */
@@ -122,8 +128,24 @@ async function prepareRoot(o: IstioProxyOptions, root: string): Promise<void> {
 }
 
 function chownTree(dir: string, uid: number): void {
-  for (const p of ['', 'etc', 'etc/certs', 'etc/certs/cert-chain.pem', 'etc/certs/key.pem', 'etc/certs/root-cert.pem', 'etc/istio', 'etc/istio/pod', 'etc/istio/pod/labels',
-    'etc/istio/pod/annotations', 'etc/istio/proxy', 'var', 'var/lib', 'var/lib/istio', 'var/lib/istio/envoy', 'var/lib/istio/envoy/envoy_bootstrap_tmpl.json']) {
+  for (const p of [
+    '',
+    'etc',
+    'etc/certs',
+    'etc/certs/cert-chain.pem',
+    'etc/certs/key.pem',
+    'etc/certs/root-cert.pem',
+    'etc/istio',
+    'etc/istio/pod',
+    'etc/istio/pod/labels',
+    'etc/istio/pod/annotations',
+    'etc/istio/proxy',
+    'var',
+    'var/lib',
+    'var/lib/istio',
+    'var/lib/istio/envoy',
+    'var/lib/istio/envoy/envoy_bootstrap_tmpl.json',
+  ]) {
     chownSync(join(dir, p), uid, uid);
   }
 }

@@ -51,7 +51,12 @@ export function realParts(dir = PARTS_DIR): RealParts {
     if (!existsSync(p)) missing.push(`${what} at ${p}`);
     return p;
   };
-  const parts = { labIstiod: at('labIstiod'), pilotAgent: at('pilotAgent'), envoy: at('envoy'), bootstrapTemplate: at('bootstrapTemplate') };
+  const parts = {
+    labIstiod: at('labIstiod'),
+    pilotAgent: at('pilotAgent'),
+    envoy: at('envoy'),
+    bootstrapTemplate: at('bootstrapTemplate'),
+  };
   const versionsFile = join(dir, 'versions.json');
   if (!existsSync(versionsFile)) missing.push(`the parts' versions.json at ${versionsFile}`);
   if (missing.length > 0) throw new MissingPartsError(missing);

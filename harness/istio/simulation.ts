@@ -29,7 +29,8 @@ export function simulationCall(target: ProbeTarget, resolvedIp: string): Simulat
   const base = { address: resolvedIp, port: target.port };
   if (target.scheme === 'https') return { ...base, protocol: 'tcp', tls: true, sni: target.host };
   if (target.scheme === 'http') return { ...base, protocol: 'http', tls: false, hostHeader: target.hostHeader ?? target.host };
-  const http11 = target.sendsFirst && target.firstBytes !== undefined && inspectHttp(Buffer.from(target.firstBytes, 'latin1')) === 'http/1.1';
+  const http11 =
+    target.sendsFirst && target.firstBytes !== undefined && inspectHttp(Buffer.from(target.firstBytes, 'latin1')) === 'http/1.1';
   return { ...base, protocol: http11 ? 'http' : 'tcp', tls: false };
 }
 
@@ -38,7 +39,8 @@ const FIELDS = ['listener', 'filterChain', 'routeConfig', 'virtualHost', 'route'
 /** lab-istiod's answer, checked: one object of string fields per call. */
 export function parseSimulationResults(text: string, calls: number): PathMatch[] {
   const data = JSON.parse(text) as unknown;
-  if (!Array.isArray(data) || data.length !== calls) throw new Error(`lab-istiod simulate: expected ${calls} results, got ${text.slice(0, 200)}`);
+  if (!Array.isArray(data) || data.length !== calls)
+    throw new Error(`lab-istiod simulate: expected ${calls} results, got ${text.slice(0, 200)}`);
   return data.map((d) => {
     const m: PathMatch = {};
     for (const f of FIELDS) {

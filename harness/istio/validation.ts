@@ -11,7 +11,12 @@ import { istioValidate, type IstioFinding } from './controlPlane.ts';
 import { LAB_MANIFEST_OPTIONS } from './controlPlaneInputs.ts';
 
 const ISTIO_KINDS = new Set(['ServiceEntry', 'VirtualService', 'DestinationRule', 'Sidecar']);
-const FIELD: Record<string, string> = { ServiceEntry: 'serviceEntries', VirtualService: 'virtualServices', DestinationRule: 'destinationRules', Sidecar: 'sidecars' };
+const FIELD: Record<string, string> = {
+  ServiceEntry: 'serviceEntries',
+  VirtualService: 'virtualServices',
+  DestinationRule: 'destinationRules',
+  Sidecar: 'sidecars',
+};
 
 function istioObjects(loaded: LoadedScenario): KubeObject[] {
   // In the order toYaml writes them, which is the order of lab-istiod's findings.
@@ -26,7 +31,11 @@ function sourcePath(loaded: LoadedScenario, o: KubeObject): (string | number)[] 
   return i >= 0 ? ['mesh', FIELD[o.kind]!, i] : ['mesh', 'outboundTrafficPolicy'];
 }
 
-function issuesOf(loaded: LoadedScenario, objects: KubeObject[], findings: IstioFinding[]): { errors: ScenarioIssue[]; warnings: string[] } {
+function issuesOf(
+  loaded: LoadedScenario,
+  objects: KubeObject[],
+  findings: IstioFinding[],
+): { errors: ScenarioIssue[]; warnings: string[] } {
   const errors: ScenarioIssue[] = [];
   const warnings: string[] = [];
   findings.forEach((f, i) => {
@@ -35,7 +44,8 @@ function issuesOf(loaded: LoadedScenario, objects: KubeObject[], findings: Istio
     const where = path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? p : `.${p}`)).join('');
     const line = lineOfField(loaded, path);
     for (const e of f.errors) errors.push({ path: where, message: `${objectRef(o)}: Istio's validation: ${e}`, ...(line ? { line } : {}) });
-    for (const w of f.warnings) warnings.push(`${loaded.file}${line ? `:${line}` : ''}: ${where}: ${objectRef(o)}: Istio's validation warns: ${w}`);
+    for (const w of f.warnings)
+      warnings.push(`${loaded.file}${line ? `:${line}` : ''}: ${where}: ${objectRef(o)}: Istio's validation warns: ${w}`);
   });
   return { errors, warnings };
 }
@@ -49,7 +59,10 @@ export interface IstioVerdict {
 /** Validates every scenario with one lab-istiod call. */
 export async function validateWithIstio(labIstiod: string, scenarios: LoadedScenario[]): Promise<IstioVerdict> {
   const each = scenarios.map((l) => ({ l, objects: istioObjects(l) }));
-  const stream = each.map((e) => toYaml(e.objects)).filter((y) => y.trim() !== '').join('---\n');
+  const stream = each
+    .map((e) => toYaml(e.objects))
+    .filter((y) => y.trim() !== '')
+    .join('---\n');
   const findings = stream ? await istioValidate(labIstiod, stream) : [];
   let at = 0;
   const verdict: IstioVerdict = { failed: [], warnings: [] };

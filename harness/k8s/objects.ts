@@ -38,9 +38,21 @@ export const LAB_CLUSTER_IP_ANNOTATION = 'egress-lab.io/lab-cluster-ip';
  * generated for them (kind deletes a scenario by its namespaces' label, and deleting istio-system
  * would remove Istio). Objects the scenario puts there still carry SCENARIO_LABEL.
  */
-export const SHARED_NAMESPACES: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage', 'istio-system']);
+export const SHARED_NAMESPACES: ReadonlySet<string> = new Set([
+  'default',
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+  'local-path-storage',
+  'istio-system',
+]);
 /** The uid probes run as in both backends, so that istio-iptables captures them (Envoy is 1337). */
-export const MARIADB_ENV = { MARIADB_ROOT_PASSWORD: 'root', MARIADB_USER: 'lab', MARIADB_PASSWORD: 'lab-password', MARIADB_DATABASE: 'labdb' } as const;
+export const MARIADB_ENV = {
+  MARIADB_ROOT_PASSWORD: 'root',
+  MARIADB_USER: 'lab',
+  MARIADB_PASSWORD: 'lab-password',
+  MARIADB_DATABASE: 'labdb',
+} as const;
 
 export interface ManifestOptions {
   /** The image of every pod's `app` container (the probe client). */
@@ -53,7 +65,12 @@ export interface ManifestOptions {
 }
 
 const ISTIO_API = 'networking.istio.io/v1';
-const V1BETA1 = { ServiceEntry: ServiceEntryV1beta1, Sidecar: SidecarV1beta1, VirtualService: VirtualServiceV1beta1, DestinationRule: DestinationRuleV1beta1 } as const;
+const V1BETA1 = {
+  ServiceEntry: ServiceEntryV1beta1,
+  Sidecar: SidecarV1beta1,
+  VirtualService: VirtualServiceV1beta1,
+  DestinationRule: DestinationRuleV1beta1,
+} as const;
 type IstioKind = keyof typeof V1BETA1;
 interface IstioSpecs {
   ServiceEntry: NonNullable<IServiceEntry['spec']>;
@@ -106,7 +123,18 @@ export type KubeObject =
   | IstioV1Object<'DestinationRule'>;
 
 /** The order objects are applied and printed in: what others refer to comes first. */
-export const KIND_ORDER = ['Namespace', 'Sidecar', 'Service', 'Endpoints', 'EndpointSlice', 'ServiceEntry', 'VirtualService', 'DestinationRule', 'Deployment', 'Pod'] as const;
+export const KIND_ORDER = [
+  'Namespace',
+  'Sidecar',
+  'Service',
+  'Endpoints',
+  'EndpointSlice',
+  'ServiceEntry',
+  'VirtualService',
+  'DestinationRule',
+  'Deployment',
+  'Pod',
+] as const;
 
 /** Every namespace a scenario object lives in, sorted. */
 export function scenarioNamespaces(s: Scenario): string[] {
@@ -165,7 +193,8 @@ export function proxyConfigAnnotation(existing: string | undefined, prefixes: st
 function podAnnotations(w: Workload, opts: ManifestOptions): Record<string, string> {
   const out: Record<string, string> = { ...w.annotations, 'sidecar.istio.io/inject': String(w.sidecar) };
   const existing = w.annotations['proxy.istio.io/config'];
-  if (w.sidecar && (opts.statsInclusionPrefixes.length > 0 || existing)) out['proxy.istio.io/config'] = proxyConfigAnnotation(existing, opts.statsInclusionPrefixes);
+  if (w.sidecar && (opts.statsInclusionPrefixes.length > 0 || existing))
+    out['proxy.istio.io/config'] = proxyConfigAnnotation(existing, opts.statsInclusionPrefixes);
   return out;
 }
 
@@ -176,7 +205,9 @@ export function podTemplate(s: Scenario, w: Workload, opts: ManifestOptions): Po
   if (w.labels.app !== undefined && w.labels.app !== w.name) {
     throw new Error(`scenario ${s.name}: workload ${w.name} has label app=${w.labels.app}, but pods are selected by app=${w.name}`);
   }
-  const hostAliases = s.externalServers.filter((srv) => srv.hostnames.length > 0).map((srv) => ({ ip: srv.addresses[0]!, hostnames: [...srv.hostnames] }));
+  const hostAliases = s.externalServers
+    .filter((srv) => srv.hostnames.length > 0)
+    .map((srv) => ({ ip: srv.addresses[0]!, hostnames: [...srv.hostnames] }));
   const containers: NonNullable<NonNullable<PodTemplate['spec']>['containers']> = [
     {
       name: 'app',
@@ -257,7 +288,9 @@ function serviceEntry(s: Scenario, se: Scenario['mesh']['serviceEntries'][number
     resolution: se.resolution,
     location: se.location,
     exportTo: [...se.exportTo],
-    ...(se.endpoints.length > 0 ? { endpoints: se.endpoints.map((ep) => ({ address: ep.address, ...(ep.ports ? { ports: { ...ep.ports } } : {}) })) } : {}),
+    ...(se.endpoints.length > 0
+      ? { endpoints: se.endpoints.map((ep) => ({ address: ep.address, ...(ep.ports ? { ports: { ...ep.ports } } : {}) })) }
+      : {}),
   });
 }
 
@@ -276,7 +309,11 @@ function virtualService(s: Scenario, vs: Scenario['mesh']['virtualServices'][num
 }
 
 /** The scenario's DestinationRules and Sidecars carry Istio's spec as written; Istio validates it. */
-function passThrough<K extends 'DestinationRule' | 'Sidecar'>(s: Scenario, kind: K, o: { name: string; namespace: string; spec: Record<string, unknown> }): IstioV1Object<K> {
+function passThrough<K extends 'DestinationRule' | 'Sidecar'>(
+  s: Scenario,
+  kind: K,
+  o: { name: string; namespace: string; spec: Record<string, unknown> },
+): IstioV1Object<K> {
   return new IstioV1Object(kind, meta(s, o.name, o.namespace), JSON.parse(JSON.stringify(o.spec)) as IstioSpecs[K]);
 }
 
@@ -350,7 +387,13 @@ function describeSchemaError(e: unknown): string {
   if (!Array.isArray(errors) || errors.length === 0) return e instanceof Error ? e.message : String(e);
   return errors
     .map((x) => {
-      const path = (x.instancePath ?? '').split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(object)';
+      const path =
+        (x.instancePath ?? '')
+          .split('/')
+          .filter(Boolean)
+          .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+          .join('')
+          .replace(/^\./, '') || '(object)';
       const allowed = x.params?.allowedValues ? ` (allowed: ${x.params.allowedValues.join(', ')})` : '';
       return `${path}: ${x.message ?? 'invalid'}${allowed}`;
     })
@@ -364,7 +407,8 @@ function semanticChecks(o: KubeObject): void {
   if (o.kind !== 'Service') return;
   const ports = o.spec?.ports ?? [];
   const names = ports.map((p) => p.name ?? '');
-  if (ports.length > 1 && names.some((n) => n === '')) throw new Error('spec.ports: every port needs a name when a Service has more than one');
+  if (ports.length > 1 && names.some((n) => n === ''))
+    throw new Error('spec.ports: every port needs a name when a Service has more than one');
   const bad = names.find((n) => n !== '' && (!DNS_LABEL.test(n) || n.length > 63));
   if (bad !== undefined) throw new Error(`spec.ports: port name "${bad}" is not a DNS label`);
   const dup = names.find((n, i) => n !== '' && names.indexOf(n) !== i);
@@ -387,7 +431,10 @@ export function sortObjects<T extends { kind: string }>(objects: T[]): T[] {
     const i = (KIND_ORDER as readonly string[]).indexOf(k);
     return i < 0 ? KIND_ORDER.length : i;
   };
-  return objects.map((o, i) => ({ o, i })).sort((a, b) => rank(a.o.kind) - rank(b.o.kind) || a.i - b.i).map((x) => x.o);
+  return objects
+    .map((o, i) => ({ o, i }))
+    .sort((a, b) => rank(a.o.kind) - rank(b.o.kind) || a.i - b.i)
+    .map((x) => x.o);
 }
 
 /** Multi-document YAML (`kubectl apply -f -`, and what lab-istiod reads), in KIND_ORDER. */
@@ -412,5 +459,8 @@ function canonical(v: unknown): unknown {
 
 /** A stable hash of any JSON value (key order does not matter). */
 export function hashOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(canonical(JSON.parse(JSON.stringify(value))))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(JSON.parse(JSON.stringify(value)))))
+    .digest('hex')
+    .slice(0, 16);
 }

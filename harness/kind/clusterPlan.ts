@@ -63,12 +63,25 @@ export function clusterCommands(opts: { configPath: string; exists: boolean; man
       args: ['create', 'cluster', '--name', CLUSTER_NAME, '--config', opts.configPath, '--wait', '180s'],
       why: `create the ${CLUSTER_NAME} kind cluster (one node, pinned kindest/node digest)`,
     },
-    kubectl(`mark the cluster as egress-lab's so later runs may reuse it`, 'label', 'nodes', '--all', `${MANAGED_LABEL}=true`, '--overwrite'),
+    kubectl(
+      `mark the cluster as egress-lab's so later runs may reuse it`,
+      'label',
+      'nodes',
+      '--all',
+      `${MANAGED_LABEL}=true`,
+      '--overwrite',
+    ),
   ];
 }
 
 export function deleteCommands(): Command[] {
-  return [{ program: 'kind', args: ['delete', 'cluster', '--name', CLUSTER_NAME], why: `delete the ${CLUSTER_NAME} kind cluster and everything in it` }];
+  return [
+    {
+      program: 'kind',
+      args: ['delete', 'cluster', '--name', CLUSTER_NAME],
+      why: `delete the ${CLUSTER_NAME} kind cluster and everything in it`,
+    },
+  ];
 }
 
 /**
@@ -90,11 +103,18 @@ export function istioInstallCommands(): Command[] {
     {
       program: 'istioctl',
       args: [
-        'install', '--context', KUBE_CONTEXT, '-y',
-        '--set', 'profile=minimal',
-        '--set', 'meshConfig.accessLogFile=/dev/stdout',
-        '--set', 'meshConfig.outboundTrafficPolicy.mode=ALLOW_ANY',
-        '-f', '-',
+        'install',
+        '--context',
+        KUBE_CONTEXT,
+        '-y',
+        '--set',
+        'profile=minimal',
+        '--set',
+        'meshConfig.accessLogFile=/dev/stdout',
+        '--set',
+        'meshConfig.outboundTrafficPolicy.mode=ALLOW_ANY',
+        '-f',
+        '-',
       ],
       input: istioOverlay(),
       why: `install Istio ${ISTIO_VERSION} (istiod only, access logs, ALLOW_ANY; scenarios flip the policy with a Sidecar) with the proxyStatsMatcher the checks need`,
@@ -123,8 +143,16 @@ export function preloadCommands(images: string[], opts: { archiveDir?: string; p
     const archive = join(dir, `${image.replace(/[^\w.-]+/g, '_')}.tar`);
     return [
       { program: 'docker', args: ['pull', '--platform', platform, image], why: `pull ${image} (${platform})` },
-      { program: 'docker', args: ['image', 'save', '--platform', platform, '-o', archive, image], why: `save ${image} for ${platform} only` },
-      { program: 'kind', args: ['load', 'image-archive', archive, '--name', CLUSTER_NAME], why: `load ${image} into the node so pods never pull it` },
+      {
+        program: 'docker',
+        args: ['image', 'save', '--platform', platform, '-o', archive, image],
+        why: `save ${image} for ${platform} only`,
+      },
+      {
+        program: 'kind',
+        args: ['load', 'image-archive', archive, '--name', CLUSTER_NAME],
+        why: `load ${image} into the node so pods never pull it`,
+      },
     ];
   });
 }

@@ -21,7 +21,8 @@ export function kubectl(why: string, ...args: string[]): Command {
 export const listClusters = (): Command => ({ program: 'kind', args: ['get', 'clusters'], why: 'does the egress-lab cluster exist?' });
 export const managedNodes = (): Command =>
   kubectl("is it egress-lab's (its node carries the managed label)?", 'get', 'nodes', '-l', 'egress-lab.io/managed=true', '-o', 'name');
-export const istiodDeployment = (): Command => kubectl('is Istio installed already?', '-n', 'istio-system', 'get', 'deploy', 'istiod', '-o', 'name');
+export const istiodDeployment = (): Command =>
+  kubectl('is Istio installed already?', '-n', 'istio-system', 'get', 'deploy', 'istiod', '-o', 'name');
 
 const label = (scenario: string) => `${SCENARIO_LABEL}=${scenario}`;
 
@@ -32,8 +33,27 @@ const label = (scenario: string) => `${SCENARIO_LABEL}=${scenario}`;
  */
 export function deleteScenario(scenario: string, why: string): Command[] {
   return [
-    kubectl(`${why}: objects in shared namespaces`, 'delete', LABELLED_KINDS, '-A', '-l', label(scenario), '--ignore-not-found', '--wait=true', DELETE_TIMEOUT),
-    kubectl(`${why}: the scenario's namespaces, waiting until they are gone`, 'delete', 'namespace', '-l', label(scenario), '--ignore-not-found', '--wait=true', DELETE_TIMEOUT),
+    kubectl(
+      `${why}: objects in shared namespaces`,
+      'delete',
+      LABELLED_KINDS,
+      '-A',
+      '-l',
+      label(scenario),
+      '--ignore-not-found',
+      '--wait=true',
+      DELETE_TIMEOUT,
+    ),
+    kubectl(
+      `${why}: the scenario's namespaces, waiting until they are gone`,
+      'delete',
+      'namespace',
+      '-l',
+      label(scenario),
+      '--ignore-not-found',
+      '--wait=true',
+      DELETE_TIMEOUT,
+    ),
   ];
 }
 
@@ -51,7 +71,20 @@ export const listServices = (scenario: string): Command =>
   kubectl('read the ClusterIPs kind assigned', 'get', 'services', '-A', '-l', label(scenario), '-o', 'json');
 
 export const installCa = (namespace: string, pod: string, file: string, pem: string): Command => ({
-  ...kubectl(`put the run's CA where ${pod}'s curl reads it`, 'exec', '-i', '-n', namespace, pod, '-c', 'app', '--', 'sh', '-c', `cat > ${file}`),
+  ...kubectl(
+    `put the run's CA where ${pod}'s curl reads it`,
+    'exec',
+    '-i',
+    '-n',
+    namespace,
+    pod,
+    '-c',
+    'app',
+    '--',
+    'sh',
+    '-c',
+    `cat > ${file}`,
+  ),
   input: pem,
 });
 
@@ -59,7 +92,8 @@ export const installCa = (namespace: string, pod: string, file: string, pem: str
 export const pilotAgentRequest = (namespace: string, pod: string, path: string): Command =>
   kubectl(`the sidecar's ${path}`, 'exec', '-n', namespace, pod, '-c', 'istio-proxy', '--', 'pilot-agent', 'request', 'GET', path);
 
-export const proxyLogs = (namespace: string, pod: string): Command => kubectl(`${pod}'s access log`, 'logs', '-n', namespace, pod, '-c', 'istio-proxy');
+export const proxyLogs = (namespace: string, pod: string): Command =>
+  kubectl(`${pod}'s access log`, 'logs', '-n', namespace, pod, '-c', 'istio-proxy');
 
 function onNode(why: string, argv: string[]): Command {
   return { program: 'docker', args: ['exec', NODE_CONTAINER, ...argv], why };
@@ -70,7 +104,8 @@ export const podSandbox = (namespace: string, pod: string): Command =>
   onNode(`${pod}'s sandbox`, ['crictl', 'pods', '--name', `^${pod}$`, '--namespace', namespace, '--state', 'ready', '-q']);
 
 /** The sandbox's pid, whose netns is the pod's (parsers.ts parseInspectpPid). */
-export const sandboxInfo = (sandbox: string): Command => onNode('the sandbox pid (its netns is the pod\'s)', ['crictl', 'inspectp', sandbox]);
+export const sandboxInfo = (sandbox: string): Command =>
+  onNode("the sandbox pid (its netns is the pod's)", ['crictl', 'inspectp', sandbox]);
 
 /** What runs inside the pod's netns from the node, given a pid in it; the lab runs the same argv. */
 export function podNetnsArgv(pid: number | string, argv: string[]): string[] {

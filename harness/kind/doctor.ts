@@ -95,9 +95,10 @@ async function engineCheck(p: DoctorProbes): Promise<DoctorCheck> {
     name,
     ok: false,
     detail: `docker info failed${where}: ${error}`,
-    fix: r.exitCode === undefined
-      ? 'install Docker Engine (the docker CLI is not on PATH), start Docker / set DOCKER_HOST'
-      : 'start Docker / set DOCKER_HOST to a reachable engine (kind runs its node as a Docker container)',
+    fix:
+      r.exitCode === undefined
+        ? 'install Docker Engine (the docker CLI is not on PATH), start Docker / set DOCKER_HOST'
+        : 'start Docker / set DOCKER_HOST to a reachable engine (kind runs its node as a Docker container)',
   };
 }
 
@@ -122,7 +123,9 @@ async function diskCheck(p: DoctorProbes, rootDir: string | undefined, cacheDir:
   // A remote engine's root dir is not on this filesystem; then the cache dir is all we can measure.
   const local = rootDir && existsSync(rootDir) ? rootDir : undefined;
   const path = local ?? existingAncestor(cacheDir);
-  const what = local ? 'the Docker root dir' : `the tools cache${rootDir ? `; Docker root dir ${rootDir} is not on this machine` : '; Docker root dir unknown without an engine'}`;
+  const what = local
+    ? 'the Docker root dir'
+    : `the tools cache${rootDir ? `; Docker root dir ${rootDir} is not on this machine` : '; Docker root dir unknown without an engine'}`;
   const assumed = 'assumed need about 4 GiB: kindest/node, istio pilot + proxyv2, client and server images, and their copies in the node';
   let free: number;
   try {
@@ -158,12 +161,14 @@ async function inotifyCheck(p: DoctorProbes): Promise<DoctorCheck> {
 async function cgroupCheck(p: DoctorProbes): Promise<DoctorCheck> {
   const name = 'cgroup v2';
   const controllers = await p.readFile('/sys/fs/cgroup/cgroup.controllers');
-  if (controllers !== undefined) return { name, ok: true, detail: `unified hierarchy, controllers: ${controllers.trim() || '(none delegated)'}` };
+  if (controllers !== undefined)
+    return { name, ok: true, detail: `unified hierarchy, controllers: ${controllers.trim() || '(none delegated)'}` };
   return {
     name,
     ok: false,
     // kubelet 1.35+ refuses cgroup v1 by default (failCgroupV1), and the pinned node runs 1.36.
-    detail: '/sys/fs/cgroup/cgroup.controllers is missing: this host uses cgroup v1, which kubelet 1.36 in the kind node refuses by default',
+    detail:
+      '/sys/fs/cgroup/cgroup.controllers is missing: this host uses cgroup v1, which kubelet 1.36 in the kind node refuses by default',
     fix: 'boot the Docker host with cgroup v2 (kernel parameter systemd.unified_cgroup_hierarchy=1), or point DOCKER_HOST at an engine that has it',
   };
 }

@@ -50,10 +50,18 @@ function standIns(loaded: LoadedScenario): { mappings: AddressMapping[]; placeho
     mappings.push({ ...m, real });
     placeholder.set(real, shown);
   };
-  s.externalServers.forEach((srv, n) => add({ what: 'external server', name: srv.name, scenario: srv.addresses[0]! }, `198.51.100.${10 + n}`, `<${srv.name}:addr>`));
-  s.workloads.forEach((w, n) => add({ what: 'pod', name: `${w.namespace}/${w.name}`, scenario: w.ip }, `203.0.113.${10 + n}`, `<${w.namespace}/${w.name}:pod-ip>`));
+  s.externalServers.forEach((srv, n) =>
+    add({ what: 'external server', name: srv.name, scenario: srv.addresses[0]! }, `198.51.100.${10 + n}`, `<${srv.name}:addr>`),
+  );
+  s.workloads.forEach((w, n) =>
+    add({ what: 'pod', name: `${w.namespace}/${w.name}`, scenario: w.ip }, `203.0.113.${10 + n}`, `<${w.namespace}/${w.name}:pod-ip>`),
+  );
   clusterIpChanges(s).forEach((v, n) =>
-    add({ what: 'Service', name: `${v.namespace}/${v.name}`, scenario: v.clusterIP }, `203.0.113.${100 + n}`, `<${v.namespace}/${v.name}:cluster-ip>`),
+    add(
+      { what: 'Service', name: `${v.namespace}/${v.name}`, scenario: v.clusterIP },
+      `203.0.113.${100 + n}`,
+      `<${v.namespace}/${v.name}:cluster-ip>`,
+    ),
   );
   for (const a of [...placeholder.keys()]) {
     if (JSON.stringify(s).includes(`"${a}`)) throw new Error(`${s.name}: the scenario uses ${a}, which the dry-run needs as a stand-in`);
@@ -77,7 +85,10 @@ export function kindPlan(loaded: LoadedScenario): KindPlan & { placeholder: Map<
   const steps: PlanStep[] = [
     always(cmd.listClusters()),
     { command: cmd.managedNodes(), when: 'when the cluster exists' },
-    ...clusterCommands({ configPath: 'kind-config/cluster.yaml', exists: false, managed: false }).map((c) => ({ command: c, when: 'when the cluster does not exist' })),
+    ...clusterCommands({ configPath: 'kind-config/cluster.yaml', exists: false, managed: false }).map((c) => ({
+      command: c,
+      when: 'when the cluster does not exist',
+    })),
     ...preloadCommands(IMAGES).map((c) => ({ command: c, when: 'when the cluster was just created' })),
     always(cmd.istiodDeployment()),
     ...istioInstallCommands().map((c) => ({ command: c, when: 'when istiod is not installed' })),
@@ -95,7 +106,12 @@ export function kindPlan(loaded: LoadedScenario): KindPlan & { placeholder: Map<
     ...(scenario.externalServers.some((s) => s.kind === 'https')
       ? scenario.workloads.map((w) => always(cmd.installCa(w.namespace, pod(w.name), LAB_CA_IN_POD, '<the run CA>')))
       : []),
-    ...scenario.workloads.filter((w) => w.sidecar).map((w) => ({ command: cmd.pilotAgentRequest(w.namespace, pod(w.name), 'config_dump'), when: 'polled until the config gate passes' })),
+    ...scenario.workloads
+      .filter((w) => w.sidecar)
+      .map((w) => ({
+        command: cmd.pilotAgentRequest(w.namespace, pod(w.name), 'config_dump'),
+        when: 'polled until the config gate passes',
+      })),
   ];
   const pidKnown = new Set<string>();
   const pid = (w: { name: string; namespace: string }): PlanStep[] => {
@@ -113,13 +129,25 @@ export function kindPlan(loaded: LoadedScenario): KindPlan & { placeholder: Map<
       ...(w.sidecar ? [always(cmd.pilotAgentRequest(w.namespace, pod(w.name), 'stats'))] : []),
     ];
     const spec = ca ? withCaFile(probeSpec(probe), LAB_CA_IN_POD) : probeSpec(probe);
-    steps.push(...pid(w), ...evidence('before'), always(probeCommand(spec, pod(w.name), w.namespace, '<source port>')), ...evidence('after'));
+    steps.push(
+      ...pid(w),
+      ...evidence('before'),
+      always(probeCommand(spec, pod(w.name), w.namespace, '<source port>')),
+      ...evidence('after'),
+    );
   }
   for (const w of scenario.workloads.filter((x) => x.sidecar)) {
-    steps.push(always(cmd.pilotAgentRequest(w.namespace, pod(w.name), 'config_dump')), always(cmd.proxyLogs(w.namespace, pod(w.name))), ...pid(w), ...cmd.podIptables(`<${w.name} pid>`).map(always));
+    steps.push(
+      always(cmd.pilotAgentRequest(w.namespace, pod(w.name), 'config_dump')),
+      always(cmd.proxyLogs(w.namespace, pod(w.name))),
+      ...pid(w),
+      ...cmd.podIptables(`<${w.name} pid>`).map(always),
+    );
   }
   steps.push(...cmd.deleteScenario(name, 'remove the scenario (the cluster and Istio stay)').map(always));
-  const gates = scenario.workloads.filter((w) => w.sidecar).map((w) => ({ workload: w.name, ...expectedConfig(buildProxyConfig(scenario, installed, w)) }));
+  const gates = scenario.workloads
+    .filter((w) => w.sidecar)
+    .map((w) => ({ workload: w.name, ...expectedConfig(buildProxyConfig(scenario, installed, w)) }));
   return { addresses: mappings, steps, manifests, gates, placeholder };
 }
 
@@ -134,9 +162,18 @@ export function renderPlan(plan: KindPlan & { placeholder: Map<string, string> }
   const lines = [
     `# Istio ${ISTIO_VERSION} on kind; addresses a live run learns are placeholders:`,
     ...plan.addresses.map((m) => `#   ${m.what} ${m.name}: scenario ${m.scenario} -> ${plan.placeholder.get(m.real)}`),
-    ...plan.gates.map((g) => `# gate ${g.workload}: listeners ${g.listeners.join(', ') || '-'}; clusters ${g.clusters.join(', ') || '-'}; catch-all ${g.catchAll}`),
+    ...plan.gates.map(
+      (g) =>
+        `# gate ${g.workload}: listeners ${g.listeners.join(', ') || '-'}; clusters ${g.clusters.join(', ') || '-'}; catch-all ${g.catchAll}`,
+    ),
   ];
   for (const { command, when } of plan.steps) lines.push(`# ${command.why}${when ? ` (${when})` : ''}`, renderCommand(command));
-  lines.push('# the manifests applied above:', ...plan.manifests.trimEnd().split('\n').map((l) => `#   ${l}`));
+  lines.push(
+    '# the manifests applied above:',
+    ...plan.manifests
+      .trimEnd()
+      .split('\n')
+      .map((l) => `#   ${l}`),
+  );
   return `${withPlaceholders(lines.join('\n'), plan.placeholder)}\n`;
 }

@@ -57,7 +57,11 @@ interface KindPod {
 
 export class KindBackend implements Backend {
   readonly name = 'kind';
-  readonly sidecar = { engine: 'istio-proxy' as const, describe: `the cluster's own istio-proxy (Istio ${ISTIO_VERSION}, Envoy from istio/proxy)`, statsListEveryName: false };
+  readonly sidecar = {
+    engine: 'istio-proxy' as const,
+    describe: `the cluster's own istio-proxy (Istio ${ISTIO_VERSION}, Envoy from istio/proxy)`,
+    statsListEveryName: false,
+  };
   private containers: StartedTestContainer[] = [];
   private readonly installed: IstioVersion;
   private pods = new Map<string, KindPod>();
@@ -138,7 +142,8 @@ export class KindBackend implements Backend {
       mappings.push({ what: 'pod', name: `${w.namespace}/${w.name}`, scenario: w.ip, real: pod.ip });
     }
     for (const svc of assignedClusterIps(await this.exec(cmd.listServices(this.scenarioName)), LAB_CLUSTER_IP_ANNOTATION)) {
-      if (svc.scenario !== svc.assigned) mappings.push({ what: 'Service', name: `${svc.namespace}/${svc.name}`, scenario: svc.scenario, real: svc.assigned });
+      if (svc.scenario !== svc.assigned)
+        mappings.push({ what: 'Service', name: `${svc.namespace}/${svc.name}`, scenario: svc.scenario, real: svc.assigned });
     }
     await this.installCa();
     return mappings;
@@ -149,7 +154,12 @@ export class KindBackend implements Backend {
     for (const w of scenario.workloads.filter((x) => x.sidecar)) {
       const expected = expectedConfig(buildProxyConfig(scenario, this.installed, w));
       const fetch = async () => JSON.parse(await this.pilotAgent(w.name, 'config_dump'));
-      const r = await waitForConfig(fetch, expected, { timeoutMs: 60_000, intervalMs: 500, sleep: (ms: number) => new Promise<void>((res) => setTimeout(res, ms)), now: () => Date.now() });
+      const r = await waitForConfig(fetch, expected, {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        sleep: (ms: number) => new Promise<void>((res) => setTimeout(res, ms)),
+        now: () => Date.now(),
+      });
       if (!r.ok) throw new Error(`config never landed in ${w.name}'s sidecar: missing ${r.missing.join(', ')}`);
       progress.step(`config landed in ${w.name}'s sidecar after ${r.polls} poll(s)`);
     }
@@ -247,11 +257,15 @@ export class KindBackend implements Backend {
       mkdirSync(dir, { recursive: true });
       const dump = await this.pilotAgent(w.name, 'config_dump');
       writeFileSync(join(dir, 'config_dump.json'), dump);
-      for (const kind of ['listener', 'cluster', 'route', 'endpoint'] as const) writeFileSync(join(dir, `proxy-config-${kind}.txt`), proxyConfigView(kind, JSON.parse(dump)));
+      for (const kind of ['listener', 'cluster', 'route', 'endpoint'] as const)
+        writeFileSync(join(dir, `proxy-config-${kind}.txt`), proxyConfigView(kind, JSON.parse(dump)));
       const { pod, namespace } = this.pod(w.name);
       writeFileSync(join(dir, 'access.log'), await this.exec(cmd.proxyLogs(namespace, pod)));
       writeFileSync(join(dir, 'iptables-save.txt'), await this.iptablesSave(w.name));
-      writeFileSync(join(dir, 'missing-config.txt'), missingConfig(JSON.parse(dump), expectedConfig(buildProxyConfig(scenario, this.installed, w))).join('\n'));
+      writeFileSync(
+        join(dir, 'missing-config.txt'),
+        missingConfig(JSON.parse(dump), expectedConfig(buildProxyConfig(scenario, this.installed, w))).join('\n'),
+      );
     }
   }
 
@@ -277,7 +291,8 @@ export class KindBackend implements Backend {
    * never meets a terminating namespace.
    */
   private async teardown(): Promise<void> {
-    if (this.tools.size > 0) for (const c of cmd.deleteScenario(this.scenarioName, 'remove the scenario (the cluster and Istio stay)')) await this.run(c);
+    if (this.tools.size > 0)
+      for (const c of cmd.deleteScenario(this.scenarioName, 'remove the scenario (the cluster and Istio stay)')) await this.run(c);
     await Promise.all(this.containers.map((c) => c.stop().catch(() => undefined)));
   }
 }

@@ -48,7 +48,9 @@ export interface ClusterIpChange {
  * {scenario IP → assigned IP} to the runner, whose effective scenario the probes then dial.
  */
 export function clusterIpChanges(s: Scenario, serviceCIDR = KIND_SERVICE_CIDR): ClusterIpChange[] {
-  return s.mesh.services.filter((v) => !keepsClusterIP(v.clusterIP, serviceCIDR)).map((v) => ({ namespace: v.namespace, name: v.name, clusterIP: v.clusterIP }));
+  return s.mesh.services
+    .filter((v) => !keepsClusterIP(v.clusterIP, serviceCIDR))
+    .map((v) => ({ namespace: v.namespace, name: v.name, clusterIP: v.clusterIP }));
 }
 
 /** Stat names the expectations read that no inclusion prefix lets Envoy emit. */
@@ -103,7 +105,8 @@ export function templateChanges(previous: Deployment, next: Deployment): string[
   const b: Template | undefined = next.spec?.template;
   if (hashOf(a ?? {}) === hashOf(b ?? {})) return [];
   const changes: string[] = [];
-  const inject = (t?: Template) => t?.metadata?.annotations?.['sidecar.istio.io/inject'] ?? t?.metadata?.labels?.['sidecar.istio.io/inject'] ?? 'true';
+  const inject = (t?: Template) =>
+    t?.metadata?.annotations?.['sidecar.istio.io/inject'] ?? t?.metadata?.labels?.['sidecar.istio.io/inject'] ?? 'true';
   if (inject(a) !== inject(b)) changes.push(`sidecar ${inject(a) === 'false' ? 'off' : 'on'} → ${inject(b) === 'false' ? 'off' : 'on'}`);
   changes.push(...diffKeys('annotation', a?.metadata?.annotations, b?.metadata?.annotations, ['sidecar.istio.io/inject']));
   changes.push(...diffKeys('label', a?.metadata?.labels, b?.metadata?.labels, ['sidecar.istio.io/inject']));

@@ -53,10 +53,13 @@ export function parseInspectpPid(json: unknown): number {
   const info = obj(doc.info);
   if (!info) throw new Error('crictl inspectp: no "info" object (crictl prints it only with verbose inspection, the default)');
   const pid = info.pid;
-  if (typeof pid !== 'number' || !Number.isInteger(pid)) throw new Error(`crictl inspectp: .info.pid is not an integer: ${JSON.stringify(pid)}`);
+  if (typeof pid !== 'number' || !Number.isInteger(pid))
+    throw new Error(`crictl inspectp: .info.pid is not an integer: ${JSON.stringify(pid)}`);
   if (pid <= 0) {
     const state = obj(doc.status)?.state;
-    throw new Error(`crictl inspectp: .info.pid is ${pid}: the sandbox has no running process${typeof state === 'string' ? ` (state ${state})` : ''}`);
+    throw new Error(
+      `crictl inspectp: .info.pid is ${pid}: the sandbox has no running process${typeof state === 'string' ? ` (state ${state})` : ''}`,
+    );
   }
   return pid;
 }
@@ -82,7 +85,10 @@ export function pickPod(json: unknown, workload: string): RunningPod {
     const status = obj(p.status);
     return status?.phase === 'Running' && typeof status.podIP === 'string' && status.podIP !== '';
   });
-  const seen = items.map((p) => `${String(obj(obj(p)?.metadata)?.name)} (${String(obj(obj(p)?.status)?.phase)}${obj(obj(p)?.metadata)?.deletionTimestamp ? ', terminating' : ''})`);
+  const seen = items.map(
+    (p) =>
+      `${String(obj(obj(p)?.metadata)?.name)} (${String(obj(obj(p)?.status)?.phase)}${obj(obj(p)?.metadata)?.deletionTimestamp ? ', terminating' : ''})`,
+  );
   if (live.length !== 1) throw new Error(`expected one running pod of ${workload}, found ${live.length}: ${seen.join(', ') || 'none'}`);
   return { name: String(obj(live[0]!.metadata)!.name), ip: String(obj(live[0]!.status)!.podIP) };
 }
@@ -174,7 +180,10 @@ export function tableColumns(header: string): TableColumn[] {
  * skipped; the first non-blank line is the header.
  */
 export function parseTable(text: string): { columns: string[]; rows: Array<Record<string, string>> } {
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '');
   const header = lines[0];
   if (header === undefined) throw new Error('empty table');
   const cols = tableColumns(header);

@@ -32,7 +32,11 @@ export function serverReadiness(kind: string, ports: number[]): ServerReadiness 
 /** Redis: one server per port in the foreground of one shell, so their logs are the container's. */
 function redisCommand(ports: number[], password?: string): string[] {
   const auth = password ? ` --requirepass '${password}'` : '';
-  return ['sh', '-c', `${ports.map((p) => `redis-server --port ${p} --protected-mode no --save '' --appendonly no${auth} &`).join(' ')} wait`];
+  return [
+    'sh',
+    '-c',
+    `${ports.map((p) => `redis-server --port ${p} --protected-mode no --save '' --appendonly no${auth} &`).join(' ')} wait`,
+  ];
 }
 
 /** Where an HTTPS server's certificate and key are copied, and the go-httpbin variables that name them. */

@@ -219,7 +219,9 @@ async function download(plan: ToolDownload, spec: ToolSpec, log: Log): Promise<v
   const expected = parseChecksumFile(sums.toString('utf8'), plan.checksumUrl);
   const actual = createHash('sha256').update(body).digest('hex');
   if (actual !== expected) {
-    throw new Error(`checksum mismatch for ${plan.url}: expected sha256 ${expected} (from ${plan.checksumUrl}), got ${actual}; refusing to install it`);
+    throw new Error(
+      `checksum mismatch for ${plan.url}: expected sha256 ${expected} (from ${plan.checksumUrl}), got ${actual}; refusing to install it`,
+    );
   }
   const dir = dirname(plan.target);
   await mkdir(dir, { recursive: true });

@@ -39,10 +39,12 @@ export function envoyFidelityNotes(loaded: LoadedScenario, parts: RealParts): st
   const v = parts.versions;
   return [
     `the sidecar is real: ${describeRealParts(v)}`,
-    ...(loaded.istio.text.startsWith(`${v.istioRelease.replace(/-dev$/, '')}`) ? [] : [`the scenario says Istio ${loaded.istio.text}; this run's Istio is ${v.istioRelease} (${v.istioModule})`]),
+    ...(loaded.istio.text.startsWith(`${v.istioRelease.replace(/-dev$/, '')}`)
+      ? []
+      : [`the scenario says Istio ${loaded.istio.text}; this run's Istio is ${v.istioRelease} (${v.istioModule})`]),
     'PILOT_ENABLE_METADATA_EXCHANGE=false and PILOT_ENABLE_ALPN_FILTER=false: no istio.metadata_exchange or istio.alpn filters (upstream Envoy has neither); peer metadata is not exchanged',
-    'no Prometheus provider in defaultProviders.metrics: no istio.stats filters, so istio_requests_total and friends are absent; Envoy\'s own cluster/listener/tcp/http stats are unaffected',
-    'workload certificates come from files issued by the lab CA (FILE_MOUNTED_CERTS) and xDS is plaintext (controlPlaneAuthPolicy: NONE), instead of istiod\'s CA over mTLS; the sidecars\' own mTLS works as in Istio',
+    "no Prometheus provider in defaultProviders.metrics: no istio.stats filters, so istio_requests_total and friends are absent; Envoy's own cluster/listener/tcp/http stats are unaffected",
+    "workload certificates come from files issued by the lab CA (FILE_MOUNTED_CERTS) and xDS is plaintext (controlPlaneAuthPolicy: NONE), instead of istiod's CA over mTLS; the sidecars' own mTLS works as in Istio",
   ];
 }
 
@@ -74,12 +76,16 @@ export class EnvoySidecars implements SidecarRuntime {
       cgroup: this.o.cgroup,
       logFile: join(dir, 'lab-istiod.log'),
     });
-    progress.step(`control plane: lab-istiod (Istio ${this.o.parts.versions.istioRelease}) serving ADS on ${this.o.controlPlaneAddress}:15010 in the router namespace`);
+    progress.step(
+      `control plane: lab-istiod (Istio ${this.o.parts.versions.istioRelease}) serving ADS on ${this.o.controlPlaneAddress}:15010 in the router namespace`,
+    );
   }
 
   async startPod({ workload: w, netns, dir, progress }: SidecarPodContext): Promise<PodSidecar> {
     const restore = await runIstioInit(this.o.parts.pilotAgent, netns, w, dir);
-    progress.step(`pod ${w.name}: istio-init rules applied by Istio's istio-iptables (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`);
+    progress.step(
+      `pod ${w.name}: istio-init rules applied by Istio's istio-iptables (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`,
+    );
     const pod = this.pods.get(w.name);
     if (!pod) throw new Error(`the control plane has no Pod for workload ${w.name}`);
     await startIstioProxy({ workload: w, pod, netns, dir, parts: this.o.parts, ca: this.o.ca(), cgroup: this.o.cgroup });
@@ -102,9 +108,16 @@ export class EnvoySidecars implements SidecarRuntime {
       writeFileSync(join(this.o.runDir, 'control-plane', `generated-${p.name}.json`), JSON.stringify(generated, null, 2));
       const expected = expectedFromDump(generated);
       const fetch = async () => JSON.parse(await envoyAdmin(p.netns, '/config_dump')) as unknown;
-      const r = await waitForConfig(fetch, expected, { timeoutMs: 30_000, intervalMs: 100, sleep: (ms) => new Promise((res) => setTimeout(res, ms)), now: () => Date.now() });
+      const r = await waitForConfig(fetch, expected, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
+        now: () => Date.now(),
+      });
       if (!r.ok) throw new Error(`config never landed in ${p.name}'s Envoy: missing ${r.missing.join(', ')}`);
-      progress.step(`pod ${p.name}: Envoy holds the ${expected.listeners.length} listeners and ${expected.clusters.length} clusters istiod generated (catch-all ${expected.catchAll})`);
+      progress.step(
+        `pod ${p.name}: Envoy holds the ${expected.listeners.length} listeners and ${expected.clusters.length} clusters istiod generated (catch-all ${expected.catchAll})`,
+      );
     }
   }
 }

@@ -42,7 +42,9 @@ export class ModelSidecars implements SidecarRuntime {
     const restore = renderRestore(injectionConfig(w.annotations, istio.era, istio.minor));
     writeFileSync(join(dir, 'iptables-restore.txt'), restore);
     await inNetns(netns, 'iptables-restore', ['--noflush'], { input: restore });
-    progress.step(`pod ${w.name}: istio-init rules applied by the TypeScript generator (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`);
+    progress.step(
+      `pod ${w.name}: istio-init rules applied by the TypeScript generator (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`,
+    );
     const proxy = buildProxyConfig(this.loaded.scenario, istio, w);
     const config = join(dir, 'sidecar-config.json');
     // A Unix socket path is limited to 107 bytes, so it lives in /tmp, named with the run prefix (teardown and lab down sweep it).
@@ -61,7 +63,9 @@ export class ModelSidecars implements SidecarRuntime {
       stdoutFile: accessLog,
       ready: /^READY$/,
     });
-    progress.step(`pod ${w.name}: sidecar model up as uid ${PROXY_UID} (${proxy.listeners.length} listeners, ${proxy.clusters.length} clusters)`);
+    progress.step(
+      `pod ${w.name}: sidecar model up as uid ${PROXY_UID} (${proxy.listeners.length} listeners, ${proxy.clusters.length} clusters)`,
+    );
     return {
       // The model's admin API, through its Unix socket: no need to enter the pod namespace.
       stats: async () => parseStatsText(await adminRequest(socket, 'GET', '/stats')),

@@ -42,14 +42,17 @@ const REPO = resolve(import.meta.dirname, '../..');
 function assertSearchableByAll(dir: string): void {
   for (let p = dir; p !== dirname(p); p = dirname(p)) {
     if ((statSync(p).mode & 0o001) === 0) {
-      throw new Error(`run directory ${dir}: ${p} is not searchable by other users (mode ${(statSync(p).mode & 0o777).toString(8)}); the sidecar runs as uid ${PROXY_UID} and must reach it. Use --run-dir elsewhere or chmod o+x ${p}`);
+      throw new Error(
+        `run directory ${dir}: ${p} is not searchable by other users (mode ${(statSync(p).mode & 0o777).toString(8)}); the sidecar runs as uid ${PROXY_UID} and must reach it. Use --run-dir elsewhere or chmod o+x ${p}`,
+      );
     }
   }
 }
 
 /** Sockets and scratch datadirs live in /tmp under the run prefix; a killed server leaves them behind. */
 function removeRunScratch(prefix: string): void {
-  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(`${prefix}-`))) rmSync(join(tmpdir(), f), { force: true, recursive: true });
+  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(`${prefix}-`)))
+    rmSync(join(tmpdir(), f), { force: true, recursive: true });
 }
 
 export function newRunPrefix(): string {
@@ -126,14 +129,26 @@ export class NetnsBackend implements Backend {
   ) {
     this.plan = planLab(loaded.scenario, prefix);
     if (opts.engine === 'envoy' && loaded.istio.era === 'legacy') {
-      throw new Error(`${loaded.scenario.name} assumes Istio ${loaded.istio.text} (the seed era), which no real part can run: use the model engine`);
+      throw new Error(
+        `${loaded.scenario.name} assumes Istio ${loaded.istio.text} (the seed era), which no real part can run: use the model engine`,
+      );
     }
     // Fail before anything is created when the real parts are not installed.
     this.parts = opts.engine === 'envoy' ? realParts() : undefined;
     if (opts.replay) this.replay = opts.replay;
     this.sidecar = this.parts
-      ? { engine: 'envoy', describe: this.replay ? `upstream Envoy ${this.parts.versions.envoy} running the replayed config dump ${this.replay.dumpFile}` : `real sidecar: ${describeRealParts(this.parts.versions)}`, statsListEveryName: true }
-      : { engine: 'model', describe: `the TypeScript sidecar model of Istio ${loaded.istio.text} (harness/model decides)`, statsListEveryName: false };
+      ? {
+          engine: 'envoy',
+          describe: this.replay
+            ? `upstream Envoy ${this.parts.versions.envoy} running the replayed config dump ${this.replay.dumpFile}`
+            : `real sidecar: ${describeRealParts(this.parts.versions)}`,
+          statsListEveryName: true,
+        }
+      : {
+          engine: 'model',
+          describe: `the TypeScript sidecar model of Istio ${loaded.istio.text} (harness/model decides)`,
+          statsListEveryName: false,
+        };
   }
 
   private get scenario() {
@@ -162,7 +177,11 @@ export class NetnsBackend implements Backend {
     this.cgroup = RunCgroup.create(this.prefix);
     this.runtime = this.newRuntime(this.cgroup);
     progress.step(`lab ${this.prefix}: creating namespaces (processes in cgroup ${this.cgroup.path})`);
-    await createLab(this.plan, (m) => progress.step(`  ${m}`), () => this.check());
+    await createLab(
+      this.plan,
+      (m) => progress.step(`  ${m}`),
+      () => this.check(),
+    );
     this.ca = await createLabCa(join(this.runDir, 'ca'));
     for (const ns of this.plan.namespaces) this.trustLabCa(ns.name, this.ca);
     this.check();
@@ -206,7 +225,14 @@ export class NetnsBackend implements Backend {
   }
 
   private serverContext(progress: Progress): ServerContext {
-    return { plan: this.plan, dir: join(this.runDir, 'servers'), cacheDir: join(this.runDir, '..', '.cache'), ca: this.ca!, progress, cgroup: this.cgroup! };
+    return {
+      plan: this.plan,
+      dir: join(this.runDir, 'servers'),
+      cacheDir: join(this.runDir, '..', '.cache'),
+      ca: this.ca!,
+      progress,
+      cgroup: this.cgroup!,
+    };
   }
 
   /**
@@ -305,14 +331,17 @@ export class NetnsBackend implements Backend {
       writeFileSync(join(pod.dir, 'config_dump.json'), dump);
       writeFileSync(join(pod.dir, 'access.log'), await pod.sidecar.accessLog());
       // The istioctl proxy-config views, so a failure can be read without rerunning.
-      for (const kind of PROXY_CONFIG_KINDS) writeFileSync(join(pod.dir, `proxy-config-${kind}.txt`), proxyConfigView(kind, JSON.parse(dump)));
+      for (const kind of PROXY_CONFIG_KINDS)
+        writeFileSync(join(pod.dir, `proxy-config-${kind}.txt`), proxyConfigView(kind, JSON.parse(dump)));
     }
   }
 
   keepInstructions(): string[] {
     const lines: string[] = [];
     for (const pod of this.pods.values()) {
-      lines.push(`ip netns exec ${pod.ns.name} setpriv --reuid=${APP_UID} --regid=${APP_UID} --clear-groups curl -sv telnet://<host>:<port>   # as the app in pod ${pod.workload.name}`);
+      lines.push(
+        `ip netns exec ${pod.ns.name} setpriv --reuid=${APP_UID} --regid=${APP_UID} --clear-groups curl -sv telnet://<host>:<port>   # as the app in pod ${pod.workload.name}`,
+      );
       if (pod.sidecar) lines.push(`ip netns exec ${pod.ns.name} curl -s localhost:15000/stats   # the sidecar's admin API`);
       lines.push(`ip netns exec ${pod.ns.name} conntrack -L`);
     }

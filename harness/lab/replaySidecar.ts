@@ -54,7 +54,9 @@ export class ReplaySidecars implements SidecarRuntime {
 
   async startPod({ workload: w, netns, dir, progress }: SidecarPodContext): Promise<PodSidecar> {
     const restore = await runIstioInit(this.parts.pilotAgent, netns, w, dir);
-    progress.step(`pod ${w.name}: istio-init rules applied by Istio's istio-iptables (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`);
+    progress.step(
+      `pod ${w.name}: istio-init rules applied by Istio's istio-iptables (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`,
+    );
     const bootstrap = join(dir, 'replay-bootstrap.json');
     writeFileSync(bootstrap, JSON.stringify(this.input.config.bootstrap, null, 2));
     chownSync(bootstrap, PROXY_UID, PROXY_UID);
@@ -71,7 +73,9 @@ export class ReplaySidecars implements SidecarRuntime {
       ready: async () => (await envoyAdmin(netns, '/ready').catch(() => '')).trim() === 'LIVE',
       readyTimeoutMs: 30_000,
     });
-    progress.step(`pod ${w.name}: upstream Envoy up as uid 1337 with the replayed configuration (${this.input.config.listeners.length} listeners, ${this.input.config.clusters.length} clusters)`);
+    progress.step(
+      `pod ${w.name}: upstream Envoy up as uid 1337 with the replayed configuration (${this.input.config.listeners.length} listeners, ${this.input.config.clusters.length} clusters)`,
+    );
     this.started.push({ name: w.name, netns });
     return {
       ...envoyEvidence(netns, log),
@@ -83,7 +87,8 @@ export class ReplaySidecars implements SidecarRuntime {
   async settle(progress: Progress): Promise<void> {
     for (const p of this.started) {
       const dump = JSON.parse(await envoyAdmin(p.netns, '/config_dump')) as { configs: Array<Record<string, unknown>> };
-      const listeners = dump.configs.find((c) => String(c['@type']).endsWith('ListenersConfigDump')) as { static_listeners?: Array<{ listener: { name: string } }> } | undefined;
+      const listeners = dump.configs.find((c) => String(c['@type']).endsWith('ListenersConfigDump')) as
+        { static_listeners?: Array<{ listener: { name: string } }> } | undefined;
       const held = new Set((listeners?.static_listeners ?? []).map((l) => l.listener.name));
       const missing = this.input.config.listeners.filter((l) => !held.has(l));
       if (missing.length > 0) throw new Error(`the replayed Envoy of ${p.name} does not hold listener(s) ${missing.join(', ')}`);

@@ -33,13 +33,20 @@ export interface ServerContext {
 function redisArgv(srv: ExternalServer, port: number, dir: string): string[] {
   return [
     'redis-server',
-    '--bind', ...srv.addresses,
-    '--port', String(port),
-    '--save', '',
-    '--appendonly', 'no',
-    '--protected-mode', 'no',
-    '--daemonize', 'no',
-    '--dir', dir,
+    '--bind',
+    ...srv.addresses,
+    '--port',
+    String(port),
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'no',
+    '--daemonize',
+    'no',
+    '--dir',
+    dir,
     ...(srv.password ? ['--requirepass', srv.password] : []),
   ];
 }
@@ -76,7 +83,13 @@ export async function startMariadb(name: string, ns: string, bindAddress: string
     name: `mariadbd ${name}`,
     ns,
     // A Unix socket path is limited to 107 bytes, so it lives in /tmp, named with the run prefix (lab down sweeps it).
-    argv: mariadbArgv({ datadir, bindAddress, port, socket: join(tmpdir(), `${ctx.plan.prefix}-${name}.sock`), pidFile: join(dir, 'mysqld.pid') }),
+    argv: mariadbArgv({
+      datadir,
+      bindAddress,
+      port,
+      socket: join(tmpdir(), `${ctx.plan.prefix}-${name}.sock`),
+      pidFile: join(dir, 'mysqld.pid'),
+    }),
     logFile: join(ctx.dir, `${name}.log`),
     ready: MARIADB_READY,
     cgroup: ctx.cgroup,
@@ -106,14 +119,20 @@ async function startHttpbin(srv: ExternalServer, ns: string, ctx: ServerContext)
   });
 }
 
-export async function startExternalServers(servers: ExternalServer[], ctx: ServerContext, onStarted: (p: LabProcess) => void): Promise<void> {
+export async function startExternalServers(
+  servers: ExternalServer[],
+  ctx: ServerContext,
+  onStarted: (p: LabProcess) => void,
+): Promise<void> {
   mkdirSync(ctx.dir, { recursive: true });
   for (const srv of servers) {
     const ns = ctx.plan.namespaces.find((n) => n.role === 'external' && n.owner === srv.name)!.name;
     if (srv.kind === 'redis') (await startRedis(srv, ns, ctx)).forEach(onStarted);
     else if (srv.kind === 'mysql') onStarted(await startMariadb(srv.name, ns, srv.addresses[0]!, srv.ports[0] ?? 3306, ctx));
     else onStarted(await startHttpbin(srv, ns, ctx));
-    ctx.progress.step(`external ${srv.kind} ${srv.name} on ${srv.addresses.join(',')}:${srv.ports.join(',')}${srv.hostnames.length ? ` (${srv.hostnames.join(', ')})` : ''}`);
+    ctx.progress.step(
+      `external ${srv.kind} ${srv.name} on ${srv.addresses.join(',')}:${srv.ports.join(',')}${srv.hostnames.length ? ` (${srv.hostnames.join(', ')})` : ''}`,
+    );
   }
 }
 

@@ -28,6 +28,7 @@ export async function sweep(prefix: string = LAB_PREFIX): Promise<SweepReport> {
   const etcDirs = existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC).filter((d) => d.startsWith(prefix)) : [];
   for (const d of etcDirs) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
   // Sockets and scratch datadirs of killed servers: /tmp/<run prefix>-*.
-  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(prefix) && RUN_SCRATCH.test(n))) rmSync(join(tmpdir(), f), { force: true, recursive: true });
+  for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(prefix) && RUN_SCRATCH.test(n)))
+    rmSync(join(tmpdir(), f), { force: true, recursive: true });
   return { cgroups, namespaces, etcDirs };
 }

@@ -78,7 +78,11 @@ function hostsFile(s: Scenario, ownNamespace?: string, controlPlane?: string): s
   for (const svc of s.mesh.services) {
     if (svc.clusterIP === 'None') continue;
     const fqdn = k8sHostname(svc.name, svc.namespace);
-    const short = [`${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}`, ...(svc.namespace === ownNamespace ? [svc.name] : [])];
+    const short = [
+      `${svc.name}.${svc.namespace}.svc`,
+      `${svc.name}.${svc.namespace}`,
+      ...(svc.namespace === ownNamespace ? [svc.name] : []),
+    ];
     lines.push(`${svc.clusterIP} ${fqdn} ${short.join(' ')}`);
   }
   for (const srv of s.externalServers) if (srv.hostnames.length) lines.push(`${srv.addresses[0]} ${srv.hostnames.join(' ')}`);

@@ -6,7 +6,10 @@
 import { arr, num, obj, str } from './looseJson.ts';
 
 /** ALPN lists istioctl names. The seed's istioctl printed "App: HTTP" for today's [http/1.1, h2c] too. */
-const HTTP_ALPNS = [['http/1.0', 'http/1.1', 'h2c'], ['http/1.1', 'h2c']];
+const HTTP_ALPNS = [
+  ['http/1.0', 'http/1.1', 'h2c'],
+  ['http/1.1', 'h2c'],
+];
 
 function describeAlpn(alpn: string[]): string {
   const sorted = [...alpn].sort().join(',');

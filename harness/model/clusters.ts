@@ -22,7 +22,13 @@ export function serviceClusterName(port: number, hostname: string): string {
 
 export function buildClusters(services: MeshService[], era: IstioEra): Cluster[] {
   const special: Cluster[] = [
-    { name: PASSTHROUGH, type: 'ORIGINAL_DST', altStatName: altStatName(PASSTHROUGH, era), endpoints: [], connectTimeoutMs: CONNECT_TIMEOUT_MS },
+    {
+      name: PASSTHROUGH,
+      type: 'ORIGINAL_DST',
+      altStatName: altStatName(PASSTHROUGH, era),
+      endpoints: [],
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    },
     { name: BLACKHOLE, type: 'STATIC', altStatName: altStatName(BLACKHOLE, era), endpoints: [], connectTimeoutMs: CONNECT_TIMEOUT_MS },
   ];
   const byName = new Map<string, Cluster>();
@@ -35,7 +41,7 @@ export function buildClusters(services: MeshService[], era: IstioEra): Cluster[]
         name,
         type: svc.clusterType,
         altStatName: altStatName(name, era),
-        endpoints: svc.clusterType === 'ORIGINAL_DST' ? [] : svc.endpoints.get(p.port) ?? [],
+        endpoints: svc.clusterType === 'ORIGINAL_DST' ? [] : (svc.endpoints.get(p.port) ?? []),
         connectTimeoutMs: CONNECT_TIMEOUT_MS,
         service: `${svc.kind} ${svc.hostname}`,
       });

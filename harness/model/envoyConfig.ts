@@ -31,7 +31,11 @@ function renderChain(c: FilterChain, legacy: boolean): Record<string, unknown> {
     f.kind === 'tcp_proxy'
       ? {
           name: filterName('tcp_proxy', legacy),
-          typed_config: { '@type': `${T}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`, stat_prefix: f.statPrefix, cluster: f.cluster },
+          typed_config: {
+            '@type': `${T}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
+            stat_prefix: f.statPrefix,
+            cluster: f.cluster,
+          },
         }
       : {
           name: filterName('http_connection_manager', legacy),
@@ -41,7 +45,11 @@ function renderChain(c: FilterChain, legacy: boolean): Record<string, unknown> {
             rds: { route_config_name: f.routeConfigName, config_source: { ads: {}, resource_api_version: 'V3' } },
           },
         };
-  return { ...(c.name ? { name: c.name } : {}), ...(renderMatch(c.match) ? { filter_chain_match: renderMatch(c.match) } : {}), filters: [filter] };
+  return {
+    ...(c.name ? { name: c.name } : {}),
+    ...(renderMatch(c.match) ? { filter_chain_match: renderMatch(c.match) } : {}),
+    filters: [filter],
+  };
 }
 
 export function renderListener(l: Listener, legacy: boolean): Record<string, unknown> {
@@ -52,7 +60,11 @@ export function renderListener(l: Listener, legacy: boolean): Record<string, unk
     filter_chains: l.filterChains.map((c) => renderChain(c, legacy)),
     ...(l.defaultFilterChain ? { default_filter_chain: renderChain(l.defaultFilterChain, legacy) } : {}),
     ...(l.listenerFilters.length
-      ? { listener_filters: l.listenerFilters.map((k) => ({ name: filterName(k, legacy) })), listener_filters_timeout: '0s', continue_on_listener_filters_timeout: true }
+      ? {
+          listener_filters: l.listenerFilters.map((k) => ({ name: filterName(k, legacy) })),
+          listener_filters_timeout: '0s',
+          continue_on_listener_filters_timeout: true,
+        }
       : {}),
     ...(l.useOriginalDst ? { use_original_dst: true } : {}),
     ...(l.bindToPort ? {} : { bind_to_port: false }),
@@ -78,7 +90,13 @@ function renderEndpoints(c: Cluster): Record<string, unknown> {
   return {
     cluster_name: c.name,
     endpoints: c.endpoints.length
-      ? [{ lb_endpoints: c.endpoints.map((e) => ({ endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } } })) }]
+      ? [
+          {
+            lb_endpoints: c.endpoints.map((e) => ({
+              endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
+            })),
+          },
+        ]
       : [],
   };
 }
@@ -96,7 +114,12 @@ function renderRoute(r: RouteConfig): Record<string, unknown> {
           match: { prefix: '/' },
           ...(v.action.kind === 'direct_response'
             ? { direct_response: { status: v.action.status } }
-            : { route: { cluster: v.action.kind === 'cluster' ? v.action.cluster : 'PassthroughCluster', timeout: `${v.action.kind === 'cluster' ? v.action.timeoutMs / 1000 : 0}s` } }),
+            : {
+                route: {
+                  cluster: v.action.kind === 'cluster' ? v.action.cluster : 'PassthroughCluster',
+                  timeout: `${v.action.kind === 'cluster' ? v.action.timeoutMs / 1000 : 0}s`,
+                },
+              }),
         },
       ],
     })),
@@ -107,16 +130,32 @@ export function renderConfigDump(config: ProxyConfig): Record<string, unknown> {
   const legacy = config.era === 'legacy';
   return {
     configs: [
-      { '@type': `${T}envoy.admin.v3.BootstrapConfigDump`, bootstrap: { node: { id: `sidecar~${config.podIp}~${config.workload}.${config.namespace}~${config.namespace}.svc.cluster.local`, metadata: { ISTIO_VERSION: config.istioVersion } } } },
+      {
+        '@type': `${T}envoy.admin.v3.BootstrapConfigDump`,
+        bootstrap: {
+          node: {
+            id: `sidecar~${config.podIp}~${config.workload}.${config.namespace}~${config.namespace}.svc.cluster.local`,
+            metadata: { ISTIO_VERSION: config.istioVersion },
+          },
+        },
+      },
       {
         '@type': `${T}envoy.admin.v3.ListenersConfigDump`,
         dynamic_listeners: config.listeners.map((l) => ({ name: l.name, active_state: { listener: renderListener(l, legacy) } })),
       },
-      { '@type': `${T}envoy.admin.v3.ClustersConfigDump`, dynamic_active_clusters: config.clusters.map((c) => ({ cluster: renderCluster(c) })) },
-      { '@type': `${T}envoy.admin.v3.RoutesConfigDump`, dynamic_route_configs: config.routes.map((r) => ({ route_config: renderRoute(r) })) },
+      {
+        '@type': `${T}envoy.admin.v3.ClustersConfigDump`,
+        dynamic_active_clusters: config.clusters.map((c) => ({ cluster: renderCluster(c) })),
+      },
+      {
+        '@type': `${T}envoy.admin.v3.RoutesConfigDump`,
+        dynamic_route_configs: config.routes.map((r) => ({ route_config: renderRoute(r) })),
+      },
       {
         '@type': `${T}envoy.admin.v3.EndpointsConfigDump`,
-        dynamic_endpoint_configs: config.clusters.filter((c) => c.type === 'EDS').map((c) => ({ endpoint_config: { '@type': `${T}envoy.config.endpoint.v3.ClusterLoadAssignment`, ...renderEndpoints(c) } })),
+        dynamic_endpoint_configs: config.clusters
+          .filter((c) => c.type === 'EDS')
+          .map((c) => ({ endpoint_config: { '@type': `${T}envoy.config.endpoint.v3.ClusterLoadAssignment`, ...renderEndpoints(c) } })),
       },
     ],
   };

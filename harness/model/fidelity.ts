@@ -10,7 +10,10 @@ export function fidelityNotes(loaded: LoadedScenario): string[] {
   }
   if (loaded.istio.era === 'legacy' && loaded.scenario.workloads.some((w) => w.sidecar)) notes.add(RESTORE_NOTE_LEGACY);
   const { destinationRules, sidecars } = loaded.scenario.mesh;
-  for (const [kind, list] of [['DestinationRule', destinationRules], ['Sidecar', sidecars]] as const) {
+  for (const [kind, list] of [
+    ['DestinationRule', destinationRules],
+    ['Sidecar', sidecars],
+  ] as const) {
     for (const o of list) notes.add(`the model ignores ${kind} ${o.namespace}/${o.name}: only real Istio (--sidecar envoy) applies it`);
   }
   return [...notes];

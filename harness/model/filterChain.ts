@@ -44,15 +44,30 @@ export function serverNameMatches(pattern: string, sni: string | undefined): boo
 }
 
 const STEPS: Step[] = [
-  (chains, f) => narrow((c) => c.match.destinationPort !== undefined, (c) => c.match.destinationPort === f.dstPort)(chains),
+  (chains, f) =>
+    narrow(
+      (c) => c.match.destinationPort !== undefined,
+      (c) => c.match.destinationPort === f.dstPort,
+    )(chains),
   (chains, f) => {
     const best = Math.max(-1, ...chains.map((c) => longestPrefix(c, f.dstIp)));
     return best >= 0 ? chains.filter((c) => longestPrefix(c, f.dstIp) === best) : chains.filter((c) => !c.match.prefixRanges?.length);
   },
-  (chains, f) => narrow((c) => !!c.match.serverNames?.length, (c) => c.match.serverNames!.some((n) => serverNameMatches(n, f.serverName)))(chains),
-  (chains, f) => narrow((c) => !!c.match.transportProtocol, (c) => c.match.transportProtocol === f.transportProtocol)(chains),
   (chains, f) =>
-    narrow((c) => !!c.match.applicationProtocols?.length, (c) => c.match.applicationProtocols!.some((p) => f.applicationProtocols.includes(p)))(chains),
+    narrow(
+      (c) => !!c.match.serverNames?.length,
+      (c) => c.match.serverNames!.some((n) => serverNameMatches(n, f.serverName)),
+    )(chains),
+  (chains, f) =>
+    narrow(
+      (c) => !!c.match.transportProtocol,
+      (c) => c.match.transportProtocol === f.transportProtocol,
+    )(chains),
+  (chains, f) =>
+    narrow(
+      (c) => !!c.match.applicationProtocols?.length,
+      (c) => c.match.applicationProtocols!.some((p) => f.applicationProtocols.includes(p)),
+    )(chains),
 ];
 
 /** Envoy's order: destination port, destination IP, server name, transport, ALPN; else the default chain. */

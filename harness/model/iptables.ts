@@ -133,12 +133,20 @@ function isPort(text: string): boolean {
 }
 
 export function validateConfig(cfg: IptablesConfig): void {
-  const single: Array<[string, string]> = [['-p', cfg.proxyPort], ['-z', cfg.inboundCapturePort], ['-e', cfg.inboundTunnelPort]];
+  const single: Array<[string, string]> = [
+    ['-p', cfg.proxyPort],
+    ['-z', cfg.inboundCapturePort],
+    ['-e', cfg.inboundTunnelPort],
+  ];
   for (const [flag, port] of single) {
     if (port === '') throw new Error(`istio-iptables ${flag}: port must not be empty`);
     if (!isPort(port)) throw new Error(`istio-iptables ${flag}: expected a port from 1 to 65535, got "${port}"`);
   }
-  const lists: Array<[string, string[]]> = [['-d', cfg.inboundPortsExclude], ['-q', cfg.outboundPortsInclude], ['-o', cfg.outboundPortsExclude]];
+  const lists: Array<[string, string[]]> = [
+    ['-d', cfg.inboundPortsExclude],
+    ['-q', cfg.outboundPortsInclude],
+    ['-o', cfg.outboundPortsExclude],
+  ];
   for (const [flag, ports] of lists) {
     const bad = ports.find((p) => !isPort(p));
     if (bad !== undefined) throw new Error(`istio-iptables ${flag}: expected a comma list of ports from 1 to 65535, got "${bad}"`);
@@ -267,14 +275,22 @@ function excludeInboundPort(statusPort: string, userPorts: string): string {
 /** The istio-iptables argv (without the program name) in the injection template's order. */
 export function injectionArgs(cfg: IptablesConfig): string[] {
   const args = [
-    '-p', cfg.proxyPort,
-    '-z', cfg.inboundCapturePort,
-    '-u', cfg.proxyUid.join(','),
-    '-m', cfg.interceptionMode,
-    '-i', cfg.outboundIpRangesInclude.join(','),
-    '-x', cfg.outboundIpRangesExclude.join(','),
-    '-b', cfg.inboundPorts,
-    '-d', cfg.inboundPortsExclude.join(','),
+    '-p',
+    cfg.proxyPort,
+    '-z',
+    cfg.inboundCapturePort,
+    '-u',
+    cfg.proxyUid.join(','),
+    '-m',
+    cfg.interceptionMode,
+    '-i',
+    cfg.outboundIpRangesInclude.join(','),
+    '-x',
+    cfg.outboundIpRangesExclude.join(','),
+    '-b',
+    cfg.inboundPorts,
+    '-d',
+    cfg.inboundPortsExclude.join(','),
   ];
   const optional: [string, string[]][] = [
     ['-q', cfg.outboundPortsInclude],
@@ -326,7 +342,14 @@ class RuleList {
 /** Tables alphabetically; per table the -N lines (order of first rule) then the rules as generated. */
 function formatRestore(rules: readonly Rule[]): string {
   const tables = [...new Set(rules.map((rule) => rule.table))].sort();
-  return tables.map((table) => formatTable(table, rules.filter((rule) => rule.table === table))).join('');
+  return tables
+    .map((table) =>
+      formatTable(
+        table,
+        rules.filter((rule) => rule.table === table),
+      ),
+    )
+    .join('');
 }
 
 function formatTable(table: Table, rules: readonly Rule[]): string {

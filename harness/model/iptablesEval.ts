@@ -51,11 +51,7 @@ type Outcome = boolean | { unknown: string };
 type Condition = (p: Packet) => Outcome;
 
 type Target =
-  | { kind: 'jump'; chain: string }
-  | { kind: 'return' }
-  | { kind: 'accept' }
-  | { kind: 'redirect'; toPort: number }
-  | { kind: 'none' };
+  { kind: 'jump'; chain: string } | { kind: 'return' } | { kind: 'accept' } | { kind: 'redirect'; toPort: number } | { kind: 'none' };
 
 export interface NatRule {
   chain: string;
@@ -174,8 +170,26 @@ const OPTIONS: Record<string, OptionSpec> = {
   '-m': { negatable: false, apply: (v, _n, d) => loadModule(v, d) },
   '--dport': { needs: ['tcp', 'udp'], negatable: true, apply: (v, n, d) => add(d, n, portTest(v, d.text)) },
   '--dports': { needs: ['multiport'], negatable: true, apply: (v, n, d) => add(d, n, portListTest(v, d.text)) },
-  '--uid-owner': { needs: ['owner'], negatable: true, apply: (v, n, d) => add(d, n, idTest(v, d.text, (p) => p.uid)) },
-  '--gid-owner': { needs: ['owner'], negatable: true, apply: (v, n, d) => add(d, n, idTest(v, d.text, (p) => p.gid)) },
+  '--uid-owner': {
+    needs: ['owner'],
+    negatable: true,
+    apply: (v, n, d) =>
+      add(
+        d,
+        n,
+        idTest(v, d.text, (p) => p.uid),
+      ),
+  },
+  '--gid-owner': {
+    needs: ['owner'],
+    negatable: true,
+    apply: (v, n, d) =>
+      add(
+        d,
+        n,
+        idTest(v, d.text, (p) => p.gid),
+      ),
+  },
   '--mark': { needs: ['mark', 'connmark'], negatable: true, apply: () => undefined },
   '--ctstate': { needs: ['conntrack'], negatable: true, apply: () => undefined },
   '--ctstatus': { needs: ['conntrack'], negatable: true, apply: () => undefined },
@@ -186,9 +200,18 @@ const OPTIONS: Record<string, OptionSpec> = {
 
 /** Long spellings iptables accepts for the same options. */
 const ALIASES: Record<string, string> = {
-  '--protocol': '-p', '--source': '-s', '--src': '-s', '--destination': '-d', '--dst': '-d',
-  '--out-interface': '-o', '--in-interface': '-i', '--match': '-m', '--jump': '-j',
-  '--destination-port': '--dport', '--destination-ports': '--dports', '--to-port': '--to-ports',
+  '--protocol': '-p',
+  '--source': '-s',
+  '--src': '-s',
+  '--destination': '-d',
+  '--dst': '-d',
+  '--out-interface': '-o',
+  '--in-interface': '-i',
+  '--match': '-m',
+  '--jump': '-j',
+  '--destination-port': '--dport',
+  '--destination-ports': '--dports',
+  '--to-port': '--to-ports',
 };
 
 function parseRule(params: string[], text: string): Pick<NatRule, 'conditions' | 'target'> {
@@ -218,7 +241,9 @@ function checkOption(name: string, spec: OptionSpec, negate: boolean, d: Draft):
   if (negate && !spec.negatable) throw new Error(`"!" before ${name} is not allowed in rule: ${d.text}`);
   const loaded = [...d.modules, d.targetName ?? ''];
   if (spec.needs && !spec.needs.some((m) => loaded.includes(m))) {
-    throw new Error(`option ${name} needs ${spec.needs.map((m) => (m === m.toUpperCase() ? `-j ${m}` : `-m ${m}`)).join(' or ')} in rule: ${d.text}`);
+    throw new Error(
+      `option ${name} needs ${spec.needs.map((m) => (m === m.toUpperCase() ? `-j ${m}` : `-m ${m}`)).join(' or ')} in rule: ${d.text}`,
+    );
   }
 }
 
@@ -230,7 +255,20 @@ function loadModule(name: string, d: Draft): void {
 }
 
 /** Real targets the walk does not run (they change the packet, or end it in ways the verdict has no word for). */
-const UNMODELLED_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE', 'DROP', 'REJECT', 'MARK', 'CONNMARK', 'TPROXY', 'LOG', 'TRACE', 'NETMAP', 'CT']);
+const UNMODELLED_TARGETS = new Set([
+  'DNAT',
+  'SNAT',
+  'MASQUERADE',
+  'DROP',
+  'REJECT',
+  'MARK',
+  'CONNMARK',
+  'TPROXY',
+  'LOG',
+  'TRACE',
+  'NETMAP',
+  'CT',
+]);
 
 /** Refused at -j, before its options, so the error names the target rather than its first option. */
 function setTarget(name: string, d: Draft): void {
@@ -266,7 +304,9 @@ function protocol(value: string, negate: boolean, d: Draft): void {
 function address(flag: '-s' | '-d', value: string, negate: boolean, d: Draft): void {
   const cidr = checkedCidr(value, d.text);
   if (flag === '-d') return add(d, negate, (p) => cidrContains(cidr, p.dst));
-  add(d, negate, (p) => (p.src === undefined ? { unknown: `-s ${value} (the packet's source address is not known)` } : cidrContains(cidr, p.src)));
+  add(d, negate, (p) =>
+    p.src === undefined ? { unknown: `-s ${value} (the packet's source address is not known)` } : cidrContains(cidr, p.src),
+  );
 }
 
 function checkedCidr(value: string, text: string): string {
@@ -343,7 +383,12 @@ export function evaluateTable(table: NatTable, packet: Packet): Evaluation {
   let at: Position = { chain: 'OUTPUT', next: 0 };
   // Set by a RETURN out of a user chain, cleared by any later match: "an Istio rule let it through".
   let returned = false;
-  const done = (verdict: Evaluation['verdict'], toPort?: number): Evaluation => ({ verdict, ...(toPort !== undefined ? { toPort } : {}), matched, notes });
+  const done = (verdict: Evaluation['verdict'], toPort?: number): Evaluation => ({
+    verdict,
+    ...(toPort !== undefined ? { toPort } : {}),
+    matched,
+    notes,
+  });
   for (;;) {
     const rule = table.chains.get(at.chain)?.[at.next];
     if (!rule) {

@@ -85,7 +85,11 @@ class ListenerSet {
     const name = `${address}_${port}`;
     let d = this.drafts.get(name);
     if (!d) {
-      d = { listener: { name, address, port, bindToPort: false, listenerFilters: [], filterChains: [] }, httpServices: [], protocols: new Set() };
+      d = {
+        listener: { name, address, port, bindToPort: false, listenerFilters: [], filterChains: [] },
+        httpServices: [],
+        protocols: new Set(),
+      };
       this.drafts.set(name, d);
     }
     return d;
@@ -115,7 +119,9 @@ class ListenerSet {
   private claim(d: Draft, svc: MeshService, p: MeshServicePort): boolean {
     const others = [...d.protocols].filter((x) => x !== p.protocol);
     if (others.length > 0 && (WELL_KNOWN.has(p.protocol) || others.some((x) => WELL_KNOWN.has(x)))) {
-      this.notes.push(`listener ${d.listener.name}: ${p.protocol} port of ${svc.kind} ${svc.hostname} dropped, it conflicts with ${others.join(', ')} on a well-known port`);
+      this.notes.push(
+        `listener ${d.listener.name}: ${p.protocol} port of ${svc.kind} ${svc.hostname} dropped, it conflicts with ${others.join(', ')} on a well-known port`,
+      );
       return false;
     }
     d.protocols.add(p.protocol);
@@ -195,7 +201,7 @@ class ListenerSet {
   private finishListener(l: Listener): Listener {
     const sniffed = l.filterChains.some((c) => c.filter.kind === 'http_connection_manager' && !isMatchAll(c.match));
     if (sniffed && !l.listenerFilters.includes('http_inspector')) l.listenerFilters.unshift('http_inspector');
-    if (this.ctx.era === 'legacy' || l.filterChains.length === 1 && isMatchAll(l.filterChains[0]!.match)) return l;
+    if (this.ctx.era === 'legacy' || (l.filterChains.length === 1 && isMatchAll(l.filterChains[0]!.match))) return l;
     const matchAll = l.filterChains.find((c) => isMatchAll(c.match));
     if (matchAll) {
       return { ...l, filterChains: l.filterChains.filter((c) => c !== matchAll), defaultFilterChain: matchAll };

@@ -72,7 +72,12 @@ function fromKubernetes(mesh: MeshConfig, workloads: Workload[]): MeshService[] 
       vips: svc.clusterIP === 'None' ? [] : [svc.clusterIP],
       cidrs: [],
       headless: svc.clusterIP === 'None',
-      ports: svc.ports.map((p) => ({ name: p.name, port: p.port, protocol: kubernetesPortProtocol(p), targetPort: p.targetPort ?? p.port })),
+      ports: svc.ports.map((p) => ({
+        name: p.name,
+        port: p.port,
+        protocol: kubernetesPortProtocol(p),
+        targetPort: p.targetPort ?? p.port,
+      })),
       clusterType: 'EDS' as const,
       endpoints,
       order: svc.creationOrder ?? n,
@@ -101,7 +106,12 @@ function fromServiceEntries(mesh: MeshConfig, proxyNamespace: string, offset: nu
           cidrs: se.addresses.filter((a) => a.includes('/') && !a.endsWith('/32')),
           // NONE with endpoints and no addresses: istiod builds one epIP_PORT listener per endpoint.
           headless: se.resolution === 'NONE' && se.endpoints.length > 0 && se.addresses.length === 0,
-          ports: se.ports.map((p) => ({ name: p.name, port: p.number, protocol: serviceEntryPortProtocol(p.protocol), targetPort: p.targetPort ?? p.number })),
+          ports: se.ports.map((p) => ({
+            name: p.name,
+            port: p.number,
+            protocol: serviceEntryPortProtocol(p.protocol),
+            targetPort: p.targetPort ?? p.number,
+          })),
           clusterType: SE_RESOLUTION[se.resolution] ?? 'ORIGINAL_DST',
           endpoints,
           order: offset + n,

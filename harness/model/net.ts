@@ -17,7 +17,7 @@ export function cidrContains(cidr: string, ip: string): boolean {
   const { ip: base, prefix } = parseCidr(cidr);
   if (prefix === 0) return true;
   const mask = (~0 << (32 - prefix)) >>> 0;
-  return ((ipToInt(base) & mask) >>> 0) === ((ipToInt(ip) & mask) >>> 0);
+  return (ipToInt(base) & mask) >>> 0 === (ipToInt(ip) & mask) >>> 0;
 }
 
 export function isLoopback(ip: string): boolean {

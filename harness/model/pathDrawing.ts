@@ -21,10 +21,12 @@ export function pathHops(t: PathTrace): PathHop[] {
   const { match: m, why } = t;
   const hops = [hop('client', `${t.client.podIp} → ${t.client.dialled}`, t.client.resolved)];
   if (t.iptables) hops.push(hop('iptables', t.iptables.rule, t.iptables.detail));
-  if (t.sidecar) hops.push(hop('sidecar', `${t.sidecar.port} ${t.sidecar.port === 15006 ? 'virtualInbound' : 'virtualOutbound'}`, t.sidecar.detail));
+  if (t.sidecar)
+    hops.push(hop('sidecar', `${t.sidecar.port} ${t.sidecar.port === 15006 ? 'virtualInbound' : 'virtualOutbound'}`, t.sidecar.detail));
   if (m.listener && m.listener !== 'virtualInbound') hops.push(hop('listener', m.listener, why.listener));
   if (m.error === 'no filter chains matched') hops.push(hop('filter-chain', 'no filter chain', why.filterChain));
-  else if (m.filterChain !== undefined || t.filterChainMatch !== undefined) hops.push(hop('filter-chain', m.filterChain ?? t.filterChainMatch!, why.filterChain));
+  else if (m.filterChain !== undefined || t.filterChainMatch !== undefined)
+    hops.push(hop('filter-chain', m.filterChain ?? t.filterChainMatch!, why.filterChain));
   if (m.routeConfig !== undefined) {
     const vh = m.virtualHost ?? 'no virtual host';
     hops.push(hop('route', `${m.routeConfig}: ${vh}${t.directResponse !== undefined ? ` → ${t.directResponse}` : ''}`, why.route));

@@ -97,7 +97,13 @@ interface Ctx {
 }
 
 /** The trace for a probe from `workload`: its istio-init rules and proxy config, as the model builds them. */
-export function tracePathFrom(scenario: Scenario, istio: IstioVersion, workload: Workload, probe: TraceProbe, resolvedIp: string): PathTrace {
+export function tracePathFrom(
+  scenario: Scenario,
+  istio: IstioVersion,
+  workload: Workload,
+  probe: TraceProbe,
+  resolvedIp: string,
+): PathTrace {
   const config = buildProxyConfig(scenario, istio, workload);
   const restore = workload.sidecar ? renderRestore(injectionConfig(workload.annotations, istio.era, istio.minor)) : undefined;
   return tracePath({ config, restore, probe, resolvedIp });
@@ -165,7 +171,7 @@ function inboundHairpin(ctx: Ctx, port: number): PathTrace {
   ctx.t.match.cluster = config.inbound.find((p) => p.port === probe.port)?.cluster ?? 'InboundPassthroughClusterIpv4';
   const app = config.era === 'modern' ? ctx.input.resolvedIp : '127.0.0.1';
   ctx.t.destination = { address: `${app}:${probe.port}`, detail: "the pod's own application" };
-  ctx.t.note('the inbound (15006) path is summarised: virtualInbound\'s filter chains are not modelled');
+  ctx.t.note("the inbound (15006) path is summarised: virtualInbound's filter chains are not modelled");
   return ctx.t.end('forwarded');
 }
 
@@ -212,7 +218,9 @@ function listenerFacts(ctx: Ctx, l: Listener): Learned | undefined {
   if (l.listenerFilters.length === 0) return raw;
   if (!probe.sendsFirst) {
     const filters = l.listenerFilters.join(' and ');
-    ctx.t.note(`${filters} on ${l.name} ${l.listenerFilters.length > 1 ? 'wait' : 'waits'} for the client's first bytes, and this client waits for the server to speak first`);
+    ctx.t.note(
+      `${filters} on ${l.name} ${l.listenerFilters.length > 1 ? 'wait' : 'waits'} for the client's first bytes, and this client waits for the server to speak first`,
+    );
     return undefined;
   }
   if (probe.scheme === 'https' && l.listenerFilters.includes('tls_inspector')) {
@@ -234,11 +242,11 @@ function clientProtocol(ctx: Ctx, codec = false): InspectorVerdict | 'tls' {
   const { probe } = ctx.input;
   if (probe.scheme === 'https') return 'tls';
   if (probe.scheme === 'http') {
-    ctx.t.note('the client sends an HTTP/1.1 request (curl\'s default for http:// URLs)');
+    ctx.t.note("the client sends an HTTP/1.1 request (curl's default for http:// URLs)");
     return 'http/1.1';
   }
   if (probe.firstBytes === undefined || probe.firstBytes === '') {
-    ctx.t.note('the client\'s first bytes are not known; assumed not to be HTTP');
+    ctx.t.note("the client's first bytes are not known; assumed not to be HTTP");
     return 'not-http';
   }
   const bytes = Buffer.from(probe.firstBytes, 'latin1');
@@ -265,8 +273,14 @@ function describeFacts(f: ConnectionFacts): string {
 }
 
 function chainDetail(chain: FilterChain, l: Listener, facts: ConnectionFacts): string {
-  const which = chain === l.defaultFilterChain ? 'default filter chain (no other chain matched)' : `match ${describeChainMatch(dumpMatch(chain.match))}`;
-  const filter = chain.filter.kind === 'tcp_proxy' ? `tcp_proxy → ${chain.filter.cluster}` : `http_connection_manager, route ${chain.filter.routeConfigName}`;
+  const which =
+    chain === l.defaultFilterChain
+      ? 'default filter chain (no other chain matched)'
+      : `match ${describeChainMatch(dumpMatch(chain.match))}`;
+  const filter =
+    chain.filter.kind === 'tcp_proxy'
+      ? `tcp_proxy → ${chain.filter.cluster}`
+      : `http_connection_manager, route ${chain.filter.routeConfigName}`;
   return `${which}; ${filter}; ${describeFacts(facts)}`;
 }
 
@@ -281,7 +295,12 @@ function httpManager(ctx: Ctx, routeName: string): PathTrace {
     return ctx.t.end('waits');
   }
   if (speaks !== 'http/1.1' && speaks !== 'http/1.0') {
-    const what = speaks === 'tls' ? 'a TLS ClientHello' : speaks === 'h2c' ? 'an HTTP/2 preface (the lab\'s codec speaks HTTP/1.1 only)' : 'non-HTTP bytes';
+    const what =
+      speaks === 'tls'
+        ? 'a TLS ClientHello'
+        : speaks === 'h2c'
+          ? "an HTTP/2 preface (the lab's codec speaks HTTP/1.1 only)"
+          : 'non-HTTP bytes';
     ctx.t.note(`${what} reach the HTTP/1 codec, which answers 400 Bad Request and closes (${config.era} era reply bytes)`);
     ctx.t.match.error = 'protocol error';
     return ctx.t.end('local-reply');
@@ -341,7 +360,9 @@ function toCluster(ctx: Ctx, name: string, via: 'tcp' | 'http'): PathTrace {
   }
   const endpoints = cluster.endpoints.map((e) => `${e.address}:${e.port}`).join(', ');
   if (cluster.type === 'STRICT_DNS') {
-    ctx.t.note(`${name} is STRICT_DNS: the sidecar resolves ${cluster.endpoints.map((e) => e.address).join(', ')} itself, whatever ${probe.host} resolved to for the client`);
+    ctx.t.note(
+      `${name} is STRICT_DNS: the sidecar resolves ${cluster.endpoints.map((e) => e.address).join(', ')} itself, whatever ${probe.host} resolved to for the client`,
+    );
     ctx.t.destination = { address: endpoints, detail: 'the DNS name(s) the sidecar resolves' };
   } else {
     ctx.t.destination = { address: endpoints, detail: `${cluster.type} endpoints${cluster.endpoints.length > 1 ? ', round robin' : ''}` };

@@ -12,7 +12,8 @@ import type { IstioEra } from './iptables.ts';
 
 /** Simplifications of the sidecar model that hold for every version. */
 const MODEL_NOTES = {
-  inMesh: 'sidecar-to-sidecar traffic is plaintext in the lab; real Istio would use auto mTLS (ISTIO_MUTUAL) between the two sidecars, which changes no listener, cluster or client outcome asserted here',
+  inMesh:
+    'sidecar-to-sidecar traffic is plaintext in the lab; real Istio would use auto mTLS (ISTIO_MUTUAL) between the two sidecars, which changes no listener, cluster or client outcome asserted here',
   http: 'the HTTP connection manager opens one upstream connection per request (Envoy pools them), so HTTP probes may show more upstream conntrack legs than real Istio',
 };
 
@@ -56,7 +57,13 @@ export function buildProxyConfig(scenario: Scenario, istio: IstioVersion, worklo
     inbound: inboundPorts(scenario, workload, istio.era),
     fidelityNotes: [
       ...(istio.era === 'legacy' ? LEGACY_NOTES : []),
-      ...(services.some((s) => s.kind === 'Service' && [...s.endpoints.values()].flat().some((e) => scenario.workloads.some((w) => w.sidecar && w.ip === e.address))) ? [MODEL_NOTES.inMesh] : []),
+      ...(services.some(
+        (s) =>
+          s.kind === 'Service' &&
+          [...s.endpoints.values()].flat().some((e) => scenario.workloads.some((w) => w.sidecar && w.ip === e.address)),
+      )
+        ? [MODEL_NOTES.inMesh]
+        : []),
       ...(built.routes.length > 0 ? [MODEL_NOTES.http] : []),
       ...built.notes,
     ],

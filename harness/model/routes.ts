@@ -26,7 +26,11 @@ function vsRoute(svc: MeshService, port: number, vss: VirtualService[]): { clust
   const dest = http?.route[0]?.destination;
   if (!vs || !http || !dest) return undefined;
   const destHost = dest.host.includes('.') || svc.kind === 'ServiceEntry' ? dest.host : `${dest.host}.${vs.namespace}.svc.cluster.local`;
-  return { cluster: serviceClusterName(dest.port?.number ?? port, destHost), timeoutMs: http.timeout ? durationMs(http.timeout) : 0, vs: `${vs.name}.${vs.namespace}` };
+  return {
+    cluster: serviceClusterName(dest.port?.number ?? port, destHost),
+    timeoutMs: http.timeout ? durationMs(http.timeout) : 0,
+    vs: `${vs.name}.${vs.namespace}`,
+  };
 }
 
 /** Host, the short forms of a cluster-local name, and the VIPs, each bare and with :port (seed 000 shows this list). */
@@ -47,7 +51,13 @@ export function catchAllVirtualHost(policy: OutboundTrafficPolicy): VirtualHost 
     : { name: 'block_all', domains: ['*'], routeName: 'block_all', action: { kind: 'direct_response', status: 502 } };
 }
 
-export function serviceVirtualHost(svc: MeshService, port: number, proxyNamespace: string, vss: VirtualService[], domains?: string[]): VirtualHost {
+export function serviceVirtualHost(
+  svc: MeshService,
+  port: number,
+  proxyNamespace: string,
+  vss: VirtualService[],
+  domains?: string[],
+): VirtualHost {
   const vs = vsRoute(svc, port, vss);
   return {
     name: `${svc.hostname}:${port}`,
@@ -64,7 +74,13 @@ export function serviceVirtualHost(svc: MeshService, port: number, proxyNamespac
 }
 
 /** Route "PORT" shared by every HTTP service on that port, ending with the catch-all. */
-export function portRoute(port: number, services: MeshService[], policy: OutboundTrafficPolicy, proxyNamespace: string, vss: VirtualService[]): RouteConfig {
+export function portRoute(
+  port: number,
+  services: MeshService[],
+  policy: OutboundTrafficPolicy,
+  proxyNamespace: string,
+  vss: VirtualService[],
+): RouteConfig {
   return {
     name: String(port),
     virtualHosts: [...services.map((s) => serviceVirtualHost(s, port, proxyNamespace, vss)), catchAllVirtualHost(policy)],
@@ -81,5 +97,7 @@ export function selectVirtualHost(config: RouteConfig | undefined, host: string)
   const wanted = host.toLowerCase();
   const bare = wanted.replace(/:\d+$/, '');
   const vhosts = config?.virtualHosts ?? [];
-  return vhosts.find((v) => v.domains.some((d) => d !== '*' && (d === wanted || d === bare))) ?? vhosts.find((v) => v.domains.includes('*'));
+  return (
+    vhosts.find((v) => v.domains.some((d) => d !== '*' && (d === wanted || d === bare))) ?? vhosts.find((v) => v.domains.includes('*'))
+  );
 }

@@ -7,9 +7,7 @@
 import type { IstioEra } from './iptables.ts';
 
 export type Protocol =
-  | 'HTTP' | 'HTTP2' | 'GRPC' | 'GRPC-Web' | 'HTTP_PROXY'
-  | 'TCP' | 'TLS' | 'HTTPS' | 'MONGO' | 'REDIS' | 'MYSQL'
-  | 'UDP' | 'AUTO';
+  'HTTP' | 'HTTP2' | 'GRPC' | 'GRPC-Web' | 'HTTP_PROXY' | 'TCP' | 'TLS' | 'HTTPS' | 'MONGO' | 'REDIS' | 'MYSQL' | 'UDP' | 'AUTO';
 
 /** How Istio treats a port when building listeners (pkg/config/protocol/instance.go). */
 export type ListenerClass = 'http' | 'tcp' | 'auto' | 'none';
@@ -65,9 +63,7 @@ export interface Listener {
 }
 
 export type RouteAction =
-  | { kind: 'cluster'; cluster: string; timeoutMs: number }
-  | { kind: 'passthrough' }
-  | { kind: 'direct_response'; status: number };
+  { kind: 'cluster'; cluster: string; timeoutMs: number } | { kind: 'passthrough' } | { kind: 'direct_response'; status: number };
 
 export interface VirtualHost {
   name: string;

@@ -53,14 +53,19 @@ export interface HttpProbeSpec {
   head?: boolean;
 }
 
-
 export const CURL = '/usr/bin/curl';
 const WRITE_OUT = '%{http_code} %{time_total} %{local_port} %{remote_ip}';
 const BODY_LIMIT = 4096;
 /** curl's --max-time should always end it first; this only guards against a wedged child. */
 const BACKSTOP_MS = 5000;
 
-interface CurlRun { exitCode: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; spawnError?: Error }
+interface CurlRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  spawnError?: Error;
+}
 
 export async function runHttpProbe(spec: HttpProbeSpec): Promise<ProbeResult> {
   const startedAt = performance.now();
@@ -72,7 +77,15 @@ export async function runHttpProbe(spec: HttpProbeSpec): Promise<ProbeResult> {
     const run = await runCurl(curlArgs(spec, bodyPath, headerPath), spec.timeoutMs + BACKSTOP_MS);
     if (run.exitCode === null) {
       const why = run.spawnError ? `could not run ${CURL}: ${run.spawnError.message}` : `${CURL} killed by ${run.signal ?? 'a signal'}`;
-      return { ...head, connect: 'error', receivedBytes: 0, end: 'not-connected', errorClass: 'error', error: why, durationMs: elapsedMs(startedAt) };
+      return {
+        ...head,
+        connect: 'error',
+        receivedBytes: 0,
+        end: 'not-connected',
+        errorClass: 'error',
+        error: why,
+        durationMs: elapsedMs(startedAt),
+      };
     }
     const headerBytes = await readOrEmpty(headerPath);
     const bodyBytes = spec.head ? Buffer.alloc(0) : await readOrEmpty(bodyPath);
@@ -83,8 +96,21 @@ export async function runHttpProbe(spec: HttpProbeSpec): Promise<ProbeResult> {
 }
 
 export function curlArgs(spec: HttpProbeSpec, bodyPath: string, headerPath: string): string[] {
-  const args = ['-q', '-v', '-sS', '--noproxy', '*', '-o', bodyPath, '-D', headerPath, '-w', WRITE_OUT,
-    '--max-time', String(spec.timeoutMs / 1000)];
+  const args = [
+    '-q',
+    '-v',
+    '-sS',
+    '--noproxy',
+    '*',
+    '-o',
+    bodyPath,
+    '-D',
+    headerPath,
+    '-w',
+    WRITE_OUT,
+    '--max-time',
+    String(spec.timeoutMs / 1000),
+  ];
   // -I alone: curl then sends HEAD; with -X it would send that method and still read headers only.
   if (spec.head) args.push('-I');
   else args.push('-X', spec.method);
@@ -114,14 +140,24 @@ function runCurl(args: string[], deadlineMs: number): Promise<CurlRun> {
     let spawnError: Error | undefined;
     child.stdout.on('data', (c: Buffer) => out.push(c));
     // -v output is headers and TLS notes only, never the body; still, keep at most 1 MiB.
-    child.stderr.on('data', (c: Buffer) => { if (errBytes < 1 << 20) { err.push(c); errBytes += c.length; } });
+    child.stderr.on('data', (c: Buffer) => {
+      if (errBytes < 1 << 20) {
+        err.push(c);
+        errBytes += c.length;
+      }
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
-    child.once('error', (e) => { spawnError = e; });
+    child.once('error', (e) => {
+      spawnError = e;
+    });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({
-        exitCode: spawnError ? null : code, signal, spawnError,
-        stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
+        exitCode: spawnError ? null : code,
+        signal,
+        spawnError,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
       });
     });
   });
@@ -140,7 +176,14 @@ async function readOrEmpty(path: string): Promise<Buffer> {
 type Interpreted = Omit<ProbeResult, 'kind' | 'target' | 'received'>;
 
 /** Pure: curl's exit code, -w output, verbose stderr and the two files -> the result fields. */
-export function interpret(exitCode: number, stdout: string, stderr: string, headerBytes: Buffer, bodyBytes: Buffer, wallMs: number): Interpreted {
+export function interpret(
+  exitCode: number,
+  stdout: string,
+  stderr: string,
+  headerBytes: Buffer,
+  bodyBytes: Buffer,
+  wallMs: number,
+): Interpreted {
   const w = parseWriteOut(stdout);
   const verbose = parseVerbose(stderr);
   const connected = (w?.localPort ?? 0) !== 0 || verbose.connected;
@@ -154,9 +197,15 @@ export function interpret(exitCode: number, stdout: string, stderr: string, head
   else if (verbose.resetAfterConnect) end = 'reset';
   else if (exitCode === 28) end = 'idle';
   else end = 'eof';
-  const error = exitCode === 0 ? undefined
-    : [verbose.curlError ?? `curl exited with ${exitCode}`, verbose.connectFailure && !connected ? `(${verbose.connectFailure})` : undefined]
-      .filter((s) => s !== undefined).join(' ');
+  const error =
+    exitCode === 0
+      ? undefined
+      : [
+          verbose.curlError ?? `curl exited with ${exitCode}`,
+          verbose.connectFailure && !connected ? `(${verbose.connectFailure})` : undefined,
+        ]
+          .filter((s) => s !== undefined)
+          .join(' ');
   return {
     exitCode,
     ...(httpStatus === undefined ? {} : { httpStatus }),
@@ -182,7 +231,12 @@ function notConnectedOutcome(exitCode: number, failure: string | undefined): Con
   return 'error';
 }
 
-interface WriteOut { httpCode: number; timeTotal: number; localPort: number; remoteIp: string }
+interface WriteOut {
+  httpCode: number;
+  timeTotal: number;
+  localPort: number;
+  remoteIp: string;
+}
 
 export function parseWriteOut(stdout: string): WriteOut | undefined {
   const m = /^(\d{3}) (\d+(?:\.\d+)?) (\d+) ?(\S*)\s*$/.exec(stdout);
@@ -190,24 +244,38 @@ export function parseWriteOut(stdout: string): WriteOut | undefined {
   return { httpCode: Number(m[1]), timeTotal: Number(m[2]), localPort: Number(m[3]), remoteIp: m[4] ?? '' };
 }
 
-interface Verbose { curlError?: string; connected: boolean; connectFailure?: string; resetAfterConnect: boolean }
+interface Verbose {
+  curlError?: string;
+  connected: boolean;
+  connectFailure?: string;
+  resetAfterConnect: boolean;
+}
 
 export function parseVerbose(stderr: string): Verbose {
   const seen: Verbose = { connected: false, resetAfterConnect: false };
   for (const raw of stderr.split('\n')) {
     const line = raw.replace(/\r$/, '');
-    if (/^curl: \(\d+\) /.test(line)) { seen.curlError = line.trimEnd(); continue; }
-    if (!line.startsWith('* ')) continue;  // "> " request, "< " response headers, "{ [n bytes data]"
+    if (/^curl: \(\d+\) /.test(line)) {
+      seen.curlError = line.trimEnd();
+      continue;
+    }
+    if (!line.startsWith('* ')) continue; // "> " request, "< " response headers, "{ [n bytes data]"
     // "connect to H port P failed: R" after a non-blocking connect, or "Immediate connect fail for H: R"
     // when connect() itself already failed (happens on loopback under load).
-    if (/^\*\s+(?:connect to .* failed|Immediate connect fail for .*?): /.test(line)) { seen.connectFailure = line.slice(2).trim(); continue; }
+    if (/^\*\s+(?:connect to .* failed|Immediate connect fail for .*?): /.test(line)) {
+      seen.connectFailure = line.slice(2).trim();
+      continue;
+    }
     if (/^\*\s+Connected to /.test(line)) seen.connected = true;
     else if (seen.connected && /Connection reset by peer|Broken pipe/i.test(line)) seen.resetAfterConnect = true;
   }
   return seen;
 }
 
-interface ResponseBlock { status?: number; headers: Record<string, string> }
+interface ResponseBlock {
+  status?: number;
+  headers: Record<string, string>;
+}
 
 /** -D holds every response block (1xx, then the final one): the last one that starts with a status line. */
 export function lastResponseBlock(text: string): ResponseBlock | undefined {
@@ -219,7 +287,8 @@ export function lastResponseBlock(text: string): ResponseBlock | undefined {
   const headers = new Map<string, string>();
   let previous: string | undefined;
   for (const line of lines) {
-    if (/^[ \t]/.test(line) && previous !== undefined) {  // obsolete line folding
+    if (/^[ \t]/.test(line) && previous !== undefined) {
+      // obsolete line folding
       headers.set(previous, `${headers.get(previous) ?? ''} ${line.trim()}`);
       continue;
     }
@@ -255,10 +324,14 @@ function mapUrlHost(url: string, map: (host: string) => string): string {
   return m ? `${m[1]}${map(m[2]!)}${m[3]}` : url;
 }
 
-function httpChecks(e: { exitCode?: number; status?: number; headers?: Record<string, string>; bodyContains?: string; bodyAbsent?: string }, r: ProbeResult): ClientCheck[] {
+function httpChecks(
+  e: { exitCode?: number; status?: number; headers?: Record<string, string>; bodyContains?: string; bodyAbsent?: string },
+  r: ProbeResult,
+): ClientCheck[] {
   const checks: ClientCheck[] = [];
   const add = (what: string, expected: string, seen: string, ok: boolean) => checks.push({ what, expected, seen, ok });
-  if (e.exitCode !== undefined) add('exit code', String(e.exitCode), `${r.exitCode ?? 'none'}${r.curlError ? ` (${r.curlError})` : ''}`, r.exitCode === e.exitCode);
+  if (e.exitCode !== undefined)
+    add('exit code', String(e.exitCode), `${r.exitCode ?? 'none'}${r.curlError ? ` (${r.curlError})` : ''}`, r.exitCode === e.exitCode);
   if (e.status !== undefined) add('HTTP status', String(e.status), String(r.httpStatus ?? 'none'), r.httpStatus === e.status);
   for (const [name, want] of Object.entries(e.headers ?? {})) {
     const got = r.headers?.[name.toLowerCase()];
@@ -305,7 +378,13 @@ export const httpProbe: ProbeKind<'http', HttpBlock, HttpProbeSpec, typeof httpE
   target: (b) => {
     const url = new URL(b.url);
     const https = url.protocol === 'https:';
-    return { host: url.hostname, port: Number(url.port || (https ? 443 : 80)), scheme: https ? 'https' : 'http', hostHeader: url.host, sendsFirst: true };
+    return {
+      host: url.hostname,
+      port: Number(url.port || (https ? 443 : 80)),
+      scheme: https ? 'https' : 'http',
+      hostHeader: url.host,
+      sendsFirst: true,
+    };
   },
   host: (b) => new URL(b.url).hostname,
   withHost: (b, map) => ({ ...b, url: mapUrlHost(b.url, map) }),

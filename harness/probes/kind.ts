@@ -12,7 +12,18 @@ import type { ShellOutput } from './shell.ts';
 export type KindResultBase = Pick<ProbeResult, 'kind' | 'target' | 'durationMs'>;
 
 /** The result fields the kind scripts are compared on with the lab's probe agent. */
-export const COMPARED_FIELDS = ['connect', 'end', 'errorClass', 'receivedBytes', 'received', 'reply', 'httpStatus', 'body', 'serverVersion', 'localPort'] as const;
+export const COMPARED_FIELDS = [
+  'connect',
+  'end',
+  'errorClass',
+  'receivedBytes',
+  'received',
+  'reply',
+  'httpStatus',
+  'body',
+  'serverVersion',
+  'localPort',
+] as const;
 export type ComparedField = (typeof COMPARED_FIELDS)[number];
 
 /** A TCP port, as every kind's block and the scenario's Services give it. */

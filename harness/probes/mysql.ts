@@ -42,12 +42,8 @@ export interface MysqlProbeSpec {
   timeoutMs: number;
 }
 
-
 type Greeting =
-  | { kind: 'pending' }
-  | { kind: 'greeting'; version: string }
-  | { kind: 'error-packet' }
-  | { kind: 'foreign'; preview: string };
+  { kind: 'pending' } | { kind: 'greeting'; version: string } | { kind: 'error-packet' } | { kind: 'foreign'; preview: string };
 
 /** What we saw of the one socket. */
 interface Watch {
@@ -72,11 +68,22 @@ export async function runMysqlProbe(spec: MysqlProbeSpec): Promise<ProbeResult> 
   try {
     address = await resolveHost(spec.host);
   } catch (err) {
-    return { ...head, connect: 'error', receivedBytes: 0, end: 'not-connected', errorClass: 'error', error: errorMessage(err), durationMs: elapsedMs(startedAt) };
+    return {
+      ...head,
+      connect: 'error',
+      receivedBytes: 0,
+      end: 'not-connected',
+      errorClass: 'error',
+      error: errorMessage(err),
+      durationMs: elapsedMs(startedAt),
+    };
   }
   const watch = watchSocket(net.connect({ host: address, port: spec.port }));
   const conn = createConnection({
-    stream: watch.socket, host: address, port: spec.port, user: spec.user,
+    stream: watch.socket,
+    host: address,
+    port: spec.port,
+    user: spec.user,
     ...(spec.password === undefined ? {} : { password: spec.password }),
     connectTimeout: spec.timeoutMs,
   });
@@ -95,7 +102,7 @@ export async function runMysqlProbe(spec: MysqlProbeSpec): Promise<ProbeResult> 
 
 function watchSocket(socket: net.Socket): Watch {
   const watch: Watch = { socket, connected: false, peerEnded: false, peerReset: false, greeting: { kind: 'pending' } };
-  socket.setNoDelay(true);  // as mysql2 does for sockets it opens itself
+  socket.setNoDelay(true); // as mysql2 does for sockets it opens itself
   socket.once('connect', () => {
     watch.connected = true;
     watch.localAddress = socket.localAddress;
@@ -108,7 +115,9 @@ function watchSocket(socket: net.Socket): Watch {
     if (watch.greeting.kind !== 'pending' || first.length >= GREETING_SCAN_LIMIT) socket.off('data', onData);
   };
   socket.on('data', onData);
-  socket.once('end', () => { watch.peerEnded = true; });
+  socket.once('end', () => {
+    watch.peerEnded = true;
+  });
   socket.on('error', (err: NodeJS.ErrnoException) => {
     if (watch.connected && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) watch.peerReset = true;
   });
@@ -135,9 +144,15 @@ export function readGreeting(bytes: Buffer): Greeting {
 function talk(conn: Connection, spec: MysqlProbeSpec): Promise<Exchange> {
   return new Promise((resolve) => {
     conn.connect((err) => {
-      if (err) { resolve({ err }); return; }
+      if (err) {
+        resolve({ err });
+        return;
+      }
       conn.query({ sql: 'SELECT 1', timeout: spec.timeoutMs, rowsAsArray: true }, (qerr, rows) => {
-        if (qerr) { resolve({ err: qerr }); return; }
+        if (qerr) {
+          resolve({ err: qerr });
+          return;
+        }
         const first = (rows as unknown[][])[0]?.[0];
         resolve({ reply: String(first) });
       });
@@ -163,7 +178,12 @@ async function settle(socket: net.Socket, graceMs: number): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   if (socket.destroyed || socket.readableEnded) return;
   await new Promise<void>((resolve) => {
-    const done = (): void => { clearTimeout(timer); socket.off('end', done); socket.off('close', done); resolve(); };
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('end', done);
+      socket.off('close', done);
+      resolve();
+    };
     const timer = setTimeout(done, graceMs);
     socket.once('end', done);
     socket.once('close', done);
@@ -174,15 +194,25 @@ async function settle(socket: net.Socket, graceMs: number): Promise<void> {
 async function close(conn: Connection, socket: net.Socket, graceful: boolean): Promise<void> {
   if (graceful) {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { conn.destroy(); resolve(); }, 1000);
-      conn.end(() => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(() => {
+        conn.destroy();
+        resolve();
+      }, 1000);
+      conn.end(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
   conn.destroy();
   socket.destroy();
 }
 
-function describe(exchange: Exchange, watch: Watch, spec: MysqlProbeSpec): Omit<ProbeResult, 'kind' | 'target' | 'address' | 'received' | 'durationMs'> {
+function describe(
+  exchange: Exchange,
+  watch: Watch,
+  spec: MysqlProbeSpec,
+): Omit<ProbeResult, 'kind' | 'target' | 'address' | 'received' | 'durationMs'> {
   const version = watch.handshakeVersion ?? (watch.greeting.kind === 'greeting' ? watch.greeting.version : undefined);
   const conn = {
     ...(watch.localAddress === undefined ? {} : { localAddress: watch.localAddress }),
@@ -222,13 +252,24 @@ export function classify(err: (Error & { code?: string; sqlState?: string }) | u
   if (greeting.kind === 'foreign') return 'protocol';
   const code = err?.code;
   switch (code) {
-    case 'ER_ACCESS_DENIED_ERROR': return 'access-denied';
-    case 'PROTOCOL_CONNECTION_LOST': return 'closed';
-    case 'ETIMEDOUT': case 'PROTOCOL_SEQUENCE_TIMEOUT': case 'DEADLINE': return 'timeout';
-    case 'ECONNREFUSED': return 'refused';
-    case 'ECONNRESET': case 'EPIPE': return 'reset';
-    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'unreachable';
-    default: break;
+    case 'ER_ACCESS_DENIED_ERROR':
+      return 'access-denied';
+    case 'PROTOCOL_CONNECTION_LOST':
+      return 'closed';
+    case 'ETIMEDOUT':
+    case 'PROTOCOL_SEQUENCE_TIMEOUT':
+    case 'DEADLINE':
+      return 'timeout';
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'unreachable';
+    default:
+      break;
   }
   if (code?.startsWith('PROTOCOL_') || err instanceof RangeError) return 'protocol';
   if (code?.startsWith('ER_') || typeof err?.sqlState === 'string') return 'server-error';
@@ -237,7 +278,6 @@ export function classify(err: (Error & { code?: string; sqlState?: string }) | u
 
 // ---------------------------------------------------------------------------------------------
 // The mysql probe kind: `mysql: { host, port, user, password }` in a scenario.
-
 
 export const mysqlBlock = z.strictObject({
   host: z.string().min(1),
@@ -260,11 +300,25 @@ export const mysqlProbe: ProbeKind<'mysql', MysqlBlock, MysqlProbeSpec, typeof m
   clientChecks: (e, r) =>
     e.serverVersionContains === undefined
       ? []
-      : [{ what: 'server version', expected: `contains ${quoted(e.serverVersionContains)}`, seen: quoted(r.serverVersion ?? 'no greeting'), ok: (r.serverVersion ?? '').includes(e.serverVersionContains) }],
+      : [
+          {
+            what: 'server version',
+            expected: `contains ${quoted(e.serverVersionContains)}`,
+            seen: quoted(r.serverVersion ?? 'no greeting'),
+            ok: (r.serverVersion ?? '').includes(e.serverVersionContains),
+          },
+        ],
   expectsFailure: () => false,
   errorClasses: ['none', 'refused', 'unreachable', 'timeout', 'reset', 'access-denied', 'closed', 'protocol', 'server-error', 'error'],
   spec: (b) => ({ kind: 'mysql', ...b }),
-  wire: z.object({ kind: z.literal('mysql'), host: z.string().min(1), port, user: z.string(), password: z.string().optional(), timeoutMs: z.number().int().positive() }),
+  wire: z.object({
+    kind: z.literal('mysql'),
+    host: z.string().min(1),
+    port,
+    user: z.string(),
+    password: z.string().optional(),
+    timeoutMs: z.number().int().positive(),
+  }),
   describe: (b) => `mysql -h ${b.host} -P ${b.port} -u ${b.user}`,
   // MySQL is server-first: the client waits for the greeting.
   target: (b) => ({ host: b.host, port: b.port, sendsFirst: false }),
@@ -275,10 +329,12 @@ export const mysqlProbe: ProbeKind<'mysql', MysqlBlock, MysqlProbeSpec, typeof m
   run: runMysqlProbe,
   // No MySQL client in the image: socat reads the server greeting and sends nothing (no half-close,
   // so a peer that waits for the client to speak first is a hang, as for the application).
-  kindScript: (s, sourcePort) => socatScript({ host: s.host, port: s.port, send: '', idleMs: s.timeoutMs, connectMs: s.timeoutMs, sourcePort }),
+  kindScript: (s, sourcePort) =>
+    socatScript({ host: s.host, port: s.port, send: '', idleMs: s.timeoutMs, connectMs: s.timeoutMs, sourcePort }),
   parseKindOutput: (s, out, base) => fromSocat(s, out, base),
   shellLimits: {
-    errorClass: 'without a MySQL client the kind probe reads the greeting only: "none" means a greeting came, never an authenticated SELECT 1 (access-denied cannot show)',
+    errorClass:
+      'without a MySQL client the kind probe reads the greeting only: "none" means a greeting came, never an authenticated SELECT 1 (access-denied cannot show)',
     reply: 'no SELECT 1 without a MySQL client',
     end: 'mysql2 quits after its query (the server then closes); the kind probe waits in silence until its idle timeout',
     receivedBytes: 'the lab client also reads the authentication and query replies',
@@ -292,7 +348,13 @@ function fromSocat(s: MysqlProbeSpec, out: ShellOutput, base: KindResultBase): P
   const data = Buffer.from(out.sections.DATA ?? '', 'latin1');
   const head = { ...base, ...at, received: '', receivedBytes: data.length };
   if (session.connect !== 'ok') {
-    return { ...head, connect: session.connect, end: 'not-connected', errorClass: session.connect, error: session.failure ?? 'not connected' };
+    return {
+      ...head,
+      connect: session.connect,
+      end: 'not-connected',
+      errorClass: session.connect,
+      error: session.failure ?? 'not connected',
+    };
   }
   const conn = { ...head, connect: 'ok' as const, localPort: out.localPort, end: session.end };
   const greeting = data.length === 0 ? ({ kind: 'pending' } as const) : readGreeting(data);

@@ -26,7 +26,6 @@ export interface RedisProbeSpec {
   timeoutMs: number;
 }
 
-
 /** What we saw of the one connection ioredis made. */
 interface Watch {
   errors: unknown[];
@@ -47,7 +46,15 @@ export async function runRedisProbe(spec: RedisProbeSpec): Promise<ProbeResult> 
     if (spec.command.length === 0) throw new Error('empty redis command');
     address = await resolveHost(spec.host);
   } catch (err) {
-    return { ...head, connect: 'error', receivedBytes: 0, end: 'not-connected', errorClass: 'error', error: errorMessage(err), durationMs: elapsedMs(startedAt) };
+    return {
+      ...head,
+      connect: 'error',
+      receivedBytes: 0,
+      end: 'not-connected',
+      errorClass: 'error',
+      error: errorMessage(err),
+      durationMs: elapsedMs(startedAt),
+    };
   }
   const client = new Redis(clientOptions(address, spec));
   const watch = watchClient(client);
@@ -81,14 +88,18 @@ function clientOptions(address: string, spec: RedisProbeSpec): RedisOptions {
 function watchClient(client: Redis): Watch {
   const watch: Watch = { errors: [], peerEnded: false, peerReset: false };
   // Also keeps ioredis from printing "[ioredis] Unhandled error event".
-  client.on('error', (err: unknown) => { watch.errors.push(err); });
+  client.on('error', (err: unknown) => {
+    watch.errors.push(err);
+  });
   // 'connect' = TCP established (before AUTH); the socket exists and has its ephemeral port.
   client.once('connect', () => {
     const stream = client.stream as Socket;
     watch.stream = stream;
     watch.localAddress = stream.localAddress;
     watch.localPort = stream.localPort;
-    stream.once('end', () => { watch.peerEnded = true; });
+    stream.once('end', () => {
+      watch.peerEnded = true;
+    });
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ECONNRESET' || err.code === 'EPIPE') watch.peerReset = true;
     });
@@ -116,7 +127,10 @@ async function settle(stream: Socket | undefined, graceMs: number): Promise<void
   if (!stream || stream.closed || !stream.writableEnded) return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, graceMs);
-    stream.once('close', () => { clearTimeout(timer); resolve(); });
+    stream.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 
@@ -135,8 +149,10 @@ async function withDeadline(work: Promise<Exchange>, ms: number): Promise<Exchan
 
 function describe(exchange: Exchange, watch: Watch): Omit<ProbeResult, 'kind' | 'target' | 'address' | 'received' | 'durationMs'> {
   const conn = {
-    localAddress: watch.localAddress, localPort: watch.localPort,
-    receivedBytes: watch.stream?.bytesRead ?? 0, end: endKind(watch),
+    localAddress: watch.localAddress,
+    localPort: watch.localPort,
+    receivedBytes: watch.stream?.bytesRead ?? 0,
+    end: endKind(watch),
   };
   if ('reply' in exchange) return { ...conn, connect: 'ok', errorClass: 'none', reply: render(exchange.reply) };
   const err = mostSpecific(exchange.err, watch.errors);
@@ -190,7 +206,6 @@ function render(reply: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // The redis probe kind: `redis: { host, port, command, password }` in a scenario.
 
-
 export const redisBlock = z.strictObject({
   host: z.string().min(1),
   port,
@@ -217,7 +232,14 @@ export const redisProbe: ProbeKind<'redis', RedisBlock, RedisProbeSpec, typeof r
   expectsFailure: () => false,
   errorClasses: ['none', 'refused', 'unreachable', 'timeout', 'reset', 'reply-error', 'protocol', 'closed', 'error'],
   spec: (b) => ({ kind: 'redis', ...b }),
-  wire: z.object({ kind: z.literal('redis'), host: z.string().min(1), port, command: z.array(z.string()).min(1), password: z.string().optional(), timeoutMs: z.number().int().positive() }),
+  wire: z.object({
+    kind: z.literal('redis'),
+    host: z.string().min(1),
+    port,
+    command: z.array(z.string()).min(1),
+    password: z.string().optional(),
+    timeoutMs: z.number().int().positive(),
+  }),
   describe: (b) => `redis ${b.host}:${b.port} ${b.command.join(' ')}`,
   // ioredis writes the RESP array header first.
   target: (b) => ({ host: b.host, port: b.port, sendsFirst: true, firstBytes: `*${b.command.length}\r\n` }),
@@ -229,7 +251,14 @@ export const redisProbe: ProbeKind<'redis', RedisBlock, RedisProbeSpec, typeof r
   // No redis-cli in the client image: RESP over socat, as redis-cli (and ioredis) would send it.
   kindScript: (s, sourcePort) => {
     const auth = s.password ? resp(['AUTH', s.password]) : '';
-    return socatScript({ host: s.host, port: s.port, send: auth + resp(s.command), idleMs: s.timeoutMs, connectMs: s.timeoutMs, sourcePort });
+    return socatScript({
+      host: s.host,
+      port: s.port,
+      send: auth + resp(s.command),
+      idleMs: s.timeoutMs,
+      connectMs: s.timeoutMs,
+      sourcePort,
+    });
   },
   parseKindOutput: (s, out, base) => fromSocat(s, out, base),
   shellLimits: {
@@ -280,7 +309,13 @@ function fromSocat(s: RedisProbeSpec, out: ShellOutput, base: KindResultBase): P
   const data = out.sections.DATA ?? '';
   const head = { ...base, ...at, received: '', receivedBytes: data.length };
   if (session.connect !== 'ok') {
-    return { ...head, connect: session.connect, end: 'not-connected', errorClass: session.connect, error: session.failure ?? 'not connected' };
+    return {
+      ...head,
+      connect: session.connect,
+      end: 'not-connected',
+      errorClass: session.connect,
+      error: session.failure ?? 'not connected',
+    };
   }
   const conn = { ...head, connect: 'ok' as const, localPort: out.localPort, end: session.end };
   let pos = 0;
@@ -289,7 +324,12 @@ function fromSocat(s: RedisProbeSpec, out: ShellOutput, base: KindResultBase): P
     if ('protocol' in r) return { ...conn, errorClass: 'protocol', error: r.protocol };
     if ('incomplete' in r) {
       const errorClass = session.end === 'idle' ? 'timeout' : session.end === 'reset' ? 'reset' : 'closed';
-      return { ...conn, errorClass, error: errorClass === 'timeout' ? 'Command timed out' : errorClass === 'reset' ? (session.failure ?? 'reset') : 'Connection is closed.' };
+      return {
+        ...conn,
+        errorClass,
+        error:
+          errorClass === 'timeout' ? 'Command timed out' : errorClass === 'reset' ? (session.failure ?? 'reset') : 'Connection is closed.',
+      };
     }
     if (r.error !== undefined) return { ...conn, errorClass: 'reply-error', error: r.error };
     if (k === (s.password ? 1 : 0)) return { ...conn, errorClass: 'none', reply: r.value };

@@ -22,7 +22,9 @@ export const PROBE_KINDS = {
 export type ProbeKindName = keyof typeof PROBE_KINDS;
 
 /** What the probe agent is sent: one kind's spec (each module defines its own). */
-export type ProbeSpec = { [K in ProbeKindName]: (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer _B, infer S, infer _E> ? S : never }[ProbeKindName];
+export type ProbeSpec = {
+  [K in ProbeKindName]: (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer _B, infer S, infer _E> ? S : never;
+}[ProbeKindName];
 export const PROBE_KIND_NAMES = Object.keys(PROBE_KINDS) as ProbeKindName[];
 
 /** A kind's block as a scenario gives it, e.g. the `tcp: {...}` of a tcp probe. */
@@ -86,7 +88,9 @@ export function kindErrorClasses(kind: ProbeKindName): ReadonlyArray<string> {
 }
 
 export function isKindErrorClass(kind: ProbeKindName, errorClass: string): boolean {
-  return kindErrorClasses(kind).some((c) => (c.endsWith('<N>') ? new RegExp(`^${c.slice(0, -3)}\\d+$`).test(errorClass) : c === errorClass));
+  return kindErrorClasses(kind).some((c) =>
+    c.endsWith('<N>') ? new RegExp(`^${c.slice(0, -3)}\\d+$`).test(errorClass) : c === errorClass,
+  );
 }
 
 /** Runs a wire spec (inside the pod namespace: the probe agent). */

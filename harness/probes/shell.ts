@@ -32,13 +32,21 @@ const HEX_SECTIONS = new Set(['DATA', 'HEADERS', 'BODY', 'STDERR']);
 
 /** `od -An -v -tx1` output back to the bytes. */
 export function decodeHex(text: string): string {
-  return Buffer.from(text.split(/\s+/).filter((t) => /^[0-9a-f]{2}$/.test(t)).map((t) => parseInt(t, 16))).toString('latin1');
+  return Buffer.from(
+    text
+      .split(/\s+/)
+      .filter((t) => /^[0-9a-f]{2}$/.test(t))
+      .map((t) => parseInt(t, 16)),
+  ).toString('latin1');
 }
 
 /** Reads a script's stdout; throws when the trailer is missing (the script never finished). */
 export function parseShellOutput(stdout: string): ShellOutput {
   const m = TRAILER_LINE.exec(stdout);
-  if (!m) throw new Error(`the probe script's output has no "EGL <exit> <port> <bytes>" trailer (it did not finish): ${JSON.stringify(stdout.slice(-300))}`);
+  if (!m)
+    throw new Error(
+      `the probe script's output has no "EGL <exit> <port> <bytes>" trailer (it did not finish): ${JSON.stringify(stdout.slice(-300))}`,
+    );
   const sections: Record<string, string> = {};
   const parts = stdout.slice(0, m.index).split(/^EGL-([A-Z]+)\n/m);
   for (let i = 1; i < parts.length; i += 2) {
@@ -117,7 +125,13 @@ export function parseSocatLog(log: string): SocatSession {
   }
   for (const line of lines) {
     if (/Connection reset by peer|Broken pipe/.test(line)) {
-      return { ...at, connect: 'ok', end: 'reset', failure: line.replace(/^.* [EW] /, ''), code: /Broken pipe/.test(line) ? 'EPIPE' : 'ECONNRESET' };
+      return {
+        ...at,
+        connect: 'ok',
+        end: 'reset',
+        failure: line.replace(/^.* [EW] /, ''),
+        code: /Broken pipe/.test(line) ? 'EPIPE' : 'ECONNRESET',
+      };
     }
     if (/socket 2 \(fd \d+\) is at EOF/.test(line)) return { ...at, connect: 'ok', end: 'eof' };
     if (/inactivity timeout triggered/.test(line)) return { ...at, connect: 'ok', end: 'idle' };

@@ -29,7 +29,6 @@ export interface TcpProbeSpec {
   connectTimeoutMs: number;
 }
 
-
 /** Resolve like the client would: dns.lookup goes through getaddrinfo, so the per-netns /etc/hosts applies. */
 export async function resolveHost(host: string): Promise<string> {
   if (net.isIP(host)) return host;
@@ -40,10 +39,15 @@ export async function resolveHost(host: string): Promise<string> {
 /** Connect-phase errno -> outcome; shared with the redis probe. */
 export function connectOutcomeOf(code: string | undefined): ConnectOutcome {
   switch (code) {
-    case 'ECONNREFUSED': return 'refused';
-    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'unreachable';
-    case 'ETIMEDOUT': return 'timeout';
-    default: return 'error';
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'unreachable';
+    case 'ETIMEDOUT':
+      return 'timeout';
+    default:
+      return 'error';
   }
 }
 
@@ -115,7 +119,9 @@ function dial(address: string, spec: TcpProbeSpec): Promise<Session> {
       seen.chunks.push(chunk);
       armIdle();
     });
-    socket.once('end', () => { seen.end ??= 'eof'; });
+    socket.once('end', () => {
+      seen.end ??= 'eof';
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       seen.failure ??= err;
       if (seen.connected) seen.end ??= 'reset';
@@ -138,9 +144,14 @@ function summarise(seen: Observed, spec: TcpProbeSpec): Session {
   const end = seen.end ?? 'eof';
   const { errorClass, error } = endClass(end, data.length, seen.failure, spec);
   return {
-    localAddress: seen.localAddress, localPort: seen.localPort,
-    connect: 'ok', received: data.toString('latin1'), receivedBytes: data.length,
-    end, errorClass, ...(error === undefined ? {} : { error }),
+    localAddress: seen.localAddress,
+    localPort: seen.localPort,
+    connect: 'ok',
+    received: data.toString('latin1'),
+    receivedBytes: data.length,
+    end,
+    errorClass,
+    ...(error === undefined ? {} : { error }),
   };
 }
 
@@ -149,19 +160,34 @@ function fromSocat(spec: TcpProbeSpec, out: ShellOutput, base: Pick<ProbeResult,
   const session = parseSocatLog(out.sections.LOG ?? '');
   const at = session.address === undefined ? {} : { address: session.address };
   if (session.connect !== 'ok') {
-    return { ...base, ...at, ...notConnected(session.connect, session.connect === 'error' ? 'error' : session.connect, session.failure ?? 'not connected') };
+    return {
+      ...base,
+      ...at,
+      ...notConnected(session.connect, session.connect === 'error' ? 'error' : session.connect, session.failure ?? 'not connected'),
+    };
   }
   const data = out.sections.DATA ?? '';
   const failure = session.failure === undefined ? undefined : Object.assign(new Error(session.failure), { code: session.code });
   const { errorClass, error } = endClass(session.end, data.length, failure, spec);
   return {
-    ...base, ...at, localPort: out.localPort,
-    connect: 'ok', received: data, receivedBytes: data.length,
-    end: session.end, errorClass, ...(error === undefined ? {} : { error }),
+    ...base,
+    ...at,
+    localPort: out.localPort,
+    connect: 'ok',
+    received: data,
+    receivedBytes: data.length,
+    end: session.end,
+    errorClass,
+    ...(error === undefined ? {} : { error }),
   };
 }
 
-function endClass(end: EndKind, bytes: number, failure: NodeJS.ErrnoException | undefined, spec: TcpProbeSpec): { errorClass: string; error?: string } {
+function endClass(
+  end: EndKind,
+  bytes: number,
+  failure: NodeJS.ErrnoException | undefined,
+  spec: TcpProbeSpec,
+): { errorClass: string; error?: string } {
   if (end === 'eof') return { errorClass: 'eof' };
   if (end === 'idle') {
     return bytes > 0 ? { errorClass: 'none' } : { errorClass: 'timeout', error: `nothing received within ${spec.readTimeoutMs}ms` };
@@ -178,7 +204,6 @@ function abortClass(code: string | undefined): string {
 
 // ---------------------------------------------------------------------------------------------
 // The tcp probe kind: `tcp: { host, port, send }` in a scenario.
-
 
 export const tcpBlock = z.strictObject({
   host: z.string().min(1),
@@ -206,17 +231,35 @@ export const tcpProbe: ProbeKind<'tcp', TcpBlock, TcpProbeSpec, typeof tcpExpect
   schema: tcpBlock,
   expect: tcpExpect,
   clientChecks: (e, r) => [
-    ...(e.received !== undefined ? [{ what: 'received', expected: quoted(e.received), seen: quoted(r.received), ok: r.received === e.received }] : []),
-    ...(e.receivedContains !== undefined
-      ? [{ what: 'received contains', expected: quoted(e.receivedContains), seen: quoted(r.received), ok: r.received.includes(e.receivedContains) }]
+    ...(e.received !== undefined
+      ? [{ what: 'received', expected: quoted(e.received), seen: quoted(r.received), ok: r.received === e.received }]
       : []),
-    ...(e.bytes !== undefined ? [{ what: 'bytes received', expected: String(e.bytes), seen: String(r.receivedBytes), ok: r.receivedBytes === e.bytes }] : []),
+    ...(e.receivedContains !== undefined
+      ? [
+          {
+            what: 'received contains',
+            expected: quoted(e.receivedContains),
+            seen: quoted(r.received),
+            ok: r.received.includes(e.receivedContains),
+          },
+        ]
+      : []),
+    ...(e.bytes !== undefined
+      ? [{ what: 'bytes received', expected: String(e.bytes), seen: String(r.receivedBytes), ok: r.receivedBytes === e.bytes }]
+      : []),
   ],
   errorClasses: ['none', 'refused', 'unreachable', 'timeout', 'reset', 'eof', 'error'],
   // Zero bytes is the blackhole or the hang; a 4xx/5xx status line is seed 000's HTTP/1.1 400 on a Redis port.
   expectsFailure: (e) => e.bytes === 0 || (e.received !== undefined && (e.received.length === 0 || HTTP_ERROR_LINE.test(e.received))),
   spec: (b) => ({ kind: 'tcp', ...b }),
-  wire: z.object({ kind: z.literal('tcp'), host: z.string().min(1), port, send: z.string(), readTimeoutMs: z.number().int().positive(), connectTimeoutMs: z.number().int().positive() }),
+  wire: z.object({
+    kind: z.literal('tcp'),
+    host: z.string().min(1),
+    port,
+    send: z.string(),
+    readTimeoutMs: z.number().int().positive(),
+    connectTimeoutMs: z.number().int().positive(),
+  }),
   describe: (b) => `tcp ${b.host}:${b.port}${b.send ? ` send ${JSON.stringify(b.send)}` : ''}`,
   target: (b) => ({ host: b.host, port: b.port, sendsFirst: b.send.length > 0, firstBytes: b.send }),
   host: (b) => b.host,

@@ -64,7 +64,10 @@ function unpack(v: unknown): Json {
 
 export function parseNodeId(id: string): Omit<DumpNode, 'istioVersion'> {
   const m = /^sidecar~(\d{1,3}(?:\.\d{1,3}){3})~([^.~]+)\.([^~]+)~/.exec(id);
-  if (!m) throw new ReplayError(`the dump's node id "${id}" is not a sidecar's (sidecar~IP~NAME.NAMESPACE~...): replay needs the pod's address and name from it`);
+  if (!m)
+    throw new ReplayError(
+      `the dump's node id "${id}" is not a sidecar's (sidecar~IP~NAME.NAMESPACE~...): replay needs the pod's address and name from it`,
+    );
   return { id, ip: m[1]!, name: m[2]!, namespace: m[3]! };
 }
 
@@ -84,10 +87,13 @@ function istioOnly(filter: Json): string | undefined {
   const type = String(tc?.['@type'] ?? '');
   const inner = String(tc?.type_url ?? '');
   // istio-proxy's filters are named istio.* (istio.stats, istio.metadata_exchange, istio.alpn) or typed istio.*.
-  if (String(filter.name).startsWith('istio.') || type.includes('/istio.') || inner.includes('/istio.') || inner.includes('istio.io')) return `${String(filter.name)} (${inner || type})`;
-  if (/\.wasm\.v3\.Wasm$/.test(type) || /\.wasm\.v3\.Wasm$/.test(inner)) return `${String(filter.name)} (a Wasm plugin: its module is not in the dump)`;
+  if (String(filter.name).startsWith('istio.') || type.includes('/istio.') || inner.includes('/istio.') || inner.includes('istio.io'))
+    return `${String(filter.name)} (${inner || type})`;
+  if (/\.wasm\.v3\.Wasm$/.test(type) || /\.wasm\.v3\.Wasm$/.test(inner))
+    return `${String(filter.name)} (a Wasm plugin: its module is not in the dump)`;
   // Extension config discovery (WasmPlugins, some EnvoyFilters): its config comes over xDS, which a replay has not.
-  if (isObj(filter.config_discovery)) return `${String(filter.name)} (its config is discovered over xDS (ECDS), which the dump does not carry as static config)`;
+  if (isObj(filter.config_discovery))
+    return `${String(filter.name)} (its config is discovered over xDS (ECDS), which the dump does not carry as static config)`;
   return undefined;
 }
 
@@ -128,7 +134,8 @@ function dropSdsSockets(cluster: Json, notes: string[]): void {
   }
   if (Array.isArray(cluster.transport_socket_matches)) {
     const kept = cluster.transport_socket_matches.filter((m) => !needsSds(m));
-    if (kept.length < cluster.transport_socket_matches.length) notes.push(`cluster ${name}: its istio mTLS match needs the pod's SDS secrets, so it connects in plain text`);
+    if (kept.length < cluster.transport_socket_matches.length)
+      notes.push(`cluster ${name}: its istio mTLS match needs the pod's SDS secrets, so it connects in plain text`);
     if (kept.length > 0) cluster.transport_socket_matches = kept;
     else delete cluster.transport_socket_matches;
   }
@@ -164,17 +171,29 @@ function inlineRoutes(listener: Json, routes: Map<string, Json>): void {
 
 function listenersOf(dump: Json, routes: Map<string, Json>, notes: string[]): Json[] {
   const s = section(dump, 'ListenersConfigDump');
-  if (!s) throw new ReplayError('the dump has no ListenersConfigDump section: is it a sidecar\'s /config_dump?');
-  const all = [...arr(s.static_listeners).filter(isObj).map((l) => unpack(l.listener)), ...arr(s.dynamic_listeners).filter(isObj).map((l) => unpack(isObj(l.active_state) ? l.active_state.listener : undefined))];
+  if (!s) throw new ReplayError("the dump has no ListenersConfigDump section: is it a sidecar's /config_dump?");
+  const all = [
+    ...arr(s.static_listeners)
+      .filter(isObj)
+      .map((l) => unpack(l.listener)),
+    ...arr(s.dynamic_listeners)
+      .filter(isObj)
+      .map((l) => unpack(isObj(l.active_state) ? l.active_state.listener : undefined)),
+  ];
   const out: Json[] = [];
   for (const l of all.filter((x) => x.name)) {
     if (l.name === 'virtualInbound' || l.traffic_direction === 'INBOUND') {
-      notes.push(`listener ${String(l.name)}: inbound, not replayed (replay is about the pod's egress; its mTLS certificates are not in a dump)`);
+      notes.push(
+        `listener ${String(l.name)}: inbound, not replayed (replay is about the pod's egress; its mTLS certificates are not in a dump)`,
+      );
       continue;
     }
     if (Array.isArray(l.filter_chains)) {
       const kept = l.filter_chains.filter((c) => !needsSds(isObj(c) ? c.transport_socket : undefined));
-      if (kept.length < l.filter_chains.length) notes.push(`listener ${String(l.name)}: ${l.filter_chains.length - kept.length} TLS-terminating chain(s) need SDS secrets, not replayed`);
+      if (kept.length < l.filter_chains.length)
+        notes.push(
+          `listener ${String(l.name)}: ${l.filter_chains.length - kept.length} TLS-terminating chain(s) need SDS secrets, not replayed`,
+        );
       l.filter_chains = kept;
     }
     inlineRoutes(l, routes);
@@ -201,7 +220,10 @@ function clustersOf(dump: Json, rewrite: EndpointRewrite, notes: string[]): { cl
   const all = [...arr(s.static_clusters), ...arr(s.dynamic_active_clusters)].filter(isObj).map((c) => unpack(c.cluster));
   for (const c of all.filter((x) => x.name && !AGENT_CLUSTERS.has(String(x.name)))) {
     if (c.type === 'EDS' || isObj(c.eds_cluster_config)) {
-      if (!e) throw new ReplayError(`cluster ${String(c.name)} takes its endpoints from EDS, and the dump has none: take it with \`istioctl proxy-config all -o json\` or /config_dump?include_eds`);
+      if (!e)
+        throw new ReplayError(
+          `cluster ${String(c.name)} takes its endpoints from EDS, and the dump has none: take it with \`istioctl proxy-config all -o json\` or /config_dump?include_eds`,
+        );
       delete c.eds_cluster_config;
       c.type = 'STATIC';
       c.load_assignment = eds.get(String(c.name)) ?? { cluster_name: c.name, endpoints: [] };
@@ -210,11 +232,16 @@ function clustersOf(dump: Json, rewrite: EndpointRewrite, notes: string[]): { cl
     cleanFilters(c, `cluster ${String(c.name)}`, notes);
     for (const loc of arr(isObj(c.load_assignment) ? c.load_assignment.endpoints : undefined).filter(isObj)) {
       for (const lb of arr(loc.lb_endpoints).filter(isObj)) {
-        const sa = isObj(lb.endpoint) && isObj(lb.endpoint.address) && isObj(lb.endpoint.address.socket_address) ? lb.endpoint.address.socket_address : undefined;
+        const sa =
+          isObj(lb.endpoint) && isObj(lb.endpoint.address) && isObj(lb.endpoint.address.socket_address)
+            ? lb.endpoint.address.socket_address
+            : undefined;
         if (!sa || !/^\d{1,3}(\.\d{1,3}){3}$/.test(String(sa.address))) continue;
         const to = rewrite(String(sa.address), Number(sa.port_value));
         if (to) {
-          notes.push(`cluster ${String(c.name)}: endpoint ${String(sa.address)}:${String(sa.port_value)} is served in the lab at ${to.address}:${to.port}`);
+          notes.push(
+            `cluster ${String(c.name)}: endpoint ${String(sa.address)}:${String(sa.port_value)} is served in the lab at ${to.address}:${to.port}`,
+          );
           sa.address = to.address;
           sa.port_value = to.port;
         }
@@ -236,11 +263,21 @@ export function bootstrapFromDump(input: unknown, rewrite: EndpointRewrite = () 
   const boot = unpack(section(dump, 'BootstrapConfigDump')?.bootstrap);
   const nodeJson = isObj(boot.node) ? boot.node : {};
   const meta = isObj(nodeJson.metadata) ? nodeJson.metadata : {};
-  const node: DumpNode = { ...parseNodeId(String(nodeJson.id ?? '')), ...(typeof meta.ISTIO_VERSION === 'string' ? { istioVersion: meta.ISTIO_VERSION } : {}) };
+  const node: DumpNode = {
+    ...parseNodeId(String(nodeJson.id ?? '')),
+    ...(typeof meta.ISTIO_VERSION === 'string' ? { istioVersion: meta.ISTIO_VERSION } : {}),
+  };
   const listeners = listenersOf(dump, routesByName(dump), notes);
   const { clusters, endpoints } = clustersOf(dump, rewrite, notes);
   const { dynamic_resources: _d, static_resources: _s, admin: _a, stats_sinks: _k, tracing: _t, ...rest } = boot;
-  if (boot.dynamic_resources) notes.push('no xDS: the dump\'s listeners, clusters and routes are static, so nothing changes while it runs');
+  if (boot.dynamic_resources) notes.push("no xDS: the dump's listeners, clusters and routes are static, so nothing changes while it runs");
   const bootstrap: Json = { ...rest, node: nodeJson, admin: REPLAY_ADMIN, static_resources: { listeners, clusters } };
-  return { bootstrap, node, listeners: listeners.map((l) => String(l.name)), clusters: clusters.map((c) => String(c.name)), endpoints, notes };
+  return {
+    bootstrap,
+    node,
+    listeners: listeners.map((l) => String(l.name)),
+    clusters: clusters.map((c) => String(c.name)),
+    endpoints,
+    notes,
+  };
 }

@@ -60,5 +60,8 @@ export function endpointRewrite(m: ReplayMapping): EndpointRewrite {
 
 /** One line per mapped address: customer address and port → the lab server. */
 export function mappingLines(m: ReplayMapping): string[] {
-  return m.servers.map((s) => `${s.address}:${s.ports.join(',')} → lab ${s.kind} server at ${s.lab ?? s.address}${s.lab ? ' (the config\'s endpoint rewritten to it)' : ''}`);
+  return m.servers.map(
+    (s) =>
+      `${s.address}:${s.ports.join(',')} → lab ${s.kind} server at ${s.lab ?? s.address}${s.lab ? " (the config's endpoint rewritten to it)" : ''}`,
+  );
 }

@@ -31,16 +31,30 @@ function probe(d: ReplayDestination, mapping: ReplayMapping, from: string) {
         : kind === 'tcp'
           ? { tcp: { host: d.host, port: d.port } }
           : { http: { url: `${kind}://${d.host}:${d.port}/` } };
-  return { name: dnsLabel(`${kind}-${d.host}-${d.port}`), description: `${d.text} through the replayed configuration`, from, ...block, expect: {} };
+  return {
+    name: dnsLabel(`${kind}-${d.host}-${d.port}`),
+    description: `${d.text} through the replayed configuration`,
+    from,
+    ...block,
+    expect: {},
+  };
 }
 
 /** Endpoints the config names that no lab server answers at (connections to them go nowhere). */
 export function unmappedEndpoints(config: ReplayConfig, mapping: ReplayMapping): string[] {
   const served = (a: string, p: number) => mapping.servers.some((s) => (s.lab ?? s.address) === a && s.ports.includes(p));
-  return config.endpoints.filter((e) => !e.address.startsWith('127.') && !served(e.address, e.port)).map((e) => `${e.address}:${e.port} (${e.cluster})`);
+  return config.endpoints
+    .filter((e) => !e.address.startsWith('127.') && !served(e.address, e.port))
+    .map((e) => `${e.address}:${e.port} (${e.cluster})`);
 }
 
-export function replayScenarioYaml(config: ReplayConfig, mapping: ReplayMapping, destinations: ReplayDestination[], istio: string, dumpFile: string): string {
+export function replayScenarioYaml(
+  config: ReplayConfig,
+  mapping: ReplayMapping,
+  destinations: ReplayDestination[],
+  istio: string,
+  dumpFile: string,
+): string {
   const n = config.node;
   const scenario = {
     name: replayScenarioName(config),
@@ -49,7 +63,12 @@ export function replayScenarioYaml(config: ReplayConfig, mapping: ReplayMapping,
     istio,
     lab: { podCIDR: `${n.ip.split('.').slice(0, 3).join('.')}.0/24` },
     workloads: [{ name: dnsLabel(n.name), namespace: dnsLabel(n.namespace), ip: n.ip, sidecar: true }],
-    externalServers: mapping.servers.map((s) => ({ name: dnsLabel(`replay-${s.kind}-${s.lab ?? s.address}`), kind: s.kind, addresses: [s.lab ?? s.address], ports: s.ports })),
+    externalServers: mapping.servers.map((s) => ({
+      name: dnsLabel(`replay-${s.kind}-${s.lab ?? s.address}`),
+      kind: s.kind,
+      addresses: [s.lab ?? s.address],
+      ports: s.ports,
+    })),
     probes: destinations.map((d) => probe(d, mapping, dnsLabel(n.name))),
   };
   return stringify(scenario, { lineWidth: 0 });

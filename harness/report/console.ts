@@ -36,7 +36,10 @@ export interface Reporter extends Progress {
 /** "addresses: external server redis-cluster 10.0.0.6 -> 172.18.0.5 (real)", one line per mapping. */
 export function addressLines(mappings: AddressMapping[]): string[] {
   if (mappings.length === 0) return [];
-  return ['addresses (scenario -> real; probes and checks use the real ones):', ...mappings.map((m) => `  ${m.what} ${m.name}: ${m.scenario} -> ${m.real}`)];
+  return [
+    'addresses (scenario -> real; probes and checks use the real ones):',
+    ...mappings.map((m) => `  ${m.what} ${m.name}: ${m.scenario} -> ${m.real}`),
+  ];
 }
 
 export function probeLine(o: ProbeOutcome): string {
@@ -49,9 +52,17 @@ export function evidenceLines(o: ProbeOutcome): string[] {
   const r = o.result;
   if (r) {
     lines.push(`client: connect=${r.connect} end=${r.end} error=${r.errorClass}${r.error ? ` (${r.error})` : ''} in ${r.durationMs} ms`);
-    lines.push(`client received ${r.receivedBytes} bytes: ${JSON.stringify(r.received.slice(0, 300))}${r.reply ? ` reply ${JSON.stringify(r.reply)}` : ''}`);
-    if (r.exitCode !== undefined) lines.push(`curl exit ${r.exitCode}${r.curlError ? `: ${r.curlError}` : ''}, HTTP ${r.httpStatus ?? '-'}`);
-    if (r.headers) lines.push(`response headers: ${Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    lines.push(
+      `client received ${r.receivedBytes} bytes: ${JSON.stringify(r.received.slice(0, 300))}${r.reply ? ` reply ${JSON.stringify(r.reply)}` : ''}`,
+    );
+    if (r.exitCode !== undefined)
+      lines.push(`curl exit ${r.exitCode}${r.curlError ? `: ${r.curlError}` : ''}, HTTP ${r.httpStatus ?? '-'}`);
+    if (r.headers)
+      lines.push(
+        `response headers: ${Object.entries(r.headers)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')}`,
+      );
     if (r.body) lines.push(`body: ${JSON.stringify(r.body.slice(0, 300))}`);
     if (r.serverVersion) lines.push(`server greeting: ${r.serverVersion}`);
   }
@@ -75,7 +86,9 @@ export class ConsoleReporter implements Reporter {
 
   scenarioStart(loaded: LoadedScenario, site: RunSite, runDir: string): void {
     const s = loaded.scenario;
-    this.write(`▶ ${s.name}: scenario for Istio ${loaded.istio.text} (${loaded.istio.era}), ${s.mesh.outboundTrafficPolicy}, backend ${site.name}`);
+    this.write(
+      `▶ ${s.name}: scenario for Istio ${loaded.istio.text} (${loaded.istio.era}), ${s.mesh.outboundTrafficPolicy}, backend ${site.name}`,
+    );
     if (site.sidecar) this.write(`  sidecar: ${site.sidecar.describe}`);
     this.write(`  run directory: ${runDir}`);
     for (const note of site.fidelityNotes) this.write(`  fidelity: ${note}`);
@@ -171,7 +184,9 @@ export class QuietReporter extends BufferedReporter {
     if (o.ok) {
       const checks = o.podChecks.length + o.probes.reduce((n, p) => n + p.checks.length, 0);
       const engine = o.sidecar ? ` [${o.sidecar.engine}]` : '';
-      this.write(`✔ ${`${o.name}${engine}`.padEnd(48)} ${String(o.probes.length).padStart(2)} probes ${String(checks).padStart(3)} checks ${(o.durationMs / 1000).toFixed(1).padStart(5)} s`);
+      this.write(
+        `✔ ${`${o.name}${engine}`.padEnd(48)} ${String(o.probes.length).padStart(2)} probes ${String(checks).padStart(3)} checks ${(o.durationMs / 1000).toFixed(1).padStart(5)} s`,
+      );
     } else this.flush();
     this.buffer = [];
   }

@@ -53,7 +53,9 @@ export function writeScenarioOutcome(outcome: ScenarioOutcome): void {
 export function readScenarioOutcome(runDir: string): ScenarioOutcome {
   const file = join(runDir, OUTCOME_FILE);
   const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<ScenarioOutcome>;
-  const missing = (['name', 'ok', 'runDir', 'backend', 'probes', 'podChecks', 'durationMs', 'timings'] as const).filter((k) => data[k] === undefined);
+  const missing = (['name', 'ok', 'runDir', 'backend', 'probes', 'podChecks', 'durationMs', 'timings'] as const).filter(
+    (k) => data[k] === undefined,
+  );
   if (missing.length > 0) throw new Error(`${file}: not a scenario outcome (no ${missing.join(', ')})`);
   if (!Array.isArray(data.probes) || data.probes.some((p) => typeof p?.probe?.name !== 'string' || !Array.isArray(p.checks))) {
     throw new Error(`${file}: expected probes with their probe definition and checks`);

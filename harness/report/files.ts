@@ -70,7 +70,16 @@ export interface SuiteTimings {
   /** The phases measured, in order, with the names the output uses. */
   phases: Record<string, string>;
   runs: RunTimings[];
-  totals: { runs: number; labUpMs: number; serversReadyMs?: number; sidecarsReadyMs?: number; probesMs: number; teardownMs: number; totalMs: number; wallMs: number };
+  totals: {
+    runs: number;
+    labUpMs: number;
+    serversReadyMs?: number;
+    sidecarsReadyMs?: number;
+    probesMs: number;
+    teardownMs: number;
+    totalMs: number;
+    wallMs: number;
+  };
 }
 
 type PhaseTimings = { upMs: number; probesMs: number; downMs: number; serversReadyMs?: number; sidecarsReadyMs?: number };
@@ -92,7 +101,8 @@ export function suiteTimings(r: SuiteResult): SuiteTimings {
     };
   });
   const has = (k: 'serversReadyMs' | 'sidecarsReadyMs') => runs.some((x) => x[k] !== undefined);
-  const add = (k: 'labUpMs' | 'serversReadyMs' | 'sidecarsReadyMs' | 'probesMs' | 'teardownMs' | 'totalMs') => runs.reduce((n, x) => n + (x[k] ?? 0), 0);
+  const add = (k: 'labUpMs' | 'serversReadyMs' | 'sidecarsReadyMs' | 'probesMs' | 'teardownMs' | 'totalMs') =>
+    runs.reduce((n, x) => n + (x[k] ?? 0), 0);
   const phases: Record<string, string> = { labUpMs: 'lab up' };
   if (has('serversReadyMs')) phases.serversReadyMs = 'servers ready';
   if (has('sidecarsReadyMs')) phases.sidecarsReadyMs = 'sidecars ready';
@@ -144,6 +154,7 @@ export function writeSuiteReports(dir: string, r: SuiteResult, extra: { html?: s
   attempt(paths.timings, () => toJson(suiteTimings(r)));
   if (paths.html !== undefined) attempt(paths.html, () => extra.html!);
   if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new AggregateError(errors, `writing the reports in ${dir}: ${errors.map((e) => (e as Error).message).join('; ')}`);
+  if (errors.length > 1)
+    throw new AggregateError(errors, `writing the reports in ${dir}: ${errors.map((e) => (e as Error).message).join('; ')}`);
   return paths;
 }

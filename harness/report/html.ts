@@ -64,7 +64,11 @@ export function escapeText(value: unknown): string {
 
 /** An anchor id made of [a-z0-9-] only. */
 export function anchorId(run: Pick<ScenarioRun, 'scenario' | 'attempt'>): string {
-  const slug = run.scenario.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'scenario';
+  const slug =
+    run.scenario
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'scenario';
   return `s-${slug}-${run.attempt}`;
 }
 
@@ -122,7 +126,13 @@ function formatTime(iso: string): string {
   return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-const STATUS_LABEL: Record<Status, string> = { passed: 'passed', failed: 'failed', error: 'error', interrupted: 'interrupted', skipped: 'skipped' };
+const STATUS_LABEL: Record<Status, string> = {
+  passed: 'passed',
+  failed: 'failed',
+  error: 'error',
+  interrupted: 'interrupted',
+  skipped: 'skipped',
+};
 
 function badge(status: Status): string {
   return `<span class="badge b-${status}">${STATUS_LABEL[status]}</span>`;
@@ -170,7 +180,13 @@ function boxWidth(label: string): number {
 /** Inline SVG of the hops, left to right, wrapping onto further rows; coloured by the trace's outcome. */
 export function renderPathSvg(hops: PathHop[], outcome: TraceOutcome, uid: string): string {
   if (hops.length === 0) return '<p class="muted">empty path trace</p>';
-  interface Placed { hop: PathHop; x: number; y: number; w: number; row: number }
+  interface Placed {
+    hop: PathHop;
+    x: number;
+    y: number;
+    w: number;
+    row: number;
+  }
   const placed: Placed[] = [];
   let x = 0;
   let row = 0;
@@ -206,7 +222,9 @@ export function renderPathSvg(hops: PathHop[], outcome: TraceOutcome, uid: strin
       const cx = p.x + p.w / 2;
       const turnY = p.y + BOX_H + GAP_Y / 2;
       const nx = next.x + next.w / 2;
-      parts.push(`<path class="arrow" d="M${cx},${p.y + BOX_H} L${cx},${turnY} L${nx},${turnY} L${nx},${next.y - 2}" marker-end="url(#${marker})"/>`);
+      parts.push(
+        `<path class="arrow" d="M${cx},${p.y + BOX_H} L${cx},${turnY} L${nx},${turnY} L${nx},${next.y - 2}" marker-end="url(#${marker})"/>`,
+      );
     }
   });
   placed.forEach((p, i) => {
@@ -278,7 +296,9 @@ function renderStats(o: ProbeOutcome): string {
   if (o.statsDiff === undefined) return '<div class="evidence"><h5>stats that moved</h5><p class="muted">no sidecar stats</p></div>';
   const moved = statEntries(o.statsDiff);
   if (moved.length === 0) return '<div class="evidence"><h5>stats that moved</h5><p class="muted">none</p></div>';
-  const rows = moved.map(([k, v]) => `<li><code>${escapeText(k)}</code><span class="delta">${v >= 0 ? '+' : ''}${escapeText(v)}</span></li>`).join('');
+  const rows = moved
+    .map(([k, v]) => `<li><code>${escapeText(k)}</code><span class="delta">${v >= 0 ? '+' : ''}${escapeText(v)}</span></li>`)
+    .join('');
   return `<div class="evidence"><h5>stats that moved <span class="count">${moved.length}</span></h5><ul class="stats">${rows}</ul></div>`;
 }
 
@@ -300,7 +320,9 @@ function renderClientSaw(o: ProbeOutcome): string {
   return (
     `<div class="client-saw"><h5>client saw</h5><dl class="facts">${facts
       .map(([k, v]) => `<div><dt>${escapeText(k)}</dt><dd>${escapeText(v)}</dd></div>`)
-      .join('')}</dl>` + (shown ? `<pre class="received">${escapeText(clip(JSON.stringify(shown)))}</pre>` : '') + `</div>`
+      .join('')}</dl>` +
+    (shown ? `<pre class="received">${escapeText(clip(JSON.stringify(shown)))}</pre>` : '') +
+    `</div>`
   );
 }
 
@@ -375,26 +397,44 @@ function renderScenario(run: RunWithNotes, multiAttempt: boolean): string {
   const open = run.status === 'failed' || run.status === 'error' || run.status === 'interrupted';
   const notes = o?.fidelityNotes ?? run.fidelityNotes ?? [];
   const runDir = o?.runDir ?? run.runDir;
-  const meta: string[] = [`Istio ${escapeText(run.istio)}`, `backend ${escapeText(run.backend)}`, `started ${escapeText(formatTime(run.startedAt))}`];
+  const meta: string[] = [
+    `Istio ${escapeText(run.istio)}`,
+    `backend ${escapeText(run.backend)}`,
+    `started ${escapeText(formatTime(run.startedAt))}`,
+  ];
   if (run.status !== 'skipped') meta.push(formatDuration(run.durationMs));
   if (multiAttempt) meta.push(`attempt ${run.attempt}`);
   const body: string[] = [];
   body.push(`<p class="desc">${escapeText(run.description)}</p>`);
-  body.push(`<div class="meta">${meta.map((m) => `<span>${m}</span>`).join('')}${run.tags.length ? `<span>${tagList(run.tags)}</span>` : ''}</div>`);
+  body.push(
+    `<div class="meta">${meta.map((m) => `<span>${m}</span>`).join('')}${run.tags.length ? `<span>${tagList(run.tags)}</span>` : ''}</div>`,
+  );
   if (runDir) body.push(`<p class="rundir">run directory <code>${escapeText(runDir)}</code></p>`);
   if (o?.timings) {
-    body.push(`<p class="timings muted">lab up ${formatDuration(o.timings.upMs)} · probes ${formatDuration(o.timings.probesMs)} · teardown ${formatDuration(o.timings.downMs)}</p>`);
+    body.push(
+      `<p class="timings muted">lab up ${formatDuration(o.timings.upMs)} · probes ${formatDuration(o.timings.probesMs)} · teardown ${formatDuration(o.timings.downMs)}</p>`,
+    );
   }
   if (run.reason && run.status !== 'passed') {
-    body.push(`<div class="${run.status === 'skipped' ? 'info-box' : 'error-box'}"><strong>${run.status === 'skipped' ? 'skipped' : run.status === 'interrupted' ? 'interrupted' : 'error'}</strong> ${escapeText(run.reason)}</div>`);
+    body.push(
+      `<div class="${run.status === 'skipped' ? 'info-box' : 'error-box'}"><strong>${run.status === 'skipped' ? 'skipped' : run.status === 'interrupted' ? 'interrupted' : 'error'}</strong> ${escapeText(run.reason)}</div>`,
+    );
   } else if (o?.error) {
     body.push(`<div class="error-box"><strong>error</strong> ${escapeText(o.error)}</div>`);
   }
   if (o?.addresses?.length) {
-    const rows = o.addresses.map((m) => `<tr><td>${escapeText(m.what)}</td><td>${escapeText(m.name)}</td><td><code>${escapeText(m.scenario)}</code></td><td><code>${escapeText(m.real)}</code></td></tr>`).join('');
-    body.push(`<div class="addresses"><h5>addresses (the probes and checks used the real ones)</h5><table><thead><tr><th>what</th><th>name</th><th>scenario</th><th>real</th></tr></thead><tbody>${rows}</tbody></table></div>`);
+    const rows = o.addresses
+      .map(
+        (m) =>
+          `<tr><td>${escapeText(m.what)}</td><td>${escapeText(m.name)}</td><td><code>${escapeText(m.scenario)}</code></td><td><code>${escapeText(m.real)}</code></td></tr>`,
+      )
+      .join('');
+    body.push(
+      `<div class="addresses"><h5>addresses (the probes and checks used the real ones)</h5><table><thead><tr><th>what</th><th>name</th><th>scenario</th><th>real</th></tr></thead><tbody>${rows}</tbody></table></div>`,
+    );
   }
-  if (notes.length) body.push(`<div class="fidelity"><h5>fidelity notes</h5><ul>${notes.map((n) => `<li>${escapeText(n)}</li>`).join('')}</ul></div>`);
+  if (notes.length)
+    body.push(`<div class="fidelity"><h5>fidelity notes</h5><ul>${notes.map((n) => `<li>${escapeText(n)}</li>`).join('')}</ul></div>`);
   if (o && o.podChecks.length) body.push(`<div class="podchecks"><h5>pod state after set-up</h5>${renderChecks(o.podChecks)}</div>`);
   if (o) {
     const probes = orderProbes(o.probes as ProbeWithTrace[]);

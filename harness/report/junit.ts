@@ -25,7 +25,8 @@ import type { ScenarioRun, SuiteResult } from './suiteResult.ts';
 // Characters
 
 /** Characters XML 1.0 does not allow anywhere, not even as character references. */
-const FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const FORBIDDEN =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Removes the characters XML 1.0 forbids. */
 export function stripForbidden(s: string): string {
@@ -103,7 +104,12 @@ function probeCase(p: ProbeOutcome, classname: string): JunitCase {
   else if (p.error) c.result = { kind: 'error', type: 'ProbeError', message: p.error, body: probeBody(p) };
   else if (!p.ok) {
     const first = p.checks.find((x) => !x.ok);
-    c.result = { kind: 'failure', type: 'ExpectationFailed', message: first ? checkMessage(first) : 'the probe did not hold', body: probeBody(p) };
+    c.result = {
+      kind: 'failure',
+      type: 'ExpectationFailed',
+      message: first ? checkMessage(first) : 'the probe did not hold',
+      body: probeBody(p),
+    };
   } else c.out = probeBody(p);
   return c;
 }
@@ -142,15 +148,30 @@ export function suiteOf(run: ScenarioRun, r: SuiteResult): JunitSuite {
     cases.push({ name: 'setup', classname, time: 0, result: { kind: 'skipped', message: skipMessage(run, r), body } });
   } else if (!o || (o.error && o.probes.length === 0)) {
     const message = o?.error ?? run.reason ?? 'the scenario produced no outcome';
-    cases.push({ name: 'setup', classname, time: seconds(o?.timings.upMs), result: { kind: 'error', type: 'SetupError', message, body: message + where } });
+    cases.push({
+      name: 'setup',
+      classname,
+      time: seconds(o?.timings.upMs),
+      result: { kind: 'error', type: 'SetupError', message, body: message + where },
+    });
   } else if (o.error) {
     // Set-up worked and some probes ran, then the harness itself failed (conntrack, stats, artifacts).
-    cases.push({ name: 'run', classname, time: 0, result: { kind: 'error', type: 'HarnessError', message: o.error, body: o.error + where } });
+    cases.push({
+      name: 'run',
+      classname,
+      time: 0,
+      result: { kind: 'error', type: 'HarnessError', message: o.error, body: o.error + where },
+    });
   }
   // A failing run must fail in the JUnit too, whatever the cause.
   if ((run.status === 'failed' || run.status === 'error') && !cases.some((c) => c.result && c.result.kind !== 'skipped')) {
     const message = run.reason ?? `the scenario ${run.status === 'error' ? 'errored' : 'failed'}`;
-    cases.push({ name: 'run', classname, time: 0, result: { kind: run.status === 'error' ? 'error' : 'failure', message, body: message + where } });
+    cases.push({
+      name: 'run',
+      classname,
+      time: 0,
+      result: { kind: run.status === 'error' ? 'error' : 'failure', message, body: message + where },
+    });
   }
   const count = (k: CaseResult['kind']) => cases.filter((c) => c.result?.kind === k).length;
   return {

@@ -43,7 +43,8 @@ export function checkClient(e: ClientExpect, r: ProbeResult, basis: Check['basis
 
 export function checkConntrack(e: ConntrackExpect, legs: ProbeLegs, basis: Check['basis']): Check[] {
   const checks: Check[] = [];
-  const add = (what: string, expected: string, seen: string, ok: boolean) => checks.push({ evidence: 'conntrack', what, expected, seen, ok, basis });
+  const add = (what: string, expected: string, seen: string, ok: boolean) =>
+    checks.push({ evidence: 'conntrack', what, expected, seen, ok, basis });
   const client = legs.client;
   const clientSeen = client ? describeLeg(client) : 'no conntrack entry for the client connection';
   if (e.path) {
@@ -54,12 +55,27 @@ export function checkConntrack(e: ConntrackExpect, legs: ProbeLegs, basis: Check
   }
   const count = (client ? 1 : 0) + legs.others.length;
   if (e.legs !== undefined) {
-    add('legs', String(e.legs), `${count}: ${[client, ...legs.others].filter(Boolean).map((l) => describeLeg(l!)).join(' | ') || 'none'}`, count === e.legs);
+    add(
+      'legs',
+      String(e.legs),
+      `${count}: ${
+        [client, ...legs.others]
+          .filter(Boolean)
+          .map((l) => describeLeg(l!))
+          .join(' | ') || 'none'
+      }`,
+      count === e.legs,
+    );
   }
   if (e.upstream !== undefined) {
     const targets = legs.others.map((l) => `${l.original.dst}:${l.original.dport}`);
     const ok = e.upstream === 'none' ? targets.length === 0 : targets.includes(e.upstream);
-    add('upstream leg', e.upstream === 'none' ? 'no second leg' : `a leg to ${e.upstream}`, targets.length ? targets.join(', ') : 'no second leg', ok);
+    add(
+      'upstream leg',
+      e.upstream === 'none' ? 'no second leg' : `a leg to ${e.upstream}`,
+      targets.length ? targets.join(', ') : 'no second leg',
+      ok,
+    );
   }
   return checks;
 }
@@ -85,9 +101,24 @@ export function checkStats(
     const value = after?.get(name) ?? 0;
     const expected = String(want);
     // No sidecar: no stat can have moved, which satisfies exactly the expectations of zero.
-    if (!after) return { evidence: 'stats' as const, what: name, expected, seen: 'no sidecar in this pod', ok: want === '+0' || want === 0 || want === '>=0', basis };
+    if (!after)
+      return {
+        evidence: 'stats' as const,
+        what: name,
+        expected,
+        seen: 'no sidecar in this pod',
+        ok: want === '+0' || want === 0 || want === '>=0',
+        basis,
+      };
     if (listsEveryName && !after.has(name) && !scopeExists(name, after)) {
-      return { evidence: 'stats' as const, what: name, expected, seen: `no stat of ${statScope(name)} exists in the sidecar's /stats`, ok: false, basis };
+      return {
+        evidence: 'stats' as const,
+        what: name,
+        expected,
+        seen: `no stat of ${statScope(name)} exists in the sidecar's /stats`,
+        ok: false,
+        basis,
+      };
     }
     let ok: boolean;
     let seen: string;
@@ -122,7 +153,14 @@ export function checkPath(e: PathExpect, seen: PathMatch | undefined, source: st
     const want = e[f]!;
     const got = seen?.[f];
     const ok = seen !== undefined && (want === 'none' ? got === undefined : got === want);
-    return { evidence: 'path' as const, what: `${f} (${source})`, expected: want, seen: seen === undefined ? `no path: ${source} gave none` : (got ?? 'none'), ok, basis };
+    return {
+      evidence: 'path' as const,
+      what: `${f} (${source})`,
+      expected: want,
+      seen: seen === undefined ? `no path: ${source} gave none` : (got ?? 'none'),
+      ok,
+      basis,
+    };
   });
 }
 
@@ -151,7 +189,21 @@ export function checkIptablesSave(a: PodAssertion, saved: string): Check[] {
   const lines = saved.split('\n').map((l) => l.trim());
   const spec = a.iptablesSave ?? { contains: [], absent: [] };
   return [
-    ...spec.contains.map((rule) => ({ evidence: 'iptables' as const, what: `${a.workload} iptables-save`, expected: `contains ${show(rule)}`, seen: lines.includes(rule) ? 'present' : 'absent', ok: lines.includes(rule), basis: a.basis })),
-    ...spec.absent.map((rule) => ({ evidence: 'iptables' as const, what: `${a.workload} iptables-save`, expected: `no ${show(rule)}`, seen: lines.includes(rule) ? 'present' : 'absent', ok: !lines.includes(rule), basis: a.basis })),
+    ...spec.contains.map((rule) => ({
+      evidence: 'iptables' as const,
+      what: `${a.workload} iptables-save`,
+      expected: `contains ${show(rule)}`,
+      seen: lines.includes(rule) ? 'present' : 'absent',
+      ok: lines.includes(rule),
+      basis: a.basis,
+    })),
+    ...spec.absent.map((rule) => ({
+      evidence: 'iptables' as const,
+      what: `${a.workload} iptables-save`,
+      expected: `no ${show(rule)}`,
+      seen: lines.includes(rule) ? 'present' : 'absent',
+      ok: !lines.includes(rule),
+      basis: a.basis,
+    })),
   ];
 }

@@ -64,7 +64,9 @@ export interface CompareOptions {
 const MODEL_CLUSTER = String.raw`(?:PassthroughCluster|BlackHoleCluster|(?:outbound|inbound)\|.+);?`;
 
 export const LAB_STAT_PATTERNS: RegExp[] = [
-  new RegExp(String.raw`^cluster\.${MODEL_CLUSTER}\.(upstream_cx_total|upstream_cx_none_healthy|upstream_cx_connect_fail|upstream_cx_tx_bytes_total|upstream_cx_rx_bytes_total|upstream_rq_total|upstream_rq_timeout|upstream_rq_\d{3})$`),
+  new RegExp(
+    String.raw`^cluster\.${MODEL_CLUSTER}\.(upstream_cx_total|upstream_cx_none_healthy|upstream_cx_connect_fail|upstream_cx_tx_bytes_total|upstream_cx_rx_bytes_total|upstream_rq_total|upstream_rq_timeout|upstream_rq_\d{3})$`,
+  ),
   // Per-worker copies (worker_N, main_thread) are Envoy's alone.
   /^listener\.(?!.*\.(?:worker_\d+|main_thread)\.).+\.(downstream_cx_total|downstream_listener_filter_remote_close)$/,
   new RegExp(String.raw`^tcp\.${MODEL_CLUSTER}\.downstream_cx_total$`),
@@ -79,7 +81,14 @@ export const LAB_STAT_PATTERNS: RegExp[] = [
  */
 export const KIND_STAT_PREFIXES: string[] = [
   // Istio's default inclusion list, then what the backend asks for.
-  'reporter=', 'cluster_manager', 'listener_manager', 'server', 'cluster.xds-grpc', 'wasm', 'component', 'istio',
+  'reporter=',
+  'cluster_manager',
+  'listener_manager',
+  'server',
+  'cluster.xds-grpc',
+  'wasm',
+  'component',
+  'istio',
   ...MESH_STATS_PREFIXES,
 ];
 
@@ -128,7 +137,9 @@ function compareOutcome(lab: ProbeResult, kind: ProbeResult, d: ProbeDiff, probe
     }
   });
   if (same) {
-    const shown = l.filter(([f, v]) => !(f === 'exitCode' || f === 'httpStatus') || v !== 'none').map(([f, v], i) => (v === k[i]![1] ? `${f} ${v}` : `${f} ${v}/${k[i]![1]} (a declared race)`));
+    const shown = l
+      .filter(([f, v]) => !(f === 'exitCode' || f === 'httpStatus') || v !== 'none')
+      .map(([f, v], i) => (v === k[i]![1] ? `${f} ${v}` : `${f} ${v}/${k[i]![1]} (a declared race)`));
     d.agreed.push({ aspect: 'outcome', summary: shown.join(', ') });
   }
 }
@@ -164,7 +175,12 @@ function compareBytes(lab: ProbeResult, kind: ProbeResult, d: ProbeDiff): void {
   }
   if ((lab.reply !== undefined || kind.reply !== undefined) && lab.reply !== kind.reply) {
     same = false;
-    d.differences.push({ aspect: 'bytes', field: 'reply', lab: lab.reply === undefined ? 'none' : show(clip(lab.reply)), kind: kind.reply === undefined ? 'none' : show(clip(kind.reply)) });
+    d.differences.push({
+      aspect: 'bytes',
+      field: 'reply',
+      lab: lab.reply === undefined ? 'none' : show(clip(lab.reply)),
+      kind: kind.reply === undefined ? 'none' : show(clip(kind.reply)),
+    });
   }
   if (same) {
     const text = lab.receivedBytes === 0 ? 'nothing received' : `${lab.receivedBytes} bytes ${show(clip(lab.received, 40))}`;
@@ -191,7 +207,8 @@ export function conntrackShape(legs: ProbeLegs): ConntrackShape {
 
 function compareConntrack(lab: ProbeLegs | undefined, kind: ProbeLegs | undefined, d: ProbeDiff): void {
   if (!lab || !kind) {
-    if (lab || kind) d.differences.push({ aspect: 'conntrack', field: 'table', lab: lab ? 'read' : 'not read', kind: kind ? 'read' : 'not read' });
+    if (lab || kind)
+      d.differences.push({ aspect: 'conntrack', field: 'table', lab: lab ? 'read' : 'not read', kind: kind ? 'read' : 'not read' });
     return;
   }
   const l = conntrackShape(lab);
@@ -203,14 +220,26 @@ function compareConntrack(lab: ProbeLegs | undefined, kind: ProbeLegs | undefine
   ];
   const diffs = fields.filter(([, a, b]) => a !== b);
   for (const [field, a, b] of diffs) d.differences.push({ aspect: 'conntrack', field, lab: a, kind: b });
-  if (diffs.length === 0) d.agreed.push({ aspect: 'conntrack', summary: `${l.legs} leg(s), client ${l.client}, upstream ${l.upstream ? 'present' : 'absent'}` });
+  if (diffs.length === 0)
+    d.agreed.push({ aspect: 'conntrack', summary: `${l.legs} leg(s), client ${l.client}, upstream ${l.upstream ? 'present' : 'absent'}` });
 }
 
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 
-function compareStats(labDiff: Record<string, number> | undefined, kindDiff: Record<string, number> | undefined, d: ProbeDiff, opts: Required<CompareOptions>): void {
+function compareStats(
+  labDiff: Record<string, number> | undefined,
+  kindDiff: Record<string, number> | undefined,
+  d: ProbeDiff,
+  opts: Required<CompareOptions>,
+): void {
   if (!labDiff || !kindDiff) {
-    if (labDiff || kindDiff) d.differences.push({ aspect: 'stats', field: 'stats', lab: labDiff ? 'read' : 'no sidecar stats', kind: kindDiff ? 'read' : 'no sidecar stats' });
+    if (labDiff || kindDiff)
+      d.differences.push({
+        aspect: 'stats',
+        field: 'stats',
+        lab: labDiff ? 'read' : 'no sidecar stats',
+        kind: kindDiff ? 'read' : 'no sidecar stats',
+      });
     return;
   }
   const lab = new Map(Object.entries(labDiff));
@@ -234,7 +263,8 @@ function compareStats(labDiff: Record<string, number> | undefined, kindDiff: Rec
     else diffs.push({ aspect: 'stats', field: name, lab: signed(lv), kind: signed(kv) });
   }
   d.differences.push(...diffs);
-  if (diffs.length === 0) d.agreed.push({ aspect: 'stats', summary: alike === 0 ? 'no comparable stat moved' : `${alike} stat(s) moved alike` });
+  if (diffs.length === 0)
+    d.agreed.push({ aspect: 'stats', summary: alike === 0 ? 'no comparable stat moved' : `${alike} stat(s) moved alike` });
 }
 
 function emptyDiff(probe: string): ProbeDiff {
@@ -263,12 +293,23 @@ function comparePath(lab: EnginePath | undefined, kind: EnginePath | undefined, 
   if (!lab || !kind) return;
   const waits = lab.waits || kind.waits;
   const fields = waits ? (['listener'] as const) : MATCH_FIELDS;
-  const diffs = fields.filter((f) => lab.match[f] !== kind.match[f]).map((f) => ({ aspect: 'path' as const, field: f, lab: lab.match[f] ?? 'none', kind: kind.match[f] ?? 'none' }));
+  const diffs = fields
+    .filter((f) => lab.match[f] !== kind.match[f])
+    .map((f) => ({ aspect: 'path' as const, field: f, lab: lab.match[f] ?? 'none', kind: kind.match[f] ?? 'none' }));
   d.differences.push(...diffs);
-  if (diffs.length === 0) d.agreed.push({ aspect: 'path', summary: `${describeMatch(lab.match)}${waits ? ' (the listener filters wait: later matches not compared)' : ''}` });
+  if (diffs.length === 0)
+    d.agreed.push({
+      aspect: 'path',
+      summary: `${describeMatch(lab.match)}${waits ? ' (the listener filters wait: later matches not compared)' : ''}`,
+    });
 }
 
-function compareProbe(lab: ProbeOutcome, kind: ProbeOutcome, opts: Required<CompareOptions>, engines: { lab?: string; kind?: string } = {}): ProbeDiff {
+function compareProbe(
+  lab: ProbeOutcome,
+  kind: ProbeOutcome,
+  opts: Required<CompareOptions>,
+  engines: { lab?: string; kind?: string } = {},
+): ProbeDiff {
   const d = emptyDiff(lab.probe.name);
   if (!lab.result || !kind.result) {
     const why = (o: ProbeOutcome) => (o.result ? 'ran' : `did not run: ${o.error ?? 'no result'}`);
@@ -294,13 +335,23 @@ export function compareOutcomes(lab: ScenarioOutcome, kind: ScenarioOutcome, opt
     const k = kindByName.get(l.probe.name);
     if (k) return compareProbe(l, k, opts, { lab: lab.sidecar?.engine, kind: kind.sidecar?.engine });
     const d = emptyDiff(l.probe.name);
-    d.differences.push({ aspect: 'run', field: 'probe', lab: l.result ? 'ran' : `did not run: ${l.error ?? 'no result'}`, kind: missing(kind) });
+    d.differences.push({
+      aspect: 'run',
+      field: 'probe',
+      lab: l.result ? 'ran' : `did not run: ${l.error ?? 'no result'}`,
+      kind: missing(kind),
+    });
     d.agree = false;
     return d;
   });
   for (const k of kind.probes.filter((p) => !labNames.has(p.probe.name))) {
     const d = emptyDiff(k.probe.name);
-    d.differences.push({ aspect: 'run', field: 'probe', lab: missing(lab), kind: k.result ? 'ran' : `did not run: ${k.error ?? 'no result'}` });
+    d.differences.push({
+      aspect: 'run',
+      field: 'probe',
+      lab: missing(lab),
+      kind: k.result ? 'ran' : `did not run: ${k.error ?? 'no result'}`,
+    });
     d.agree = false;
     diffs.push(d);
   }
@@ -327,11 +378,16 @@ export function renderComparison(diffs: ProbeDiff[], names: { a: string; b: stri
     for (const side of ['lab', 'kind'] as const) {
       const list = d.oneSidedStats[side];
       const name = side === 'lab' ? names.a : names.b;
-      if (list.length > 0) lines.push(`    ${name}-only stats (the other side cannot have them, not compared): ${list.map((s) => `${s.name} ${signed(s.delta)}`).join(', ')}`);
+      if (list.length > 0)
+        lines.push(
+          `    ${name}-only stats (the other side cannot have them, not compared): ${list.map((s) => `${s.name} ${signed(s.delta)}`).join(', ')}`,
+        );
     }
   }
   const disagree = diffs.filter((d) => !d.agree).length;
   const both = `${names.a} and ${names.b}`;
-  lines.push(disagree === 0 ? `${both} agree on all ${diffs.length} probe(s)` : `${both} disagree on ${disagree} of ${diffs.length} probe(s)`);
+  lines.push(
+    disagree === 0 ? `${both} agree on all ${diffs.length} probe(s)` : `${both} disagree on ${disagree} of ${diffs.length} probe(s)`,
+  );
   return lines.join('\n') + '\n';
 }

@@ -39,7 +39,9 @@ export function prunable(entries: RunEntry[], rule: PruneRule): string[] {
   const ours = entries.filter((e) => RUN_ENTRY.test(e.name) && !rule.live.some((p) => e.name.endsWith(`-${p}`)));
   const newestFirst = [...ours].sort((a, b) => b.mtimeMs - a.mtimeMs);
   return newestFirst
-    .filter((e, i) => (rule.keep !== undefined && i >= rule.keep) || (rule.olderThanMs !== undefined && e.mtimeMs < rule.now - rule.olderThanMs))
+    .filter(
+      (e, i) => (rule.keep !== undefined && i >= rule.keep) || (rule.olderThanMs !== undefined && e.mtimeMs < rule.now - rule.olderThanMs),
+    )
     .map((e) => e.name);
 }
 

@@ -64,7 +64,14 @@ async function runProbeOnce(backend: Backend, loaded: LoadedScenario, probe: Pro
   writeProbeEvidence(dir, { result, conntrackBefore, conntrackAfter, statsBefore, statsAfter, statsDiff });
   const paths = await probePaths(backend, loaded, probe, result);
   const checks = [
-    ...checkProbe(probe.expect, result, legs, statsDiff ? new Map(Object.entries(statsDiff)) : undefined, statsAfter, backend.sidecar?.statsListEveryName ?? false),
+    ...checkProbe(
+      probe.expect,
+      result,
+      legs,
+      statsDiff ? new Map(Object.entries(statsDiff)) : undefined,
+      statsAfter,
+      backend.sidecar?.statsListEveryName ?? false,
+    ),
     ...judgedPath(probe, paths, backend.sidecar?.engine, workload.sidecar),
   ];
   return { probe, result, checks, legs, ...(statsDiff ? { statsDiff } : {}), ...paths, ok: checks.every((c) => c.ok) };
@@ -147,7 +154,9 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
     for (const a of effective.scenario.assertions) podChecks.push(...checkIptablesSave(a, await backend.iptablesSave(a.workload)));
     if (podChecks.length > 0) reporter.podChecks(podChecks);
     for (const probe of effective.scenario.probes) {
-      const outcome = await runProbe(backend, effective, probe, join(runDir, 'probes', probe.name)).catch((err: Error) => ({ probe, error: err.message, checks: [], ok: false }) as ProbeOutcome);
+      const outcome = await runProbe(backend, effective, probe, join(runDir, 'probes', probe.name)).catch(
+        (err: Error) => ({ probe, error: err.message, checks: [], ok: false }) as ProbeOutcome,
+      );
       // A stop tears the lab down under the probe: what it saw then is no verdict on the scenario.
       if (opts.stopping?.()) {
         const stopped: ProbeOutcome = { probe, checks: [], interrupted: true, ok: false };
@@ -168,7 +177,8 @@ export async function runScenario(loaded: LoadedScenario, backend: Backend, opts
     }
   }
   const interrupted = !!opts.stopping?.();
-  const ok = !interrupted && !error && probes.length === scenario.probes.length && probes.every((p) => p.ok) && podChecks.every((c) => c.ok);
+  const ok =
+    !interrupted && !error && probes.length === scenario.probes.length && probes.every((p) => p.ok) && podChecks.every((c) => c.ok);
   const t = Date.now();
   const keep = !interrupted && (opts.cleanup === 'never' || (opts.cleanup === 'on-success' && !ok));
   if (keep) reporter.keep(backend.keepInstructions());

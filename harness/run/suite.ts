@@ -84,7 +84,18 @@ function statusOf(o: ScenarioOutcome, stop: StopSignal): ScenarioRun['status'] {
 
 function skipped(l: LoadedScenario, attempt: number, backend: string, reason: string): ScenarioRun {
   const s = l.scenario;
-  return { scenario: s.name, description: s.description, tags: s.tags, istio: l.istio.text, backend, attempt, status: 'skipped', reason, startedAt: new Date().toISOString(), durationMs: 0 };
+  return {
+    scenario: s.name,
+    description: s.description,
+    tags: s.tags,
+    istio: l.istio.text,
+    backend,
+    attempt,
+    status: 'skipped',
+    reason,
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+  };
 }
 
 /** Runs `work` over `items` with at most `jobs` at a time, in start order. */
@@ -103,8 +114,17 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
   const started = new Date();
   stop.current ??= new Set();
   stop.prefixes ??= [];
-  const result: SuiteResult = { startedAt: started.toISOString(), finishedAt: '', durationMs: 0, backend: opts.backend ?? 'netns', runs: [], selection: opts.selection };
-  const timer = opts.timeoutMs ? setTimeout(() => void stopNow(stop, `run timeout after ${opts.timeoutMs! / 1000} s`), opts.timeoutMs) : undefined;
+  const result: SuiteResult = {
+    startedAt: started.toISOString(),
+    finishedAt: '',
+    durationMs: 0,
+    backend: opts.backend ?? 'netns',
+    runs: [],
+    selection: opts.selection,
+  };
+  const timer = opts.timeoutMs
+    ? setTimeout(() => void stopNow(stop, `run timeout after ${opts.timeoutMs! / 1000} s`), opts.timeoutMs)
+    : undefined;
   const attempts = opts.untilFail ? Math.max(opts.repeat, 1) : opts.repeat;
   const jobs = opts.backend === 'kind' || opts.backend === 'both' ? 1 : (opts.jobs ?? 1);
   const reporterFor = typeof opts.reporter === 'function' ? opts.reporter : () => opts.reporter as SuiteReporter;
@@ -117,7 +137,9 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
         save(result, started, opts.reportDir);
       };
       await pool(opts.scenarios, jobs, async (l, i) => {
-        slots[i] = stop.reason ? [skipped(l, attempt, 'netns', `not started: ${stop.reason}`)] : await runOnBackends(l, attempt, opts, stop, reporterFor());
+        slots[i] = stop.reason
+          ? [skipped(l, attempt, 'netns', `not started: ${stop.reason}`)]
+          : await runOnBackends(l, attempt, opts, stop, reporterFor());
         publish();
       });
       publish();
@@ -132,7 +154,13 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
 }
 
 /** Runs a scenario where the options say; kind runs that cannot happen are reported as skipped, with why. */
-async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal, reporter: SuiteReporter): Promise<ScenarioRun[]> {
+async function runOnBackends(
+  l: LoadedScenario,
+  attempt: number,
+  opts: SuiteOptions,
+  stop: StopSignal,
+  reporter: SuiteReporter,
+): Promise<ScenarioRun[]> {
   const choice = opts.backend ?? 'netns';
   const runs: ScenarioRun[] = [];
   if (choice !== 'kind') runs.push(...(await runOnEngines(l, attempt, opts, stop, reporter)));
@@ -145,7 +173,8 @@ async function runOnBackends(l: LoadedScenario, attempt: number, opts: SuiteOpti
   const kind = await runOne(l, attempt, opts, stop, reporter, 'kind');
   runs.push(kind);
   const lab = runs[0]?.outcome;
-  if (choice === 'both' && lab && kind.outcome) opts.onComparison?.(l.scenario.name, bothTitle(lab, kind.outcome), renderComparison(compareOutcomes(lab, kind.outcome)));
+  if (choice === 'both' && lab && kind.outcome)
+    opts.onComparison?.(l.scenario.name, bothTitle(lab, kind.outcome), renderComparison(compareOutcomes(lab, kind.outcome)));
   return runs;
 }
 
@@ -156,7 +185,13 @@ export function bothTitle(lab: ScenarioOutcome, kind: ScenarioOutcome): string {
 }
 
 /** The netns lab on each engine the choice implies; with two, they are compared probe by probe. */
-async function runOnEngines(l: LoadedScenario, attempt: number, opts: SuiteOptions, stop: StopSignal, reporter: SuiteReporter): Promise<ScenarioRun[]> {
+async function runOnEngines(
+  l: LoadedScenario,
+  attempt: number,
+  opts: SuiteOptions,
+  stop: StopSignal,
+  reporter: SuiteReporter,
+): Promise<ScenarioRun[]> {
   const plan = enginesFor(l, opts.sidecar ?? 'envoy');
   const runs: ScenarioRun[] = [];
   for (const engine of plan.engines) {
@@ -165,7 +200,11 @@ async function runOnEngines(l: LoadedScenario, attempt: number, opts: SuiteOptio
   }
   const [real, model] = runs.map((r) => r.outcome);
   if (plan.engines.length === 2 && real && model) {
-    opts.onComparison?.(l.scenario.name, 'real Envoy versus the model', renderComparison(compareOutcomes(model, real), { a: 'model', b: 'envoy' }));
+    opts.onComparison?.(
+      l.scenario.name,
+      'real Envoy versus the model',
+      renderComparison(compareOutcomes(model, real), { a: 'model', b: 'envoy' }),
+    );
   }
   return runs;
 }
@@ -183,11 +222,20 @@ async function runOne(
   const s = l.scenario;
   const prefix = newRunPrefix();
   const runDir = runDirFor(opts.runDir, `${s.name}${where === 'kind' ? '-kind' : engine === 'model' ? '-model' : ''}`, prefix);
-  const backend: Backend = where === 'kind' ? new KindBackend(l, runDir, (line) => reporter.step(line)) : new NetnsBackend(l, runDir, prefix, { engine, ...(opts.replay ? { replay: opts.replay } : {}) });
+  const backend: Backend =
+    where === 'kind'
+      ? new KindBackend(l, runDir, (line) => reporter.step(line))
+      : new NetnsBackend(l, runDir, prefix, { engine, ...(opts.replay ? { replay: opts.replay } : {}) });
   if (where === 'netns') stop.prefixes!.push(prefix);
   const startedAt = new Date();
   stop.current!.add(backend);
-  const outcome = await runScenario(l, backend, { cleanup: opts.cleanup, runDir, reporter, stopping: () => !!stop.reason, ...(engineNote ? { engineNote } : {}) });
+  const outcome = await runScenario(l, backend, {
+    cleanup: opts.cleanup,
+    runDir,
+    reporter,
+    stopping: () => !!stop.reason,
+    ...(engineNote ? { engineNote } : {}),
+  });
   stop.current!.delete(backend);
   const status = statusOf(outcome, stop);
   if (status === 'interrupted') reporter.flush?.();

@@ -115,7 +115,16 @@ function rewriteProbe(probe: Probe, map: AddressMap): Probe {
 function rewriteRuleLine(line: string, rangeRewrites: Map<string, string[]>, map: AddressMap): string[] {
   let lines = [line];
   for (const [from, to] of rangeRewrites) {
-    lines = lines.flatMap((l) => (l.split(' ').includes(from) ? to.map((t) => l.split(' ').map((tok) => (tok === from ? t : tok)).join(' ')) : [l]));
+    lines = lines.flatMap((l) =>
+      l.split(' ').includes(from)
+        ? to.map((t) =>
+            l
+              .split(' ')
+              .map((tok) => (tok === from ? t : tok))
+              .join(' '),
+          )
+        : [l],
+    );
   }
   return lines.map((l) =>
     l
@@ -141,7 +150,10 @@ export function substituteAddresses(scenario: Scenario, map: AddressMap): Scenar
     for (const key of RANGE_ANNOTATIONS) {
       const value = w.annotations[key];
       if (value === undefined) continue;
-      for (const c of value.split(',').map((x) => x.trim()).filter(Boolean)) {
+      for (const c of value
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
         const to = rewriteCidr(c, map);
         if (to.length !== 1 || to[0] !== c) rewrites.set(c, to);
       }
@@ -207,7 +219,12 @@ export function unmappedAddresses(scenario: Scenario, map: AddressMap): string[]
     se.endpoints.forEach((ep) => mark(ep.address));
   }
   for (const w of scenario.workloads) {
-    for (const key of RANGE_ANNOTATIONS) (w.annotations[key] ?? '').split(',').map((c) => c.trim()).filter(Boolean).forEach(markRange);
+    for (const key of RANGE_ANNOTATIONS)
+      (w.annotations[key] ?? '')
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean)
+        .forEach(markRange);
   }
   for (const a of referenced) if (!map.has(a)) missing.add(a);
   return [...missing].sort(compareIp);

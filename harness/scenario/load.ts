@@ -48,7 +48,8 @@ export const SCENARIO_DIR = resolve(import.meta.dirname, '../../scenarios');
 export function resolveScenarioPath(nameOrPath: string): string {
   const asPath = resolve(callerDir(), nameOrPath);
   if (existsSync(asPath)) {
-    if (statSync(asPath).isDirectory()) throw new ScenarioError(asPath, [{ path: '', message: 'is a directory; expected a scenario YAML file' }]);
+    if (statSync(asPath).isDirectory())
+      throw new ScenarioError(asPath, [{ path: '', message: 'is a directory; expected a scenario YAML file' }]);
     return asPath;
   }
   const inDir = join(SCENARIO_DIR, `${nameOrPath}.yaml`);
@@ -62,9 +63,13 @@ const MAX_SCENARIO_BYTES = 1024 * 1024;
 export function loadScenarioFile(nameOrPath: string): LoadedScenario {
   const file = resolveScenarioPath(nameOrPath);
   const size = statSync(file).size;
-  if (size > MAX_SCENARIO_BYTES) throw new ScenarioError(file, [{ path: '', message: `${size} bytes is too large for a scenario (at most ${MAX_SCENARIO_BYTES}); is it the right file?` }]);
+  if (size > MAX_SCENARIO_BYTES)
+    throw new ScenarioError(file, [
+      { path: '', message: `${size} bytes is too large for a scenario (at most ${MAX_SCENARIO_BYTES}); is it the right file?` },
+    ]);
   const bytes = readFileSync(file);
-  if (bytes.includes(0)) throw new ScenarioError(file, [{ path: '', message: 'is binary (it contains NUL bytes); expected a YAML text file' }]);
+  if (bytes.includes(0))
+    throw new ScenarioError(file, [{ path: '', message: 'is binary (it contains NUL bytes); expected a YAML text file' }]);
   return parseScenario(bytes.toString('utf8'), file);
 }
 
@@ -79,7 +84,9 @@ export function parseScenario(text: string, file: string): LoadedScenario {
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       file,
-      doc.errors.slice(0, 5).map((e) => ({ path: '', message: `YAML: ${clipped(e.message.split('\n')[0] ?? '')}`, line: yamlErrorLine(e, lines, text) })),
+      doc.errors
+        .slice(0, 5)
+        .map((e) => ({ path: '', message: `YAML: ${clipped(e.message.split('\n')[0] ?? '')}`, line: yamlErrorLine(e, lines, text) })),
     );
   }
   const lineOf = lineFinder(doc, lines);
@@ -107,7 +114,10 @@ export function parseScenario(text: string, file: string): LoadedScenario {
   const istio = parseIstioVersion(scenario.istio);
   if (typeof istio === 'string') issues.unshift({ path: 'istio', message: istio });
   if (issues.length > 0) {
-    throw new ScenarioError(file, issues.map((i) => ({ ...i, line: lineOf(i.keys ?? pathParts(i.path)) })));
+    throw new ScenarioError(
+      file,
+      issues.map((i) => ({ ...i, line: lineOf(i.keys ?? pathParts(i.path)) })),
+    );
   }
   if (basename(file, '.yaml') !== scenario.name && file.endsWith('.yaml') && file.startsWith(SCENARIO_DIR)) {
     throw new ScenarioError(file, [{ path: 'name', message: `expected "${basename(file, '.yaml')}" to match the file name` }]);
@@ -196,17 +206,46 @@ function crossCheck(s: Scenario): ScenarioIssue[] {
   const dup = (list: { key: string }[], where: string, what: string) => {
     const seen = new Map<string, number>();
     list.forEach(({ key }, n) => {
-      if (seen.has(key)) issues.push({ path: `${where}[${n}].name`, message: `duplicate ${what} "${key}" (also at ${where}[${seen.get(key)}])` });
+      if (seen.has(key))
+        issues.push({ path: `${where}[${n}].name`, message: `duplicate ${what} "${key}" (also at ${where}[${seen.get(key)}])` });
       else seen.set(key, n);
     });
   };
-  dup(s.workloads.map((w) => ({ key: w.name })), 'workloads', 'workload name');
-  dup(s.mesh.services.map((v) => ({ key: `${v.namespace}/${v.name}` })), 'mesh.services', 'Service');
-  dup(s.mesh.serviceEntries.map((v) => ({ key: `${v.namespace}/${v.name}` })), 'mesh.serviceEntries', 'ServiceEntry');
-  dup(s.mesh.endpoints.map((v) => ({ key: `${v.namespace}/${v.name}` })), 'mesh.endpoints', 'Endpoints');
-  dup(s.externalServers.map((v) => ({ key: v.name })), 'externalServers', 'external server name');
-  dup(s.probes.map((p) => ({ key: p.name })), 'probes', 'probe name');
-  dup(s.workloads.map((w) => ({ key: w.ip })), 'workloads', 'pod IP');
+  dup(
+    s.workloads.map((w) => ({ key: w.name })),
+    'workloads',
+    'workload name',
+  );
+  dup(
+    s.mesh.services.map((v) => ({ key: `${v.namespace}/${v.name}` })),
+    'mesh.services',
+    'Service',
+  );
+  dup(
+    s.mesh.serviceEntries.map((v) => ({ key: `${v.namespace}/${v.name}` })),
+    'mesh.serviceEntries',
+    'ServiceEntry',
+  );
+  dup(
+    s.mesh.endpoints.map((v) => ({ key: `${v.namespace}/${v.name}` })),
+    'mesh.endpoints',
+    'Endpoints',
+  );
+  dup(
+    s.externalServers.map((v) => ({ key: v.name })),
+    'externalServers',
+    'external server name',
+  );
+  dup(
+    s.probes.map((p) => ({ key: p.name })),
+    'probes',
+    'probe name',
+  );
+  dup(
+    s.workloads.map((w) => ({ key: w.ip })),
+    'workloads',
+    'pod IP',
+  );
 
   s.workloads.forEach((w, n) => {
     if (!cidrContains(s.lab.podCIDR, w.ip)) {
@@ -219,7 +258,10 @@ function crossCheck(s: Scenario): ScenarioIssue[] {
       const kind = /^traffic\.sidecar\.istio\.io\/(include|exclude)OutboundIPRanges$/.exec(key)?.[1];
       if (!kind) continue;
       // istio-iptables accepts "*" only for the include list.
-      const bad = value.split(',').filter(Boolean).find((c) => !(isCidr(c) || (kind === 'include' && c === '*')));
+      const bad = value
+        .split(',')
+        .filter(Boolean)
+        .find((c) => !(isCidr(c) || (kind === 'include' && c === '*')));
       if (bad !== undefined) {
         issues.push({
           path: `workloads[${n}].annotations.${key}`,
@@ -247,7 +289,8 @@ function crossCheck(s: Scenario): ScenarioIssue[] {
       if (why) issues.push({ path, message: `expected a host address, got ${a} (${why})` });
       // The lab puts a server's addresses on one bridge, a /24 (harness/lab/topology.ts).
       const first = srv.addresses[0]!;
-      if (k > 0 && !cidrContains(`${first}/24`, a)) issues.push({ path, message: `expected an address in the same /24 as ${first} (the lab gives a server one subnet)` });
+      if (k > 0 && !cidrContains(`${first}/24`, a))
+        issues.push({ path, message: `expected an address in the same /24 as ${first} (the lab gives a server one subnet)` });
     }),
   );
   const listening = new Map<string, string>();
@@ -255,7 +298,8 @@ function crossCheck(s: Scenario): ScenarioIssue[] {
     for (const a of srv.addresses) {
       for (const port of srv.ports) {
         const other = listening.get(`${a}:${port}`);
-        if (other && other !== srv.name) issues.push({ path: `externalServers[${n}].ports`, message: `${a}:${port} is also served by external server "${other}"` });
+        if (other && other !== srv.name)
+          issues.push({ path: `externalServers[${n}].ports`, message: `${a}:${port} is also served by external server "${other}"` });
         listening.set(`${a}:${port}`, srv.name);
       }
     }
@@ -263,12 +307,18 @@ function crossCheck(s: Scenario): ScenarioIssue[] {
   const workloadNames = new Set(s.workloads.map((w) => w.name));
   s.probes.forEach((p, n) => {
     if (!workloadNames.has(p.from)) {
-      issues.push({ path: `probes[${n}].from`, message: `expected one of the workloads (${[...workloadNames].join(', ')}), got "${p.from}"` });
+      issues.push({
+        path: `probes[${n}].from`,
+        message: `expected one of the workloads (${[...workloadNames].join(', ')}), got "${p.from}"`,
+      });
     }
   });
   s.assertions.forEach((a, n) => {
     if (!workloadNames.has(a.workload)) {
-      issues.push({ path: `assertions[${n}].workload`, message: `expected one of the workloads (${[...workloadNames].join(', ')}), got "${a.workload}"` });
+      issues.push({
+        path: `assertions[${n}].workload`,
+        message: `expected one of the workloads (${[...workloadNames].join(', ')}), got "${a.workload}"`,
+      });
     }
   });
   return issues;

@@ -5,7 +5,16 @@
  * so that the kind backend can turn the same file into manifests.
  */
 import { z } from 'zod';
-import { isKindErrorClass, KIND_EXPECT_FIELDS, kindErrorClasses, kindExpectFields, PROBE_KIND_NAMES, PROBE_KINDS, type KindedProbe, type ProbeKindName } from '../probes/registry.ts';
+import {
+  isKindErrorClass,
+  KIND_EXPECT_FIELDS,
+  kindErrorClasses,
+  kindExpectFields,
+  PROBE_KIND_NAMES,
+  PROBE_KINDS,
+  type KindedProbe,
+  type ProbeKindName,
+} from '../probes/registry.ts';
 import { isIPv4 } from 'node:net';
 import { NAMED_OUTCOMES } from './outcomes.ts';
 import { port } from '../probes/kind.ts';
@@ -103,7 +112,12 @@ export const virtualServiceSchema = z.strictObject({
       z.strictObject({
         timeout: duration.optional(),
         route: z
-          .array(z.strictObject({ destination: z.strictObject({ host: z.string().min(1), port: z.strictObject({ number: port }).optional() }), weight: z.number().int().optional() }))
+          .array(
+            z.strictObject({
+              destination: z.strictObject({ host: z.string().min(1), port: z.strictObject({ number: port }).optional() }),
+              weight: z.number().int().optional(),
+            }),
+          )
           .min(1),
       }),
     )
@@ -222,7 +236,15 @@ export const expectSchema = z.strictObject({
    * reading Istio/Envoy source (reasoned). One value for all, or one per kind of evidence.
    */
   basis: z
-    .union([basisKind, z.strictObject({ client: basisKind.optional(), conntrack: basisKind.optional(), stats: basisKind.optional(), model: basisKind.optional() })])
+    .union([
+      basisKind,
+      z.strictObject({
+        client: basisKind.optional(),
+        conntrack: basisKind.optional(),
+        stats: basisKind.optional(),
+        model: basisKind.optional(),
+      }),
+    ])
     .default('observed'),
   note: z.string().optional(),
 });
@@ -230,9 +252,7 @@ export const expectSchema = z.strictObject({
 /** Checks on a pod's state after set-up, e.g. the rule an annotation must add to iptables-save. */
 export const podAssertionSchema = z.strictObject({
   workload: dnsLabel,
-  iptablesSave: z
-    .strictObject({ contains: z.array(z.string()).default([]), absent: z.array(z.string()).default([]) })
-    .optional(),
+  iptablesSave: z.strictObject({ contains: z.array(z.string()).default([]), absent: z.array(z.string()).default([]) }).optional(),
   basis: basisKind.default('observed'),
 });
 
@@ -272,14 +292,22 @@ function heldToKind(kind: ProbeKindName, client: ClientExpect, ctx: z.Refinement
   for (const [field, value] of Object.entries(client)) {
     if (value === undefined) continue;
     if (!own.includes(field)) {
-      ctx.addIssue({ code: 'custom', path: ['expect', 'client', field], message: `a ${kind} probe cannot check ${field}; its client expectations are ${own.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expect', 'client', field],
+        message: `a ${kind} probe cannot check ${field}; its client expectations are ${own.join(', ')}`,
+      });
     }
   }
   const classes = client.errorClass === undefined ? [] : [client.errorClass].flat();
   classes.forEach((c, i) => {
     if (isKindErrorClass(kind, c)) return;
     const path = Array.isArray(client.errorClass) ? ['expect', 'client', 'errorClass', i] : ['expect', 'client', 'errorClass'];
-    ctx.addIssue({ code: 'custom', path, message: `a ${kind} probe has no error class "${c}"; expected one of ${kindErrorClasses(kind).join(', ')}` });
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `a ${kind} probe has no error class "${c}"; expected one of ${kindErrorClasses(kind).join(', ')}`,
+    });
   });
 }
 
@@ -291,11 +319,17 @@ export const scenarioSchema = z.strictObject({
   tags: z.array(z.string()).default([]),
   /** The Istio version whose behaviour the scenario assumes, e.g. "1.4" or "1.30". */
   istio: z.string(),
-  lab: z
-    .strictObject({ podCIDR: cidr.default('10.64.192.0/24') })
-    .default({ podCIDR: '10.64.192.0/24' }),
+  lab: z.strictObject({ podCIDR: cidr.default('10.64.192.0/24') }).default({ podCIDR: '10.64.192.0/24' }),
   workloads: z.array(workloadSchema).min(1),
-  mesh: meshSchema.default({ outboundTrafficPolicy: 'ALLOW_ANY', services: [], endpoints: [], serviceEntries: [], virtualServices: [], destinationRules: [], sidecars: [] }),
+  mesh: meshSchema.default({
+    outboundTrafficPolicy: 'ALLOW_ANY',
+    services: [],
+    endpoints: [],
+    serviceEntries: [],
+    virtualServices: [],
+    destinationRules: [],
+    sidecars: [],
+  }),
   externalServers: z.array(externalServerSchema).default([]),
   probes: z.array(probeSchema).min(1),
   assertions: z.array(podAssertionSchema).default([]),

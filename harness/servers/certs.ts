@@ -80,8 +80,21 @@ export async function createLabCa(dir: string): Promise<LabCa> {
   const keyFile = join(dir, 'ca.key');
   writeFileSync(config, CA_CONFIG);
   await run('openssl', [
-    'req', '-x509', '-config', config, ...EC_KEY, '-keyout', keyFile, '-out', certFile,
-    '-days', VALID_DAYS, '-subj', CA_SUBJECT, '-set_serial', randomSerial(),
+    'req',
+    '-x509',
+    '-config',
+    config,
+    ...EC_KEY,
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    VALID_DAYS,
+    '-subj',
+    CA_SUBJECT,
+    '-set_serial',
+    randomSerial(),
   ]);
   return { certFile, keyFile, certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };
 }
@@ -112,8 +125,24 @@ async function issueLeaf(ca: LabCa, base: string, subject: string, extensions: s
   writeFileSync(config, `[req]\ndistinguished_name = dn\nprompt = no\n[dn]\n${extensions}`);
   await run('openssl', ['req', '-new', '-config', config, ...EC_KEY, '-keyout', keyFile, '-out', csr, '-subj', subject]);
   await run('openssl', [
-    'x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-set_serial', randomSerial(),
-    '-days', VALID_DAYS, '-extfile', config, '-extensions', 'v3_leaf', '-out', certFile,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.certFile,
+    '-CAkey',
+    ca.keyFile,
+    '-set_serial',
+    randomSerial(),
+    '-days',
+    VALID_DAYS,
+    '-extfile',
+    config,
+    '-extensions',
+    'v3_leaf',
+    '-out',
+    certFile,
   ]);
   return { certFile, keyFile, certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };
 }

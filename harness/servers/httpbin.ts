@@ -45,9 +45,21 @@ const MAX_DELAY_S = 10;
 // httpbin's ENV_HEADERS: set by proxies in front of it, shown only with ?show_env.
 const ENV_HEADERS = new Set(
   [
-    'X-Varnish', 'X-Request-Start', 'X-Heroku-Queue-Depth', 'X-Real-Ip', 'X-Forwarded-Proto',
-    'X-Forwarded-Protocol', 'X-Forwarded-Ssl', 'X-Heroku-Queue-Wait-Time', 'X-Forwarded-For',
-    'X-Heroku-Dynos-In-Use', 'X-Forwarded-Port', 'X-Request-Id', 'Via', 'Total-Route-Time', 'Connect-Time',
+    'X-Varnish',
+    'X-Request-Start',
+    'X-Heroku-Queue-Depth',
+    'X-Real-Ip',
+    'X-Forwarded-Proto',
+    'X-Forwarded-Protocol',
+    'X-Forwarded-Ssl',
+    'X-Heroku-Queue-Wait-Time',
+    'X-Forwarded-For',
+    'X-Heroku-Dynos-In-Use',
+    'X-Forwarded-Port',
+    'X-Request-Id',
+    'Via',
+    'Total-Route-Time',
+    'Connect-Time',
   ].map((h) => h.toLowerCase()),
 );
 
@@ -129,10 +141,13 @@ function notFound(res: ServerResponse): void {
 function delay(req: IncomingMessage, res: ServerResponse, url: URL, seconds: string): void {
   const s = Number(seconds);
   if (!/^\d+(\.\d+)?$/.test(seconds) || !Number.isFinite(s)) return notFound(res);
-  const timer = setTimeout(() => {
-    const { args: a, headers, origin, url: u } = describe(req, url);
-    sendJson(res, { args: a, data: '', files: {}, form: {}, headers, origin, url: u });
-  }, Math.min(s, MAX_DELAY_S) * 1000);
+  const timer = setTimeout(
+    () => {
+      const { args: a, headers, origin, url: u } = describe(req, url);
+      sendJson(res, { args: a, data: '', files: {}, form: {}, headers, origin, url: u });
+    },
+    Math.min(s, MAX_DELAY_S) * 1000,
+  );
   // A client that gave up (a probe's timeout) gets no late write into a destroyed response.
   res.once('close', () => clearTimeout(timer));
 }

@@ -66,16 +66,20 @@ function isCompleteTemplate(dir: string): boolean {
 
 async function installDatadir(datadir: string, sqlFile: string): Promise<void> {
   writeFileSync(sqlFile, LAB_SQL);
-  await run('mariadb-install-db', [
-    '--no-defaults', // no /etc/mysql: the host's configuration must not shape the lab
-    `--datadir=${datadir}`,
-    '--user=root',
-    '--auth-root-authentication-method=normal',
-    '--skip-test-db',
-    '--skip-name-resolve',
-    `--extra-file=${sqlFile}`,
-    ...INNODB_SIZES,
-  ], { timeoutMs: 120_000 });
+  await run(
+    'mariadb-install-db',
+    [
+      '--no-defaults', // no /etc/mysql: the host's configuration must not shape the lab
+      `--datadir=${datadir}`,
+      '--user=root',
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      '--skip-name-resolve',
+      `--extra-file=${sqlFile}`,
+      ...INNODB_SIZES,
+    ],
+    { timeoutMs: 120_000 },
+  );
 }
 
 async function buildTemplate(cacheDir: string): Promise<string> {

@@ -28,7 +28,11 @@ export function adminHandler(config: ProxyConfig, stats: StatsStore): http.Reque
     }
     if (url.pathname === '/ready') return send(200, 'text/plain', 'LIVE\n');
     if (url.pathname === '/server_info') {
-      return send(200, 'application/json', JSON.stringify({ version: `egress-lab sidecar model (Istio ${config.istioVersion})`, state: 'LIVE' }));
+      return send(
+        200,
+        'application/json',
+        JSON.stringify({ version: `egress-lab sidecar model (Istio ${config.istioVersion})`, state: 'LIVE' }),
+      );
     }
     return send(404, 'text/plain', 'invalid path. admin commands are: /stats /config_dump /reset_counters /ready /server_info\n');
   };

@@ -46,7 +46,7 @@ export function parseClientHello(data: Buffer): ClientHelloResult {
  */
 function reassemble(data: Buffer): Buffer | ClientHelloResult {
   const fragments: Buffer[] = [];
-  for (let off = 0; ; ) {
+  for (let off = 0; ;) {
     const header = checkRecordHeader(data.subarray(off, off + RECORD_HEADER), off === 0);
     if (header !== undefined) return header;
     const length = data.readUInt16BE(off + 3);

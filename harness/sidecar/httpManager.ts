@@ -205,7 +205,11 @@ export class HttpConnectionManager {
       res.sendDate = false;
       res.removeHeader('connection');
       // server_header_transformation OVERWRITE (Envoy's default): the client sees "server: envoy".
-      const out: http.OutgoingHttpHeaders = { ...up.headers, server: 'envoy', 'x-envoy-upstream-service-time': String(Date.now() - r.started) };
+      const out: http.OutgoingHttpHeaders = {
+        ...up.headers,
+        server: 'envoy',
+        'x-envoy-upstream-service-time': String(Date.now() - r.started),
+      };
       delete out.connection;
       delete out['keep-alive'];
       res.writeHead(up.statusCode ?? 502, out);

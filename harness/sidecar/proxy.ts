@@ -181,7 +181,12 @@ export class OutboundProxy {
   }
 
   /** Picks the cluster's host the way its type says, and connects; undefined after a UH/UF close. */
-  private async connectUpstream(conn: Conn, clusterName: string, originalDst: Endpoint, localAddress?: string): Promise<Socket | undefined> {
+  private async connectUpstream(
+    conn: Conn,
+    clusterName: string,
+    originalDst: Endpoint,
+    localAddress?: string,
+  ): Promise<Socket | undefined> {
     const cluster = this.clusters.get(clusterName);
     const stat = (s: string) => clusterStat(clusterName, s, this.era);
     const host = await this.pickHost(clusterName, originalDst);
@@ -287,7 +292,12 @@ export class OutboundProxy {
     const modern = this.era === 'modern';
     const target = { address: modern ? conn.dst.address : '127.0.0.1', port: conn.dst.port };
     conn.record.upstreamHost = addr(target.address, target.port);
-    const upstream = net.connect({ host: target.address, port: target.port, allowHalfOpen: true, ...(modern ? { localAddress: '127.0.0.6' } : {}) });
+    const upstream = net.connect({
+      host: target.address,
+      port: target.port,
+      allowHalfOpen: true,
+      ...(modern ? { localAddress: '127.0.0.6' } : {}),
+    });
     upstream.once('connect', () => {
       conn.record.upstreamLocalAddress = addr(upstream.localAddress, upstream.localPort);
       this.relay(conn, upstream, cluster);

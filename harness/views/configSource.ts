@@ -21,7 +21,8 @@ async function keptLabPrefix(pod: string, prefix?: string): Promise<string> {
   const suffix = `-pod-${pod}`;
   const prefixes = (await labNamespaces(prefix ?? LAB_PREFIX)).filter((n) => n.endsWith(suffix)).map((n) => n.slice(0, -suffix.length));
   if (prefixes.length === 1) return prefixes[0]!;
-  if (prefixes.length === 0) throw new Error(`no kept lab has a pod "${pod}" (run a scenario with --keep, or pass a config_dump.json path)`);
+  if (prefixes.length === 0)
+    throw new Error(`no kept lab has a pod "${pod}" (run a scenario with --keep, or pass a config_dump.json path)`);
   throw new Error(`several kept labs have a pod "${pod}": ${prefixes.join(', ')}; choose one with --prefix`);
 }
 
@@ -31,6 +32,8 @@ export async function loadConfigDump(target: string, opts: Pick<ProxyConfigOptio
   try {
     return JSON.parse(await envoyAdmin(`${prefix}-pod-${target}`, '/config_dump'));
   } catch (err) {
-    throw new Error(`lab ${prefix} is up, but pod "${target}" has no sidecar answering on 127.0.0.1:15000 (does the pod have a sidecar?): ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `lab ${prefix} is up, but pod "${target}" has no sidecar answering on 127.0.0.1:15000 (does the pod have a sidecar?): ${(err as Error).message.split('\n')[0]}`,
+    );
   }
 }

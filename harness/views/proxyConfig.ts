@@ -84,7 +84,10 @@ export function toCamelCase(value: unknown): unknown {
   const out: Json = {};
   for (const [key, v] of Object.entries(value)) {
     if (!MAP_FIELDS.has(key)) out[key.startsWith('@') ? key : camelName(key)] = toCamelCase(v);
-    else out[camelName(key)] = Object.fromEntries(Object.entries(obj(v)).map(([k, inner]) => [k, key.includes('typed') ? toCamelCase(inner) : inner]));
+    else
+      out[camelName(key)] = Object.fromEntries(
+        Object.entries(obj(v)).map(([k, inner]) => [k, key.includes('typed') ? toCamelCase(inner) : inner]),
+      );
   }
   return out;
 }
@@ -124,7 +127,9 @@ export interface ListenerFilter {
 /** Listeners in dump order: active dynamic listeners, then static ones (istioctl reads both). */
 export function dumpListeners(dump: unknown): Json[] {
   const s = section(dump, 'ListenersConfigDump');
-  const dynamic = arr(s.dynamic_listeners).map((d) => obj(obj(obj(d).active_state).listener)).filter((l) => Object.keys(l).length > 0);
+  const dynamic = arr(s.dynamic_listeners)
+    .map((d) => obj(obj(obj(d).active_state).listener))
+    .filter((l) => Object.keys(l).length > 0);
   return [...dynamic, ...arr(s.static_listeners).map((d) => obj(obj(d).listener))];
 }
 
@@ -167,7 +172,9 @@ function describeInlineRoute(rc: Json): string {
   const vhosts = arr(rc.virtual_hosts).map((v) => {
     const vh = obj(v);
     const domains = arr(vh.domains).map(str);
-    const routes = arr(vh.routes).map((r) => describeRouteMatch(obj(r).match)).join(', ');
+    const routes = arr(vh.routes)
+      .map((r) => describeRouteMatch(obj(r).match))
+      .join(', ');
     return domains.length === 1 && domains[0] === '*' ? routes : `${domains.join('/')} ${routes}`;
   });
   return `Inline Route: ${vhosts.join('; ')}`;
@@ -252,7 +259,9 @@ function compareClusters(a: Json, b: Json): number {
 }
 
 export function selectClusters(dump: unknown, filter: ClusterFilter = {}): Json[] {
-  return dumpClusters(dump).filter((c) => clusterMatches(c, filter)).sort(compareClusters);
+  return dumpClusters(dump)
+    .filter((c) => clusterMatches(c, filter))
+    .sort(compareClusters);
 }
 
 /** Proto enums print their name; an absent type is the enum's zero value, STATIC. */
@@ -290,7 +299,9 @@ export function dumpRoutes(dump: unknown): Json[] {
 }
 
 export function selectRoutes(dump: unknown, filter: RouteFilter = {}): Json[] {
-  return dumpRoutes(dump).filter((r) => filter.name === undefined || str(r.name) === filter.name).sort(compareRoutes);
+  return dumpRoutes(dump)
+    .filter((r) => filter.name === undefined || str(r.name) === filter.name)
+    .sort(compareRoutes);
 }
 
 /** describeMatch: "/*" for prefix "/", the exact path, or "regex ..."; header matches are not shown. */
@@ -334,7 +345,9 @@ function routeRows(rc: Json): string[][] {
     const domains = describeRouteDomains(arr(vh.domains).map(str));
     const routes = arr(vh.routes).map(obj);
     if (routes.length === 0) return [[str(rc.name), domains, '/*', '404']];
-    return routes.filter((r) => !isPassthrough(r)).map((r) => [str(rc.name), domains, describeRouteMatch(r.match), renderIstioConfig(r.metadata)]);
+    return routes
+      .filter((r) => !isPassthrough(r))
+      .map((r) => [str(rc.name), domains, describeRouteMatch(r.match), renderIstioConfig(r.metadata)]);
   });
 }
 
@@ -391,7 +404,12 @@ function lbEndpoints(assignment: Json): Json[] {
 
 function endpointMatches(row: EndpointRow, f: EndpointFilter): boolean {
   const same = (a: string, b: string | undefined) => b === undefined || a.toLowerCase() === b.toLowerCase();
-  return same(row.address, f.address) && (f.port === undefined || row.port === f.port) && same(row.cluster, f.cluster) && same(row.status, f.status);
+  return (
+    same(row.address, f.address) &&
+    (f.port === undefined || row.port === f.port) &&
+    same(row.cluster, f.cluster) &&
+    same(row.status, f.status)
+  );
 }
 
 function rowOf(assignment: Json, lb: Json): EndpointRow {
@@ -413,7 +431,9 @@ function compareEndpoints(a: EndpointRow, b: EndpointRow): number {
 }
 
 export function endpointTable(dump: unknown, filter: EndpointFilter = {}): string {
-  const rows = selectEndpoints(dump, filter).flatMap((a) => lbEndpoints(a).map((lb) => rowOf(a, lb))).sort(compareEndpoints);
+  const rows = selectEndpoints(dump, filter)
+    .flatMap((a) => lbEndpoints(a).map((lb) => rowOf(a, lb)))
+    .sort(compareEndpoints);
   const cells = rows.map((r) => [r.port ? `${r.address}:${r.port}` : r.address, r.status, 'OK', r.cluster]);
   return tabwrite([['ENDPOINT', 'STATUS', 'OUTLIER CHECK', 'CLUSTER'], ...cells], { padding: 5 });
 }
@@ -425,7 +445,12 @@ export type ProxyConfigKind = 'listener' | 'cluster' | 'route' | 'endpoint';
 export type ProxyConfigFilters = ListenerFilter & ClusterFilter & RouteFilter & EndpointFilter;
 
 /** `istioctl proxy-config KIND` with its filters; output "short" (the table) or "json". */
-export function proxyConfigView(kind: ProxyConfigKind, dump: unknown, filters: ProxyConfigFilters = {}, output: 'short' | 'json' = 'short'): string {
+export function proxyConfigView(
+  kind: ProxyConfigKind,
+  dump: unknown,
+  filters: ProxyConfigFilters = {},
+  output: 'short' | 'json' = 'short',
+): string {
   // Listener JSON drops the Any's "@type": istioctl prints Listener messages, not Any wrappers.
   const strip = (list: Json[]) => list.map(({ ['@type']: _type, ...rest }) => rest);
   switch (kind) {

@@ -17,7 +17,9 @@ export const SECRET_TEXT = 'c2VjcmV0LXRva2VuLWRvLW5vdC1jb3B5';
 export const CERT_TEXT = '-----BEGIN CERTIFICATE-----\nMIIBcustomerCA\n-----END CERTIFICATE-----';
 
 function docs(yaml: string): Obj[] {
-  return parseAllDocuments(yaml).map((d) => d.toJS() as Obj).filter(Boolean);
+  return parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 }
 
 /** A hundred Services nobody's traffic to the destinations touches, and a few on the same port that still do not. */
@@ -31,9 +33,19 @@ export function unrelatedServices(port: number, count = 100): Obj[] {
     out.push({
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name, namespace: ns, creationTimestamp: `2026-01-0${1 + (i % 9)}T00:00:00Z`, annotations: { [LAST_APPLIED]: '{"apiVersion":"v1","kind":"Service"}' } },
+      metadata: {
+        name,
+        namespace: ns,
+        creationTimestamp: `2026-01-0${1 + (i % 9)}T00:00:00Z`,
+        annotations: { [LAST_APPLIED]: '{"apiVersion":"v1","kind":"Service"}' },
+      },
       // Same-port ones are TCP on their own ClusterIP: their listener is only for that address.
-      spec: { type: 'ClusterIP', clusterIP: `10.96.${10 + Math.floor(i / 200)}.${(i % 200) + 10}`, selector: { app: name }, ports: [{ name: p === port ? 'tcp-db' : `port-${p}`, port: p, protocol: 'TCP', targetPort: p }] },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: `10.96.${10 + Math.floor(i / 200)}.${(i % 200) + 10}`,
+        selector: { app: name },
+        ports: [{ name: p === port ? 'tcp-db' : `port-${p}`, port: p, protocol: 'TCP', targetPort: p }],
+      },
     });
   }
   return out;
@@ -53,7 +65,10 @@ export function customerCluster(
   const pods = kube.filter((o) => o.kind === 'Pod');
   const pod = pods.find((o) => o.metadata.name === client)!;
   // proxyMetadata is istio-proxy's environment: customers put tokens there.
-  const proxyConfig = { ...(parse(pod.metadata.annotations['proxy.istio.io/config'] ?? '{}') as Obj), proxyMetadata: { VAULT_TOKEN: SECRET_TEXT } };
+  const proxyConfig = {
+    ...(parse(pod.metadata.annotations['proxy.istio.io/config'] ?? '{}') as Obj),
+    proxyMetadata: { VAULT_TOKEN: SECRET_TEXT },
+  };
   pod.metadata.annotations = {
     ...pod.metadata.annotations,
     'proxy.istio.io/config': stringify(proxyConfig),
@@ -61,17 +76,42 @@ export function customerCluster(
     'sidecar.istio.io/userVolumeMount': '[{"name":"vault","mountPath":"/vault"}]',
     [LAST_APPLIED]: '{}',
   };
-  pod.spec.containers = [...(pod.spec.containers ?? []), { name: 'istio-proxy', image: proxyImage, env: [{ name: 'ISTIO_META_TOKEN', value: SECRET_TEXT }] }];
+  pod.spec.containers = [
+    ...(pod.spec.containers ?? []),
+    { name: 'istio-proxy', image: proxyImage, env: [{ name: 'ISTIO_META_TOKEN', value: SECRET_TEXT }] },
+  ];
   const noise: Obj[] = [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-credentials', namespace: 'demo1' }, data: { password: SECRET_TEXT } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ca-bundle', namespace: 'demo1' }, data: { 'ca.crt': CERT_TEXT } },
     // istiod puts one in every namespace; it sorts before istio-system/istio in a bug-report.
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', namespace: 'default' }, data: { 'root-cert.pem': CERT_TEXT } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'istio-ca-root-cert', namespace: 'default' },
+      data: { 'root-cert.pem': CERT_TEXT },
+    },
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'team-1' }, spec: { replicas: 2 } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-1' } },
   ];
-  const items = [...kube.filter((o) => o.kind !== 'Pod'), ...istio, ...unrelatedServices(port, opts.unrelated ?? 100), ...noise, ...pods.filter((o) => o !== pod)];
-  const meshConfig = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: stringify({ outboundTrafficPolicy: { mode: s.mesh.outboundTrafficPolicy }, accessLogFile: '/dev/stdout', rootNamespace: 'istio-system' }) } };
+  const items = [
+    ...kube.filter((o) => o.kind !== 'Pod'),
+    ...istio,
+    ...unrelatedServices(port, opts.unrelated ?? 100),
+    ...noise,
+    ...pods.filter((o) => o !== pod),
+  ];
+  const meshConfig = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'istio', namespace: 'istio-system' },
+    data: {
+      mesh: stringify({
+        outboundTrafficPolicy: { mode: s.mesh.outboundTrafficPolicy },
+        accessLogFile: '/dev/stdout',
+        rootNamespace: 'istio-system',
+      }),
+    },
+  };
   return {
     listYaml: stringify({ apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }),
     podYaml: stringify(pod),

@@ -24,13 +24,20 @@ export const runsDir = mkdtempSync(join(tmpdir(), 'egress-lab-test-'));
 chmodSync(runsDir, 0o755);
 
 /** Runs a scenario as `npm run scenario` would: on real Istio, or on the model for the seed era (or when asked). */
-export async function runInLab(nameOrPath: string, engine?: SidecarEngine): Promise<{ outcome: ScenarioOutcome; output: string; prefix: string }> {
+export async function runInLab(
+  nameOrPath: string,
+  engine?: SidecarEngine,
+): Promise<{ outcome: ScenarioOutcome; output: string; prefix: string }> {
   const loaded = loadScenarioFile(nameOrPath);
   const { reporter, lines } = recordingReporter();
   const prefix = newRunPrefix();
   const runDir = join(runsDir, `${loaded.scenario.name}-${prefix}`);
   const chosen = engine ?? enginesFor(loaded, 'envoy').engines[0]!;
-  const outcome = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix, { engine: chosen }), { cleanup: 'always', runDir, reporter });
+  const outcome = await runScenario(loaded, new NetnsBackend(loaded, runDir, prefix, { engine: chosen }), {
+    cleanup: 'always',
+    runDir,
+    reporter,
+  });
   return { outcome, output: lines.join('\n'), prefix };
 }
 

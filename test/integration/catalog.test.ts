@@ -9,7 +9,9 @@ import { SCENARIO_DIR } from '../../harness/scenario/load.ts';
 import { readScenarioOutcome } from '../../harness/report/evidenceFiles.ts';
 import { isRoot, leftoverNamespaces, leftoverProcesses, runInLab, SKIP_REASON } from '../helpers/lab.ts';
 
-const scenarios = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+const scenarios = readdirSync(SCENARIO_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.replace(/\.yaml$/, ''));
 const serial = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log(SKIP_REASON);
 
@@ -27,7 +29,10 @@ for (const name of scenarios) {
     t.deepEqual(leftoverProcesses(prefix, outcome.runDir), [], 'lab processes left behind');
     // One shape in memory and on disk: result.json reads back as the outcome the run returned.
     t.deepEqual(readScenarioOutcome(outcome.runDir), JSON.parse(JSON.stringify(outcome)));
-    t.true(outcome.probes.every((p) => p.checks.some((c) => c.evidence === 'path')), 'every probe\'s path prediction was judged');
+    t.true(
+      outcome.probes.every((p) => p.checks.some((c) => c.evidence === 'path')),
+      "every probe's path prediction was judged",
+    );
   });
 }
 

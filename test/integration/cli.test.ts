@@ -21,7 +21,26 @@ function cli(args: string[]) {
 }
 
 test('iptables prints the default modern restore text for the injector flags', (t) => {
-  const { code, out } = cli(['iptables', '--', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
+  const { code, out } = cli([
+    'iptables',
+    '--',
+    '-p',
+    '15001',
+    '-z',
+    '15006',
+    '-u',
+    '1337',
+    '-m',
+    'REDIRECT',
+    '-i',
+    '*',
+    '-x',
+    '',
+    '-b',
+    '*',
+    '-d',
+    '15090,15021,15020',
+  ]);
   t.is(code, 0, out);
   t.true(out.startsWith('* nat\n-N ISTIO_INBOUND\n'), out);
   t.true(out.includes('-A ISTIO_OUTPUT -o lo ! -d 127.0.0.1/32 -p tcp ! --dport 15008 -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT\n'));
@@ -69,7 +88,9 @@ serial('--keep leaves the lab up with instructions, and lab down removes it', (t
   t.regex(kept.out, /ip netns exec egl-[0-9a-f]+-pod-sleep setpriv --reuid=1000/);
   t.true(leftoverNamespaces(prefix!).length >= 3);
   // The sidecar is the real thing: Istio's pilot-agent and the wheel's Envoy, as uid 1337, in the pod namespace.
-  const inPod = execFileSync('ip', ['netns', 'pids', `${prefix}-pod-sleep`], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+  const inPod = execFileSync('ip', ['netns', 'pids', `${prefix}-pod-sleep`], { encoding: 'utf8' })
+    .split(/\s+/)
+    .filter(Boolean);
   // pilot-agent starts short-lived helpers: a pid listed a moment ago may be gone, and is skipped.
   const procs = inPod.flatMap((pid) => {
     try {
@@ -79,8 +100,14 @@ serial('--keep leaves the lab up with instructions, and lab down removes it', (t
     }
   });
   const parts = realParts();
-  t.true(procs.some((p) => p.exe === parts.envoy && p.uid === 1337), JSON.stringify(procs));
-  t.true(procs.some((p) => p.exe === parts.pilotAgent && p.uid === 1337), JSON.stringify(procs));
+  t.true(
+    procs.some((p) => p.exe === parts.envoy && p.uid === 1337),
+    JSON.stringify(procs),
+  );
+  t.true(
+    procs.some((p) => p.exe === parts.pilotAgent && p.uid === 1337),
+    JSON.stringify(procs),
+  );
   const listeners = cli(['proxy-config', 'listener', 'sleep', '--port', '7000']);
   t.is(listeners.code, 0, listeners.out);
   t.regex(listeners.out, /^ADDRESS +PORT +MATCH +DESTINATION\n/);
@@ -92,7 +119,7 @@ serial('--keep leaves the lab up with instructions, and lab down removes it', (t
   t.deepEqual(leftoverNamespaces(prefix!), []);
 });
 
-serial('proxy-config reads a run\'s saved config_dump: seed 002\'s listener table', (t) => {
+serial("proxy-config reads a run's saved config_dump: seed 002's listener table", (t) => {
   const run = cli(['scenario', 'mysql-3306-foreign-serviceentry', '--run-dir', runsDir]);
   t.is(run.code, 0, run.out);
   const dir = /artifacts: (\S+)/.exec(run.out)?.[1];
@@ -116,7 +143,9 @@ serial('proxy-config explains what it needs when no lab is kept', (t) => {
 
 serial('Ctrl-C during a run removes the lab and says so', async (t) => {
   const before = await rootState();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenario', 'redis-7000', '--run-dir', runsDir], { cwd: REPO });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenario', 'redis-7000', '--run-dir', runsDir], {
+    cwd: REPO,
+  });
   let out = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await new Promise<void>((r) => {

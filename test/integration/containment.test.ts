@@ -29,7 +29,11 @@ function startRun(when: RegExp) {
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
   });
-  const facts = () => ({ prefix: /lab (egl-[0-9a-f]+): creating/.exec(out)?.[1] ?? 'egl-none', runDir: /run directory: (\S+)/.exec(out)?.[1] ?? '/none', out });
+  const facts = () => ({
+    prefix: /lab (egl-[0-9a-f]+): creating/.exec(out)?.[1] ?? 'egl-none',
+    runDir: /run directory: (\S+)/.exec(out)?.[1] ?? '/none',
+    out,
+  });
   return { child, exited, reached, facts };
 }
 
@@ -65,8 +69,14 @@ serial('a crashed run (runner SIGKILLed with Envoy running) is swept by lab down
   run.child.kill('SIGKILL');
   await run.exited;
   // The run is gone but everything it started lives on in its cgroup, Envoy included.
-  t.true(leftoverProcesses(prefix, runDir).some((p) => /envoy/.test(p)), 'Envoy should still run after the crash');
-  const down = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'lab', 'down', '--prefix', prefix], { cwd: REPO, encoding: 'utf8' });
+  t.true(
+    leftoverProcesses(prefix, runDir).some((p) => /envoy/.test(p)),
+    'Envoy should still run after the crash',
+  );
+  const down = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'lab', 'down', '--prefix', prefix], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
   t.is(down.status, 0, down.stdout + down.stderr);
   t.regex(down.stdout, new RegExp(`killed the processes of 1 run cgroup\\(s\\): ${prefix}`));
   nothingLeft(t, prefix, runDir);

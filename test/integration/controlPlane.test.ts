@@ -33,7 +33,10 @@ test("seed 002 on current Istio: istiod gives the client a match-all 0.0.0.0_330
 });
 
 test("Istio's own switches keep every istio-proxy-only extension out of the generated config", async (t) => {
-  for (const [name, pod] of [['mysql-3306-foreign-serviceentry-modern', 'demo1/mysql-server'], ['virtualservice-timeout', 'default/sleep']] as const) {
+  for (const [name, pod] of [
+    ['mysql-3306-foreign-serviceentry-modern', 'demo1/mysql-server'],
+    ['virtualservice-timeout', 'default/sleep'],
+  ] as const) {
     const text = JSON.stringify(await dump(name, pod));
     t.notRegex(text, /istio\.(metadata_exchange|alpn|stats)/, `${name} ${pod}`);
     t.regex(text, /envoy\.filters\.network\.tcp_proxy/);
@@ -41,16 +44,26 @@ test("Istio's own switches keep every istio-proxy-only extension out of the gene
 });
 
 test('validate names the file, the line and the object of each Istio validation error, and exits 2', (t) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'validate', 'test/fixtures/istio-invalid.yaml', 'scenarios/redis-7000-modern.yaml'], { cwd: REPO, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'harness/cli.ts', 'validate', 'test/fixtures/istio-invalid.yaml', 'scenarios/redis-7000-modern.yaml'],
+    { cwd: REPO, encoding: 'utf8' },
+  );
   t.is(r.status, 2, r.stdout + r.stderr);
-  t.regex(r.stderr, /istio-invalid\.yaml:14: mesh\.serviceEntries\[0\]: ServiceEntry default\/db: Istio's validation: CIDR addresses are allowed only for NONE\/STATIC resolution types/);
+  t.regex(
+    r.stderr,
+    /istio-invalid\.yaml:14: mesh\.serviceEntries\[0\]: ServiceEntry default\/db: Istio's validation: CIDR addresses are allowed only for NONE\/STATIC resolution types/,
+  );
   t.regex(r.stderr, /istio-invalid\.yaml:22: mesh\.destinationRules\[0\]: DestinationRule default\/bad-tls: Istio's validation: .*BOGUS/);
   t.regex(r.stderr, /istio-invalid\.yaml:25: mesh\.destinationRules\[1\]: DestinationRule default\/no-host: Istio's validation: /);
   t.regex(r.stdout, /ok .*redis-7000-modern\.yaml/, 'the other file is still checked');
 });
 
 test('a scenario Istio rejects is refused before anything is created', (t) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenario', 'test/fixtures/istio-invalid.yaml'], { cwd: REPO, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenario', 'test/fixtures/istio-invalid.yaml'], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
   t.is(r.status, 2, r.stdout + r.stderr);
   t.regex(r.stderr, /ServiceEntry default\/db: Istio's validation/);
   t.notRegex(r.stdout, /creating namespaces/);

@@ -16,7 +16,11 @@ const serial = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log(SKIP_REASON);
 
 function cli(args: string[], cwd = REPO) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -49,7 +53,10 @@ test('exit 0 for help and for valid files', (t) => {
 });
 
 test('a relative path is taken from where npm run was started', (t) => {
-  const r = spawnSync('npm', ['run', '-s', 'egress-lab', '--', 'validate', 'redis-7000.yaml'], { cwd: join(REPO, 'scenarios'), encoding: 'utf8' });
+  const r = spawnSync('npm', ['run', '-s', 'egress-lab', '--', 'validate', 'redis-7000.yaml'], {
+    cwd: join(REPO, 'scenarios'),
+    encoding: 'utf8',
+  });
   t.is(r.status, 0, r.stdout + r.stderr);
   t.regex(r.stdout, new RegExp(`ok ${join(REPO, 'scenarios', 'redis-7000.yaml')}`));
 });

@@ -44,7 +44,8 @@ function cli(args: string[]) {
 /** The probes of each client pod with a sidecar. */
 function probesByPod(scenario: (typeof catalog)[number]['scenario']) {
   const byPod = new Map<string, typeof scenario.probes>();
-  for (const p of scenario.probes.filter((x) => scenario.workloads.find((w) => w.name === x.from)!.sidecar)) byPod.set(p.from, [...(byPod.get(p.from) ?? []), p]);
+  for (const p of scenario.probes.filter((x) => scenario.workloads.find((w) => w.name === x.from)!.sidecar))
+    byPod.set(p.from, [...(byPod.get(p.from) ?? []), p]);
   return byPod;
 }
 
@@ -57,16 +58,21 @@ for (const { scenario, istio } of catalog.filter((l) => l.istio.era === 'modern'
       const file = join(dir, `${w.name}.config_dump.json`);
       writeFileSync(file, JSON.stringify((await dumpGeneratedConfig(realParts().labIstiod, dir, [ref]))[ref]));
       const calls = probes.map((p) => simulationCall(probeTarget(p), resolveInLab(scenario, w, probeTarget(p).host)!));
-      const [explained, simulated] = await Promise.all([explainDump(realParts().labIstiod, file, calls), simulateOffline(realParts().labIstiod, dir, ref, calls)]);
+      const [explained, simulated] = await Promise.all([
+        explainDump(realParts().labIstiod, file, calls),
+        simulateOffline(realParts().labIstiod, dir, ref, calls),
+      ]);
       t.is(explained.dump.renamed.length, 0, 'a current dump has no deprecated names');
       probes.forEach((p, i) => {
         const e = explained.explanations[i]!;
         t.deepEqual(e.match, simulated[i], `${p.name}: the dump file gives what istiod's objects give`);
         if (e.match.listener) t.truthy(e.listenerBy, `${p.name}: says why the listener`);
-        if (e.match.cluster && e.match.cluster !== 'BlackHoleCluster') t.true(e.clusterInDump, `${p.name}: ${e.match.cluster} is in the dump`);
+        if (e.match.cluster && e.match.cluster !== 'BlackHoleCluster')
+          t.true(e.clusterInDump, `${p.name}: ${e.match.cluster} is in the dump`);
         const waits = tracePathFrom(scenario, istio, w, probeTarget(p), calls[i]!.address).outcome === 'waits';
         const want = waits ? { listener: p.expect.model!.listener } : p.expect.model!;
-        for (const c of checkPath(want, e.match, 'explain', 'observed')) t.true(c.ok, `${p.name} ${c.what}: predicted ${c.expected}, explain says ${c.seen}`);
+        for (const c of checkPath(want, e.match, 'explain', 'observed'))
+          t.true(c.ok, `${p.name} ${c.what}: predicted ${c.expected}, explain says ${c.seen}`);
       });
     }
   });
@@ -97,7 +103,18 @@ for (const { scenario, istio } of catalog.filter((l) => l.istio.era === 'legacy'
 test('the command line names the seed 002 listener and cluster for 10.10.13.110:3306', (t) => {
   const { scenario, istio } = catalog.find((l) => l.scenario.name === 'mysql-3306-foreign-serviceentry')!;
   const file = join(tmp, 'seed-002-mysql-client.json');
-  writeFileSync(file, JSON.stringify(renderConfigDump(buildProxyConfig(scenario, istio, scenario.workloads.find((w) => w.name === 'mysql-client')!))));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      renderConfigDump(
+        buildProxyConfig(
+          scenario,
+          istio,
+          scenario.workloads.find((w) => w.name === 'mysql-client')!,
+        ),
+      ),
+    ),
+  );
   const { code, out } = cli(['explain', '--config-dump', file, '--to', '10.10.13.110:3306']);
   t.is(code, 0, out);
   t.regex(out, /listener +0\.0\.0\.0_3306\n +no listener has 10\.10\.13\.110:3306, and 0\.0\.0\.0:3306 takes every other address/);
@@ -114,7 +131,10 @@ test('explain rejects bad input, naming it', (t) => {
   t.regex(bad.out, /not-a-dump\.json: not an Envoy config dump/);
   const empty = join(tmp, 'empty.json');
   writeFileSync(empty, '{"configs": []}');
-  t.regex(cli(['explain', '--config-dump', empty, '--to', '10.0.0.1:80']).out, /empty\.json: listeners: config dump has no configuration type .*ListenersConfigDump/);
+  t.regex(
+    cli(['explain', '--config-dump', empty, '--to', '10.0.0.1:80']).out,
+    /empty\.json: listeners: config dump has no configuration type .*ListenersConfigDump/,
+  );
   t.regex(cli(['explain', '--config-dump', join(tmp, 'nope.json'), '--to', '10.0.0.1:80']).out, /nope\.json: no such file/);
   t.regex(cli(['explain', '--config-dump', empty]).out, /required option '--to <ip:port>' not specified/);
   t.regex(cli(['explain', '--config-dump', empty, '--to', '10.0.0.1']).out, /--to 10\.0\.0\.1: expected IP:PORT/);
@@ -138,7 +158,10 @@ serial("a real Envoy's /config_dump from a lab run: explain names the path the r
   // The lab saves the dump with EDS, so the in-mesh cluster's endpoint is named.
   t.deepEqual(inMesh!.endpoints, ['172.20.0.30:3306 healthy']);
   const moved = (probe: string) => outcome.probes.find((p) => p.probe.name === probe)!.statsDiff ?? {};
-  t.true((moved('telnet-external-3306')['listener.0.0.0.0_3306.downstream_cx_total'] ?? 0) >= 1, JSON.stringify(moved('telnet-external-3306')));
+  t.true(
+    (moved('telnet-external-3306')['listener.0.0.0.0_3306.downstream_cx_total'] ?? 0) >= 1,
+    JSON.stringify(moved('telnet-external-3306')),
+  );
   t.true((moved('telnet-external-3306')['cluster.outbound|3306||mysql.demo;.upstream_cx_none_healthy'] ?? 0) >= 1);
   t.true((moved('telnet-mysql-server')['cluster.outbound|3306||mysql-server.demo1.svc.cluster.local;.upstream_cx_total'] ?? 0) >= 1);
 });

@@ -27,12 +27,21 @@ const PORT = 19001;
 const ANSWERS: Record<string, Verdict> = { H11: 'http/1.1', H10: 'http/1.0', H2C: 'h2c', OTHER: 'not-http', '': 'need-more' };
 
 function answer(text: string) {
-  return { name: 'envoy.filters.network.direct_response', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.direct_response.v3.Config', response: { inline_string: `${text}\n` } } };
+  return {
+    name: 'envoy.filters.network.direct_response',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.direct_response.v3.Config',
+      response: { inline_string: `${text}\n` },
+    },
+  };
 }
 
 /** One listener, http_inspector, a chain per ALPN the filter can set, and a default chain. */
 function envoyConfig(): string {
-  const chain = (alpn: string | undefined, text: string) => ({ ...(alpn ? { filter_chain_match: { application_protocols: [alpn] } } : {}), filters: [answer(text)] });
+  const chain = (alpn: string | undefined, text: string) => ({
+    ...(alpn ? { filter_chain_match: { application_protocols: [alpn] } } : {}),
+    filters: [answer(text)],
+  });
   return stringify({
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 19000 } } },
     static_resources: {
@@ -40,7 +49,12 @@ function envoyConfig(): string {
         {
           name: 'inspector',
           address: { socket_address: { address: '127.0.0.1', port_value: PORT } },
-          listener_filters: [{ name: 'envoy.filters.listener.http_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' } }],
+          listener_filters: [
+            {
+              name: 'envoy.filters.listener.http_inspector',
+              typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' },
+            },
+          ],
           filter_chains: [chain('http/1.1', 'H11'), chain('http/1.0', 'H10'), chain('h2c', 'H2C'), chain(undefined, 'OTHER')],
         },
       ],
@@ -68,7 +82,9 @@ serial('the model and real Envoy agree with the http_inspector table', async (t)
       ready: async () => (await inNetns(ns, 'curl', ['-s', 'http://127.0.0.1:19000/ready'])).trim() === 'LIVE',
     });
     const inputs = HTTP_INSPECTOR_CASES.map((c) => c.input);
-    const out = await inNetns(ns, process.execPath, ['--import', 'tsx', join(REPO, 'test/helpers/inspectorClient.ts'), String(PORT)], { input: JSON.stringify(inputs) });
+    const out = await inNetns(ns, process.execPath, ['--import', 'tsx', join(REPO, 'test/helpers/inspectorClient.ts'), String(PORT)], {
+      input: JSON.stringify(inputs),
+    });
     const answers = JSON.parse(out) as string[];
     HTTP_INSPECTOR_CASES.forEach((c, i) => {
       const real = ANSWERS[answers[i]!];

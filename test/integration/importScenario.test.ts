@@ -31,18 +31,34 @@ test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 const seed002 = loadScenarioFile('mysql-3306-foreign-serviceentry-modern').scenario;
 const cluster = customerCluster(seed002, 'mysql-client', 3306);
 const yamlDocs = (text: string, file: string): InputDocument[] => parseAllDocuments(text).map((d) => ({ file, value: d.toJS() }));
-const input = customerObjects([...yamlDocs(cluster.listYaml, 'objects.yaml'), ...yamlDocs(cluster.podYaml, 'pod.yaml'), ...yamlDocs(cluster.meshConfigYaml, 'istio.yaml')]);
+const input = customerObjects([
+  ...yamlDocs(cluster.listYaml, 'objects.yaml'),
+  ...yamlDocs(cluster.podYaml, 'pod.yaml'),
+  ...yamlDocs(cluster.meshConfigYaml, 'istio.yaml'),
+]);
 const pod = input.objects.find((o) => o.kind === 'Pod' && o.meta.name === 'mysql-client')!;
 
 function scenarioFile(name: string, relevance: Relevance, destinations: Destination[]): string {
-  const made = importedScenario({ name, pod, destinations: destinations.map((d) => ({ ...d, kind: 'mysql' as const })), relevance, meshConfig: input.meshConfig!.value, istio: '1.30', inputs: ['objects.yaml'] });
+  const made = importedScenario({
+    name,
+    pod,
+    destinations: destinations.map((d) => ({ ...d, kind: 'mysql' as const })),
+    relevance,
+    meshConfig: input.meshConfig!.value,
+    istio: '1.30',
+    inputs: ['objects.yaml'],
+  });
   const file = join(tmp, `${name}.yaml`);
   writeFileSync(file, made.yaml);
   return file;
 }
 
 test("the kept objects give the pod Istio's path of all the customer's objects, for each destination", async (t) => {
-  const destinations: Destination[] = ['10.10.13.110:3306', '10.68.228.107:3306'].map((text) => ({ host: text.split(':')[0]!, port: 3306, text }));
+  const destinations: Destination[] = ['10.10.13.110:3306', '10.68.228.107:3306'].map((text) => ({
+    host: text.split(':')[0]!,
+    port: 3306,
+    text,
+  }));
   const pruned = relevantObjects(input.objects, pod, destinations);
   // Everything: every object the import could have kept (Istio applies visibility itself).
   const all: Relevance = { ...pruned, kept: input.objects.filter((o) => o.kind !== 'Pod').map((object) => ({ object, reasons: ['all'] })) };
@@ -58,7 +74,10 @@ test("the kept objects give the pod Istio's path of all the customer's objects, 
       destinations.map((d) => ({ address: d.host, port: d.port, protocol: 'tcp', tls: false })),
     );
   };
-  const [fromAll, fromKept] = await Promise.all([paths(scenarioFile('import-all', all, destinations)), paths(scenarioFile('import-kept', pruned, destinations))]);
+  const [fromAll, fromKept] = await Promise.all([
+    paths(scenarioFile('import-all', all, destinations)),
+    paths(scenarioFile('import-kept', pruned, destinations)),
+  ]);
   t.deepEqual(fromKept, fromAll);
   t.deepEqual(fromAll[0], { listener: '0.0.0.0_3306', cluster: 'outbound|3306||mysql.demo' });
   t.deepEqual(fromAll[1], { listener: '10.68.228.107_3306', cluster: 'outbound|3306||mysql-server.demo1.svc.cluster.local' });
@@ -71,28 +90,88 @@ const adversarial = {
     apiVersion: 'v1',
     kind: 'List',
     items: [
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web-3306', namespace: 'team-1' }, spec: { clusterIP: '10.96.50.1', ports: [{ name: 'http-web', port: 3306 }] } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'alias', namespace: 'team-2' }, spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ name: 'tcp', port: 3306 }] } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db-headless', namespace: 'team-3' }, spec: { clusterIP: 'None', ports: [{ name: 'tcp-db', port: 3306 }] } },
-      { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'db-headless', namespace: 'team-3' }, subsets: [{ addresses: [{ ip: '10.10.13.111' }], ports: [{ name: 'tcp-db', port: 3306 }] }] },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'empty-headless', namespace: 'team-3' }, spec: { clusterIP: 'None', ports: [{ name: 'tcp-db', port: 3306 }] } },
-      { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'corp-net', namespace: 'team-4' }, spec: { hosts: ['corp.internal'], addresses: ['10.10.0.0/16'], ports: [{ number: 3306, name: 'tcp', protocol: 'TCP' }], resolution: 'NONE' } },
-      { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'private', namespace: 'team-5' }, spec: { hosts: ['private.db'], exportTo: ['.'], ports: [{ number: 3306, name: 'tcp', protocol: 'TCP' }], resolution: 'DNS' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web-3306', namespace: 'team-1' },
+        spec: { clusterIP: '10.96.50.1', ports: [{ name: 'http-web', port: 3306 }] },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'alias', namespace: 'team-2' },
+        spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ name: 'tcp', port: 3306 }] },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'db-headless', namespace: 'team-3' },
+        spec: { clusterIP: 'None', ports: [{ name: 'tcp-db', port: 3306 }] },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'db-headless', namespace: 'team-3' },
+        subsets: [{ addresses: [{ ip: '10.10.13.111' }], ports: [{ name: 'tcp-db', port: 3306 }] }],
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'empty-headless', namespace: 'team-3' },
+        spec: { clusterIP: 'None', ports: [{ name: 'tcp-db', port: 3306 }] },
+      },
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'ServiceEntry',
+        metadata: { name: 'corp-net', namespace: 'team-4' },
+        spec: {
+          hosts: ['corp.internal'],
+          addresses: ['10.10.0.0/16'],
+          ports: [{ number: 3306, name: 'tcp', protocol: 'TCP' }],
+          resolution: 'NONE',
+        },
+      },
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'ServiceEntry',
+        metadata: { name: 'private', namespace: 'team-5' },
+        spec: { hosts: ['private.db'], exportTo: ['.'], ports: [{ number: 3306, name: 'tcp', protocol: 'TCP' }], resolution: 'DNS' },
+      },
     ],
   },
 };
 
-test('with objects that exercise each rule on the port, the kept ones still give Istio\'s path of all of them', async (t) => {
-  const all = customerObjects([...yamlDocs(cluster.listYaml, 'objects.yaml'), ...yamlDocs(cluster.podYaml, 'pod.yaml'), ...yamlDocs(cluster.meshConfigYaml, 'istio.yaml'), adversarial]);
+test("with objects that exercise each rule on the port, the kept ones still give Istio's path of all of them", async (t) => {
+  const all = customerObjects([
+    ...yamlDocs(cluster.listYaml, 'objects.yaml'),
+    ...yamlDocs(cluster.podYaml, 'pod.yaml'),
+    ...yamlDocs(cluster.meshConfigYaml, 'istio.yaml'),
+    adversarial,
+  ]);
   const client = all.objects.find((o) => o.kind === 'Pod' && o.meta.name === 'mysql-client')!;
-  const destinations: Destination[] = ['10.10.13.110:3306', '10.10.13.111:3306', '10.68.228.107:3306', '198.51.100.9:3306'].map((text) => ({ host: text.split(':')[0]!, port: 3306, text }));
+  const destinations: Destination[] = ['10.10.13.110:3306', '10.10.13.111:3306', '10.68.228.107:3306', '198.51.100.9:3306'].map((text) => ({
+    host: text.split(':')[0]!,
+    port: 3306,
+    text,
+  }));
   const pruned = relevantObjects(all.objects, client, destinations);
   const kept = new Set(pruned.kept.map((k) => `${k.object.kind} ${k.object.meta.namespace}/${k.object.meta.name}`));
   for (const k of ['Service team-1/web-3306', 'Service team-3/db-headless', 'ServiceEntry team-4/corp-net']) t.true(kept.has(k), k);
   for (const k of ['Service team-2/alias', 'Service team-3/empty-headless', 'ServiceEntry team-5/private']) t.false(kept.has(k), k);
-  const everything: Relevance = { ...pruned, kept: all.objects.filter((o) => o.kind !== 'Pod').map((object) => ({ object, reasons: ['all'] })) };
+  const everything: Relevance = {
+    ...pruned,
+    kept: all.objects.filter((o) => o.kind !== 'Pod').map((object) => ({ object, reasons: ['all'] })),
+  };
   const make = (name: string, r: Relevance) => {
-    const made = importedScenario({ name, pod: client, destinations: destinations.map((d) => ({ ...d, kind: 'mysql' as const })), relevance: r, meshConfig: all.meshConfig!.value, istio: '1.30', inputs: ['x'] });
+    const made = importedScenario({
+      name,
+      pod: client,
+      destinations: destinations.map((d) => ({ ...d, kind: 'mysql' as const })),
+      relevance: r,
+      meshConfig: all.meshConfig!.value,
+      istio: '1.30',
+      inputs: ['x'],
+    });
     const file = join(tmp, `${name}.yaml`);
     writeFileSync(file, made.yaml);
     return file;
@@ -100,15 +179,28 @@ test('with objects that exercise each rule on the port, the kept ones still give
   const paths = async (file: string) => {
     const s = loadScenarioFile(file).scenario;
     const dir = writeControlPlaneInputs(mkdtempSync(join(tmp, 'inputs-')), controlPlaneInputs(s));
-    return simulateOffline(realParts().labIstiod, dir, 'demo1/mysql-client', destinations.map((d) => ({ address: d.host, port: d.port, protocol: 'tcp', tls: false })));
+    return simulateOffline(
+      realParts().labIstiod,
+      dir,
+      'demo1/mysql-client',
+      destinations.map((d) => ({ address: d.host, port: d.port, protocol: 'tcp', tls: false })),
+    );
   };
   const [fromAll, fromKept] = await Promise.all([paths(make('import-adv-all', everything)), paths(make('import-adv-kept', pruned))]);
   t.deepEqual(fromKept, fromAll);
-  t.true(fromAll.every((m) => m.listener !== undefined), JSON.stringify(fromAll));
+  t.true(
+    fromAll.every((m) => m.listener !== undefined),
+    JSON.stringify(fromAll),
+  );
 });
 
 function cli(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], { cwd: REPO, env: { ...process.env, INIT_CWD: cwd }, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], {
+    cwd: REPO,
+    env: { ...process.env, INIT_CWD: cwd },
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -120,7 +212,22 @@ serial('seed 002 plus a hundred unrelated Services, imported and run with --reco
   writeFileSync(join(dir, 'objects.yaml'), cluster.listYaml);
   writeFileSync(join(dir, 'pod.yaml'), cluster.podYaml);
   writeFileSync(join(dir, 'istio-cm.yaml'), cluster.meshConfigYaml);
-  const imported = cli(['import', 'objects.yaml', 'pod.yaml', 'istio-cm.yaml', '--pod', 'demo1/mysql-client', '--to', '10.10.13.110:3306', '--record', '--run-dir', runsDir], dir);
+  const imported = cli(
+    [
+      'import',
+      'objects.yaml',
+      'pod.yaml',
+      'istio-cm.yaml',
+      '--pod',
+      'demo1/mysql-client',
+      '--to',
+      '10.10.13.110:3306',
+      '--record',
+      '--run-dir',
+      runsDir,
+    ],
+    dir,
+  );
   t.is(imported.code, 0, imported.out);
   t.regex(imported.out, /kept 2 object\(s\) for demo1\/mysql-client to 10\.10\.13\.110:3306 \(mysql\)/);
   t.regex(imported.out, /recorded what netns\/envoy saw into .*import-mysql-client\.yaml/);

@@ -29,7 +29,24 @@ for (const { scenario, w } of pods) {
   });
 }
 
-const DEFAULT_FLAGS = ['-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020'];
+const DEFAULT_FLAGS = [
+  '-p',
+  '15001',
+  '-z',
+  '15006',
+  '-u',
+  '1337',
+  '-m',
+  'REDIRECT',
+  '-i',
+  '*',
+  '-x',
+  '',
+  '-b',
+  '*',
+  '-d',
+  '15090,15021,15020',
+];
 const ENV_CASES: Array<Record<string, string>> = [
   { ISTIO_OUTBOUND_OWNER_GROUPS: '101,102' },
   { ISTIO_OUTBOUND_OWNER_GROUPS: '' },

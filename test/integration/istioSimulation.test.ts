@@ -29,7 +29,8 @@ for (const loaded of modern) {
     const dir = writeControlPlaneInputs(mkdtempSync(join(tmpdir(), 'egress-lab-sim-')), controlPlaneInputs(scenario));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const byPod = new Map<string, typeof scenario.probes>();
-    for (const p of scenario.probes.filter((x) => scenario.workloads.find((w) => w.name === x.from)!.sidecar)) byPod.set(p.from, [...(byPod.get(p.from) ?? []), p]);
+    for (const p of scenario.probes.filter((x) => scenario.workloads.find((w) => w.name === x.from)!.sidecar))
+      byPod.set(p.from, [...(byPod.get(p.from) ?? []), p]);
     t.true(byPod.size > 0);
     for (const [from, probes] of byPod) {
       const w = scenario.workloads.find((x) => x.name === from)!;

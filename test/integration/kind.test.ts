@@ -29,14 +29,30 @@ if (problem) console.log(`kind backend live test SKIPPED: no Docker engine reach
   t.timeout(60 * 60_000);
   const dir = mkdtempSync(join(tmpdir(), 'egress-lab-kind-'));
   chmodSync(dir, 0o755);
-  const scenarios = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).map((f) => loadScenarioFile(join(SCENARIO_DIR, f)));
+  const scenarios = readdirSync(SCENARIO_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => loadScenarioFile(join(SCENARIO_DIR, f)));
   const lines: string[] = [];
   const result = await runSuite(
-    { scenarios, selection: ['*'], backend: 'kind', cleanup: 'always', repeat: 1, untilFail: false, runDir: dir, reportDir: join(dir, 'reports'), reporter: new QuietReporter((l) => lines.push(l)) },
+    {
+      scenarios,
+      selection: ['*'],
+      backend: 'kind',
+      cleanup: 'always',
+      repeat: 1,
+      untilFail: false,
+      runDir: dir,
+      reportDir: join(dir, 'reports'),
+      reporter: new QuietReporter((l) => lines.push(l)),
+    },
     {},
   );
   const ran = result.runs.filter((r) => r.status !== 'skipped');
   t.true(ran.length > 0, 'no scenario ran on kind');
-  t.deepEqual(ran.filter((r) => r.status !== 'passed').map((r) => r.scenario), [], lines.join('\n'));
+  t.deepEqual(
+    ran.filter((r) => r.status !== 'passed').map((r) => r.scenario),
+    [],
+    lines.join('\n'),
+  );
   for (const r of result.runs.filter((x) => x.status === 'skipped')) t.regex(r.reason ?? '', /Istio 1\.[4-6]/);
 });

@@ -43,7 +43,11 @@ const serial = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log(SKIP_REASON);
 
 /** The rule lines of an iptables-save output (no counters, no comments or timestamps). */
-const rulesOf = (text: string) => text.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith('*')).join('\n');
+const rulesOf = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('-A ') || l.startsWith('*'))
+    .join('\n');
 
 /**
  * What must be alike between the agent's legs and the kind script's: whether a client leg was found,
@@ -52,7 +56,9 @@ const rulesOf = (text: string) => text.split('\n').filter((l) => l.startsWith('-
  * request to that cluster reuses it (no new conntrack entry), so only the client leg is compared.
  */
 function legShape(legs: ProbeLegs, pooled: boolean): string {
-  const client = legs.client ? `client leg to ${legs.client.original.dst}:${legs.client.original.dport}, redirected to ${redirectPort(legs.client) ?? 'none'}` : 'no client leg';
+  const client = legs.client
+    ? `client leg to ${legs.client.original.dst}:${legs.client.original.dport}, redirected to ${redirectPort(legs.client) ?? 'none'}`
+    : 'no client leg';
   return pooled ? `${client}; upstream legs not compared (Envoy's HTTP connection pool)` : `${client}; ${legs.others.length} other leg(s)`;
 }
 
@@ -88,10 +94,15 @@ for (const loaded of kindScenarios) {
         const kindLegs = legsOfProbe(newEntries(before, await conntrack(w.name)), w.ip, kind.localPort ?? -1);
 
         const diffs = compareWithLab(agent, kind, probe);
-        t.deepEqual(unexplained(diffs), [], `${probe.name}: the kind script saw otherwise than the lab's agent\nagent: ${JSON.stringify(agent)}\nkind:  ${JSON.stringify(kind)}\nscript stderr: ${run.stderr}`);
+        t.deepEqual(
+          unexplained(diffs),
+          [],
+          `${probe.name}: the kind script saw otherwise than the lab's agent\nagent: ${JSON.stringify(agent)}\nkind:  ${JSON.stringify(kind)}\nscript stderr: ${run.stderr}`,
+        );
         const pooled = probe.kind === 'http' && agentLegs.client !== undefined && redirectPort(agentLegs.client) !== undefined;
         t.is(legShape(kindLegs, pooled), legShape(agentLegs, pooled), `${probe.name}: conntrack legs of the kind script vs the agent`);
-        if (kind.connect === 'ok') t.truthy(kindLegs.client, `${probe.name}: the kind script's reported port ${kind.localPort} finds its own conntrack leg`);
+        if (kind.connect === 'ok')
+          t.truthy(kindLegs.client, `${probe.name}: the kind script's reported port ${kind.localPort} finds its own conntrack leg`);
       }
       const installed = parseIstioVersion(ISTIO_VERSION) as IstioVersion;
       const pilotAgent = realParts().pilotAgent;
@@ -101,16 +112,26 @@ for (const loaded of kindScenarios) {
         const parsed = parseStatsText(stats.stdout);
         const own = (await lab.stats(w.name))!;
         t.true(parsed.size > 100, `pilot-agent request GET stats gave ${parsed.size} stats`);
-        t.deepEqual([...own.keys()].filter((k) => !parsed.has(k) && !/^(http|listener)\.admin\./.test(k)), [], 'stats the lab reads that pilot-agent request does not show');
+        t.deepEqual(
+          [...own.keys()].filter((k) => !parsed.has(k) && !/^(http|listener)\.admin\./.test(k)),
+          [],
+          'stats the lab reads that pilot-agent request does not show',
+        );
         // Both iptables back ends read as on the node: the one istio-iptables wrote is the one kept, and it is the lab's own reading.
-        const [nft, legacy] = await Promise.all(['iptables-nft-save', 'iptables-legacy-save'].map((b) => lab.runNsenter(podNetnsArgv(lab.podPid(w.name), [b]))));
+        const [nft, legacy] = await Promise.all(
+          ['iptables-nft-save', 'iptables-legacy-save'].map((b) => lab.runNsenter(podNetnsArgv(lab.podPid(w.name), [b]))),
+        );
         const picked = pickIptablesSave(nft!.stdout, legacy!.stdout);
         t.regex(picked.text, /^:ISTIO_OUTPUT /m, `${w.name}: the iptables back end with Istio's chains (${picked.backend})`);
         t.is(rulesOf(picked.text), rulesOf(await lab.iptablesSave(w.name)));
         const dump = await lab.runInPod(w.name, [pilotAgent, 'request', 'GET', 'config_dump'], PROXY_UID);
         t.is(dump.exitCode, 0, dump.stderr);
         const expected = expectedConfig(buildProxyConfig(loaded.scenario, installed, w));
-        t.deepEqual(missingConfig(JSON.parse(dump.stdout), expected), [], `the config gate's expectations for ${w.name}, against the real Envoy's config_dump`);
+        t.deepEqual(
+          missingConfig(JSON.parse(dump.stdout), expected),
+          [],
+          `the config gate's expectations for ${w.name}, against the real Envoy's config_dump`,
+        );
       }
     } catch (err) {
       t.fail(`${(err as Error).stack}\n${lines.join('\n')}`);

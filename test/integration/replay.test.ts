@@ -22,7 +22,11 @@ const serial = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log(SKIP_REASON);
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], { cwd: REPO, encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -55,7 +59,19 @@ for (const scenario of ['mysql-3306-foreign-serviceentry', 'mysql-3306-foreign-s
     t.is(explained.code, 0, explained.out);
     t.regex(explained.out, /listener +0\.0\.0\.0_3306\n[\s\S]*cluster +outbound\|3306\|\|mysql\.demo\n/);
     const before = await rootState();
-    const r = cli(['replay', '--config-dump', dump, '--map', mapFile, '--to', '10.10.13.110:3306', '--to', '10.68.228.107:3306', '--run-dir', dir]);
+    const r = cli([
+      'replay',
+      '--config-dump',
+      dump,
+      '--map',
+      mapFile,
+      '--to',
+      '10.10.13.110:3306',
+      '--to',
+      '10.68.228.107:3306',
+      '--run-dir',
+      dir,
+    ]);
     t.is(r.code, 0, r.out);
     t.regex(r.out, /mapping: 10\.10\.13\.110:3306 → lab mysql server at 10\.10\.13\.110/);
     t.regex(r.out, /mapping: 172\.20\.0\.30:3306 → lab mysql server at 10\.10\.14\.30 \(the config's endpoint rewritten to it\)/);
@@ -100,7 +116,9 @@ serial('a dump that is not one, a bad mapping, or a dump without endpoints is re
   t.is(e.code, 2, e.out);
   t.regex(e.out, /nope\.yaml: no such file/);
   const l = loadScenarioFile('mysql-3306-foreign-serviceentry');
-  const full = renderConfigDump(buildProxyConfig(l.scenario, l.istio, l.scenario.workloads[0]!)) as { configs: Array<Record<string, unknown>> };
+  const full = renderConfigDump(buildProxyConfig(l.scenario, l.istio, l.scenario.workloads[0]!)) as {
+    configs: Array<Record<string, unknown>>;
+  };
   const withoutEds = join(dir, 'no-eds.json');
   writeFileSync(withoutEds, JSON.stringify({ configs: full.configs.filter((c) => !String(c['@type']).endsWith('EndpointsConfigDump')) }));
   const c = cli(['replay', '--config-dump', withoutEds, '--to', '10.0.0.1:80', '--run-dir', dir]);

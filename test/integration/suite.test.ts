@@ -41,7 +41,10 @@ serial('a suite with a failing scenario writes JUnit, JSON, timings and HTML, fa
     },
     {},
   );
-  t.deepEqual(result.runs.map((r) => r.status), ['passed', 'failed']);
+  t.deepEqual(
+    result.runs.map((r) => r.status),
+    ['passed', 'failed'],
+  );
   // Quiet on success (one line), everything on failure.
   t.regex(lines.join('\n'), /✔ redis-7000-registry-only \[envoy\] +5 probes/);
   t.regex(lines.join('\n'), /✘ client received: expected "-NOAUTH/);
@@ -65,7 +68,25 @@ serial('a suite with a failing scenario writes JUnit, JSON, timings and HTML, fa
 serial('Ctrl-C in the middle of a suite leaves a JUnit file, a clear message and nothing else', async (t) => {
   const before = await rootState();
   const dir = reportDir();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenarios', 'redis-7000', 'redis-7000-modern', '--verbose', '--jobs', '1', '--report-dir', dir, '--run-dir', runsDir], { cwd: REPO });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'harness/cli.ts',
+      'scenarios',
+      'redis-7000',
+      'redis-7000-modern',
+      '--verbose',
+      '--jobs',
+      '1',
+      '--report-dir',
+      dir,
+      '--run-dir',
+      runsDir,
+    ],
+    { cwd: REPO },
+  );
   let out = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await new Promise<void>((r) => {
@@ -89,8 +110,14 @@ serial('Ctrl-C in the middle of a suite leaves a JUnit file, a clear message and
   // The catalog's order runs redis-7000-modern first: it is the one the Ctrl-C hits.
   const hit = [interrupted.testsuites.testsuite].flat().find((x: { '@_name': string }) => x['@_name'] === 'redis-7000-modern');
   const cases = [hit.testcase].flat();
-  t.false(cases.some((c: { failure?: unknown; error?: unknown }) => c.failure || c.error), JSON.stringify(cases));
-  t.true(cases.some((c: { '@_name': string; skipped?: unknown }) => c.skipped && c['@_name'] !== 'setup'), JSON.stringify(cases));
+  t.false(
+    cases.some((c: { failure?: unknown; error?: unknown }) => c.failure || c.error),
+    JSON.stringify(cases),
+  );
+  t.true(
+    cases.some((c: { '@_name': string; skipped?: unknown }) => c.skipped && c['@_name'] !== 'setup'),
+    JSON.stringify(cases),
+  );
   t.regex(out, /⏹ probe \S+ from sleep: .*: interrupted, no verdict/);
   t.regex(out, /INTERRUPTED redis-7000-modern:/);
   t.notRegex(out, /ECONNREFUSED/);
@@ -98,19 +125,40 @@ serial('Ctrl-C in the middle of a suite leaves a JUnit file, a clear message and
   t.deepEqual(diffRootState(before, await rootState()), []);
 });
 
-serial('--sidecar both runs a current-Istio scenario on real Envoy and on the model and prints where they differ; the seed era runs on the model and says why', (t) => {
-  const dir = reportDir();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenarios', 'redis-7000-modern', 'redis-7000-registry-only', 'redis-7000', '--sidecar', 'both', '--report-dir', dir, '--run-dir', runsDir], { cwd: REPO, encoding: 'utf8' });
-  const out = r.stdout + r.stderr;
-  t.is(r.status, 0, out);
-  // The model is held to real Istio: on these scenarios it must agree probe by probe.
-  t.regex(out, /real Envoy versus the model, redis-7000-modern:\n= nc-7000: agree/);
-  t.regex(out, /model and envoy agree on all 3 probe\(s\)/);
-  t.regex(out, /model and envoy agree on all 5 probe\(s\)/);
-  t.regex(out, /redis-7000 +netns\/model +PASSED/);
-  t.notRegex(out, /redis-7000 +netns\/envoy/);
-  const json = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
-  const seed = json.runs.find((x: { scenario: string }) => x.scenario === 'redis-7000');
-  t.regex(seed.outcome.fidelityNotes[0], /Istio 1\.4 is the seed era: no real part can run it/);
-  t.deepEqual(leftoverNamespaces(LAB_PREFIX), []);
-});
+serial(
+  '--sidecar both runs a current-Istio scenario on real Envoy and on the model and prints where they differ; the seed era runs on the model and says why',
+  (t) => {
+    const dir = reportDir();
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'harness/cli.ts',
+        'scenarios',
+        'redis-7000-modern',
+        'redis-7000-registry-only',
+        'redis-7000',
+        '--sidecar',
+        'both',
+        '--report-dir',
+        dir,
+        '--run-dir',
+        runsDir,
+      ],
+      { cwd: REPO, encoding: 'utf8' },
+    );
+    const out = r.stdout + r.stderr;
+    t.is(r.status, 0, out);
+    // The model is held to real Istio: on these scenarios it must agree probe by probe.
+    t.regex(out, /real Envoy versus the model, redis-7000-modern:\n= nc-7000: agree/);
+    t.regex(out, /model and envoy agree on all 3 probe\(s\)/);
+    t.regex(out, /model and envoy agree on all 5 probe\(s\)/);
+    t.regex(out, /redis-7000 +netns\/model +PASSED/);
+    t.notRegex(out, /redis-7000 +netns\/envoy/);
+    const json = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+    const seed = json.runs.find((x: { scenario: string }) => x.scenario === 'redis-7000');
+    t.regex(seed.outcome.fidelityNotes[0], /Istio 1\.4 is the seed era: no real part can run it/);
+    t.deepEqual(leftoverNamespaces(LAB_PREFIX), []);
+  },
+);

@@ -52,7 +52,16 @@ test.before(async () => {
 
 for (const c of cases) {
   serial(`#${c.n} (seed ${SEED}): ${c.method} after ${c.delayMs} ms into ${c.scenario} leaves nothing behind`, async (t) => {
-    const args = ['--import', 'tsx', 'harness/main.ts', 'scenario', c.scenario, '--run-dir', runsDir, ...(c.method === 'timeout' ? ['--timeout', `${c.delayMs}ms`] : [])];
+    const args = [
+      '--import',
+      'tsx',
+      'harness/main.ts',
+      'scenario',
+      c.scenario,
+      '--run-dir',
+      runsDir,
+      ...(c.method === 'timeout' ? ['--timeout', `${c.delayMs}ms`] : []),
+    ];
     // Its own process group, like a shell job: the group signal reaches every process the run started in it.
     const child = spawn(process.execPath, args, { cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

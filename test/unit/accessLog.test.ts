@@ -5,8 +5,7 @@ const START = new Date('2026-11-22T02:41:30.123Z');
 
 // Lines in Istio's default TEXT format (pilot/pkg/model/telemetry_logging.go) for the three
 // decisions the scenarios make, prefixed with the start time.
-const BLACKHOLE_REF =
-  '"- - -" 0 UH - - "-" 0 0 0 - "-" "-" "-" "-" "-" BlackHoleCluster - 1.2.3.4:9090 10.244.0.7:51234 - -';
+const BLACKHOLE_REF = '"- - -" 0 UH - - "-" 0 0 0 - "-" "-" "-" "-" "-" BlackHoleCluster - 1.2.3.4:9090 10.244.0.7:51234 - -';
 const PASSTHROUGH_REF =
   '"- - -" 0 - - - "-" 12 34 5 - "-" "-" "-" "-" "1.2.3.4:9090" PassthroughCluster 10.244.0.7:4431 1.2.3.4:9090 10.244.0.7:51234 - -';
 const HTTP_RO_REF =
@@ -74,7 +73,12 @@ test('every line has 22 space-separated fields outside quotes', (t) => {
 
 test('multiple flags join with commas; upstream service time and fractional duration', (t) => {
   const line = formatAccessLog(
-    tcp({ responseFlags: ['UF', 'URX'], durationMs: 12.9, upstreamServiceTime: 7, upstreamTransportFailureReason: 'delayed_connect_error:_111' }),
+    tcp({
+      responseFlags: ['UF', 'URX'],
+      durationMs: 12.9,
+      upstreamServiceTime: 7,
+      upstreamTransportFailureReason: 'delayed_connect_error:_111',
+    }),
   );
   t.is(line, '[2026-11-22T02:41:30.123Z] "- - -" 0 UF,URX - - "delayed_connect_error:_111" 0 0 12 7 "-" "-" "-" "-" "-" - - - - - -');
 });

@@ -61,13 +61,25 @@ test('client: the seed-000 expectation passes on the seed-000 result', (t) => {
     probeResult(),
     'observed',
   );
-  t.deepEqual(checks.map((c) => [c.what, c.ok]), [['connect', true], ['received', true], ['connection end', true]]);
+  t.deepEqual(
+    checks.map((c) => [c.what, c.ok]),
+    [
+      ['connect', true],
+      ['received', true],
+      ['connection end', true],
+    ],
+  );
   t.true(checks.every((c) => c.evidence === 'client' && c.basis === 'observed'));
 });
 
 test('client: wrong received bytes → ok=false, both sides shown JSON-quoted (escapes visible)', (t) => {
   const [c] = checkClient({ received: '-NOAUTH Authentication required.\r\n' }, probeResult(), 'observed');
-  assertExplains(t, c, '"-NOAUTH Authentication required.\\r\\n"', '"HTTP/1.1 400 Bad Request\\r\\ncontent-length: 0\\r\\nconnection: close\\r\\n\\r\\n"');
+  assertExplains(
+    t,
+    c,
+    '"-NOAUTH Authentication required.\\r\\n"',
+    '"HTTP/1.1 400 Bad Request\\r\\ncontent-length: 0\\r\\nconnection: close\\r\\n\\r\\n"',
+  );
 });
 
 test('client: wrong connect outcome → ok=false with expected and seen', (t) => {
@@ -77,7 +89,10 @@ test('client: wrong connect outcome → ok=false with expected and seen', (t) =>
 
 test('client: receivedContains and bytes', (t) => {
   const r = probeResult({ received: '-NOAUTH Authentication required.\r\n', receivedBytes: 34 });
-  t.deepEqual(checkClient({ receivedContains: 'NOAUTH', bytes: 34 }, r, 'observed').map((c) => c.ok), [true, true]);
+  t.deepEqual(
+    checkClient({ receivedContains: 'NOAUTH', bytes: 34 }, r, 'observed').map((c) => c.ok),
+    [true, true],
+  );
   const bad = checkClient({ receivedContains: 'HTTP/1.1', bytes: 0 }, r, 'observed');
   assertExplains(t, bad[0], '"HTTP/1.1"', '"-NOAUTH Authentication required.\\r\\n"');
   assertExplains(t, bad[1], '0', '34');
@@ -130,7 +145,14 @@ test('client: an empty expectation produces no checks', (t) => {
 test('conntrack: the seed line is a leg redirected to 15001, one leg, no upstream', (t) => {
   const legs: ProbeLegs = { client: one(SEED_7000), others: [] };
   const checks = checkConntrack({ path: 'redirected', legs: 1, upstream: 'none' }, legs, 'observed');
-  t.deepEqual(checks.map((c) => [c.what, c.ok]), [['client leg', true], ['legs', true], ['upstream leg', true]]);
+  t.deepEqual(
+    checks.map((c) => [c.what, c.ok]),
+    [
+      ['client leg', true],
+      ['legs', true],
+      ['upstream leg', true],
+    ],
+  );
   t.is(checks[0]!.expected, 'redirected to 15001');
   t.regex(checks[0]!.seen, /^redirected to 15001: 10\.64\.192\.14:50498 -> 10\.0\.0\.6:7000, reply from 127\.0\.0\.1:15001/);
   t.true(checks.every((c) => c.evidence === 'conntrack'));
@@ -147,20 +169,38 @@ test('conntrack: a passthrough has two legs and the upstream leg to the server',
   const [client, upstream] = parseConntrack(PASS_7003);
   const legs: ProbeLegs = { client: client!, others: [upstream!] };
   const checks = checkConntrack({ path: 'redirected', legs: 2, upstream: '10.0.0.6:7003' }, legs, 'observed');
-  t.true(checks.every((c) => c.ok), JSON.stringify(failed(checks)));
+  t.true(
+    checks.every((c) => c.ok),
+    JSON.stringify(failed(checks)),
+  );
   assertExplains(t, checkConntrack({ upstream: 'none' }, legs, 'observed')[0], 'no second leg', '10.0.0.6:7003');
   assertExplains(t, checkConntrack({ upstream: '10.0.0.6:7000' }, legs, 'observed')[0], 'a leg to 10.0.0.6:7000', '10.0.0.6:7003');
 });
 
 test('conntrack: path "direct" passes for an excluded connection and fails for a redirected one', (t) => {
   t.true(checkConntrack({ path: 'direct' }, { client: one(DIRECT_7000), others: [] }, 'reasoned')[0]!.ok);
-  assertExplains(t, checkConntrack({ path: 'direct' }, { client: one(SEED_7000), others: [] }, 'reasoned')[0], 'direct', /^redirected to 15001: /);
-  assertExplains(t, checkConntrack({ path: 'redirected' }, { client: one(DIRECT_7000), others: [] }, 'reasoned')[0], 'redirected to 15001', /^direct: /);
+  assertExplains(
+    t,
+    checkConntrack({ path: 'direct' }, { client: one(SEED_7000), others: [] }, 'reasoned')[0],
+    'direct',
+    /^redirected to 15001: /,
+  );
+  assertExplains(
+    t,
+    checkConntrack({ path: 'redirected' }, { client: one(DIRECT_7000), others: [] }, 'reasoned')[0],
+    'redirected to 15001',
+    /^direct: /,
+  );
 });
 
 test('conntrack: redirectPort in the expectation changes the wanted port', (t) => {
   const legs: ProbeLegs = { client: one(SEED_7000), others: [] };
-  assertExplains(t, checkConntrack({ path: 'redirected', redirectPort: 15006 }, legs, 'observed')[0], 'redirected to 15006', /^redirected to 15001/);
+  assertExplains(
+    t,
+    checkConntrack({ path: 'redirected', redirectPort: 15006 }, legs, 'observed')[0],
+    'redirected to 15006',
+    /^redirected to 15001/,
+  );
 });
 
 test('conntrack: no client leg is reported as absent', (t) => {
@@ -209,16 +249,22 @@ test('stats: a delta going down is shown with its sign', (t) => {
 
 test('stats: one check per expected name, each labelled with the stat name', (t) => {
   const checks = checkStats({ a: '+1', b: '+0', c: '>=2' }, snap({ a: 1, c: 2 }), snap({ a: 1, c: 2 }), 'observed');
-  t.deepEqual(checks.map((c) => [c.what, c.ok, c.evidence, c.basis]), [
-    ['a', true, 'stats', 'observed'],
-    ['b', true, 'stats', 'observed'],
-    ['c', true, 'stats', 'observed'],
-  ]);
+  t.deepEqual(
+    checks.map((c) => [c.what, c.ok, c.evidence, c.basis]),
+    [
+      ['a', true, 'stats', 'observed'],
+      ['b', true, 'stats', 'observed'],
+      ['c', true, 'stats', 'observed'],
+    ],
+  );
 });
 
 test('stats in a pod without sidecar: only "+0" holds; anything else fails saying there is no sidecar', (t) => {
   const checks = checkStats({ a: '+0', b: '+1', c: '>=1' }, undefined, undefined, 'reasoned');
-  t.deepEqual(checks.map((c) => c.ok), [true, false, false]);
+  t.deepEqual(
+    checks.map((c) => c.ok),
+    [true, false, false],
+  );
   for (const c of checks) t.is(c.seen, 'no sidecar in this pod');
   assertExplains(t, checks[1], '+1', 'no sidecar in this pod');
 });
@@ -229,14 +275,20 @@ test('iptables-save: contains and absent match whole trimmed lines', (t) => {
   const saved = '*nat\n:istio_OUTPUT - [0:0]\n  -A istio_OUTPUT -d 10.0.0.0/24 -j RETURN  \n-A istio_OUTPUT -j istio_REDIRECT\nCOMMIT\n';
   const a = podAssertionSchema.parse({
     workload: 'sleep',
-    iptablesSave: { contains: ['-A istio_OUTPUT -d 10.0.0.0/24 -j RETURN', '-A istio_OUTPUT -j istio_REDIRECT'], absent: ['-A istio_OUTPUT -d 10.0.0.0/8 -j RETURN'] },
+    iptablesSave: {
+      contains: ['-A istio_OUTPUT -d 10.0.0.0/24 -j RETURN', '-A istio_OUTPUT -j istio_REDIRECT'],
+      absent: ['-A istio_OUTPUT -d 10.0.0.0/8 -j RETURN'],
+    },
   });
   const checks = checkIptablesSave(a, saved);
-  t.deepEqual(checks.map((c) => [c.expected, c.seen, c.ok]), [
-    ['contains "-A istio_OUTPUT -d 10.0.0.0/24 -j RETURN"', 'present', true],
-    ['contains "-A istio_OUTPUT -j istio_REDIRECT"', 'present', true],
-    ['no "-A istio_OUTPUT -d 10.0.0.0/8 -j RETURN"', 'absent', true],
-  ]);
+  t.deepEqual(
+    checks.map((c) => [c.expected, c.seen, c.ok]),
+    [
+      ['contains "-A istio_OUTPUT -d 10.0.0.0/24 -j RETURN"', 'present', true],
+      ['contains "-A istio_OUTPUT -j istio_REDIRECT"', 'present', true],
+      ['no "-A istio_OUTPUT -d 10.0.0.0/8 -j RETURN"', 'absent', true],
+    ],
+  );
   t.true(checks.every((c) => c.evidence === 'iptables' && c.what === 'sleep iptables-save' && c.basis === 'observed'));
 });
 
@@ -245,10 +297,20 @@ test('iptables-save: a missing rule, a forbidden rule present, and a partial lin
   const a = podAssertionSchema.parse({
     workload: 'sleep',
     basis: 'reasoned',
-    iptablesSave: { contains: ['-A istio_OUTPUT -d 10.0.0.0/16 -j RETURN', '-A istio_OUTPUT -d 10.0.0.0/24'], absent: ['-A istio_OUTPUT -j istio_REDIRECT'] },
+    iptablesSave: {
+      contains: ['-A istio_OUTPUT -d 10.0.0.0/16 -j RETURN', '-A istio_OUTPUT -d 10.0.0.0/24'],
+      absent: ['-A istio_OUTPUT -j istio_REDIRECT'],
+    },
   });
   const checks = checkIptablesSave(a, saved);
-  t.deepEqual(checks.map((c) => [c.seen, c.ok]), [['absent', false], ['absent', false], ['present', false]]);
+  t.deepEqual(
+    checks.map((c) => [c.seen, c.ok]),
+    [
+      ['absent', false],
+      ['absent', false],
+      ['present', false],
+    ],
+  );
   t.true(checks.every((c) => c.basis === 'reasoned'));
 });
 
@@ -265,20 +327,35 @@ test('checkProbe: basis per evidence kind, with "observed" for a kind left out',
     conntrack: { legs: 1 },
     stats: { 'listener.0.0.0.0_7000.downstream_cx_total': '+1' },
   });
-  const checks = checkProbe(e, probeResult(), { client: one(SEED_7000), others: [] }, snap({ 'listener.0.0.0.0_7000.downstream_cx_total': 1 }), snap({}));
-  t.deepEqual(checks.map((c) => [c.evidence, c.basis, c.ok]), [
-    ['client', 'observed', true],
-    ['conntrack', 'reasoned', true],
-    ['stats', 'observed', true],
-  ]);
+  const checks = checkProbe(
+    e,
+    probeResult(),
+    { client: one(SEED_7000), others: [] },
+    snap({ 'listener.0.0.0.0_7000.downstream_cx_total': 1 }),
+    snap({}),
+  );
+  t.deepEqual(
+    checks.map((c) => [c.evidence, c.basis, c.ok]),
+    [
+      ['client', 'observed', true],
+      ['conntrack', 'reasoned', true],
+      ['stats', 'observed', true],
+    ],
+  );
 });
 
 test('checkProbe: a single basis applies to every kind; the default is "observed"', (t) => {
   const reasoned = expectSchema.parse({ basis: 'reasoned', client: { connect: 'ok' }, conntrack: { legs: 1 }, stats: { x: '+0' } });
   const legs: ProbeLegs = { client: one(SEED_7000), others: [] };
-  t.deepEqual(checkProbe(reasoned, probeResult(), legs, snap({}), snap({})).map((c) => c.basis), ['reasoned', 'reasoned', 'reasoned']);
+  t.deepEqual(
+    checkProbe(reasoned, probeResult(), legs, snap({}), snap({})).map((c) => c.basis),
+    ['reasoned', 'reasoned', 'reasoned'],
+  );
   const dflt = expectSchema.parse({ client: { connect: 'ok' } });
-  t.deepEqual(checkProbe(dflt, probeResult(), legs, undefined, undefined).map((c) => c.basis), ['observed']);
+  t.deepEqual(
+    checkProbe(dflt, probeResult(), legs, undefined, undefined).map((c) => c.basis),
+    ['observed'],
+  );
 });
 
 test('checkProbe: the seed-000 nc-7000 expectation against a passthrough result fails on every kind', (t) => {
@@ -290,14 +367,23 @@ test('checkProbe: the seed-000 nc-7000 expectation against a passthrough result 
   });
   const [client, upstream] = parseConntrack(PASS_7003);
   const r = probeResult({ received: '-NOAUTH Authentication required.\r\n', receivedBytes: 34, end: 'idle', errorClass: 'none' });
-  const checks = checkProbe(e, r, { client: client!, others: [upstream!] }, snap({ 'cluster.PassthroughCluster.upstream_cx_total': 1 }), snap({ 'cluster.PassthroughCluster.upstream_cx_total': 1 }));
-  t.deepEqual(failed(checks).map((c) => `${c.evidence}:${c.what}`), [
-    'client:received',
-    'client:connection end',
-    'conntrack:legs',
-    'conntrack:upstream leg',
-    'stats:listener.0.0.0.0_7000.downstream_cx_total',
-    'stats:cluster.PassthroughCluster.upstream_cx_total',
-  ]);
+  const checks = checkProbe(
+    e,
+    r,
+    { client: client!, others: [upstream!] },
+    snap({ 'cluster.PassthroughCluster.upstream_cx_total': 1 }),
+    snap({ 'cluster.PassthroughCluster.upstream_cx_total': 1 }),
+  );
+  t.deepEqual(
+    failed(checks).map((c) => `${c.evidence}:${c.what}`),
+    [
+      'client:received',
+      'client:connection end',
+      'conntrack:legs',
+      'conntrack:upstream leg',
+      'stats:listener.0.0.0.0_7000.downstream_cx_total',
+      'stats:cluster.PassthroughCluster.upstream_cx_total',
+    ],
+  );
   for (const c of failed(checks)) t.true(c.expected !== '' && c.seen !== '' && c.expected !== c.seen, JSON.stringify(c));
 });

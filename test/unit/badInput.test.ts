@@ -37,22 +37,55 @@ function refused(t: import('ava').ExecutionContext, path: string, line: RegExp, 
 }
 
 test('a pod IP that is the pod network address or its broadcast address', (t) => {
-  refused(t, file('net.yaml', scenario('  - { name: sleep, ip: 10.64.192.0 }')), /:5: workloads\[0\]\.ip/, /the network address of 10\.64\.192\.0\/24/);
-  refused(t, file('bcast.yaml', scenario('  - { name: sleep, ip: 10.64.192.255 }')), /:5: workloads\[0\]\.ip/, /the broadcast address of 10\.64\.192\.0\/24/);
+  refused(
+    t,
+    file('net.yaml', scenario('  - { name: sleep, ip: 10.64.192.0 }')),
+    /:5: workloads\[0\]\.ip/,
+    /the network address of 10\.64\.192\.0\/24/,
+  );
+  refused(
+    t,
+    file('bcast.yaml', scenario('  - { name: sleep, ip: 10.64.192.255 }')),
+    /:5: workloads\[0\]\.ip/,
+    /the broadcast address of 10\.64\.192\.0\/24/,
+  );
 });
 
 test('an external server on a loopback or broadcast address', (t) => {
-  refused(t, file('lo.yaml', scenario(SLEEP, '  - { name: r, kind: redis, addresses: [127.0.0.1], ports: [7000] }')), /:7: externalServers\[0\]\.addresses\[0\]/, /loopback/);
-  refused(t, file('b.yaml', scenario(SLEEP, '  - { name: r, kind: redis, addresses: [10.0.0.255], ports: [7000] }')), /:7: externalServers\[0\]\.addresses\[0\]/, /broadcast address of 10\.0\.0\.0\/24/);
+  refused(
+    t,
+    file('lo.yaml', scenario(SLEEP, '  - { name: r, kind: redis, addresses: [127.0.0.1], ports: [7000] }')),
+    /:7: externalServers\[0\]\.addresses\[0\]/,
+    /loopback/,
+  );
+  refused(
+    t,
+    file('b.yaml', scenario(SLEEP, '  - { name: r, kind: redis, addresses: [10.0.0.255], ports: [7000] }')),
+    /:7: externalServers\[0\]\.addresses\[0\]/,
+    /broadcast address of 10\.0\.0\.0\/24/,
+  );
 });
 
 test('external addresses outside one /24', (t) => {
-  refused(t, file('split.yaml', scenario(SLEEP, '  - { name: r, kind: redis, addresses: [10.0.0.6, 10.0.1.6], ports: [7000] }')), /:7: externalServers\[0\]\.addresses\[1\]/, /same \/24 as 10\.0\.0\.6/);
+  refused(
+    t,
+    file('split.yaml', scenario(SLEEP, '  - { name: r, kind: redis, addresses: [10.0.0.6, 10.0.1.6], ports: [7000] }')),
+    /:7: externalServers\[0\]\.addresses\[1\]/,
+    /same \/24 as 10\.0\.0\.6/,
+  );
 });
 
 test('two external servers on one address and port', (t) => {
-  const servers = ['  - { name: a, kind: redis, addresses: [10.0.0.6], ports: [7000] }', '  - { name: b, kind: http, addresses: [10.0.0.6], ports: [7000] }'].join('\n');
-  refused(t, file('dup.yaml', scenario(SLEEP, servers)), /:8: externalServers\[1\]\.ports/, /10\.0\.0\.6:7000 is also served by external server "a"/);
+  const servers = [
+    '  - { name: a, kind: redis, addresses: [10.0.0.6], ports: [7000] }',
+    '  - { name: b, kind: http, addresses: [10.0.0.6], ports: [7000] }',
+  ].join('\n');
+  refused(
+    t,
+    file('dup.yaml', scenario(SLEEP, servers)),
+    /:8: externalServers\[1\]\.ports/,
+    /10\.0\.0\.6:7000 is also served by external server "a"/,
+  );
 });
 
 test('binary input is refused without being echoed back', (t) => {
@@ -66,7 +99,10 @@ test('binary input is refused without being echoed back', (t) => {
 });
 
 test('a YAML alias bomb is stopped and named', (t) => {
-  const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].join('\n');
+  const bomb = [
+    'a: &a ["x","x","x","x","x","x","x","x","x"]',
+    ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`),
+  ].join('\n');
   const err = t.throws(() => loadScenarioFile(file('bomb.yaml', bomb)), { instanceOf: ScenarioError });
   t.regex(err!.message, /bomb\.yaml.*YAML: .*alias/is);
 });
@@ -74,7 +110,10 @@ test('a YAML alias bomb is stopped and named', (t) => {
 test('a directory is named as one', (t) => {
   const d = join(dir, 'a-directory.yaml');
   mkdirSync(d, { recursive: true });
-  t.regex(t.throws(() => loadScenarioFile(d), { instanceOf: ScenarioError })!.message, /a-directory\.yaml.*is a directory; expected a scenario YAML file/s);
+  t.regex(
+    t.throws(() => loadScenarioFile(d), { instanceOf: ScenarioError })!.message,
+    /a-directory\.yaml.*is a directory; expected a scenario YAML file/s,
+  );
 });
 
 test('an unclosed flow map is reported on the line it opens', (t) => {

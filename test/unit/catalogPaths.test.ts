@@ -11,7 +11,10 @@ import { probeTarget } from '../../harness/probes/registry.ts';
 import { resolveInLab } from '../../harness/lab/topology.ts';
 import { checkPath } from '../../harness/run/assertions.ts';
 
-const catalog = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
+const catalog = readdirSync(SCENARIO_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.replace(/\.yaml$/, ''))
+  .sort();
 
 for (const name of catalog) {
   const { scenario, istio } = loadScenarioFile(name);

@@ -142,7 +142,11 @@ test('a ClientHello fragmented over three records is reassembled, and need-more 
   t.is(wire.length, hs.length + 3 * 5, 'three record headers');
   t.deepEqual(parseClientHello(wire), { kind: 'tls', serverName: 'frag.example', alpn: ['h2'] });
   t.deepEqual(parseClientHello(wire.subarray(0, wire.length - 1)), { kind: 'need-more' });
-  t.deepEqual(parseClientHello(wire.subarray(0, 5 + Math.ceil(hs.length / 3) + 3)), { kind: 'need-more' }, 'stopped inside the second header');
+  t.deepEqual(
+    parseClientHello(wire.subarray(0, 5 + Math.ceil(hs.length / 3) + 3)),
+    { kind: 'need-more' },
+    'stopped inside the second header',
+  );
 });
 
 test('a 40 KiB ClientHello (padding) spans three full records and still parses', (t) => {
@@ -164,7 +168,14 @@ test('a hello without extensions is TLS with neither SNI nor ALPN', (t) => {
 });
 
 test('the first host_name wins; other name types are skipped', (t) => {
-  const list = Buffer.concat([Buffer.from([7]), vec16(Buffer.from('other')), Buffer.from([0]), vec16(Buffer.from('first.example')), Buffer.from([0]), vec16(Buffer.from('second.example'))]);
+  const list = Buffer.concat([
+    Buffer.from([7]),
+    vec16(Buffer.from('other')),
+    Buffer.from([0]),
+    vec16(Buffer.from('first.example')),
+    Buffer.from([0]),
+    vec16(Buffer.from('second.example')),
+  ]);
   t.deepEqual(parseClientHello(records(handshake(ext(0, vec16(list))))), { kind: 'tls', serverName: 'first.example', alpn: [] });
 });
 

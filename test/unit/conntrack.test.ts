@@ -133,14 +133,19 @@ test('legsOfProbe: seed 7003 shape, client leg plus a direct upstream leg', (t) 
   t.is(redirectPort(legs.others[0]!), undefined);
 });
 
-test('legsOfProbe: the kubelet\'s readiness probes into the pod (15021, 15020, the app) are not legs of a probe', (t) => {
+test("legsOfProbe: the kubelet's readiness probes into the pod (15021, 15020, the app) are not legs of a probe", (t) => {
   // kind: the node (10.244.0.1) polls the sidecar's readiness port while the probe runs.
-  const kubelet = 'tcp      6 118 TIME_WAIT src=10.244.0.1 dst=10.64.192.14 sport=51234 dport=15021 src=10.64.192.14 dst=10.244.0.1 sport=15021 dport=51234 [ASSURED] mark=0 use=1';
-  const app = 'tcp      6 118 TIME_WAIT src=10.244.0.1 dst=10.64.192.14 sport=51236 dport=80 src=127.0.0.1 dst=10.244.0.1 sport=15006 dport=51236 [ASSURED] mark=0 use=1';
+  const kubelet =
+    'tcp      6 118 TIME_WAIT src=10.244.0.1 dst=10.64.192.14 sport=51234 dport=15021 src=10.64.192.14 dst=10.244.0.1 sport=15021 dport=51234 [ASSURED] mark=0 use=1';
+  const app =
+    'tcp      6 118 TIME_WAIT src=10.244.0.1 dst=10.64.192.14 sport=51236 dport=80 src=127.0.0.1 dst=10.244.0.1 sport=15006 dport=51236 [ASSURED] mark=0 use=1';
   const fresh = parseConntrack([SEED_7003_CLIENT, SEED_7003_UPSTREAM, kubelet, app].join('\n'));
   const legs = legsOfProbe(fresh, '10.64.192.14', 38952);
   t.is(legs.client?.original.sport, 38952);
-  t.deepEqual(legs.others.map((e) => e.original.sport), [38954]);
+  t.deepEqual(
+    legs.others.map((e) => e.original.sport),
+    [38954],
+  );
 });
 
 test('legsOfProbe: drops loopback-only and non-tcp entries from others; client may be missing', (t) => {
@@ -170,26 +175,14 @@ test('redirectPort: loopback reply that differs from the dialled endpoint', (t) 
 
 test('describeLeg: redirected, direct, translated and unreplied legs', (t) => {
   const [redirected, client7003, direct] = parseConntrack(SEED);
-  t.is(
-    describeLeg(redirected!),
-    '10.64.192.14:50498 -> 10.0.0.6:7000, reply from 127.0.0.1:15001 (redirected to 15001) TIME_WAIT',
-  );
-  t.is(
-    describeLeg(client7003!),
-    '10.64.192.14:38952 -> 10.0.0.6:7003, reply from 127.0.0.1:15001 (redirected to 15001) TIME_WAIT',
-  );
+  t.is(describeLeg(redirected!), '10.64.192.14:50498 -> 10.0.0.6:7000, reply from 127.0.0.1:15001 (redirected to 15001) TIME_WAIT');
+  t.is(describeLeg(client7003!), '10.64.192.14:38952 -> 10.0.0.6:7003, reply from 127.0.0.1:15001 (redirected to 15001) TIME_WAIT');
   t.is(describeLeg(direct!), '10.64.192.14:38954 -> 10.0.0.6:7003, reply from 10.0.0.6:7003 (direct) TIME_WAIT');
   const dnat = only(
     'tcp      6 10 ESTABLISHED src=10.1.0.5 dst=10.96.0.10 sport=5000 dport=6379 src=10.1.0.9 dst=10.1.0.5 sport=6379 dport=5000 [ASSURED] mark=0 use=1',
   );
   t.is(describeLeg(dnat), '10.1.0.5:5000 -> 10.96.0.10:6379, reply from 10.1.0.9:6379 (translated to 10.1.0.9:6379) ESTABLISHED');
   const entries = parseConntrack(CONNTRACK_L);
-  t.is(
-    describeLeg(entries[4]!),
-    '127.0.0.1:53952 -> 127.0.0.1:81, reply from 127.0.0.1:81 (direct) SYN_SENT UNREPLIED',
-  );
-  t.is(
-    describeLeg(entries[2]!),
-    'udp 127.0.0.1:38462 -> 127.0.0.1:53, reply from 127.0.0.1:53 (direct) UNREPLIED',
-  );
+  t.is(describeLeg(entries[4]!), '127.0.0.1:53952 -> 127.0.0.1:81, reply from 127.0.0.1:81 (direct) SYN_SENT UNREPLIED');
+  t.is(describeLeg(entries[2]!), 'udp 127.0.0.1:38462 -> 127.0.0.1:53, reply from 127.0.0.1:53 (direct) UNREPLIED');
 });

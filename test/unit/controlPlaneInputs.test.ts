@@ -8,7 +8,10 @@ type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?
 
 function objects(name: string): { kube: Obj[]; istio: Obj[]; mesh: Record<string, unknown> } {
   const inputs = controlPlaneInputs(loadScenarioFile(name).scenario);
-  const docs = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter(Boolean);
+  const docs = (text: string) =>
+    parseAllDocuments(text)
+      .map((d) => d.toJS() as Obj)
+      .filter(Boolean);
   return { kube: docs(inputs.kubernetes), istio: docs(inputs.istio), mesh: parseYaml(inputs.mesh) };
 }
 
@@ -36,7 +39,12 @@ test('a sidecar pod is the pod template with what the injector and the kubelet a
   });
   t.is(pod.spec.nodeName, LAB_NODE_NAME);
   t.is(pod.spec.serviceAccountName, 'default');
-  t.deepEqual(pod.status, { phase: 'Running', podIP: '172.20.0.30', podIPs: [{ ip: '172.20.0.30' }], conditions: [{ type: 'Ready', status: 'True' }] });
+  t.deepEqual(pod.status, {
+    phase: 'Running',
+    podIP: '172.20.0.30',
+    podIPs: [{ ip: '172.20.0.30' }],
+    conditions: [{ type: 'Ready', status: 'True' }],
+  });
 });
 
 test('a pod without sidecar gets no injector labels (no tlsMode: clients send it plaintext)', (t) => {
@@ -58,16 +66,27 @@ probes:
 });
 
 test('injectorLabels: canonical name and revision fall back like Istio (app.kubernetes.io/*, app, version, workload)', (t) => {
-  t.like(injectorLabels({ 'app.kubernetes.io/name': 'a', app: 'b', version: 'v2' }, 'w'), { 'service.istio.io/canonical-name': 'a', 'service.istio.io/canonical-revision': 'v2' });
+  t.like(injectorLabels({ 'app.kubernetes.io/name': 'a', app: 'b', version: 'v2' }, 'w'), {
+    'service.istio.io/canonical-name': 'a',
+    'service.istio.io/canonical-revision': 'v2',
+  });
   t.like(injectorLabels({}, 'w'), { 'service.istio.io/canonical-name': 'w', 'service.istio.io/canonical-revision': 'latest' });
 });
 
 test('a selector Service gets the slice the EndpointSlice controller would make, on its target ports', (t) => {
   const slice = find(objects('mysql-3306-foreign-serviceentry-modern').kube, 'EndpointSlice', 'mysql-server-lab');
-  t.like(slice.metadata.labels, { 'kubernetes.io/service-name': 'mysql-server', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' });
+  t.like(slice.metadata.labels, {
+    'kubernetes.io/service-name': 'mysql-server',
+    'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+  });
   t.is(slice.addressType, 'IPv4');
   t.deepEqual(slice.endpoints, [
-    { addresses: ['172.20.0.30'], conditions: { ready: true, serving: true, terminating: false }, nodeName: LAB_NODE_NAME, targetRef: { kind: 'Pod', namespace: 'demo1', name: 'mysql-server' } },
+    {
+      addresses: ['172.20.0.30'],
+      conditions: { ready: true, serving: true, terminating: false },
+      nodeName: LAB_NODE_NAME,
+      targetRef: { kind: 'Pod', namespace: 'demo1', name: 'mysql-server' },
+    },
   ]);
   t.deepEqual(slice.ports, [{ name: 'mysql', port: 3306, protocol: 'TCP' }]);
 });
@@ -75,7 +94,10 @@ test('a selector Service gets the slice the EndpointSlice controller would make,
 test("a Service without selector gets the scenario's Endpoints mirrored into a slice, as the mirroring controller does", (t) => {
   const { kube } = objects('redis-7000-fix-service-endpoints');
   const slice = find(kube, 'EndpointSlice', 'rediscluster-mirror');
-  t.like(slice.metadata.labels, { 'kubernetes.io/service-name': 'rediscluster', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' });
+  t.like(slice.metadata.labels, {
+    'kubernetes.io/service-name': 'rediscluster',
+    'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io',
+  });
   t.deepEqual(slice.endpoints, [{ addresses: ['10.0.0.6'], conditions: { ready: true } }]);
   t.true((slice.ports as Array<{ port: number }>).some((p) => p.port === 7000));
   // A selector Service that selects nobody still gets an (empty) slice; a selector-less one without Endpoints gets none.
@@ -85,7 +107,13 @@ test("a Service without selector gets the scenario's Endpoints mirrored into a s
 test("Services carry the API server's defaults the fake client would not apply: targetPort, ClusterIP lists", (t) => {
   const svc = find(objects('mysql-3306-foreign-serviceentry-modern').kube, 'Service', 'mysql-server');
   t.deepEqual(svc.spec.ports, [{ name: 'mysql', port: 3306, targetPort: 3306, protocol: 'TCP' }]);
-  t.like(svc.spec, { clusterIP: '10.68.228.107', clusterIPs: ['10.68.228.107'], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack', sessionAffinity: 'None' });
+  t.like(svc.spec, {
+    clusterIP: '10.68.228.107',
+    clusterIPs: ['10.68.228.107'],
+    ipFamilies: ['IPv4'],
+    ipFamilyPolicy: 'SingleStack',
+    sessionAffinity: 'None',
+  });
 });
 
 test('the mesh config: the scenario policy, the access log to stdout, and nothing upstream Envoy lacks', (t) => {

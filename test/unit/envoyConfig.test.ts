@@ -29,13 +29,17 @@ const byName = (ls: Json[], name: string): Json => {
 };
 
 const filterNames = (l: Json): string[] =>
-  [...(l.filter_chains as Json[]), ...(l.default_filter_chain ? [l.default_filter_chain] : [])].flatMap((c) => (c.filters as Json[]).map((f) => f.name));
+  [...(l.filter_chains as Json[]), ...(l.default_filter_chain ? [l.default_filter_chain] : [])].flatMap((c) =>
+    (c.filters as Json[]).map((f) => f.name),
+  );
 
 test('the dump has the bootstrap, listeners, clusters, routes and endpoints sections in order', (t) => {
   const dump = renderConfigDump(seed('redis-7000'));
   t.deepEqual(
     (dump.configs as Json[]).map((c) => c['@type']),
-    ['BootstrapConfigDump', 'ListenersConfigDump', 'ClustersConfigDump', 'RoutesConfigDump', 'EndpointsConfigDump'].map((s) => `type.googleapis.com/envoy.admin.v3.${s}`),
+    ['BootstrapConfigDump', 'ListenersConfigDump', 'ClustersConfigDump', 'RoutesConfigDump', 'EndpointsConfigDump'].map(
+      (s) => `type.googleapis.com/envoy.admin.v3.${s}`,
+    ),
   );
 });
 
@@ -48,7 +52,10 @@ test('bootstrap node carries the sidecar id and the Istio version', (t) => {
 test('listener names and addresses are rendered as Envoy names them', (t) => {
   const dump = renderConfigDump(seed('redis-7000-fix-serviceentry'));
   const dyn = section(dump, 'ListenersConfigDump').dynamic_listeners as Json[];
-  t.deepEqual(dyn.map((d) => d.name), ['virtualOutbound', '0.0.0.0_7000', '10.0.0.6_7000', '10.0.0.6_7001', '10.0.0.6_7002', '10.0.0.6_7003']);
+  t.deepEqual(
+    dyn.map((d) => d.name),
+    ['virtualOutbound', '0.0.0.0_7000', '10.0.0.6_7000', '10.0.0.6_7001', '10.0.0.6_7002', '10.0.0.6_7003'],
+  );
   for (const d of dyn) t.is(d.active_state.listener.name, d.name);
   const l = byName(listeners(seed('redis-7000-fix-serviceentry')), '10.0.0.6_7003');
   t.deepEqual(l.address, { socket_address: { address: '10.0.0.6', port_value: 7003 } });
@@ -81,9 +88,22 @@ test('modern filter names are envoy.filters.network.*, and the inspector is envo
 });
 
 test('legacy listener filter names are envoy.listener.*', (t) => {
-  const l: Listener = { name: '0.0.0.0_443', address: '0.0.0.0', port: 443, bindToPort: false, listenerFilters: ['tls_inspector', 'http_inspector'], filterChains: [] };
-  t.deepEqual(renderListener(l, true).listener_filters, [{ name: 'envoy.listener.tls_inspector' }, { name: 'envoy.listener.http_inspector' }]);
-  t.deepEqual(renderListener(l, false).listener_filters, [{ name: 'envoy.filters.listener.tls_inspector' }, { name: 'envoy.filters.listener.http_inspector' }]);
+  const l: Listener = {
+    name: '0.0.0.0_443',
+    address: '0.0.0.0',
+    port: 443,
+    bindToPort: false,
+    listenerFilters: ['tls_inspector', 'http_inspector'],
+    filterChains: [],
+  };
+  t.deepEqual(renderListener(l, true).listener_filters, [
+    { name: 'envoy.listener.tls_inspector' },
+    { name: 'envoy.listener.http_inspector' },
+  ]);
+  t.deepEqual(renderListener(l, false).listener_filters, [
+    { name: 'envoy.filters.listener.tls_inspector' },
+    { name: 'envoy.filters.listener.http_inspector' },
+  ]);
 });
 
 test('a listener without listener filters renders no listener_filters and no timeout fields', (t) => {
@@ -113,17 +133,23 @@ test('a match-all chain has no filter_chain_match; the HCM points at its RDS rou
 
 test('modern: sniffed chain match and default_filter_chain named PassthroughFilterChain', (t) => {
   const l = byName(listeners(seed('redis-7000-registry-only')), '0.0.0.0_7000');
-  t.deepEqual((l.filter_chains as Json[])[0]!.filter_chain_match, { transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] });
+  t.deepEqual((l.filter_chains as Json[])[0]!.filter_chain_match, {
+    transport_protocol: 'raw_buffer',
+    application_protocols: ['http/1.1', 'h2c'],
+  });
   t.is(l.default_filter_chain.name, 'PassthroughFilterChain');
   t.is(l.default_filter_chain.filters[0].typed_config.cluster, 'BlackHoleCluster');
 });
 
 test('virtualOutbound loop guard renders destination_port 15001', (t) => {
   const vo = byName(listeners(seed('redis-7000-modern')), 'virtualOutbound');
-  t.deepEqual((vo.filter_chains as Json[]).map((c) => [c.name, c.filter_chain_match]), [
-    ['virtualOutbound-blackhole', { destination_port: 15001 }],
-    ['virtualOutbound-catchall-tcp', undefined],
-  ]);
+  t.deepEqual(
+    (vo.filter_chains as Json[]).map((c) => [c.name, c.filter_chain_match]),
+    [
+      ['virtualOutbound-blackhole', { destination_port: 15001 }],
+      ['virtualOutbound-catchall-tcp', undefined],
+    ],
+  );
 });
 
 function clusters(c: ProxyConfig): Json[] {
@@ -171,10 +197,17 @@ test('EDS endpoints appear in the EndpointsConfigDump, one typed ClusterLoadAssi
     cluster_name: name,
     endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.6', port_value: 7000 } } } }] }],
   });
-  t.deepEqual(byNameCluster(eps, 'outbound|7000||web-admin.ops.svc.cluster.local'), { '@type': CLA, cluster_name: 'outbound|7000||web-admin.ops.svc.cluster.local', endpoints: [] });
+  t.deepEqual(byNameCluster(eps, 'outbound|7000||web-admin.ops.svc.cluster.local'), {
+    '@type': CLA,
+    cluster_name: 'outbound|7000||web-admin.ops.svc.cluster.local',
+    endpoints: [],
+  });
   t.deepEqual(
     eps.map((e) => e.cluster_name).sort(),
-    [7000, 7001, 7002, 7003].map((p) => `outbound|${p}||rediscluster.dev-self.svc.cluster.local`).concat('outbound|7000||web-admin.ops.svc.cluster.local').sort(),
+    [7000, 7001, 7002, 7003]
+      .map((p) => `outbound|${p}||rediscluster.dev-self.svc.cluster.local`)
+      .concat('outbound|7000||web-admin.ops.svc.cluster.local')
+      .sort(),
     'only EDS clusters, not Passthrough/BlackHole',
   );
 });
@@ -184,7 +217,13 @@ function byNameCluster(eps: Json[], name: string): Json | undefined {
 }
 
 test('renderCluster: STRICT_DNS carries its endpoints inline', (t) => {
-  const r = renderCluster({ name: 'outbound|3306||mysql.demo', type: 'STRICT_DNS', altStatName: 'outbound|3306||mysql.demo;', endpoints: [{ address: 'mysql.demo', port: 3306 }], connectTimeoutMs: 10_000 });
+  const r = renderCluster({
+    name: 'outbound|3306||mysql.demo',
+    type: 'STRICT_DNS',
+    altStatName: 'outbound|3306||mysql.demo;',
+    endpoints: [{ address: 'mysql.demo', port: 3306 }],
+    connectTimeoutMs: 10_000,
+  });
   t.deepEqual(r.load_assignment, {
     cluster_name: 'outbound|3306||mysql.demo',
     endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'mysql.demo', port_value: 3306 } } } }] }],
@@ -200,9 +239,17 @@ test('routes: service vhost routes to its cluster with timeout 0s; allow_any →
     match: { prefix: '/' },
     route: { cluster: 'outbound|7000||web-admin.ops.svc.cluster.local', timeout: '0s' },
   });
-  t.deepEqual(aa.virtual_hosts[1], { name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: 'PassthroughCluster', timeout: '0s' } }] });
+  t.deepEqual(aa.virtual_hosts[1], {
+    name: 'allow_any',
+    domains: ['*'],
+    routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: 'PassthroughCluster', timeout: '0s' } }],
+  });
   const ro = routeOf(seed('redis-7000-registry-only'));
-  t.deepEqual(ro.virtual_hosts[1], { name: 'block_all', domains: ['*'], routes: [{ name: 'block_all', match: { prefix: '/' }, direct_response: { status: 502 } }] });
+  t.deepEqual(ro.virtual_hosts[1], {
+    name: 'block_all',
+    domains: ['*'],
+    routes: [{ name: 'block_all', match: { prefix: '/' }, direct_response: { status: 502 } }],
+  });
 });
 
 test('the dump is plain JSON (round-trips through JSON.stringify)', (t) => {

@@ -25,7 +25,15 @@ const raw = (dstIp: string, dstPort: number, alpn: string[] = []): ConnectionFac
 const tcp = (cluster: string) => ({ kind: 'tcp_proxy' as const, cluster, statPrefix: cluster });
 
 function mk(name: string, address: string, port: number, filterChains: FilterChain[], defaultFilterChain?: FilterChain): Listener {
-  return { name, address, port, bindToPort: false, listenerFilters: [], filterChains, ...(defaultFilterChain ? { defaultFilterChain } : {}) };
+  return {
+    name,
+    address,
+    port,
+    bindToPort: false,
+    listenerFilters: [],
+    filterChains,
+    ...(defaultFilterChain ? { defaultFilterChain } : {}),
+  };
 }
 
 const VIRTUAL: Listener = {
@@ -80,7 +88,7 @@ test('selectListener on seed fix-serviceentry: 10.0.0.6:7000 → 10.0.0.6_7000, 
 
 // ---------------------------------------------------------------- legacy 0.0.0.0_7000 (seed 000)
 
-test('legacy 0.0.0.0_7000: a connection to the pod\'s own IP takes the BlackHole guard chain', (t) => {
+test("legacy 0.0.0.0_7000: a connection to the pod's own IP takes the BlackHole guard chain", (t) => {
   const l = listener(seed('redis-7000'), '0.0.0.0_7000');
   const chain = matchFilterChain(l, raw('10.64.192.14', 7000));
   t.deepEqual(chain?.filter, tcp('BlackHoleCluster'));
@@ -239,12 +247,10 @@ test('destination_port is matched before the destination IP', (t) => {
 // ServiceEntry for "*.example.com" never matches and every such connection falls to
 // PassthroughFilterChain (BlackHole under REGISTRY_ONLY).
 test('a wildcard server name matches a subdomain SNI', (t) => {
-  const l = mk(
-    '0.0.0.0_443',
-    '0.0.0.0',
-    443,
-    [{ match: { serverNames: ['*.example.com'] }, filter: tcp('outbound|443||*.example.com') }],
-    { name: 'PassthroughFilterChain', match: {}, filter: tcp('BlackHoleCluster') },
-  );
+  const l = mk('0.0.0.0_443', '0.0.0.0', 443, [{ match: { serverNames: ['*.example.com'] }, filter: tcp('outbound|443||*.example.com') }], {
+    name: 'PassthroughFilterChain',
+    match: {},
+    filter: tcp('BlackHoleCluster'),
+  });
   t.deepEqual(matchFilterChain(l, tls('api.example.com'))?.filter, tcp('outbound|443||*.example.com'));
 });

@@ -48,8 +48,18 @@ function probeOutcome(
 
 function tcpResult(port: number, localPort: number, received: string, over: Partial<ProbeResult> = {}): ProbeResult {
   return {
-    kind: 'tcp', target: `10.0.0.6:${port}`, address: '10.0.0.6', localAddress: POD, localPort, connect: 'ok',
-    received, receivedBytes: Buffer.byteLength(received, 'latin1'), end: 'eof', errorClass: 'eof', durationMs: 14, ...over,
+    kind: 'tcp',
+    target: `10.0.0.6:${port}`,
+    address: '10.0.0.6',
+    localAddress: POD,
+    localPort,
+    connect: 'ok',
+    received,
+    receivedBytes: Buffer.byteLength(received, 'latin1'),
+    end: 'eof',
+    errorClass: 'eof',
+    durationMs: 14,
+    ...over,
   };
 }
 
@@ -90,7 +100,9 @@ const RUN_DIR = '/work/main/runs/20250101-120000-redis-7000-el3f';
 // Passed: redis-7000-modern, 7000 passes through http_inspector to Redis.
 const passedProbe = probeOutcome(
   {
-    name: 'nc-7000', from: 'sleep', tcp: { host: '10.0.0.6', port: 7000, send: 'keys *\n' },
+    name: 'nc-7000',
+    from: 'sleep',
+    tcp: { host: '10.0.0.6', port: 7000, send: 'keys *\n' },
     expect: {
       basis: { client: 'observed', conntrack: 'observed', stats: 'reasoned' },
       client: { connect: 'ok', received: NOAUTH },
@@ -109,7 +121,9 @@ const passedProbe = probeOutcome(
 const RECEIVED_400 = `HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n${XSS}`;
 const failingProbe = probeOutcome(
   {
-    name: 'nc-7000', from: 'sleep', description: 'nc 10.0.0.6 7000 as in the seed',
+    name: 'nc-7000',
+    from: 'sleep',
+    description: 'nc 10.0.0.6 7000 as in the seed',
     tcp: { host: '10.0.0.6', port: 7000, send: 'keys *\n' },
     expect: {
       client: { connect: 'ok', received: NOAUTH },
@@ -124,7 +138,9 @@ const failingProbe = probeOutcome(
 );
 const passing7001 = probeOutcome(
   {
-    name: 'nc-7001', from: 'sleep', tcp: { host: '10.0.0.6', port: 7001, send: 'keys *\n' },
+    name: 'nc-7001',
+    from: 'sleep',
+    tcp: { host: '10.0.0.6', port: 7001, send: 'keys *\n' },
     expect: { client: { received: NOAUTH }, conntrack: { path: 'redirected', legs: 2, upstream: '10.0.0.6:7001' } },
   },
   tcpResult(7001, 50502, NOAUTH, { end: 'idle', errorClass: 'none' }),
@@ -134,7 +150,9 @@ const passing7001 = probeOutcome(
 );
 const redisNoTrace = probeOutcome(
   {
-    name: 'redis-7002', from: 'sleep', redis: { host: '10.0.0.6', port: 7002, command: ['KEYS', '*'] },
+    name: 'redis-7002',
+    from: 'sleep',
+    redis: { host: '10.0.0.6', port: 7002, command: ['KEYS', '*'] },
     expect: { client: { replyContains: 'NOAUTH' } },
   },
   { ...tcpResult(7002, 50504, ''), kind: 'redis', error: 'NOAUTH Authentication required.', errorClass: 'reply-error' },
@@ -145,40 +163,84 @@ redisNoTrace.traceError = 'the model could not trace this connection: <no listen
 
 function outcome(name: string, probes: ProbeOutcome[], extra: Partial<ScenarioOutcome> = {}): ScenarioOutcome {
   return {
-    name, ok: probes.every((p) => p.ok) && !extra.error, runDir: `/work/main/runs/20250101-120000-${name}-el3f`, backend: 'netns/model', probes, podChecks: [],
-    durationMs: 5_700, timings: { upMs: 3_100, probesMs: 1_900, downMs: 700 }, ...extra,
+    name,
+    ok: probes.every((p) => p.ok) && !extra.error,
+    runDir: `/work/main/runs/20250101-120000-${name}-el3f`,
+    backend: 'netns/model',
+    probes,
+    podChecks: [],
+    durationMs: 5_700,
+    timings: { upMs: 3_100, probesMs: 1_900, downMs: 700 },
+    ...extra,
   };
 }
 
 const RUNS: ScenarioRun[] = [
   {
-    scenario: 'redis-7000-modern', description: 'the same topology today: http_inspector sends non-HTTP bytes to PassthroughFilterChain, 7000 reaches Redis',
-    tags: ['seed-000', 'modern'], istio: '1.30', backend: 'netns', attempt: 1, outcome: outcome('redis-7000-modern', [passedProbe]),
-    status: 'passed', startedAt: '2025-01-01T12:00:00.000Z', durationMs: 5_700,
+    scenario: 'redis-7000-modern',
+    description: 'the same topology today: http_inspector sends non-HTTP bytes to PassthroughFilterChain, 7000 reaches Redis',
+    tags: ['seed-000', 'modern'],
+    istio: '1.30',
+    backend: 'netns',
+    attempt: 1,
+    outcome: outcome('redis-7000-modern', [passedProbe]),
+    status: 'passed',
+    startedAt: '2025-01-01T12:00:00.000Z',
+    durationMs: 5_700,
   },
   {
-    scenario: 'registry-only-http', description: 'seed 003: REGISTRY_ONLY, HTTP to httpbin.org gets an empty 502',
-    tags: ['seed-003'], istio: '1.5', backend: 'netns', attempt: 1, status: 'skipped', reason: 'not started: SIGINT (Ctrl-C)',
-    startedAt: '2025-01-01T12:00:20.000Z', durationMs: 0,
+    scenario: 'registry-only-http',
+    description: 'seed 003: REGISTRY_ONLY, HTTP to httpbin.org gets an empty 502',
+    tags: ['seed-003'],
+    istio: '1.5',
+    backend: 'netns',
+    attempt: 1,
+    status: 'skipped',
+    reason: 'not started: SIGINT (Ctrl-C)',
+    startedAt: '2025-01-01T12:00:20.000Z',
+    durationMs: 0,
   },
   {
-    scenario: 'redis-7000', description: 'seed 000 as it happened (with a wrong expectation for 7000)',
-    tags: ['seed-000', 'legacy'], istio: '1.4', backend: 'netns', attempt: 1,
-    outcome: { ...outcome('redis-7000', [passing7001, failingProbe, redisNoTrace]), runDir: RUN_DIR, fidelityNotes: ['iptables-restore text of Istio 1.4 is modelled from istio-iptables.sh'] } as ScenarioOutcome,
-    status: 'failed', startedAt: '2025-01-01T12:00:06.000Z', durationMs: 6_200,
+    scenario: 'redis-7000',
+    description: 'seed 000 as it happened (with a wrong expectation for 7000)',
+    tags: ['seed-000', 'legacy'],
+    istio: '1.4',
+    backend: 'netns',
+    attempt: 1,
+    outcome: {
+      ...outcome('redis-7000', [passing7001, failingProbe, redisNoTrace]),
+      runDir: RUN_DIR,
+      fidelityNotes: ['iptables-restore text of Istio 1.4 is modelled from istio-iptables.sh'],
+    } as ScenarioOutcome,
+    status: 'failed',
+    startedAt: '2025-01-01T12:00:06.000Z',
+    durationMs: 6_200,
   },
   {
-    scenario: 'mysql-3306-foreign-serviceentry', description: 'seed 002: a TCP ServiceEntry without addresses captures every :3306 connection',
-    tags: ['seed-002'], istio: '1.6', backend: 'netns', attempt: 1,
-    outcome: outcome('mysql-3306-foreign-serviceentry', [], { error: 'lab up: mariadb did not start within 20 s & gave up <see servers/mariadb.log>' }),
-    status: 'error', reason: 'lab up: mariadb did not start within 20 s & gave up <see servers/mariadb.log>',
-    startedAt: '2025-01-01T12:00:13.000Z', durationMs: 20_400,
+    scenario: 'mysql-3306-foreign-serviceentry',
+    description: 'seed 002: a TCP ServiceEntry without addresses captures every :3306 connection',
+    tags: ['seed-002'],
+    istio: '1.6',
+    backend: 'netns',
+    attempt: 1,
+    outcome: outcome('mysql-3306-foreign-serviceentry', [], {
+      error: 'lab up: mariadb did not start within 20 s & gave up <see servers/mariadb.log>',
+    }),
+    status: 'error',
+    reason: 'lab up: mariadb did not start within 20 s & gave up <see servers/mariadb.log>',
+    startedAt: '2025-01-01T12:00:13.000Z',
+    durationMs: 20_400,
   },
 ];
 
 const SUITE: SuiteResult = {
-  startedAt: '2025-01-01T12:00:00.000Z', finishedAt: '2025-01-01T12:00:34.000Z', durationMs: 34_000, backend: 'netns',
-  runs: RUNS, interrupted: 'SIGINT (Ctrl-C)', selection: ['redis-7000*', 'mysql-3306-foreign-serviceentry', 'registry-only-http'],
+  startedAt: '2025-01-01T12:00:00.000Z',
+  finishedAt: '2025-01-01T12:00:34.000Z',
+  durationMs: 34_000,
+  backend: 'netns',
+  runs: RUNS,
+  interrupted: 'SIGINT (Ctrl-C)',
+  selection: ['redis-7000*', 'mysql-3306-foreign-serviceentry', 'registry-only-http'],
 };
 
 // ------------------------------------------------------------------------------- pure tests
@@ -199,16 +261,48 @@ test('escapeText: control characters become visible C escapes, markup stays text
 });
 
 test('orderRuns: failed, error, interrupted, passed, skipped; run order kept within a status', (t) => {
-  const mk = (scenario: string, status: ScenarioRun['status']): ScenarioRun =>
-    ({ scenario, description: '', tags: [], istio: '1.30', backend: 'netns', attempt: 1, status, startedAt: '', durationMs: 0 });
-  const runs = [mk('a', 'skipped'), mk('b', 'passed'), mk('c', 'interrupted'), mk('d', 'failed'), mk('e', 'error'), mk('f', 'failed'), mk('g', 'passed')];
-  t.deepEqual(orderRuns(runs).map((r) => r.scenario), ['d', 'f', 'e', 'c', 'b', 'g', 'a']);
-  t.deepEqual(runs.map((r) => r.scenario), ['a', 'b', 'c', 'd', 'e', 'f', 'g'], 'the input is not reordered');
+  const mk = (scenario: string, status: ScenarioRun['status']): ScenarioRun => ({
+    scenario,
+    description: '',
+    tags: [],
+    istio: '1.30',
+    backend: 'netns',
+    attempt: 1,
+    status,
+    startedAt: '',
+    durationMs: 0,
+  });
+  const runs = [
+    mk('a', 'skipped'),
+    mk('b', 'passed'),
+    mk('c', 'interrupted'),
+    mk('d', 'failed'),
+    mk('e', 'error'),
+    mk('f', 'failed'),
+    mk('g', 'passed'),
+  ];
+  t.deepEqual(
+    orderRuns(runs).map((r) => r.scenario),
+    ['d', 'f', 'e', 'c', 'b', 'g', 'a'],
+  );
+  t.deepEqual(
+    runs.map((r) => r.scenario),
+    ['a', 'b', 'c', 'd', 'e', 'f', 'g'],
+    'the input is not reordered',
+  );
 });
 
 test('orderProbes: failing probes first, stable', (t) => {
-  const p = [{ n: 1, ok: true }, { n: 2, ok: false }, { n: 3, ok: true }, { n: 4, ok: false }];
-  t.deepEqual(orderProbes(p).map((x) => x.n), [2, 4, 1, 3]);
+  const p = [
+    { n: 1, ok: true },
+    { n: 2, ok: false },
+    { n: 3, ok: true },
+    { n: 4, ok: false },
+  ];
+  t.deepEqual(
+    orderProbes(p).map((x) => x.n),
+    [2, 4, 1, 3],
+  );
 });
 
 test('the fixture is what the test means: the failing probe fails on received, the others pass', (t) => {
@@ -216,7 +310,10 @@ test('the fixture is what the test means: the failing probe fails on received, t
   t.true(passing7001.ok);
   t.true(redisNoTrace.ok);
   t.false(failingProbe.ok);
-  t.deepEqual(failingProbe.checks.filter((c) => !c.ok).map((c) => `${c.evidence} ${c.what}`), ['client received', 'conntrack legs', 'stats cluster.PassthroughCluster.upstream_cx_total']);
+  t.deepEqual(
+    failingProbe.checks.filter((c) => !c.ok).map((c) => `${c.evidence} ${c.what}`),
+    ['client received', 'conntrack legs', 'stats cluster.PassthroughCluster.upstream_cx_total'],
+  );
 });
 
 test('totals count runs, probes and checks', (t) => {
@@ -228,20 +325,25 @@ test('totals count runs, probes and checks', (t) => {
   t.is(x.reasoned, 1);
 });
 
-test('the page escapes run data: the only <script> is the page\'s own', (t) => {
+test("the page escapes run data: the only <script> is the page's own", (t) => {
   const html = renderHtmlReport(SUITE);
   t.is(html.match(/<script/gi)?.length, 1);
   t.false(html.includes('alert(1)</script>'));
   t.true(html.includes('&lt;script&gt;window.__xss = 1; alert(1)&lt;/script&gt;'));
   t.false(html.includes('\u0000'));
   t.false(html.includes('\r'));
-  t.true(html.includes('peer closed<span class="ctl" title="U+000D">\\r</span>\n<span class="ctl" title="U+0000">\\0</span>&lt;script&gt;'), 'raw \\r and NUL in an error become visible escapes');
+  t.true(
+    html.includes('peer closed<span class="ctl" title="U+000D">\\r</span>\n<span class="ctl" title="U+0000">\\0</span>&lt;script&gt;'),
+    'raw \\r and NUL in an error become visible escapes',
+  );
   t.true(html.includes('&lt;see servers/mariadb.log&gt;'));
 });
 
 test('the page: sections ordered failures first, failed open, passed and skipped closed', (t) => {
   const html = renderHtmlReport(SUITE);
-  const ids = [...html.matchAll(/<details class="scenario s-(\w+)" id="([^"]+)"( open)?/g)].map((m) => `${m[1]}:${m[2]}:${m[3] ? 'open' : 'closed'}`);
+  const ids = [...html.matchAll(/<details class="scenario s-(\w+)" id="([^"]+)"( open)?/g)].map(
+    (m) => `${m[1]}:${m[2]}:${m[3] ? 'open' : 'closed'}`,
+  );
   t.deepEqual(ids, [
     'failed:s-redis-7000-1:open',
     'error:s-mysql-3306-foreign-serviceentry-1:open',
@@ -293,7 +395,16 @@ test.before(async () => {
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1280, height: 900 },
   });
   page = context.pages()[0] ?? (await context.newPage());
@@ -357,35 +468,58 @@ test.serial('browser: the path is drawn, one box per hop with its label, coloure
   t.is(await passedSvg.count(), 1);
   t.is(await passedSvg.getAttribute('class'), 'path o-forwarded');
   t.is(await passedSvg.locator('rect.hop-box').count(), 7);
-  t.deepEqual(await passedSvg.locator('text.hop-label').allTextContents(), pathHops(passthroughTrace(7000, 'PassthroughFilterChain')).map((h) => h.label));
-  t.deepEqual(await passedSvg.locator('text.hop-kind').allTextContents(), ['client', 'iptables', 'sidecar', 'listener', 'filter-chain', 'cluster', 'destination']);
+  t.deepEqual(
+    await passedSvg.locator('text.hop-label').allTextContents(),
+    pathHops(passthroughTrace(7000, 'PassthroughFilterChain')).map((h) => h.label),
+  );
+  t.deepEqual(await passedSvg.locator('text.hop-kind').allTextContents(), [
+    'client',
+    'iptables',
+    'sidecar',
+    'listener',
+    'filter-chain',
+    'cluster',
+    'destination',
+  ]);
   const failedSvg = page.locator('#s-redis-7000-1 article.probe').first().locator('svg.path');
   t.is(await failedSvg.locator('rect.hop-box').count(), pathHops(LOCAL_REPLY_TRACE).length);
   // The local reply is drawn amber: the computed stroke of its boxes is the amber colour.
-  const stroke = await failedSvg.locator('rect.hop-box').first().evaluate((r) => getComputedStyle(r).stroke);
+  const stroke = await failedSvg
+    .locator('rect.hop-box')
+    .first()
+    .evaluate((r) => getComputedStyle(r).stroke);
   t.is(stroke, 'rgb(191, 135, 0)');
   const box = await failedSvg.boundingBox();
   t.truthy(box && box.width > 300 && box.height > 40, 'the drawing has a real size on the page');
   t.is(await page.locator('#s-redis-7000-1 .no-trace').innerText(), 'no path trace');
-  t.is(await page.locator('#s-redis-7000-1 .trace-error').innerText(), 'the model could not trace this connection: <no listener for 10.0.0.6:7002>');
+  t.is(
+    await page.locator('#s-redis-7000-1 .trace-error').innerText(),
+    'the model could not trace this connection: <no listener for 10.0.0.6:7002>',
+  );
 });
 
 test.serial('browser: conntrack legs and stats under the drawing', async (t) => {
   const failing = page.locator('#s-redis-7000-1 article.probe').first();
   const legs = failing.locator('ul.legs li');
   t.is(await legs.count(), 1);
-  t.regex(await legs.first().innerText(), /10\.64\.192\.14:50500 -> 10\.0\.0\.6:7000, reply from 127\.0\.0\.1:15001 \(redirected to 15001\) TIME_WAIT/);
+  t.regex(
+    await legs.first().innerText(),
+    /10\.64\.192\.14:50500 -> 10\.0\.0\.6:7000, reply from 127\.0\.0\.1:15001 \(redirected to 15001\) TIME_WAIT/,
+  );
   t.is(await legs.first().getAttribute('class'), 'leg redirected');
   const passing = page.locator('#s-redis-7000-1 article.probe').nth(1);
   t.is(await passing.locator('ul.legs li.redirected').count(), 1, 'only the client leg is redirected');
-  t.regex(await passing.locator('ul.legs li:not(.redirected)').innerText(), /10\.64\.192\.14:41236 -> 10\.0\.0\.6:7001, reply from 10\.0\.0\.6:7001 \(direct\)/);
+  t.regex(
+    await passing.locator('ul.legs li:not(.redirected)').innerText(),
+    /10\.64\.192\.14:41236 -> 10\.0\.0\.6:7001, reply from 10\.0\.0\.6:7001 \(direct\)/,
+  );
   t.regex(await failing.locator('ul.stats').innerText(), /http\.outbound_0\.0\.0\.0_7000\.downstream_rq_4xx\s*\+1/);
 });
 
 test.serial('browser: nothing from the data ran; the script text is shown literally', async (t) => {
   t.is(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), undefined);
   t.deepEqual(dialogs, []);
-  t.is(await page.locator('script').count(), 1, 'only the page\'s own script element exists');
+  t.is(await page.locator('script').count(), 1, "only the page's own script element exists");
   t.regex(await page.locator('#s-redis-7000-1 pre.received').first().innerText(), /<script>window\.__xss = 1; alert\(1\)<\/script>/);
   t.regex(await page.locator('#s-redis-7000-1 .client-saw').first().innerText(), /peer closed\\r\s*\\0<script>/);
 });
@@ -427,10 +561,13 @@ test("with real Istio the page gives Istio's simulated path next to the model's 
   t.notRegex(html, /the model agrees/);
 });
 
-test('a kind run shows the scenario\'s and the real addresses', (t) => {
+test("a kind run shows the scenario's and the real addresses", (t) => {
   const addresses = [{ what: 'external server' as const, name: 'redis-cluster', scenario: '10.0.0.6', real: '172.18.0.5' }];
   const kindRun: ScenarioRun = { ...RUNS[0]!, backend: 'kind', outcome: { ...RUNS[0]!.outcome!, backend: 'kind', addresses } };
   const html = renderHtmlReport({ ...SUITE, runs: [kindRun] });
-  t.regex(html, /<h5>addresses \(the probes and checks used the real ones\)<\/h5>.*<td>redis-cluster<\/td><td><code>10\.0\.0\.6<\/code><\/td><td><code>172\.18\.0\.5<\/code><\/td>/s);
+  t.regex(
+    html,
+    /<h5>addresses \(the probes and checks used the real ones\)<\/h5>.*<td>redis-cluster<\/td><td><code>10\.0\.0\.6<\/code><\/td><td><code>172\.18\.0\.5<\/code><\/td>/s,
+  );
   t.notRegex(renderHtmlReport(SUITE), /<h5>addresses/, 'the lab maps nothing and shows no table');
 });

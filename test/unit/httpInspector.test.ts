@@ -59,4 +59,3 @@ test('modern badRequest: content-length 11, text/plain, date, server: envoy, con
 test('modern badRequest uses the given time in RFC 1123 form', (t) => {
   t.true(badRequest('modern', NOW).includes('date: Sat, 22 Aug 2026 10:11:12 GMT\r\n'));
 });
-

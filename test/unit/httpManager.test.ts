@@ -27,7 +27,13 @@ async function hcm(routes: RouteConfig[], era: IstioEra, upstreamPort = 1) {
     pickHost: async () => ({ address: '127.0.0.1', port: upstreamPort }),
   });
   const server = net.createServer({ pauseOnConnect: true }, (socket) =>
-    manager.serve({ socket, pending: Buffer.alloc(0), originalDst: { address: '10.0.0.1', port: 80 }, statPrefix: 'outbound_0.0.0.0_80', routeConfigName: '80' }),
+    manager.serve({
+      socket,
+      pending: Buffer.alloc(0),
+      originalDst: { address: '10.0.0.1', port: 80 },
+      statPrefix: 'outbound_0.0.0.0_80',
+      routeConfigName: '80',
+    }),
   );
   const port = await listen(server);
   return { port, stats, log, close: () => server.close() };
@@ -49,12 +55,18 @@ function exchange(port: number, bytes: string, quietMs = 300): Promise<string> {
   });
 }
 
-const blockAll: RouteConfig = { name: '80', virtualHosts: [{ name: 'block_all', domains: ['*'], routeName: 'block_all', action: { kind: 'direct_response', status: 502 } }] };
+const blockAll: RouteConfig = {
+  name: '80',
+  virtualHosts: [{ name: 'block_all', domains: ['*'], routeName: 'block_all', action: { kind: 'direct_response', status: 502 } }],
+};
 
 test('block_all answers exactly a 502 with date, server: envoy and content-length 0', async (t) => {
   const h = await hcm([blockAll], 'modern');
   const out = await exchange(h.port, 'GET /headers HTTP/1.1\r\nHost: httpbin.org\r\n\r\n');
-  t.regex(out, /^HTTP\/1\.1 502 Bad Gateway\r\ndate: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\nserver: envoy\r\ncontent-length: 0\r\n\r\n$/);
+  t.regex(
+    out,
+    /^HTTP\/1\.1 502 Bad Gateway\r\ndate: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\nserver: envoy\r\ncontent-length: 0\r\n\r\n$/,
+  );
   t.is(h.stats.get('http.outbound_0.0.0.0_80;.rq_direct_response'), 1);
   t.is(h.stats.get('http.outbound_0.0.0.0_80;.downstream_rq_5xx'), 1);
   t.regex(h.log[0] ?? '', /"GET \/headers HTTP\/1\.1" 502 - direct_response .* "httpbin\.org" .* block_all$/);
@@ -88,7 +100,13 @@ test('a routed request carries the decorator, request id and forwarded proto; a 
     {
       name: '80',
       virtualHosts: [
-        { name: 'httpbin.org:80', domains: ['httpbin.org'], routeName: 'default', decorator: 'httpbin.org:80/*', action: { kind: 'cluster', cluster: 'outbound|80||httpbin.org', timeoutMs: 500 } },
+        {
+          name: 'httpbin.org:80',
+          domains: ['httpbin.org'],
+          routeName: 'default',
+          decorator: 'httpbin.org:80/*',
+          action: { kind: 'cluster', cluster: 'outbound|80||httpbin.org', timeoutMs: 500 },
+        },
       ],
     },
   ];
@@ -103,7 +121,10 @@ test('a routed request carries the decorator, request id and forwarded proto; a 
   const started = Date.now();
   const slow = await exchange(h.port, 'GET /slow HTTP/1.1\r\nHost: httpbin.org\r\n\r\n', 1500);
   t.true(Date.now() - started >= 500);
-  t.regex(slow, /^HTTP\/1\.1 504 Gateway Timeout\r\ncontent-length: 24\r\ncontent-type: text\/plain\r\ndate: .*\r\nserver: envoy\r\n\r\nupstream request timeout$/);
+  t.regex(
+    slow,
+    /^HTTP\/1\.1 504 Gateway Timeout\r\ncontent-length: 24\r\ncontent-type: text\/plain\r\ndate: .*\r\nserver: envoy\r\n\r\nupstream request timeout$/,
+  );
   t.is(h.stats.get('cluster.outbound|80||httpbin.org;.upstream_rq_timeout'), 1);
   t.regex(h.log.find((l) => l.includes('/slow')) ?? '', /" 504 UT response_timeout /);
   h.close();

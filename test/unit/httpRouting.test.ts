@@ -8,7 +8,12 @@ import type { RouteConfig } from '../../harness/model/types.ts';
 const route: RouteConfig = {
   name: '80',
   virtualHosts: [
-    { name: 'httpbin.org:80', domains: ['httpbin.org', 'httpbin.org:80'], routeName: 'default', action: { kind: 'cluster', cluster: 'outbound|80||httpbin.org', timeoutMs: 0 } },
+    {
+      name: 'httpbin.org:80',
+      domains: ['httpbin.org', 'httpbin.org:80'],
+      routeName: 'default',
+      action: { kind: 'cluster', cluster: 'outbound|80||httpbin.org', timeoutMs: 0 },
+    },
     { name: 'block_all', domains: ['*'], routeName: 'block_all', action: { kind: 'direct_response', status: 502 } },
   ],
 };
@@ -74,7 +79,7 @@ test('a VirtualService timeout lands on the route of its host, with the decorato
   t.is(vh.virtualService, 'httpbin.web');
 });
 
-test('a VirtualService exported only to its own namespace does not shape other pods\' routes', (t) => {
+test("a VirtualService exported only to its own namespace does not shape other pods' routes", (t) => {
   const { scenario: s, istio } = scenario('["."]');
   const vh = buildProxyConfig(s, istio, s.workloads[0]!).routes.find((r) => r.name === '80')!.virtualHosts[0]!;
   t.deepEqual(vh.action, { kind: 'cluster', cluster: 'outbound|80||httpbin.org', timeoutMs: 0 });

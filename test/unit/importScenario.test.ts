@@ -26,31 +26,73 @@ const seed002 = loadScenarioFile('mysql-3306-foreign-serviceentry-modern').scena
 // Hundreds of Services in ten namespaces, as a real cluster has.
 const cluster = customerCluster(seed002, 'mysql-client', 3306, { unrelated: 300 });
 const yamlDocs = (text: string, file: string): InputDocument[] => parseAllDocuments(text).map((d) => ({ file, value: d.toJS() }));
-const input = customerObjects([...yamlDocs(cluster.listYaml, 'objects.yaml'), ...yamlDocs(cluster.podYaml, 'pod.yaml'), ...yamlDocs(cluster.meshConfigYaml, 'istio.yaml')]);
+const input = customerObjects([
+  ...yamlDocs(cluster.listYaml, 'objects.yaml'),
+  ...yamlDocs(cluster.podYaml, 'pod.yaml'),
+  ...yamlDocs(cluster.meshConfigYaml, 'istio.yaml'),
+]);
 const pod = input.objects.find((o) => o.kind === 'Pod' && o.meta.name === 'mysql-client')!;
 const to = (text: string): Destination => ({ host: text.split(':')[0]!, port: Number(text.split(':')[1]), text });
 const ref = (o: CustomerObject) => `${o.kind} ${o.meta.namespace}/${o.meta.name}`;
 
-const svc = (name: string, namespace: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, annotations }, spec });
-const objectsOf = (...values: unknown[]) => customerObjects([{ file: 'x.yaml', value: { apiVersion: 'v1', kind: 'List', items: values } }]).objects;
+const svc = (name: string, namespace: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace, annotations },
+  spec,
+});
+const objectsOf = (...values: unknown[]) =>
+  customerObjects([{ file: 'x.yaml', value: { apiVersion: 'v1', kind: 'List', items: values } }]).objects;
 
 test('a kubectl List is read item by item; Secrets, other ConfigMaps (istio-ca-root-cert too) and other kinds are not read; the mesh config is', (t) => {
   t.true(input.objects.filter((o) => o.kind === 'Service').length >= 301);
   t.is(input.meshConfig?.value.rootNamespace, 'istio-system');
-  t.deepEqual(input.skipped.map((s) => s.what).sort(), ['ConfigMap default/istio-ca-root-cert', 'ConfigMap demo1/ca-bundle', 'Deployment team-1/web', 'Namespace demo', 'Namespace demo1', 'Namespace team-1', 'Secret demo1/db-credentials'].sort());
+  t.deepEqual(
+    input.skipped.map((s) => s.what).sort(),
+    [
+      'ConfigMap default/istio-ca-root-cert',
+      'ConfigMap demo1/ca-bundle',
+      'Deployment team-1/web',
+      'Namespace demo',
+      'Namespace demo1',
+      'Namespace team-1',
+      'Secret demo1/db-credentials',
+    ].sort(),
+  );
   t.false(JSON.stringify(input.objects).includes('db-credentials'));
   t.false(JSON.stringify(input.objects).includes(CERT_TEXT));
   t.false(JSON.stringify(input.objects).includes('last-applied-configuration'), 'last-applied annotations are dropped');
 });
 
 test('a malformed object is an error naming the file, the item, the object and the field', (t) => {
-  const bad = { file: 'objects.yaml', value: { apiVersion: 'v1', kind: 'List', items: [svc('ok', 'a', { ports: [{ port: 80 }] }), svc('broken', 'team-3', { ports: [{ port: 'eighty' }] })] } };
-  t.throws(() => customerObjects([bad]), { instanceOf: ImportError, message: 'objects.yaml item 1 (Service team-3/broken): spec.ports.0.port must be integer' });
-  const wrongApi = { file: 'se.yaml', value: { apiVersion: 'networking.istio.io/v2', kind: 'ServiceEntry', metadata: { name: 'x', namespace: 'y' }, spec: { hosts: ['a'] } } };
-  t.throws(() => customerObjects([wrongApi]), { message: /^se\.yaml \(ServiceEntry y\/x\): apiVersion: expected networking\.istio\.io\/v1\(alpha3\|beta1\)\?, got "networking\.istio\.io\/v2"/ });
-  t.throws(() => customerObjects([{ file: 'n.yaml', value: { kind: 'Service', apiVersion: 'v1', metadata: {} } }]), { message: /n\.yaml \(Service \?\): metadata\.name: expected a name/ });
+  const bad = {
+    file: 'objects.yaml',
+    value: {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [svc('ok', 'a', { ports: [{ port: 80 }] }), svc('broken', 'team-3', { ports: [{ port: 'eighty' }] })],
+    },
+  };
+  t.throws(() => customerObjects([bad]), {
+    instanceOf: ImportError,
+    message: 'objects.yaml item 1 (Service team-3/broken): spec.ports.0.port must be integer',
+  });
+  const wrongApi = {
+    file: 'se.yaml',
+    value: { apiVersion: 'networking.istio.io/v2', kind: 'ServiceEntry', metadata: { name: 'x', namespace: 'y' }, spec: { hosts: ['a'] } },
+  };
+  t.throws(() => customerObjects([wrongApi]), {
+    message:
+      /^se\.yaml \(ServiceEntry y\/x\): apiVersion: expected networking\.istio\.io\/v1\(alpha3\|beta1\)\?, got "networking\.istio\.io\/v2"/,
+  });
+  t.throws(() => customerObjects([{ file: 'n.yaml', value: { kind: 'Service', apiVersion: 'v1', metadata: {} } }]), {
+    message: /n\.yaml \(Service \?\): metadata\.name: expected a name/,
+  });
   t.throws(() => customerObjects([{ file: 'l.yaml', value: [1, 2] }]), { message: /l\.yaml: expected a Kubernetes object with a kind/ });
-  const cm = { file: 'cm.yaml', value: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'a: [' } } };
+  const cm = {
+    file: 'cm.yaml',
+    value: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'a: [' } },
+  };
   t.throws(() => customerObjects([cm]), { message: /cm\.yaml \(ConfigMap istio-system\/istio\): data\.mesh: expected a YAML mapping/ });
 });
 
@@ -64,7 +106,10 @@ test('YAML that does not parse names the file and line', async (t) => {
 test('seed 002 with three hundred unrelated Services: the foreign ServiceEntry and the Sidecar are kept, same-port TCP Services are not', (t) => {
   const r = relevantObjects(input.objects, pod, [to('10.10.13.110:3306')]);
   t.deepEqual(r.kept.map((k) => ref(k.object)).sort(), ['ServiceEntry demo/mysql-demo', 'Sidecar demo1/default']);
-  t.regex(r.kept.find((k) => k.object.kind === 'ServiceEntry')!.reasons[0]!, /without addresses .* 0\.0\.0\.0_3306, which takes every address on the port/);
+  t.regex(
+    r.kept.find((k) => k.object.kind === 'ServiceEntry')!.reasons[0]!,
+    /without addresses .* 0\.0\.0\.0_3306, which takes every address on the port/,
+  );
   const sameport = Array.from({ length: 12 }, (_, k) => k * 25).map((i) => `Service team-${i % 10}/db-proxy-${i}`);
   t.deepEqual(r.dropped.map((d) => d.what).sort(), ['Service demo1/mysql-server', ...sameport].sort());
   t.regex(r.dropped[0]!.why, /listener is on 10\.\d+\.\d+\.\d+ only/);
@@ -74,7 +119,9 @@ test('seed 002 with three hundred unrelated Services: the foreign ServiceEntry a
 test("the destination's own Service is kept by name or ClusterIP, with its endpoints", (t) => {
   const byName = relevantObjects(input.objects, pod, [to('mysql-server.demo1.svc.cluster.local:3306')]);
   t.true(byName.kept.some((k) => ref(k.object) === 'Service demo1/mysql-server' && /own Service/.test(k.reasons[0]!)));
-  t.true(byName.kept.some((k) => k.object.kind === 'EndpointSlice' && /endpoints of the kept Service demo1\/mysql-server/.test(k.reasons[0]!)));
+  t.true(
+    byName.kept.some((k) => k.object.kind === 'EndpointSlice' && /endpoints of the kept Service demo1\/mysql-server/.test(k.reasons[0]!)),
+  );
   t.is(byName.resolved.get('mysql-server.demo1.svc.cluster.local:3306'), '10.68.228.107');
   const byIp = relevantObjects(input.objects, pod, [to('10.68.228.107:3306')]);
   t.true(byIp.kept.some((k) => ref(k.object) === 'Service demo1/mysql-server' && /its ClusterIP is 10\.68\.228\.107/.test(k.reasons[0]!)));
@@ -82,25 +129,74 @@ test("the destination's own Service is kept by name or ClusterIP, with its endpo
 
 test('HTTP ports, CIDRs and headless endpoints on the port are kept; ExternalName and endpoint-less headless are not; exportTo and a Sidecar hide objects', (t) => {
   const p = objectsOf(
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c', namespace: 'app', labels: { app: 'c' } }, spec: { containers: [{ name: 'c' }] }, status: { podIP: '10.1.0.5' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'c', namespace: 'app', labels: { app: 'c' } },
+      spec: { containers: [{ name: 'c' }] },
+      status: { podIP: '10.1.0.5' },
+    },
     svc('web', 'ops', { clusterIP: '10.96.0.9', ports: [{ name: 'http-web', port: 7000 }] }),
     svc('db', 'ops', { clusterIP: 'None', ports: [{ name: 'tcp', port: 7000 }] }),
-    { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'db', namespace: 'ops' }, subsets: [{ addresses: [{ ip: '10.0.0.6' }], ports: [{ name: 'tcp', port: 7000 }] }] },
+    {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'db', namespace: 'ops' },
+      subsets: [{ addresses: [{ ip: '10.0.0.6' }], ports: [{ name: 'tcp', port: 7000 }] }],
+    },
     svc('other-db', 'ops', { clusterIP: 'None', ports: [{ name: 'tcp', port: 7000 }] }),
     svc('alias', 'ops', { type: 'ExternalName', externalName: 'db.example.com', ports: [{ name: 'http', port: 7000 }] }),
-    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'corp-net', namespace: 'ops' }, spec: { hosts: ['corp.internal'], addresses: ['10.200.0.0/16'], ports: [{ number: 7000, name: 'tcp', protocol: 'TCP' }] } },
-    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'http-vip', namespace: 'ops' }, spec: { hosts: ['h.corp'], addresses: ['10.0.0.6'], ports: [{ number: 7000, name: 'http', protocol: 'HTTP' }] } },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'ServiceEntry',
+      metadata: { name: 'corp-net', namespace: 'ops' },
+      spec: { hosts: ['corp.internal'], addresses: ['10.200.0.0/16'], ports: [{ number: 7000, name: 'tcp', protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'ServiceEntry',
+      metadata: { name: 'http-vip', namespace: 'ops' },
+      spec: { hosts: ['h.corp'], addresses: ['10.0.0.6'], ports: [{ number: 7000, name: 'http', protocol: 'HTTP' }] },
+    },
     svc('private', 'ops', { clusterIP: 'None', ports: [{ port: 7000 }] }, { 'networking.istio.io/exportTo': '.' }),
-    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'hidden', namespace: 'other' }, spec: { hosts: ['h.example'], ports: [{ number: 7000, name: 'tcp', protocol: 'TCP' }], resolution: 'DNS' } },
-    { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'default', namespace: 'app' }, spec: { egress: [{ hosts: ['./*', 'ops/*'] }] } },
-    { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'web', namespace: 'ops' }, spec: { hosts: ['web.ops.svc.cluster.local'], http: [{ timeout: '3s', route: [{ destination: { host: 'web.ops.svc.cluster.local' } }] }] } },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'ServiceEntry',
+      metadata: { name: 'hidden', namespace: 'other' },
+      spec: { hosts: ['h.example'], ports: [{ number: 7000, name: 'tcp', protocol: 'TCP' }], resolution: 'DNS' },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Sidecar',
+      metadata: { name: 'default', namespace: 'app' },
+      spec: { egress: [{ hosts: ['./*', 'ops/*'] }] },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'web', namespace: 'ops' },
+      spec: {
+        hosts: ['web.ops.svc.cluster.local'],
+        http: [{ timeout: '3s', route: [{ destination: { host: 'web.ops.svc.cluster.local' } }] }],
+      },
+    },
   );
   const r = relevantObjects(p, p[0]!, [to('10.0.0.6:7000')]);
   const kept = new Map(r.kept.map((k) => [ref(k.object), k.reasons.join('; ')]));
-  t.regex(kept.get('Service ops/web')!, /declares port 7000 \("http-web"\) as HTTP: Istio gives every sidecar one 0\.0\.0\.0_7000 listener/);
+  t.regex(
+    kept.get('Service ops/web')!,
+    /declares port 7000 \("http-web"\) as HTTP: Istio gives every sidecar one 0\.0\.0\.0_7000 listener/,
+  );
   t.regex(kept.get('Service ops/db')!, /a headless Service with port 7000 .*: its listeners are one per endpoint, and 10\.0\.0\.6 is one/);
-  t.regex(kept.get('ServiceEntry ops/corp-net')!, /its CIDR 10\.200\.0\.0\/16 makes a 0\.0\.0\.0_7000 listener \(a chain for the CIDR, passthrough for other addresses\)/);
-  t.regex(kept.get('ServiceEntry ops/http-vip')!, /declares port 7000 as HTTP: Istio gives every sidecar one 0\.0\.0\.0_7000 listener/, 'HTTP wins over a matching address');
+  t.regex(
+    kept.get('ServiceEntry ops/corp-net')!,
+    /its CIDR 10\.200\.0\.0\/16 makes a 0\.0\.0\.0_7000 listener \(a chain for the CIDR, passthrough for other addresses\)/,
+  );
+  t.regex(
+    kept.get('ServiceEntry ops/http-vip')!,
+    /declares port 7000 as HTTP: Istio gives every sidecar one 0\.0\.0\.0_7000 listener/,
+    'HTTP wins over a matching address',
+  );
   t.regex(kept.get('VirtualService ops/web')!, /applies to web\.ops\.svc\.cluster\.local, a kept host/);
   t.regex(kept.get('Sidecar app/default')!, /the Sidecar that applies to app\/c/);
   const dropped = new Map(r.dropped.map((d) => [d.what, d.why]));
@@ -112,15 +208,45 @@ test('HTTP ports, CIDRs and headless endpoints on the port are kept; ExternalNam
 
 test('the scenario written loads, keeps no secret, certificate or injector bookkeeping, and says why each object is there', (t) => {
   const relevance = relevantObjects(input.objects, pod, [to('10.10.13.110:3306')]);
-  const made = importedScenario({ name: 'import-mysql-client', pod, destinations: [{ ...to('10.10.13.110:3306'), kind: 'mysql' }], relevance, meshConfig: input.meshConfig!.value, istio: '1.30', inputs: ['objects.yaml'] });
+  const made = importedScenario({
+    name: 'import-mysql-client',
+    pod,
+    destinations: [{ ...to('10.10.13.110:3306'), kind: 'mysql' }],
+    relevance,
+    meshConfig: input.meshConfig!.value,
+    istio: '1.30',
+    inputs: ['objects.yaml'],
+  });
   const file = join(tmp, 'import-mysql-client.yaml');
   writeFileSync(file, made.yaml);
   const loaded = loadScenarioFile(file).scenario;
-  t.deepEqual(loaded.workloads.map((w) => [w.name, w.namespace, w.ip, w.sidecar]), [['mysql-client', 'demo1', '172.20.0.31', true]]);
-  t.deepEqual(loaded.mesh.serviceEntries.map((s) => [s.namespace, s.name, s.resolution, s.addresses]), [['demo', 'mysql-demo', 'DNS', []]]);
-  t.deepEqual(loaded.externalServers.map((s) => [s.kind, s.addresses, s.ports]), [['mysql', ['10.10.13.110'], [3306]]]);
-  t.deepEqual(loaded.probes.map((p) => [p.kind, p.from, p.expect.client]), [['mysql', 'mysql-client', undefined]]);
-  for (const secret of [SECRET_TEXT, CERT_TEXT, 'sidecar.istio.io/status', 'last-applied', 'db-credentials', 'ISTIO_META_TOKEN', 'VAULT_TOKEN', 'mountPath']) t.false(made.yaml.includes(secret), secret);
+  t.deepEqual(
+    loaded.workloads.map((w) => [w.name, w.namespace, w.ip, w.sidecar]),
+    [['mysql-client', 'demo1', '172.20.0.31', true]],
+  );
+  t.deepEqual(
+    loaded.mesh.serviceEntries.map((s) => [s.namespace, s.name, s.resolution, s.addresses]),
+    [['demo', 'mysql-demo', 'DNS', []]],
+  );
+  t.deepEqual(
+    loaded.externalServers.map((s) => [s.kind, s.addresses, s.ports]),
+    [['mysql', ['10.10.13.110'], [3306]]],
+  );
+  t.deepEqual(
+    loaded.probes.map((p) => [p.kind, p.from, p.expect.client]),
+    [['mysql', 'mysql-client', undefined]],
+  );
+  for (const secret of [
+    SECRET_TEXT,
+    CERT_TEXT,
+    'sidecar.istio.io/status',
+    'last-applied',
+    'db-credentials',
+    'ISTIO_META_TOKEN',
+    'VAULT_TOKEN',
+    'mountPath',
+  ])
+    t.false(made.yaml.includes(secret), secret);
   t.regex(made.yaml, /proxyStatsMatcher/, 'the rest of proxy.istio.io/config is kept');
   t.true(made.notes.some((n) => /proxyMetadata \(istio-proxy's environment\) is left out/.test(n)));
   t.regex(made.yaml, /# kept: a ServiceEntry without addresses with port 3306 as TCP/);
@@ -136,23 +262,36 @@ test('the server kind is guessed from port names, then well-known ports; otherwi
   t.is(guessServerKind(5432, ['tcp-postgres']), undefined);
 });
 
-test("a bug-report archive is read from its cluster dumps; its secrets file is never read", async (t) => {
+test('a bug-report archive is read from its cluster dumps; its secrets file is never read', async (t) => {
   const root = join(tmp, 'br');
   mkdirSync(join(root, 'bug-report', 'cluster'), { recursive: true });
   // As istioctl writes them: the Kubernetes objects (pods included) in k8s-resources, Istio's in crs.
   const items = (parseYaml(cluster.listYaml) as { items: Array<{ apiVersion: string }> }).items;
   const list = (xs: unknown[]) => stringify({ apiVersion: 'v1', kind: 'List', items: xs });
-  writeFileSync(join(root, 'bug-report', 'cluster', 'k8s-resources'), list([...items.filter((o) => !o.apiVersion.startsWith('networking.istio.io')), parseYaml(cluster.podYaml)]));
+  writeFileSync(
+    join(root, 'bug-report', 'cluster', 'k8s-resources'),
+    list([...items.filter((o) => !o.apiVersion.startsWith('networking.istio.io')), parseYaml(cluster.podYaml)]),
+  );
   writeFileSync(join(root, 'bug-report', 'cluster', 'crs'), list(items.filter((o) => o.apiVersion.startsWith('networking.istio.io'))));
-  writeFileSync(join(root, 'bug-report', 'cluster', 'secrets'), `apiVersion: v1\nkind: Secret\nmetadata: {name: leaked, namespace: x}\ndata: {token: ${SECRET_TEXT}}\n`);
+  writeFileSync(
+    join(root, 'bug-report', 'cluster', 'secrets'),
+    `apiVersion: v1\nkind: Secret\nmetadata: {name: leaked, namespace: x}\ndata: {token: ${SECRET_TEXT}}\n`,
+  );
   const archive = join(tmp, 'bug-report.tar.gz');
   await createTar({ gzip: true, file: archive, cwd: root }, ['bug-report']);
   const docs = await readCustomerFiles([archive]);
-  t.deepEqual([...new Set(docs.map((d) => d.file))].sort(), ['bug-report.tar.gz:bug-report/cluster/crs', 'bug-report.tar.gz:bug-report/cluster/k8s-resources']);
+  t.deepEqual([...new Set(docs.map((d) => d.file))].sort(), [
+    'bug-report.tar.gz:bug-report/cluster/crs',
+    'bug-report.tar.gz:bug-report/cluster/k8s-resources',
+  ]);
   t.false(JSON.stringify(docs).includes('leaked'));
   const read = customerObjects([...docs, ...yamlDocs(cluster.podYaml, 'pod.yaml')]);
   t.true(read.objects.some((o) => o.kind === 'ServiceEntry' && o.meta.name === 'mysql-demo'));
-  t.deepEqual(read.skipped.filter((s) => /second copy/.test(s.why)).map((s) => s.what), ['Pod demo1/mysql-client in pod.yaml'], 'the pod sent twice is read once');
+  t.deepEqual(
+    read.skipped.filter((s) => /second copy/.test(s.why)).map((s) => s.what),
+    ['Pod demo1/mysql-client in pod.yaml'],
+    'the pod sent twice is read once',
+  );
   const notArchive = join(tmp, 'empty.tar.gz');
   writeFileSync(join(tmp, 'notes.txt'), 'not a bug report');
   await createTar({ gzip: true, file: notArchive, cwd: tmp }, ['notes.txt']);
@@ -160,8 +299,11 @@ test("a bug-report archive is read from its cluster dumps; its secrets file is n
 });
 
 test('--record writes what the run saw: client, conntrack, stats that tell the path (not per worker), the path, and who saw it', (t) => {
-  const text = 'name: x\n# a comment kept\nprobes:\n  - name: p1\n    from: c\n    mysql: { host: 10.10.13.110 }\n    expect: {}\n  - name: p2\n    from: c\n    tcp: { host: 1.2.3.4, port: 1 }\n    expect: { client: { connect: ok } }\n';
-  const client = parseConntrack('tcp      6 10 CLOSE src=172.20.0.31 dst=10.10.13.110 sport=40000 dport=3306 src=127.0.0.1 dst=172.20.0.31 sport=15001 dport=40000 [ASSURED] mark=0 use=1')[0]!;
+  const text =
+    'name: x\n# a comment kept\nprobes:\n  - name: p1\n    from: c\n    mysql: { host: 10.10.13.110 }\n    expect: {}\n  - name: p2\n    from: c\n    tcp: { host: 1.2.3.4, port: 1 }\n    expect: { client: { connect: ok } }\n';
+  const client = parseConntrack(
+    'tcp      6 10 CLOSE src=172.20.0.31 dst=10.10.13.110 sport=40000 dport=3306 src=127.0.0.1 dst=172.20.0.31 sport=15001 dport=40000 [ASSURED] mark=0 use=1',
+  )[0]!;
   const outcome = {
     backend: 'netns/envoy',
     sidecar: { engine: 'envoy', describe: 'real sidecar: Istio 1.31-dev with upstream Envoy 1.40.0', statsListEveryName: true },
@@ -170,7 +312,12 @@ test('--record writes what the run saw: client, conntrack, stats that tell the p
         probe: { name: 'p1' },
         result: { kind: 'mysql', connect: 'ok', errorClass: 'closed', end: 'eof', receivedBytes: 0 },
         legs: { client, others: [] },
-        statsDiff: { 'listener.0.0.0.0_3306.downstream_cx_total': 1, 'listener.0.0.0.0_3306.worker_0.downstream_cx_total': 1, 'cluster.outbound|3306||mysql.demo;.upstream_cx_none_healthy': 1, 'server.uptime': 3 },
+        statsDiff: {
+          'listener.0.0.0.0_3306.downstream_cx_total': 1,
+          'listener.0.0.0.0_3306.worker_0.downstream_cx_total': 1,
+          'cluster.outbound|3306||mysql.demo;.upstream_cx_none_healthy': 1,
+          'server.uptime': 3,
+        },
         istioPath: { listener: '0.0.0.0_3306', cluster: 'outbound|3306||mysql.demo' },
       },
       { probe: { name: 'p2' }, error: 'did not run' },
@@ -192,10 +339,31 @@ test('--record writes what the run saw: client, conntrack, stats that tell the p
 });
 
 test('Lists inside Lists are read, named by their path', (t) => {
-  const r = customerObjects([{ file: 'l.yaml', value: { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'List', items: [svc('a', 'x', { clusterIP: '10.96.0.1', ports: [{ port: 80 }] })] }] } }]);
-  t.deepEqual(r.objects.map((o) => [o.source, o.meta.name]), [['l.yaml item 0.0', 'a']]);
-  t.throws(() => customerObjects([{ file: 'l.yaml', value: { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'List', items: [7] }] } }]), { message: /^l\.yaml item 0\.0: expected a Kubernetes object/ });
-  t.deepEqual(customerObjects([{ file: 'p.yaml', value: { apiVersion: 'v1', kind: 'toString', metadata: { name: 'x' } } }]).skipped.map((x) => x.why), ['a toString does not decide where a sidecar sends egress traffic']);
+  const r = customerObjects([
+    {
+      file: 'l.yaml',
+      value: {
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [{ apiVersion: 'v1', kind: 'List', items: [svc('a', 'x', { clusterIP: '10.96.0.1', ports: [{ port: 80 }] })] }],
+      },
+    },
+  ]);
+  t.deepEqual(
+    r.objects.map((o) => [o.source, o.meta.name]),
+    [['l.yaml item 0.0', 'a']],
+  );
+  t.throws(
+    () =>
+      customerObjects([
+        { file: 'l.yaml', value: { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'List', items: [7] }] } },
+      ]),
+    { message: /^l\.yaml item 0\.0: expected a Kubernetes object/ },
+  );
+  t.deepEqual(
+    customerObjects([{ file: 'p.yaml', value: { apiVersion: 'v1', kind: 'toString', metadata: { name: 'x' } } }]).skipped.map((x) => x.why),
+    ['a toString does not decide where a sidecar sends egress traffic'],
+  );
 });
 
 test('names that are not DNS labels, compound timeouts, IPv6 and SCTP are made to fit the format, each with a note', (t) => {
@@ -204,21 +372,76 @@ test('names that are not DNS labels, compound timeouts, IPv6 and SCTP are made t
   t.is(seconds('3s'), '3s');
   t.is(seconds('250ms'), '250ms');
   const objs = objectsOf(
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c', namespace: 'app' }, spec: { containers: [{ name: 'c' }] }, status: { podIP: '10.1.0.5' } },
-    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'api.stripe.com', namespace: 'app' }, spec: { hosts: ['api.stripe.com'], addresses: ['fd00::1', '10.9.9.9'], ports: [{ number: 443, name: 'tls', protocol: 'TLS' }], resolution: 'DNS' } },
-    { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'api.stripe.com', namespace: 'app' }, spec: { hosts: ['api.stripe.com'], http: [{ timeout: '1m30s', retries: { attempts: 3 }, route: [{ destination: { host: 'api.stripe.com' } }] }] } },
-    svc('sctp', 'app', { clusterIP: '10.96.0.7', ports: [{ name: 'tcp-a', port: 443 }, { name: 'sctp', port: 443, protocol: 'SCTP' }] }),
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'c', namespace: 'app' },
+      spec: { containers: [{ name: 'c' }] },
+      status: { podIP: '10.1.0.5' },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'ServiceEntry',
+      metadata: { name: 'api.stripe.com', namespace: 'app' },
+      spec: {
+        hosts: ['api.stripe.com'],
+        addresses: ['fd00::1', '10.9.9.9'],
+        ports: [{ number: 443, name: 'tls', protocol: 'TLS' }],
+        resolution: 'DNS',
+      },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'api.stripe.com', namespace: 'app' },
+      spec: {
+        hosts: ['api.stripe.com'],
+        http: [{ timeout: '1m30s', retries: { attempts: 3 }, route: [{ destination: { host: 'api.stripe.com' } }] }],
+      },
+    },
+    svc('sctp', 'app', {
+      clusterIP: '10.96.0.7',
+      ports: [
+        { name: 'tcp-a', port: 443 },
+        { name: 'sctp', port: 443, protocol: 'SCTP' },
+      ],
+    }),
   );
   const pod0 = objs[0]!;
   const d = { ...to('10.96.0.7:443'), kind: 'https' as const };
   const relevance = relevantObjects(objs, pod0, [d, to('api.stripe.com:443')]);
-  const made = importedScenario({ name: 'import-c', pod: pod0, destinations: [d], relevance, istio: '1.30', inputs: ['/home/me/secret-dir/x.yaml'] });
+  const made = importedScenario({
+    name: 'import-c',
+    pod: pod0,
+    destinations: [d],
+    relevance,
+    istio: '1.30',
+    inputs: ['/home/me/secret-dir/x.yaml'],
+  });
   const file = join(tmp, 'import-c.yaml');
   writeFileSync(file, made.yaml);
   const s = loadScenarioFile(file).scenario;
-  t.deepEqual(s.mesh.serviceEntries.map((x) => [x.name, x.addresses]), [['api-stripe-com', ['10.9.9.9']]]);
-  t.deepEqual(s.mesh.virtualServices.map((x) => [x.name, x.http[0]!.timeout]), [['api-stripe-com', '90s']]);
-  t.deepEqual(s.mesh.services.map((x) => x.ports.map((p) => p.name)), [['tcp-a']]);
+  t.deepEqual(
+    s.mesh.serviceEntries.map((x) => [x.name, x.addresses]),
+    [['api-stripe-com', ['10.9.9.9']]],
+  );
+  t.deepEqual(
+    s.mesh.virtualServices.map((x) => [x.name, x.http[0]!.timeout]),
+    [['api-stripe-com', '90s']],
+  );
+  t.deepEqual(
+    s.mesh.services.map((x) => x.ports.map((p) => p.name)),
+    [['tcp-a']],
+  );
   t.false(made.yaml.includes('/home/me'), 'input paths are named by file name only');
-  for (const n of [/named api-stripe-com in the scenario/, /IPv6 addresses left out/, /http\[0\]: left out retries/, /port 443 \(SCTP\) left out/]) t.true(made.notes.some((x) => n.test(x)), String(n));
+  for (const n of [
+    /named api-stripe-com in the scenario/,
+    /IPv6 addresses left out/,
+    /http\[0\]: left out retries/,
+    /port 443 \(SCTP\) left out/,
+  ])
+    t.true(
+      made.notes.some((x) => n.test(x)),
+      String(n),
+    );
 });

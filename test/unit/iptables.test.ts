@@ -121,7 +121,24 @@ function modernRestore(args: string[]): string[] {
   return lines(renderRestore(parseIstioIptablesArgs(args, 'modern')));
 }
 
-const DEFAULT_MODERN_ARGS = ['-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020'];
+const DEFAULT_MODERN_ARGS = [
+  '-p',
+  '15001',
+  '-z',
+  '15006',
+  '-u',
+  '1337',
+  '-m',
+  'REDIRECT',
+  '-i',
+  '*',
+  '-x',
+  '',
+  '-b',
+  '*',
+  '-d',
+  '15090,15021,15020',
+];
 
 /** The default injection args with some flags replaced or added. */
 function withArgs(overrides: Record<string, string>): string[] {
@@ -204,7 +221,13 @@ test("modern default restore text equals istio-iptables' byte for byte", (t) => 
 
 test('modern default set normalises to its iptables-save listing', (t) => {
   const saved = savedNatTable(renderRestore(injectionConfig({}, 'modern')));
-  t.is(saved.split('\n').filter((line) => line.startsWith('-A')).join('\n'), ISTIO_DEFAULT_SAVED);
+  t.is(
+    saved
+      .split('\n')
+      .filter((line) => line.startsWith('-A'))
+      .join('\n'),
+    ISTIO_DEFAULT_SAVED,
+  );
 });
 
 test('legacy default restores to exactly the seed iptables-save listing', (t) => {
@@ -553,7 +576,13 @@ const ROUND_TRIP_CASES: [IstioEra, Record<string, string>][] = [
   ['legacy', {}],
   ['legacy', traffic({ excludeOutboundIPRanges: '10.0.0.0/24', includeOutboundIPRanges: '10.0.0.0/8', excludeOutboundPorts: '22' })],
   ['modern', traffic({ excludeInboundPorts: '4,5,6', includeOutboundIPRanges: '', includeOutboundPorts: '7000' })],
-  ['modern', { ...traffic({ kubevirtInterfaces: 'net1', excludeInterfaces: 'eth1', includeInboundPorts: '80' }), 'sidecar.istio.io/interceptionMode': 'TPROXY' }],
+  [
+    'modern',
+    {
+      ...traffic({ kubevirtInterfaces: 'net1', excludeInterfaces: 'eth1', includeInboundPorts: '80' }),
+      'sidecar.istio.io/interceptionMode': 'TPROXY',
+    },
+  ],
 ];
 
 for (const [era, annotations] of ROUND_TRIP_CASES) {
@@ -570,7 +599,13 @@ test('parser round-trips a hand-made config with non-injector flags', (t) => {
 
 test('parser uses istio-iptables built-in defaults, not the injection ones', (t) => {
   const cfg = parseIstioIptablesArgs([], 'modern');
-  t.like(cfg, { proxyPort: '15001', inboundCapturePort: '15006', inboundTunnelPort: '15008', interceptionMode: 'REDIRECT', inboundPorts: '' });
+  t.like(cfg, {
+    proxyPort: '15001',
+    inboundCapturePort: '15006',
+    inboundTunnelPort: '15008',
+    interceptionMode: 'REDIRECT',
+    inboundPorts: '',
+  });
   t.deepEqual(cfg.outboundIpRangesInclude, []);
   t.deepEqual([cfg.proxyUid, cfg.proxyGid], [['1337'], ['1337']]);
   const all = lines(renderRestore(cfg));
@@ -579,9 +614,23 @@ test('parser uses istio-iptables built-in defaults, not the injection ones', (t)
 
 test('parser accepts long forms, --flag=value, -f=value and empty values', (t) => {
   const cfg = parseIstioIptablesArgs(
-    ['--envoy-port=15101', '--inbound-capture-port', '15106', '-e=15108', '-u', '', '--proxy-gid=7,8',
-      '--istio-service-cidr', '*', '--istio-service-exclude-cidr=', '--istio-inbound-ports=*',
-      '--istio-local-exclude-ports', '1,,2,', '--log_output_level=default:info', '--drop-invalid=false'],
+    [
+      '--envoy-port=15101',
+      '--inbound-capture-port',
+      '15106',
+      '-e=15108',
+      '-u',
+      '',
+      '--proxy-gid=7,8',
+      '--istio-service-cidr',
+      '*',
+      '--istio-service-exclude-cidr=',
+      '--istio-inbound-ports=*',
+      '--istio-local-exclude-ports',
+      '1,,2,',
+      '--log_output_level=default:info',
+      '--drop-invalid=false',
+    ],
     'modern',
   );
   t.like(cfg, { proxyPort: '15101', inboundCapturePort: '15106', inboundTunnelPort: '15108', inboundPorts: '*', dropInvalid: false });

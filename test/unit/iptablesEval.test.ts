@@ -7,7 +7,8 @@ const POD_IP = '10.64.192.14';
 const app: Packet = { dst: '10.0.0.6', dport: 7000, proto: 'tcp', uid: 1000, gid: 1000, outIface: 'eth0', src: POD_IP };
 const loopback: Packet = { ...app, dst: '127.0.0.1', outIface: 'lo', src: '127.0.0.1' };
 
-const restoreFor = (annotations: Record<string, string>, era: IstioEra, minor?: number) => renderRestore(injectionConfig(annotations, era, minor));
+const restoreFor = (annotations: Record<string, string>, era: IstioEra, minor?: number) =>
+  renderRestore(injectionConfig(annotations, era, minor));
 const LEGACY_1_4 = restoreFor({}, 'legacy', 4);
 const MODERN = restoreFor({}, 'modern');
 
@@ -16,7 +17,16 @@ const last = (e: Evaluation) => e.matched.at(-1)?.rule;
 
 /** A nat table with the given ISTIO_OUTPUT rules behind `-A OUTPUT -j ISTIO_OUTPUT`. */
 function nat(...lines: string[]): string {
-  return ['* nat', '-N ISTIO_OUTPUT', '-N ISTIO_REDIRECT', '-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001', '-A OUTPUT -j ISTIO_OUTPUT', ...lines, 'COMMIT', ''].join('\n');
+  return [
+    '* nat',
+    '-N ISTIO_OUTPUT',
+    '-N ISTIO_REDIRECT',
+    '-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001',
+    '-A OUTPUT -j ISTIO_OUTPUT',
+    ...lines,
+    'COMMIT',
+    '',
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -101,7 +111,10 @@ test('excludeOutboundPorts: modern RETURNs tcp and udp; legacy never sends udp i
 });
 
 test('includeOutboundPorts with no CIDRs: only the listed port is redirected', (t) => {
-  const restore = restoreFor({ 'traffic.sidecar.istio.io/includeOutboundIPRanges': '', 'traffic.sidecar.istio.io/includeOutboundPorts': '3306' }, 'modern');
+  const restore = restoreFor(
+    { 'traffic.sidecar.istio.io/includeOutboundIPRanges': '', 'traffic.sidecar.istio.io/includeOutboundPorts': '3306' },
+    'modern',
+  );
   const mysql = evaluateOutput(restore, { ...app, dport: 3306 });
   t.is(mysql.verdict, 'redirect');
   t.true(rules(mysql).includes('-A ISTIO_OUTPUT -p tcp --dport 3306 -j ISTIO_REDIRECT'));
@@ -136,13 +149,23 @@ test('every option the generator has parses, TPROXY and --drop-invalid included 
   t.is(evaluateOutput(restore, { ...app, dst: '10.64.192.20', dport: 25 }).verdict, 'return', '-o comes first');
   t.is(evaluateOutput(restore, { ...app, dst: '10.64.192.20' }).verdict, 'redirect', '-i');
   t.is(evaluateOutput(restore, { ...app, dst: '10.20.0.9' }).verdict, 'accept', 'outside -i');
-  const legacy = restoreFor({ 'traffic.sidecar.istio.io/kubevirtInterfaces': 'net1', 'traffic.sidecar.istio.io/excludeOutboundPorts': '25', 'traffic.sidecar.istio.io/includeInboundPorts': '' }, 'legacy', 6);
+  const legacy = restoreFor(
+    {
+      'traffic.sidecar.istio.io/kubevirtInterfaces': 'net1',
+      'traffic.sidecar.istio.io/excludeOutboundPorts': '25',
+      'traffic.sidecar.istio.io/includeInboundPorts': '',
+    },
+    'legacy',
+    6,
+  );
   t.is(evaluateOutput(legacy, app).verdict, 'redirect');
 });
 
 test('-k insertions land where iptables puts them: two "-I PREROUTING 1" leave the second on top', (t) => {
   const restore = restoreFor({ 'traffic.sidecar.istio.io/kubevirtInterfaces': 'net1,net2' }, 'legacy', 5);
-  const prerouting = parseNatTable(restore).chains.get('PREROUTING')!.map((r) => r.text);
+  const prerouting = parseNatTable(restore)
+    .chains.get('PREROUTING')!
+    .map((r) => r.text);
   t.deepEqual(prerouting.slice(0, 4), [
     '-A PREROUTING -i net2 -j ISTIO_REDIRECT',
     '-A PREROUTING -i net1 -j ISTIO_REDIRECT',
@@ -201,7 +224,11 @@ test('"!" may come before --uid-owner and --gid-owner; id ranges work', (t) => {
 });
 
 test('-I CHAIN N puts the rule at position N and the walk reports that index', (t) => {
-  const restore = nat('-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN', '-A ISTIO_OUTPUT -j ISTIO_REDIRECT', '-I ISTIO_OUTPUT 2 -d 10.0.0.6/32 -j RETURN');
+  const restore = nat(
+    '-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN',
+    '-A ISTIO_OUTPUT -j ISTIO_REDIRECT',
+    '-I ISTIO_OUTPUT 2 -d 10.0.0.6/32 -j RETURN',
+  );
   const e = evaluateOutput(restore, app);
   t.is(e.verdict, 'return');
   t.deepEqual(e.matched.at(-1), { chain: 'ISTIO_OUTPUT', rule: '-A ISTIO_OUTPUT -d 10.0.0.6/32 -j RETURN', index: 2 });
@@ -211,10 +238,20 @@ test('-I CHAIN N puts the rule at position N and the walk reports that index', (
 });
 
 test('-m mark / conntrack / connmark are not evaluated: the rule does not match and a note says so', (t) => {
-  const e = evaluateOutput(nat('-A ISTIO_OUTPUT -m mark --mark 0x539 -j RETURN', '-A ISTIO_OUTPUT -m conntrack --ctstate NEW -j RETURN', '-A ISTIO_OUTPUT -j ISTIO_REDIRECT'), app);
+  const e = evaluateOutput(
+    nat(
+      '-A ISTIO_OUTPUT -m mark --mark 0x539 -j RETURN',
+      '-A ISTIO_OUTPUT -m conntrack --ctstate NEW -j RETURN',
+      '-A ISTIO_OUTPUT -j ISTIO_REDIRECT',
+    ),
+    app,
+  );
   t.is(e.verdict, 'redirect');
   t.is(e.notes.length, 2);
-  t.regex(e.notes[0]!, /^-A ISTIO_OUTPUT -m mark --mark 0x539 -j RETURN: -m mark \(packet marks are not modelled\); treated as not matching$/);
+  t.regex(
+    e.notes[0]!,
+    /^-A ISTIO_OUTPUT -m mark --mark 0x539 -j RETURN: -m mark \(packet marks are not modelled\); treated as not matching$/,
+  );
   t.regex(e.notes[1]!, /conntrack state is not modelled/);
 });
 
@@ -233,10 +270,16 @@ test('-s with an unknown source address does not match, with a note', (t) => {
 
 test('unknown options, modules, targets and chains throw with the rule text', (t) => {
   const bad = (rule: string) => () => evaluateOutput(nat(rule), app);
-  t.throws(bad('-A ISTIO_OUTPUT -p tcp --sport 22 -j RETURN'), { message: /unknown iptables option "--sport" in rule: -A ISTIO_OUTPUT -p tcp --sport 22 -j RETURN/ });
-  t.throws(bad('-A ISTIO_OUTPUT -m set --match-set x dst -j RETURN'), { message: /-m set is not modelled, in rule: -A ISTIO_OUTPUT -m set/ });
+  t.throws(bad('-A ISTIO_OUTPUT -p tcp --sport 22 -j RETURN'), {
+    message: /unknown iptables option "--sport" in rule: -A ISTIO_OUTPUT -p tcp --sport 22 -j RETURN/,
+  });
+  t.throws(bad('-A ISTIO_OUTPUT -m set --match-set x dst -j RETURN'), {
+    message: /-m set is not modelled, in rule: -A ISTIO_OUTPUT -m set/,
+  });
   t.throws(bad('-A ISTIO_OUTPUT -j DNAT --to-destination 10.0.0.1'), { message: /target DNAT is not modelled: -A ISTIO_OUTPUT -j DNAT/ });
-  t.throws(bad('-A ISTIO_OUTPUT -j ISTIO_NOWHERE'), { message: /unknown target or chain "ISTIO_NOWHERE": -A ISTIO_OUTPUT -j ISTIO_NOWHERE/ });
+  t.throws(bad('-A ISTIO_OUTPUT -j ISTIO_NOWHERE'), {
+    message: /unknown target or chain "ISTIO_NOWHERE": -A ISTIO_OUTPUT -j ISTIO_NOWHERE/,
+  });
   t.throws(bad('-A ISTIO_OUTPUT --dport 80 -j RETURN'), { message: /--dport needs -m tcp or -m udp in rule/ });
   t.throws(bad('-A ISTIO_OUTPUT -m owner --uid-owner istio-proxy -j RETURN'), { message: /names are not resolved/ });
   t.throws(bad('-A ISTIO_OUTPUT ! -j RETURN'), { message: /"!" before -j is not allowed/ });

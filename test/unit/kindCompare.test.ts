@@ -1,5 +1,12 @@
 import test from 'ava';
-import { compareOutcomes, conntrackShape, renderComparison, KIND_STAT_PREFIXES, LAB_STAT_PATTERNS, type ProbeDiff } from '../../harness/run/compare.ts';
+import {
+  compareOutcomes,
+  conntrackShape,
+  renderComparison,
+  KIND_STAT_PREFIXES,
+  LAB_STAT_PATTERNS,
+  type ProbeDiff,
+} from '../../harness/run/compare.ts';
 import { clusterStat, httpStat, listenerStat, tcpStat } from '../../harness/model/stats.ts';
 import { parseConntrack, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
 import { probeSchema, type Probe } from '../../harness/scenario/schema.ts';
@@ -11,7 +18,17 @@ const probe = (name: string): Probe => probeSchema.parse({ name, from: 'sleep', 
 const NOAUTH = '-NOAUTH Authentication required.\r\n';
 
 function result(over: Partial<ProbeResult> = {}): ProbeResult {
-  return { kind: 'tcp', target: '10.0.0.6:7001', connect: 'ok', received: NOAUTH, receivedBytes: NOAUTH.length, end: 'idle', errorClass: 'none', durationMs: 1500, ...over };
+  return {
+    kind: 'tcp',
+    target: '10.0.0.6:7001',
+    connect: 'ok',
+    received: NOAUTH,
+    receivedBytes: NOAUTH.length,
+    end: 'idle',
+    errorClass: 'none',
+    durationMs: 1500,
+    ...over,
+  };
 }
 
 /** A redirected client leg plus Envoy's direct upstream leg (lab addresses). */
@@ -30,21 +47,37 @@ function outcome(name: string, over: Partial<ProbeOutcome> = {}): ProbeOutcome {
 }
 
 function scenario(probes: ProbeOutcome[], over: Partial<ScenarioOutcome> = {}): ScenarioOutcome {
-  return { name: 'redis-7000-modern', ok: true, runDir: '/tmp/x', backend: 'netns/model', probes, podChecks: [], durationMs: 1, timings: { upMs: 0, probesMs: 0, downMs: 0 }, ...over };
+  return {
+    name: 'redis-7000-modern',
+    ok: true,
+    runDir: '/tmp/x',
+    backend: 'netns/model',
+    probes,
+    podChecks: [],
+    durationMs: 1,
+    timings: { upMs: 0, probesMs: 0, downMs: 0 },
+    ...over,
+  };
 }
 
 const PASS = 'cluster.PassthroughCluster;.upstream_cx_total';
 const TCP = 'tcp.PassthroughCluster.downstream_cx_total';
 
 test('identical evidence on both sides agrees, with short agree lines', (t) => {
-  const stats = Object.fromEntries([[PASS, 1], [TCP, 1]]);
+  const stats = Object.fromEntries([
+    [PASS, 1],
+    [TCP, 1],
+  ]);
   const lab = scenario([outcome('nc-7001', { legs: legs('10.64.192.14', '10.0.0.6'), statsDiff: stats })]);
   // kind has other addresses (Docker's), which are not compared.
   const kind = scenario([outcome('nc-7001', { legs: legs('10.244.0.12', '172.18.0.3'), statsDiff: { ...stats } })]);
   const [d] = compareOutcomes(lab, kind);
   t.true(d!.agree);
   t.deepEqual(d!.differences, []);
-  t.deepEqual(d!.agreed.map((a) => a.aspect), ['outcome', 'bytes', 'conntrack', 'stats']);
+  t.deepEqual(
+    d!.agreed.map((a) => a.aspect),
+    ['outcome', 'bytes', 'conntrack', 'stats'],
+  );
   const text = renderComparison([d!]);
   t.is(
     text,
@@ -61,7 +94,9 @@ test('identical evidence on both sides agrees, with short agree lines', (t) => {
 });
 
 test('outcome and bytes differences carry both values', (t) => {
-  const lab = scenario([outcome('nc-7000', { result: result({ received: 'HTTP/1.1 400 Bad Request\r\n\r\n', receivedBytes: 28, end: 'eof' }) })]);
+  const lab = scenario([
+    outcome('nc-7000', { result: result({ received: 'HTTP/1.1 400 Bad Request\r\n\r\n', receivedBytes: 28, end: 'eof' }) }),
+  ]);
   const kind = scenario([outcome('nc-7000', { result: result({ end: 'reset', errorClass: 'reset' }) })]);
   const [d] = compareOutcomes(lab, kind);
   t.false(d!.agree);
@@ -74,15 +109,26 @@ test('outcome and bytes differences carry both values', (t) => {
 });
 
 test('same length but different text is a difference; exitCode and httpStatus are compared for curl', (t) => {
-  const lab = scenario([outcome('c', { result: result({ kind: 'http', received: 'abcd', receivedBytes: 4, exitCode: 0, httpStatus: 502 }) })]);
-  const kind = scenario([outcome('c', { result: result({ kind: 'http', received: 'abce', receivedBytes: 4, exitCode: 0, httpStatus: 200 }) })]);
+  const lab = scenario([
+    outcome('c', { result: result({ kind: 'http', received: 'abcd', receivedBytes: 4, exitCode: 0, httpStatus: 502 }) }),
+  ]);
+  const kind = scenario([
+    outcome('c', { result: result({ kind: 'http', received: 'abce', receivedBytes: 4, exitCode: 0, httpStatus: 200 }) }),
+  ]);
   const [d] = compareOutcomes(lab, kind);
-  t.deepEqual(d!.differences.map((x) => `${x.aspect}.${x.field}: ${x.lab} | ${x.kind}`), ['outcome.httpStatus: 502 | 200', 'bytes.received: "abcd" | "abce"']);
+  t.deepEqual(
+    d!.differences.map((x) => `${x.aspect}.${x.field}: ${x.lab} | ${x.kind}`),
+    ['outcome.httpStatus: 502 | 200', 'bytes.received: "abcd" | "abce"'],
+  );
 });
 
 test('conntrack shape: legs, redirected or direct, upstream present', (t) => {
   t.deepEqual(conntrackShape(legs('10.64.192.14', '10.0.0.6')), { legs: 2, client: 'redirected to 15001', upstream: true });
-  t.deepEqual(conntrackShape(legs('10.64.192.14', '10.0.0.6', { redirected: false, upstream: false })), { legs: 1, client: 'direct', upstream: false });
+  t.deepEqual(conntrackShape(legs('10.64.192.14', '10.0.0.6', { redirected: false, upstream: false })), {
+    legs: 1,
+    client: 'direct',
+    upstream: false,
+  });
   t.deepEqual(conntrackShape({ others: [] }), { legs: 0, client: 'absent', upstream: false });
   const lab = scenario([outcome('nc-7001', { legs: legs('10.64.192.14', '10.0.0.6') })]);
   const kind = scenario([outcome('nc-7001', { legs: legs('10.244.0.12', '172.18.0.3', { upstream: false }) })]);
@@ -123,11 +169,18 @@ test('stats: deltas compared with absent as 0; names one side cannot have are li
   t.false(d!.agreed.some((a) => a.aspect === 'stats'));
 });
 
-test('stats: a lab stat kind\'s inclusion list drops is lab-only, not a difference', (t) => {
-  const lab = Object.fromEntries([['http_connection_manager_x.weird', 1], [PASS, 1]]);
-  const [d] = compareOutcomes(scenario([outcome('p', { statsDiff: lab })]), scenario([outcome('p', { statsDiff: Object.fromEntries([[PASS, 1]]) })]), {
-    labCanHave: () => true,
-  });
+test("stats: a lab stat kind's inclusion list drops is lab-only, not a difference", (t) => {
+  const lab = Object.fromEntries([
+    ['http_connection_manager_x.weird', 1],
+    [PASS, 1],
+  ]);
+  const [d] = compareOutcomes(
+    scenario([outcome('p', { statsDiff: lab })]),
+    scenario([outcome('p', { statsDiff: Object.fromEntries([[PASS, 1]]) })]),
+    {
+      labCanHave: () => true,
+    },
+  );
   t.true(d!.agree);
   t.deepEqual(d!.oneSidedStats.lab, [{ name: 'http_connection_manager_x.weird', delta: 1 }]);
   t.regex(renderComparison([d!]), /lab-only stats \(the other side cannot have them, not compared\): http_connection_manager_x\.weird \+1/);
@@ -135,7 +188,9 @@ test('stats: a lab stat kind\'s inclusion list drops is lab-only, not a differen
 
 test('a probe that did not run on one side, or is missing there, is a difference with the reason', (t) => {
   const lab = scenario([outcome('a'), outcome('b')]);
-  const kind = scenario([outcome('a', { result: undefined, error: 'kubectl exec: pod not found', ok: false })], { error: 'config never landed' });
+  const kind = scenario([outcome('a', { result: undefined, error: 'kubectl exec: pod not found', ok: false })], {
+    error: 'config never landed',
+  });
   const diffs = compareOutcomes(lab, kind);
   t.deepEqual(
     diffs.map((d) => [d.probe, d.agree, d.differences]),
@@ -150,11 +205,19 @@ test('a probe that did not run on one side, or is missing there, is a difference
 
 test('renderComparison: a disagreeing probe shows both sides and what still agreed; the last line counts', (t) => {
   const lab = scenario([
-    outcome('nc-7000', { result: result({ end: 'eof' }), legs: legs('10.64.192.14', '10.0.0.6'), statsDiff: Object.fromEntries([[PASS, 1]]) }),
+    outcome('nc-7000', {
+      result: result({ end: 'eof' }),
+      legs: legs('10.64.192.14', '10.0.0.6'),
+      statsDiff: Object.fromEntries([[PASS, 1]]),
+    }),
     outcome('nc-7001', { legs: legs('10.64.192.14', '10.0.0.6'), statsDiff: Object.fromEntries([[PASS, 1]]) }),
   ]);
   const kind = scenario([
-    outcome('nc-7000', { result: result({ end: 'reset' }), legs: legs('10.244.0.12', '172.18.0.3'), statsDiff: Object.fromEntries([[PASS, 2]]) }),
+    outcome('nc-7000', {
+      result: result({ end: 'reset' }),
+      legs: legs('10.244.0.12', '172.18.0.3'),
+      statsDiff: Object.fromEntries([[PASS, 2]]),
+    }),
     outcome('nc-7001', { legs: legs('10.244.0.12', '172.18.0.3'), statsDiff: Object.fromEntries([[PASS, 1]]) }),
   ]);
   const diffs: ProbeDiff[] = compareOutcomes(lab, kind);
@@ -175,7 +238,7 @@ test('renderComparison: a disagreeing probe shows both sides and what still agre
   t.is(renderComparison([]), 'no probes to compare\n');
 });
 
-test('the default vocabularies: the model\'s stat names are comparable, real-Envoy-only families are not', (t) => {
+test("the default vocabularies: the model's stat names are comparable, real-Envoy-only families are not", (t) => {
   const lab = (n: string) => LAB_STAT_PATTERNS.some((p) => p.test(n));
   const kind = (n: string) => KIND_STAT_PREFIXES.some((p) => n.startsWith(p));
   const modelNames = [
@@ -194,26 +257,44 @@ test('the default vocabularies: the model\'s stat names are comparable, real-Env
     t.true(lab(n), `lab: ${n}`);
     t.true(kind(n), `kind: ${n}`);
   }
-  for (const n of ['cluster.xds-grpc.upstream_cx_total', 'cluster.PassthroughCluster;.upstream_cx_active', 'server.uptime', 'cluster_manager.cds.update_success']) t.false(lab(n), n);
+  for (const n of [
+    'cluster.xds-grpc.upstream_cx_total',
+    'cluster.PassthroughCluster;.upstream_cx_active',
+    'server.uptime',
+    'cluster_manager.cds.update_success',
+  ])
+    t.false(lab(n), n);
   t.false(kind('cluster.sds-grpc.upstream_cx_total'));
   t.false(kind('vhost.80.vcluster.other.upstream_rq_retry'));
 });
 
 test('an outcome the scenario declares a race (end: [eof, reset]) agrees whichever side won; an undeclared one differs', (t) => {
   const raced = (name: string, end: ProbeResult['end'], expectEnd: unknown) =>
-    outcome(name, { probe: probeSchema.parse({ name, from: 'sleep', tcp: { host: '10.0.0.6', port: 7001 }, expect: { client: { end: expectEnd } } }), result: result({ end, errorClass: end }) });
+    outcome(name, {
+      probe: probeSchema.parse({ name, from: 'sleep', tcp: { host: '10.0.0.6', port: 7001 }, expect: { client: { end: expectEnd } } }),
+      result: result({ end, errorClass: end }),
+    });
   const [race] = compareOutcomes(scenario([raced('nc', 'eof', ['eof', 'reset'])]), scenario([raced('nc', 'reset', ['eof', 'reset'])]));
   t.true(race!.agree);
   t.regex(race!.agreed[0]!.summary, /end eof\/reset \(a declared race\)/);
   const [strict] = compareOutcomes(scenario([raced('nc', 'eof', 'eof')]), scenario([raced('nc', 'reset', 'eof')]));
   t.false(strict!.agree);
-  t.deepEqual(strict!.differences.map((x) => x.field), ['end', 'errorClass']);
+  t.deepEqual(
+    strict!.differences.map((x) => x.field),
+    ['end', 'errorClass'],
+  );
 });
 
 test('byte counters that moved on both sides agree; one that moved on one side only differs', (t) => {
   const rx = 'cluster.PassthroughCluster;.upstream_cx_rx_bytes_total';
-  const [both] = compareOutcomes(scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2364]]) })]), scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2361]]) })]));
+  const [both] = compareOutcomes(
+    scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2364]]) })]),
+    scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2361]]) })]),
+  );
   t.true(both!.agree);
-  const [one] = compareOutcomes(scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 0]]) })]), scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2361]]) })]));
+  const [one] = compareOutcomes(
+    scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 0]]) })]),
+    scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2361]]) })]),
+  );
   t.false(one!.agree);
 });

@@ -13,7 +13,11 @@ type Json = Record<string, any>;
 function model(name: string, edit: (s: Scenario) => Scenario = (s) => s): ProxyConfig {
   const { scenario, istio } = loadScenarioFile(name);
   const s = edit(scenario);
-  return buildProxyConfig(s, istio, s.workloads.find((w) => w.sidecar)!);
+  return buildProxyConfig(
+    s,
+    istio,
+    s.workloads.find((w) => w.sidecar)!,
+  );
 }
 
 /** What the kind backend does before building the model: lab addresses become Docker's. */
@@ -45,7 +49,7 @@ test('expectedConfig: VIP listeners use the substituted (container) address, not
   t.false(e.clusters.includes('BlackHoleCluster'));
 });
 
-test('missingConfig: the model\'s own rendered dump has everything', (t) => {
+test("missingConfig: the model's own rendered dump has everything", (t) => {
   for (const name of ['redis-7000-modern', 'redis-7000-registry-only', 'mysql-3306-foreign-serviceentry']) {
     const m = model(name);
     t.deepEqual(missingConfig(renderConfigDump(m), expectedConfig(m)), [], name);
@@ -65,7 +69,9 @@ test('missingConfig: a listener or cluster not yet pushed is named', (t) => {
 test('missingConfig: an old catch-all (policy not propagated yet) is reported with what it still sends to', (t) => {
   const allowAny = renderConfigDump(model('redis-7000-modern'));
   const want = expectedConfig(model('redis-7000-registry-only'));
-  t.deepEqual(missingConfig(allowAny, want), ['catch-all BlackHoleCluster: virtualOutbound-catchall-tcp still sends to PassthroughCluster']);
+  t.deepEqual(missingConfig(allowAny, want), [
+    'catch-all BlackHoleCluster: virtualOutbound-catchall-tcp still sends to PassthroughCluster',
+  ]);
 });
 
 test('missingConfig: no virtualOutbound, or not a config_dump, is reported, not thrown', (t) => {
@@ -94,7 +100,14 @@ test('missingConfig on a real Istio 1.30 dump excerpt: warming listeners and clu
   };
   // 0.0.0.0_7000 exists only in warming_state and web-admin's cluster only in dynamic_warming_clusters.
   t.deepEqual(missingConfig(dump, expected), ['listener 0.0.0.0_7000', 'cluster outbound|7000||web-admin.egl-other.svc.cluster.local']);
-  t.deepEqual(missingConfig(dump, { listeners: ['10.96.143.21_7000'], clusters: ['outbound|7000||rediscluster.egl-redis.svc.cluster.local'], catchAll: 'PassthroughCluster' }), []);
+  t.deepEqual(
+    missingConfig(dump, {
+      listeners: ['10.96.143.21_7000'],
+      clusters: ['outbound|7000||rediscluster.egl-redis.svc.cluster.local'],
+      catchAll: 'PassthroughCluster',
+    }),
+    [],
+  );
   t.deepEqual(missingConfig(dump, { listeners: [], clusters: [], catchAll: 'BlackHoleCluster' }), [
     'catch-all BlackHoleCluster: virtualOutbound-catchall-tcp still sends to PassthroughCluster',
   ]);
@@ -132,7 +145,11 @@ test('waitForConfig: a dump that becomes complete on the third poll passes after
   const dumps = [{ configs: [] }, partial, full];
   let fetched = 0;
   const clock = fakeClock();
-  const r = await waitForConfig(async () => dumps[Math.min(fetched++, dumps.length - 1)], expectedConfig(m), { timeoutMs: 10_000, intervalMs: 500, ...clock });
+  const r = await waitForConfig(async () => dumps[Math.min(fetched++, dumps.length - 1)], expectedConfig(m), {
+    timeoutMs: 10_000,
+    intervalMs: 500,
+    ...clock,
+  });
   t.deepEqual(r, { ok: true, polls: 3 });
   t.is(fetched, 3);
   t.deepEqual(clock.sleeps, [500, 500]);
@@ -144,7 +161,11 @@ test('waitForConfig: gives up at the timeout with what is still missing; the las
   const want: ExpectedConfig = { listeners: ['0.0.0.0_7000'], clusters: [], catchAll: 'BlackHoleCluster' };
   const stale = renderConfigDump(model('redis-7000-modern'));
   const r = await waitForConfig(async () => stale, want, { timeoutMs: 1200, intervalMs: 500, ...clock });
-  t.deepEqual(r, { ok: false, polls: 4, missing: ['catch-all BlackHoleCluster: virtualOutbound-catchall-tcp still sends to PassthroughCluster'] });
+  t.deepEqual(r, {
+    ok: false,
+    polls: 4,
+    missing: ['catch-all BlackHoleCluster: virtualOutbound-catchall-tcp still sends to PassthroughCluster'],
+  });
   t.deepEqual(clock.sleeps, [500, 500, 200]);
   t.is(clock.elapsed(), 1200);
 });
@@ -158,6 +179,10 @@ test('waitForConfig: a fetch that throws is a poll that found nothing, not an ab
     return renderConfigDump(m);
   };
   t.deepEqual(await waitForConfig(fetch, expectedConfig(m), { timeoutMs: 5000, intervalMs: 250, ...clock }), { ok: true, polls: 2 });
-  const never = await waitForConfig(async () => Promise.reject(new Error('exec failed')), expectedConfig(m), { timeoutMs: 0, intervalMs: 250, ...fakeClock() });
+  const never = await waitForConfig(async () => Promise.reject(new Error('exec failed')), expectedConfig(m), {
+    timeoutMs: 0,
+    intervalMs: 250,
+    ...fakeClock(),
+  });
   t.deepEqual(never, { ok: false, polls: 1, missing: ['config_dump unavailable: exec failed'] });
 });

@@ -41,22 +41,46 @@ test('the plan for redis-7000-modern: every step a live run takes, in order', (t
     /nsenter -t '<sleep pid>' -n iptables-legacy-save$/,
   ];
   const positions = order.map(at);
-  t.deepEqual(positions.filter((p) => p < 0), [], `missing: ${order.filter((_, i) => positions[i]! < 0).join(' ')}\n${text.join('\n')}`);
-  t.deepEqual([...positions].sort((a, b) => a - b), positions, 'in the order a live run takes them');
-  t.true(text.at(-1)!.includes('delete namespace -l egress-lab.io/scenario=redis-7000-modern --ignore-not-found --wait=true'), 'teardown waits');
-  t.deepEqual(plan.gates[0], { workload: 'sleep', listeners: ['0.0.0.0_7000'], clusters: ['outbound|7000||web-admin.ops.svc.cluster.local'], catchAll: 'PassthroughCluster' });
+  t.deepEqual(
+    positions.filter((p) => p < 0),
+    [],
+    `missing: ${order.filter((_, i) => positions[i]! < 0).join(' ')}\n${text.join('\n')}`,
+  );
+  t.deepEqual(
+    [...positions].sort((a, b) => a - b),
+    positions,
+    'in the order a live run takes them',
+  );
+  t.true(
+    text.at(-1)!.includes('delete namespace -l egress-lab.io/scenario=redis-7000-modern --ignore-not-found --wait=true'),
+    'teardown waits',
+  );
+  t.deepEqual(plan.gates[0], {
+    workload: 'sleep',
+    listeners: ['0.0.0.0_7000'],
+    clusters: ['outbound|7000||web-admin.ops.svc.cluster.local'],
+    catchAll: 'PassthroughCluster',
+  });
 });
 
 test('dry-run tells the truth: no lab address where a live cluster uses another, placeholders instead', (t) => {
   for (const loaded of kindScenarios) {
     const s = loaded.scenario;
-    const mapped = [...s.externalServers.map((x) => x.addresses[0]!), ...s.workloads.map((w) => w.ip), ...clusterIpChanges(s).map((c) => c.clusterIP)];
+    const mapped = [
+      ...s.externalServers.map((x) => x.addresses[0]!),
+      ...s.workloads.map((w) => w.ip),
+      ...clusterIpChanges(s).map((c) => c.clusterIP),
+    ];
     const rendered = renderPlan(kindPlan(loaded));
     const plan = kindPlan(loaded);
     // What a live run runs: the command lines, and the manifests it applies (bar the annotation that records the scenario's ClusterIP).
     const applied = plan.manifests.split('\n').filter((l) => !l.includes('egress-lab.io/lab-cluster-ip'));
     const live = [...commandLines(rendered), ...applied].join('\n');
-    for (const a of mapped) t.false(new RegExp(`(?<![\\d.])${a.replace(/\./g, '\\.')}(?!\\d)`).test(live), `${s.name}: ${a} appears in a command a live run would run with another address`);
+    for (const a of mapped)
+      t.false(
+        new RegExp(`(?<![\\d.])${a.replace(/\./g, '\\.')}(?!\\d)`).test(live),
+        `${s.name}: ${a} appears in a command a live run would run with another address`,
+      );
     for (const srv of s.externalServers) t.true(rendered.includes(`<${srv.name}:addr>`), `${s.name}: ${srv.name}'s placeholder`);
     t.notRegex(rendered, /198\.51\.100\.|203\.0\.113\./, `${s.name}: no stand-in leaks`);
   }
@@ -76,8 +100,25 @@ test('seed-era scenarios are skipped on kind with the reason', (t) => {
   t.is(kindSkipReason(loadScenarioFile('virtualservice-timeout')), undefined);
 });
 
-test('probe commands: kubectl exec into the app container, the kind\'s own script', (t) => {
-  const redis = probeCommand({ kind: 'redis', host: '172.18.0.5', port: 7001, command: ['KEYS', '*'], timeoutMs: 3000 }, 'sleep-1', 'dev-self', 40001);
-  t.deepEqual(redis.args.slice(0, 11), ['--context', 'kind-egress-lab', 'exec', '-n', 'dev-self', 'sleep-1', '-c', 'app', '--', 'sh', '-c']);
+test("probe commands: kubectl exec into the app container, the kind's own script", (t) => {
+  const redis = probeCommand(
+    { kind: 'redis', host: '172.18.0.5', port: 7001, command: ['KEYS', '*'], timeoutMs: 3000 },
+    'sleep-1',
+    'dev-self',
+    40001,
+  );
+  t.deepEqual(redis.args.slice(0, 11), [
+    '--context',
+    'kind-egress-lab',
+    'exec',
+    '-n',
+    'dev-self',
+    'sleep-1',
+    '-c',
+    'app',
+    '--',
+    'sh',
+    '-c',
+  ]);
   t.regex(redis.args.at(-1)!, /socat -d -d -T 3 STDIO,ignoreeof 'TCP:172\.18\.0\.5:7001,connect-timeout=3,sourceport=40001'/);
 });

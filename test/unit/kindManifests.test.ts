@@ -9,7 +9,14 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { SCENARIO_DIR, loadScenarioFile } from '../../harness/scenario/load.ts';
 import type { Scenario } from '../../harness/scenario/schema.ts';
-import { clusterIpChanges, needsRestart, podTemplateHash, scenarioManifests, templateChanges, uncoveredStats } from '../../harness/kind/manifests.ts';
+import {
+  clusterIpChanges,
+  needsRestart,
+  podTemplateHash,
+  scenarioManifests,
+  templateChanges,
+  uncoveredStats,
+} from '../../harness/kind/manifests.ts';
 import {
   IstioV1Object,
   KIND_ORDER,
@@ -35,8 +42,15 @@ const OPTS: ManifestOptions = {
 const load = (name: string): Scenario => loadScenarioFile(name).scenario;
 const manifests = (name: string, opts = OPTS) => scenarioManifests(load(name), opts);
 
-function find<K extends KubeObject['kind']>(objs: KubeObject[], kind: K, name: string, namespace?: string): Extract<KubeObject, { kind: K }> {
-  const o = objs.find((x) => x.kind === kind && x.metadata?.name === name && (namespace === undefined || x.metadata?.namespace === namespace));
+function find<K extends KubeObject['kind']>(
+  objs: KubeObject[],
+  kind: K,
+  name: string,
+  namespace?: string,
+): Extract<KubeObject, { kind: K }> {
+  const o = objs.find(
+    (x) => x.kind === kind && x.metadata?.name === name && (namespace === undefined || x.metadata?.namespace === namespace),
+  );
   if (!o) throw new Error(`no ${kind} ${namespace ?? '*'}/${name} in ${objs.map((x) => `${x.kind}/${x.metadata?.name}`).join(', ')}`);
   return o as Extract<KubeObject, { kind: K }>;
 }
@@ -58,7 +72,11 @@ test('every modern-Istio scenario generates schema-valid objects that round-trip
     t.is(objs.filter((o) => o.kind === 'Deployment').length, scenario.workloads.length, scenario.name);
     for (const o of objs) {
       t.notThrows(() => o.validate(), `${scenario.name}: ${o.kind} ${o.metadata?.name}`);
-      t.is(o.metadata?.labels?.[SCENARIO_LABEL], scenario.name, `${scenario.name}: ${o.kind} ${o.metadata?.name} carries the scenario label`);
+      t.is(
+        o.metadata?.labels?.[SCENARIO_LABEL],
+        scenario.name,
+        `${scenario.name}: ${o.kind} ${o.metadata?.name} carries the scenario label`,
+      );
     }
     const docs = parseAllDocuments(toYaml(objs)).map((d) => d.toJS());
     t.deepEqual(docs, objs.map(plain), scenario.name);
@@ -70,18 +88,27 @@ test('toYaml: multi-document, kinds in the apply order', (t) => {
   const kinds = parseAllDocuments(toYaml([...objs].reverse())).map((d) => (d.toJS() as { kind: string }).kind);
   t.deepEqual(kinds, ['Namespace', 'Namespace', 'Sidecar', 'Service', 'ServiceEntry', 'Deployment', 'Deployment']);
   const rank = kinds.map((k) => (KIND_ORDER as readonly string[]).indexOf(k));
-  t.deepEqual(rank, [...rank].sort((a, b) => a - b));
+  t.deepEqual(
+    rank,
+    [...rank].sort((a, b) => a - b),
+  );
 });
 
 test('namespaces: one per namespace used, labelled for injection and for the scenario; shared ones are not created', (t) => {
   const objs = manifests('redis-7000-modern');
   const nss = objs.filter((o) => o.kind === 'Namespace');
-  t.deepEqual(nss.map((n) => n.metadata?.name), ['dev-self', 'ops']);
+  t.deepEqual(
+    nss.map((n) => n.metadata?.name),
+    ['dev-self', 'ops'],
+  );
   for (const n of nss) t.deepEqual(n.metadata?.labels, { 'istio-injection': 'enabled', [SCENARIO_LABEL]: 'redis-7000-modern' });
 
   // default and istio-system exist before and after a scenario: objects go there, Namespaces do not.
   const reg = manifests('registry-only-fix-serviceentry');
-  t.deepEqual(reg.filter((o) => o.kind === 'Namespace'), []);
+  t.deepEqual(
+    reg.filter((o) => o.kind === 'Namespace'),
+    [],
+  );
   t.is(find(reg, 'Service', 'istio-ingressgateway', 'istio-system').metadata?.labels?.[SCENARIO_LABEL], 'registry-only-fix-serviceentry');
   t.is(find(reg, 'Deployment', 'sleep', 'default').metadata?.namespace, 'default');
 });
@@ -108,14 +135,18 @@ test('the pod template: client image as uid 1000, injection, stats matcher, scen
 test('a workload without sidecar: inject false, no proxy config; an existing proxy config is merged', (t) => {
   const s = load('redis-7000-modern');
   s.workloads.push({ ...structuredClone(s.workloads[0]!), name: 'plain', sidecar: false });
-  s.workloads[0]!.annotations['proxy.istio.io/config'] = 'holdApplicationUntilProxyStarts: true\nproxyStatsMatcher:\n  inclusionPrefixes: [server.]\n';
+  s.workloads[0]!.annotations['proxy.istio.io/config'] =
+    'holdApplicationUntilProxyStarts: true\nproxyStatsMatcher:\n  inclusionPrefixes: [server.]\n';
   const objs = scenarioManifests(s, OPTS);
   const plainTpl = find(objs, 'Deployment', 'plain').spec!.template;
   t.is(plainTpl.metadata?.annotations?.['sidecar.istio.io/inject'], 'false');
   t.is(plainTpl.metadata?.labels?.['sidecar.istio.io/inject'], 'false');
   t.is(plainTpl.metadata?.annotations?.['proxy.istio.io/config'], undefined);
   const merged = parseYaml(find(objs, 'Deployment', 'sleep').spec!.template.metadata!.annotations!['proxy.istio.io/config']!);
-  t.deepEqual(merged, { holdApplicationUntilProxyStarts: true, proxyStatsMatcher: { inclusionPrefixes: ['server.', ...OPTS.statsInclusionPrefixes] } });
+  t.deepEqual(merged, {
+    holdApplicationUntilProxyStarts: true,
+    proxyStatsMatcher: { inclusionPrefixes: ['server.', ...OPTS.statsInclusionPrefixes] },
+  });
 });
 
 test('the in-mesh MySQL server runs MariaDB beside the client container', (t) => {
@@ -145,7 +176,12 @@ test('Sidecar named default per workload namespace carries the outbound policy',
   t.is(reg[0]!.spec.outboundTrafficPolicy?.mode, 'REGISTRY_ONLY');
   t.is(find(manifests('redis-7000-modern'), 'Sidecar', 'default', 'dev-self').spec.outboundTrafficPolicy?.mode, 'ALLOW_ANY');
   // Namespaces without workloads (ops) get none.
-  t.deepEqual(manifests('redis-7000-modern').filter((o) => o.kind === 'Sidecar').map((o) => o.metadata?.namespace), ['dev-self']);
+  t.deepEqual(
+    manifests('redis-7000-modern')
+      .filter((o) => o.kind === 'Sidecar')
+      .map((o) => o.metadata?.namespace),
+    ['dev-self'],
+  );
 });
 
 test('ServiceEntries: the foreign TCP entry of seed 002 and the HTTPS one', (t) => {
@@ -171,14 +207,23 @@ test('ServiceEntries: the foreign TCP entry of seed 002 and the HTTPS one', (t) 
   t.deepEqual(fix.spec.addresses, ['10.0.0.6/32']);
 });
 
-test('hostAliases: the external servers\' hostnames resolve to their (substituted) addresses', (t) => {
+test("hostAliases: the external servers' hostnames resolve to their (substituted) addresses", (t) => {
   const s = load('https-serviceentry-sni');
   t.deepEqual(find(scenarioManifests(s, OPTS), 'Deployment', 'sleep').spec?.template.spec?.hostAliases, [
     { ip: '10.20.0.10', hostnames: ['www.baidu.com'] },
     { ip: '10.20.0.163', hostnames: ['www.163.com'] },
   ]);
-  const real = substituteAddresses(s, new Map([['10.20.0.10', '172.18.0.5'], ['10.20.0.163', '172.18.0.6']]));
-  t.deepEqual(find(scenarioManifests(real, OPTS), 'Deployment', 'sleep').spec?.template.spec?.hostAliases?.map((h) => h.ip), ['172.18.0.5', '172.18.0.6']);
+  const real = substituteAddresses(
+    s,
+    new Map([
+      ['10.20.0.10', '172.18.0.5'],
+      ['10.20.0.163', '172.18.0.6'],
+    ]),
+  );
+  t.deepEqual(
+    find(scenarioManifests(real, OPTS), 'Deployment', 'sleep').spec?.template.spec?.hostAliases?.map((h) => h.ip),
+    ['172.18.0.5', '172.18.0.6'],
+  );
 });
 
 test('VirtualService: timeout 3s and the destination', (t) => {
@@ -196,9 +241,17 @@ test('Services and Endpoints: selector-less Service plus hand-written Endpoints;
   const objs = scenarioManifests(s, OPTS);
   const svc = find(objs, 'Service', 'rediscluster', 'dev-self');
   t.is(svc.spec?.selector, undefined);
-  t.is(svc.spec?.clusterIP, undefined, '10.233.40.115 is outside kind\'s 10.96.0.0/16');
+  t.is(svc.spec?.clusterIP, undefined, "10.233.40.115 is outside kind's 10.96.0.0/16");
   t.is(svc.metadata?.annotations?.['egress-lab.io/lab-cluster-ip'], '10.233.40.115');
-  t.deepEqual(svc.spec?.ports?.map((p) => [p.name, p.port]), [['tcp-7000', 7000], ['tcp-7001', 7001], ['tcp-7002', 7002], ['tcp-7003', 7003]]);
+  t.deepEqual(
+    svc.spec?.ports?.map((p) => [p.name, p.port]),
+    [
+      ['tcp-7000', 7000],
+      ['tcp-7001', 7001],
+      ['tcp-7002', 7002],
+      ['tcp-7003', 7003],
+    ],
+  );
   const ep = find(objs, 'Endpoints', 'rediscluster', 'dev-self');
   t.deepEqual(plain(ep.subsets), [
     {
@@ -242,13 +295,19 @@ test('an object made invalid after generation is rejected by validate() with the
   );
   const dep = find(objs, 'Deployment', 'mysql-server');
   (dep.spec!.template.spec!.containers[1]!.ports![0] as { containerPort: unknown }).containerPort = 'three';
-  t.regex(t.throws(() => validateObject(dep, 'x'))?.message ?? '', /Deployment demo1\/mysql-server \(apps\/v1\) is not valid: spec\.template\.spec\.containers\[1\]\.ports\[0\]\.containerPort: must be integer/);
+  t.regex(
+    t.throws(() => validateObject(dep, 'x'))?.message ?? '',
+    /Deployment demo1\/mysql-server \(apps\/v1\) is not valid: spec\.template\.spec\.containers\[1\]\.ports\[0\]\.containerPort: must be integer/,
+  );
 });
 
 test('scenarioManifests refuses a scenario whose objects would not validate, naming it', (t) => {
   const s = load('redis-7000-registry-only');
   (s.mesh as { outboundTrafficPolicy: string }).outboundTrafficPolicy = 'DENY_ALL';
-  t.throws(() => scenarioManifests(s, OPTS), { message: /^scenario redis-7000-registry-only: Sidecar dev-self\/default .*spec\.outboundTrafficPolicy\.mode: .*allowed: REGISTRY_ONLY, ALLOW_ANY/ });
+  t.throws(() => scenarioManifests(s, OPTS), {
+    message:
+      /^scenario redis-7000-registry-only: Sidecar dev-self\/default .*spec\.outboundTrafficPolicy\.mode: .*allowed: REGISTRY_ONLY, ALLOW_ANY/,
+  });
   const two = load('redis-7000-fix-service-endpoints');
   two.mesh.services[1]!.ports[0]!.name = '';
   t.throws(() => scenarioManifests(two, OPTS), { message: /Service dev-self\/rediscluster .*every port needs a name/ });
@@ -259,7 +318,11 @@ test('scenarioManifests refuses a scenario whose objects would not validate, nam
 
 test('uncoveredStats: every stat the modern scenarios expect is covered by the default prefixes', (t) => {
   for (const { scenario } of modern) t.deepEqual(uncoveredStats(scenario, MESH_STATS_PREFIXES), [], scenario.name);
-  t.deepEqual(uncoveredStats(load('redis-7000-modern'), ['cluster.', 'tcp.']), ['http_inspector.http10_found', 'listener.0.0.0.0_15001.downstream_cx_total', 'listener.0.0.0.0_7000.downstream_cx_total']);
+  t.deepEqual(uncoveredStats(load('redis-7000-modern'), ['cluster.', 'tcp.']), [
+    'http_inspector.http10_found',
+    'listener.0.0.0.0_15001.downstream_cx_total',
+    'listener.0.0.0.0_7000.downstream_cx_total',
+  ]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -284,7 +347,13 @@ test('substituteAddresses on redis-7000-modern rewrites probe hosts, upstreams a
 
 test('substituteAddresses on registry-only-fix-serviceentry: two servers, URL hosts are names and stay', (t) => {
   const s = load('registry-only-fix-serviceentry');
-  const out = substituteAddresses(s, new Map([['10.20.0.80', '172.18.0.5'], ['10.20.0.10', '172.18.0.6']]));
+  const out = substituteAddresses(
+    s,
+    new Map([
+      ['10.20.0.80', '172.18.0.5'],
+      ['10.20.0.10', '172.18.0.6'],
+    ]),
+  );
   const expected = structuredClone(s);
   expected.externalServers[0]!.addresses = ['172.18.0.5'];
   expected.externalServers[1]!.addresses = ['172.18.0.6'];
@@ -298,8 +367,16 @@ test('substituteAddresses: ranges become /32s, VIPs keep /32, Endpoints, IP URLs
   const map: AddressMap = new Map([['10.0.0.6', '172.18.0.5']]);
   const ex = substituteAddresses(load('redis-7000-fix-exclude-ip-ranges'), map);
   t.is(ex.workloads[0]!.annotations['traffic.sidecar.istio.io/excludeOutboundIPRanges'], '172.18.0.5/32');
-  t.deepEqual(ex.assertions[0]!.iptablesSave!.contains, ['-A istio_OUTPUT -d 172.18.0.5/32 -j RETURN', '-A istio_OUTPUT -j istio_REDIRECT']);
-  t.is(find(scenarioManifests(ex, OPTS), 'Deployment', 'sleep').spec?.template.metadata?.annotations?.['traffic.sidecar.istio.io/excludeOutboundIPRanges'], '172.18.0.5/32');
+  t.deepEqual(ex.assertions[0]!.iptablesSave!.contains, [
+    '-A istio_OUTPUT -d 172.18.0.5/32 -j RETURN',
+    '-A istio_OUTPUT -j istio_REDIRECT',
+  ]);
+  t.is(
+    find(scenarioManifests(ex, OPTS), 'Deployment', 'sleep').spec?.template.metadata?.annotations?.[
+      'traffic.sidecar.istio.io/excludeOutboundIPRanges'
+    ],
+    '172.18.0.5/32',
+  );
 
   const se = substituteAddresses(load('redis-7000-fix-serviceentry'), map);
   t.deepEqual(se.mesh.serviceEntries[0]!.addresses, ['172.18.0.5/32']);
@@ -368,7 +445,9 @@ test('needsRestart: identical templates no, an annotation, the sidecar or the im
 
   // Key order is not a change.
   const shuffled = plain(a);
-  shuffled.spec.template.metadata.annotations = Object.fromEntries(Object.entries(shuffled.spec.template.metadata.annotations as Record<string, string>).reverse());
+  shuffled.spec.template.metadata.annotations = Object.fromEntries(
+    Object.entries(shuffled.spec.template.metadata.annotations as Record<string, string>).reverse(),
+  );
   t.false(needsRestart(a, new Deployment(shuffled)));
 });
 
@@ -391,7 +470,9 @@ test('scripts/render-manifests.ts writes the file it is given, and exits 2 on an
     const text = readFileSync(out, 'utf8');
     t.is(text, renderManifests('virtualservice-timeout'));
     t.regex(text, /timeout: 3s/);
-    const err = t.throws(() => execFileSync(tsx, ['scripts/render-manifests.ts', 'no-such-scenario'], { cwd: ROOT, stdio: 'pipe' })) as Error & { status: number; stderr: Buffer };
+    const err = t.throws(() =>
+      execFileSync(tsx, ['scripts/render-manifests.ts', 'no-such-scenario'], { cwd: ROOT, stdio: 'pipe' }),
+    ) as Error & { status: number; stderr: Buffer };
     t.is(err.status, 2);
     t.regex(err.stderr.toString(), /no scenario "no-such-scenario"/);
   } finally {

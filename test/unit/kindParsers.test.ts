@@ -44,13 +44,20 @@ test('crictl inspectp: no info, pid 0 (sandbox not running) or not JSON throw wi
     message: /\.info\.pid is 0.*SANDBOX_NOTREADY/,
   });
   t.throws(() => parseInspectpPid({ info: { pid: '48213' } }), { message: /not an integer/ });
-  t.throws(() => parseInspectpPid('E0822 10:15:00 remote_runtime.go: "ContainerStatus from runtime service failed"'), { message: /not JSON/ });
+  t.throws(() => parseInspectpPid('E0822 10:15:00 remote_runtime.go: "ContainerStatus from runtime service failed"'), {
+    message: /not JSON/,
+  });
 });
 
 test('kubectl exec: the remote exit code from stderr, undefined when it exited 0', (t) => {
   // seed 002's telnet and seed 003's curl -I.
   t.is(parseKubectlExecExit('Connection closed by foreign host\ncommand terminated with exit code 1\n'), 1);
-  t.is(parseKubectlExecExit('curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to www.baidu.com:443\ncommand terminated with exit code 35\n'), 35);
+  t.is(
+    parseKubectlExecExit(
+      'curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to www.baidu.com:443\ncommand terminated with exit code 35\n',
+    ),
+    35,
+  );
   t.is(parseKubectlExecExit(''), undefined);
   t.is(parseKubectlExecExit('error: unable to upgrade connection: container not found ("app")\n'), undefined);
 });
@@ -93,7 +100,14 @@ test('istioctl cluster table: seed 004, empty DESTINATION RULE cells and "-" col
   t.deepEqual(rows[0], { serviceFqdn: 'BlackHoleCluster', type: 'STATIC', destinationRule: '', clusterName: 'BlackHoleCluster' });
   t.deepEqual(
     rows.find((r) => r.serviceFqdn === 'raw.githubusercontent.com'),
-    { serviceFqdn: 'raw.githubusercontent.com', port: 443, direction: 'outbound', type: 'STRICT_DNS', destinationRule: 'github.default', clusterName: 'outbound|443||raw.githubusercontent.com' },
+    {
+      serviceFqdn: 'raw.githubusercontent.com',
+      port: 443,
+      direction: 'outbound',
+      type: 'STRICT_DNS',
+      destinationRule: 'github.default',
+      clusterName: 'outbound|443||raw.githubusercontent.com',
+    },
   );
   t.deepEqual(
     rows.filter((r) => r.serviceFqdn === 'webserver.default.svc.cluster.local').map((r) => [r.clusterName, r.destinationRule]),
@@ -108,31 +122,54 @@ test('istioctl cluster table: seed 004, empty DESTINATION RULE cells and "-" col
 });
 
 test('a table that is not the expected one is rejected with its header', (t) => {
-  t.throws(() => parseIstioctlListenerTable('NAME     DOMAINS     MATCH     VIRTUAL SERVICE\n80       *           /*\n'), { message: /ADDRESS or ADDRESSES column.*NAME, DOMAINS, MATCH, VIRTUAL SERVICE/ });
+  t.throws(() => parseIstioctlListenerTable('NAME     DOMAINS     MATCH     VIRTUAL SERVICE\n80       *           /*\n'), {
+    message: /ADDRESS or ADDRESSES column.*NAME, DOMAINS, MATCH, VIRTUAL SERVICE/,
+  });
   t.throws(() => parseIstioctlClusterTable('ADDRESS PORT MATCH DESTINATION\n'), { message: /SERVICE FQDN/ });
   t.throws(() => parseIstioctlListenerTable(''), { message: /empty table/ });
 });
 
-test('round trip: the views\' rendered listener tables parse back to the dump\'s listeners and re-render identically', (t) => {
+test("round trip: the views' rendered listener tables parse back to the dump's listeners and re-render identically", (t) => {
   for (const name of ['redis-7000-fix-serviceentry', 'mysql-3306-foreign-serviceentry', 'registry-only-fix-serviceentry']) {
     const dump = dumpOf(name);
     const text = listenerTable(dump);
     const rows = parseIstioctlListenerTable(text);
-    const fromDump = [...new Set(dumpListeners(dump).map((l: any) => `${l.address.socket_address.address}:${l.address.socket_address.port_value}`))].sort();
+    const fromDump = [
+      ...new Set(dumpListeners(dump).map((l: any) => `${l.address.socket_address.address}:${l.address.socket_address.port_value}`)),
+    ].sort();
     t.deepEqual([...new Set(rows.map((r) => `${r.address}:${r.port}`))].sort(), fromDump, name);
-    t.is(tabwrite([['ADDRESS', 'PORT', 'MATCH', 'DESTINATION'], ...rows.map((r) => [r.address, String(r.port), r.match, r.destination])], { padding: 1 }), text, name);
+    t.is(
+      tabwrite([['ADDRESS', 'PORT', 'MATCH', 'DESTINATION'], ...rows.map((r) => [r.address, String(r.port), r.match, r.destination])], {
+        padding: 1,
+      }),
+      text,
+      name,
+    );
   }
   const port3306 = parseIstioctlListenerTable(listenerTable(dumpOf('mysql-3306-foreign-serviceentry'), { port: 3306 }));
-  t.deepEqual(port3306, parseIstioctlListenerTable(fixture('istioctl-listener-seed002.txt')), 'the lab renders seed 002\'s table');
+  t.deepEqual(port3306, parseIstioctlListenerTable(fixture('istioctl-listener-seed002.txt')), "the lab renders seed 002's table");
 });
 
-test('round trip: the views\' rendered cluster tables give back every cluster name of the dump', (t) => {
+test("round trip: the views' rendered cluster tables give back every cluster name of the dump", (t) => {
   for (const name of ['redis-7000-fix-serviceentry', 'mysql-3306-foreign-serviceentry', 'registry-only-fix-serviceentry']) {
     const dump = dumpOf(name);
     const text = clusterTable(dump);
     const rows = parseIstioctlClusterTable(text);
-    t.deepEqual(rows.map((r) => r.clusterName).sort(), dumpClusters(dump).map((c) => String(c.name)).sort(), name);
-    const cells = rows.map((r) => [r.serviceFqdn, r.port === undefined ? '-' : String(r.port), r.subset ?? '-', r.direction ?? '-', r.type, r.destinationRule]);
+    t.deepEqual(
+      rows.map((r) => r.clusterName).sort(),
+      dumpClusters(dump)
+        .map((c) => String(c.name))
+        .sort(),
+      name,
+    );
+    const cells = rows.map((r) => [
+      r.serviceFqdn,
+      r.port === undefined ? '-' : String(r.port),
+      r.subset ?? '-',
+      r.direction ?? '-',
+      r.type,
+      r.destinationRule,
+    ]);
     t.is(tabwrite([['SERVICE FQDN', 'PORT', 'SUBSET', 'DIRECTION', 'TYPE', 'DESTINATION RULE'], ...cells], { padding: 5 }), text, name);
   }
 });

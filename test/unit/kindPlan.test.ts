@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { doctor, renderDoctor, type DoctorProbes } from '../../harness/kind/doctor.ts';
 import {
-  clusterCommands, deleteCommands, HTTPBIN_IMAGE, IMAGES, istioInstallCommands, preloadCommands,
+  clusterCommands,
+  deleteCommands,
+  HTTPBIN_IMAGE,
+  IMAGES,
+  istioInstallCommands,
+  preloadCommands,
 } from '../../harness/kind/clusterPlan.ts';
 import { renderCommand } from '../../harness/kind/plan.ts';
 import type { ToolName } from '../../harness/kind/tools.ts';
@@ -43,8 +48,14 @@ function healthy(): DoctorProbes {
 
 test('doctor: everything in order → every check passes and the verdict says ready', async (t) => {
   const report = await doctor({ probes: healthy(), cacheDir: '/nonexistent/cache' });
-  t.deepEqual(report.checks.map((c) => c.name), ['Docker engine', 'kind v0.32.0', 'kubectl v1.36.1', 'istioctl 1.31.0', 'free disk', 'inotify limits', 'cgroup v2']);
-  t.true(report.checks.every((c) => c.ok), renderDoctor(report));
+  t.deepEqual(
+    report.checks.map((c) => c.name),
+    ['Docker engine', 'kind v0.32.0', 'kubectl v1.36.1', 'istioctl 1.31.0', 'free disk', 'inotify limits', 'cgroup v2'],
+  );
+  t.true(
+    report.checks.every((c) => c.ok),
+    renderDoctor(report),
+  );
   t.regex(report.checks[0]!.detail, /server 29\.4\.0/);
   t.true(report.checks.find((c) => c.name === 'free disk')!.detail.includes(`${existingDir} (the Docker root dir)`));
   const text = renderDoctor(report);
@@ -74,7 +85,9 @@ test('doctor: low inotify limits → both values, the sysctl fixes (not run), an
     probes: {
       ...base,
       readFile: async (p) => (p.endsWith('max_user_watches') ? '192536\n' : p.endsWith('max_user_instances') ? '128\n' : base.readFile(p)),
-      findTool: async () => ({ notes: ['kubectl on PATH (/usr/bin/kubectl) reports v1.32.4-dispatcher, not the pinned v1.36.1; not using it'] }),
+      findTool: async () => ({
+        notes: ['kubectl on PATH (/usr/bin/kubectl) reports v1.32.4-dispatcher, not the pinned v1.36.1; not using it'],
+      }),
     },
     cacheDir: '/var/cache/egl',
   });
@@ -96,7 +109,10 @@ test('doctor: little disk and cgroup v1 each fail with their own fix', async (t)
     probes: { ...base, freeBytes: async () => 3 * 1024 ** 3, readFile: async (p) => (p.includes('cgroup') ? undefined : base.readFile(p)) },
   });
   const failed = report.checks.filter((c) => !c.ok);
-  t.deepEqual(failed.map((c) => c.name), ['free disk', 'cgroup v2']);
+  t.deepEqual(
+    failed.map((c) => c.name),
+    ['free disk', 'cgroup v2'],
+  );
   t.regex(failed[0]!.detail, /^3\.0 GiB free .*about 4 GiB/);
   t.regex(failed[1]!.fix ?? '', /systemd\.unified_cgroup_hierarchy=1/);
   t.is(renderDoctor(report).trimEnd().split('\n').pop(), 'not ready: 2 problems');
@@ -152,7 +168,13 @@ test('istioInstallCommands: minimal profile, access log, ALLOW_ANY, the stats ma
   const overlay = parse(install!.input ?? '');
   t.is(overlay.kind, 'IstioOperator');
   t.deepEqual(overlay.spec.meshConfig.defaultConfig.proxyStatsMatcher.inclusionPrefixes, [
-    'cluster.PassthroughCluster', 'cluster.BlackHoleCluster', 'cluster.outbound|', 'tcp.', 'listener.', 'http.', 'http_inspector',
+    'cluster.PassthroughCluster',
+    'cluster.BlackHoleCluster',
+    'cluster.outbound|',
+    'tcp.',
+    'listener.',
+    'http.',
+    'http_inspector',
   ]);
   t.is(renderCommand(wait!), 'kubectl --context kind-egress-lab -n istio-system rollout status deploy/istiod --timeout=5m');
 });

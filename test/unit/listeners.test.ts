@@ -79,15 +79,21 @@ test('legacy 1.4: the BlackHole guard uses the pod IP of the workload the config
 });
 
 test('legacy 1.4: two HTTP Services on one port share one HCM chain and one guard chain', (t) => {
-  const c = proxy('1.4', `${HTTP_SERVICE_7000}
+  const c = proxy(
+    '1.4',
+    `${HTTP_SERVICE_7000}
     - name: web-two
       namespace: ops
       clusterIP: 10.233.0.116
-      ports: [{ name: http, port: 7000 }]`);
+      ports: [{ name: http, port: 7000 }]`,
+  );
   const l = listener(c, '0.0.0.0_7000');
   t.is(l.filterChains.length, 2);
   const route = c.routes.find((r) => r.name === '7000')!;
-  t.deepEqual(route.virtualHosts.map((v) => v.name), ['web-admin.ops.svc.cluster.local:7000', 'web-two.ops.svc.cluster.local:7000', 'allow_any']);
+  t.deepEqual(
+    route.virtualHosts.map((v) => v.name),
+    ['web-admin.ops.svc.cluster.local:7000', 'web-two.ops.svc.cluster.local:7000', 'allow_any'],
+  );
 });
 
 test('legacy 1.4: virtualOutbound has only the catch-all chain to PassthroughCluster', (t) => {
@@ -103,7 +109,10 @@ test('modern 1.30: the HTTP listener has http_inspector and one HCM chain matchi
   t.deepEqual(l.filterChains, [
     { match: HTTP_MATCH, filter: { kind: 'http_connection_manager', statPrefix: 'outbound_0.0.0.0_7000', routeConfigName: '7000' } },
   ] as FilterChain[]);
-  t.false(l.filterChains.some((c) => c.match.prefixRanges?.length), 'no pod-IP guard in the modern listener');
+  t.false(
+    l.filterChains.some((c) => c.match.prefixRanges?.length),
+    'no pod-IP guard in the modern listener',
+  );
 });
 
 test('modern 1.30 ALLOW_ANY: the HTTP listener default chain is PassthroughFilterChain → PassthroughCluster', (t) => {
@@ -135,10 +144,13 @@ test('modern ALLOW_ANY: virtualOutbound has the 15001 loop guard to BlackHole, t
 
 test('modern REGISTRY_ONLY: the virtualOutbound catch-all goes to BlackHoleCluster', (t) => {
   const vo = listener(seed('redis-7000-registry-only'), 'virtualOutbound');
-  t.deepEqual(vo.filterChains.map((c) => [c.name, c.filter]), [
-    ['virtualOutbound-blackhole', tcpTo('BlackHoleCluster')],
-    ['virtualOutbound-catchall-tcp', tcpTo('BlackHoleCluster')],
-  ]);
+  t.deepEqual(
+    vo.filterChains.map((c) => [c.name, c.filter]),
+    [
+      ['virtualOutbound-blackhole', tcpTo('BlackHoleCluster')],
+      ['virtualOutbound-catchall-tcp', tcpTo('BlackHoleCluster')],
+    ],
+  );
 });
 
 test('only virtualOutbound binds a port; every per-port listener has bind_to_port false', (t) => {
@@ -175,12 +187,15 @@ test('SE with a /32 address is a VIP: no 0.0.0.0 listener is made for its TCP po
 
 test('TCP SE without addresses on 3306: 0.0.0.0_3306 with a single match-all chain that captures everything', (t) => {
   for (const istio of ['1.4', '1.30']) {
-    const c = proxy(istio, `  serviceEntries:
+    const c = proxy(
+      istio,
+      `  serviceEntries:
     - name: mysql
       namespace: demo
       hosts: [mysql.demo]
       ports: [{ number: 3306, name: tcp, protocol: TCP }]
-      resolution: DNS`);
+      resolution: DNS`,
+    );
     const l = listener(c, '0.0.0.0_3306');
     t.deepEqual(l.filterChains, [{ match: {}, filter: tcpTo('outbound|3306||mysql.demo') }] as FilterChain[], istio);
     t.is(l.defaultFilterChain, undefined, `${istio}: a lone match-all chain stays in filter_chains`);
@@ -205,31 +220,42 @@ test('TCP SE with a real CIDR: 0.0.0.0_PORT gets a prefix_ranges chain and a Pas
 });
 
 test('TCP SE with a CIDR makes no VIP listener', (t) => {
-  const c = proxy('1.30', `  serviceEntries:
+  const c = proxy(
+    '1.30',
+    `  serviceEntries:
     - name: redis-net
       hosts: [redis.net]
       addresses: [10.0.0.0/24]
-      ports: [{ number: 7000, protocol: TCP }]`);
+      ports: [{ number: 7000, protocol: TCP }]`,
+  );
   t.deepEqual(names(c), ['0.0.0.0_7000', 'virtualOutbound']);
 });
 
 test('modern: HTTP Service + TCP SE without VIP on one port merge into a sniffed listener whose default is the TCP chain', (t) => {
-  const c = proxy('1.30', `${HTTP_SERVICE_7000}
+  const c = proxy(
+    '1.30',
+    `${HTTP_SERVICE_7000}
   serviceEntries:
     - name: redis
       namespace: dev-self
       hosts: [redis.ext]
-      ports: [{ number: 7000, name: tcp, protocol: TCP }]`);
+      ports: [{ number: 7000, name: tcp, protocol: TCP }]`,
+  );
   const l = listener(c, '0.0.0.0_7000');
   t.deepEqual(l.listenerFilters, ['http_inspector']);
-  t.deepEqual(l.filterChains.map((x) => x.filter.kind), ['http_connection_manager']);
+  t.deepEqual(
+    l.filterChains.map((x) => x.filter.kind),
+    ['http_connection_manager'],
+  );
   t.deepEqual(l.filterChains[0]!.match, HTTP_MATCH);
   t.deepEqual(l.defaultFilterChain, { match: {}, filter: tcpTo('outbound|7000||redis.ext') } as FilterChain);
   t.not(l.defaultFilterChain?.name, 'PassthroughFilterChain');
 });
 
 test('modern: the merge gives the same listener when the TCP SE is older than the HTTP Service', (t) => {
-  const c = proxy('1.30', `  services:
+  const c = proxy(
+    '1.30',
+    `  services:
     - name: web-admin
       namespace: ops
       clusterIP: 10.233.0.115
@@ -238,21 +264,28 @@ test('modern: the merge gives the same listener when the TCP SE is older than th
   serviceEntries:
     - name: redis
       hosts: [redis.ext]
-      ports: [{ number: 7000, protocol: TCP }]`);
+      ports: [{ number: 7000, protocol: TCP }]`,
+  );
   const l = listener(c, '0.0.0.0_7000');
   t.deepEqual(l.listenerFilters, ['http_inspector']);
-  t.deepEqual(l.filterChains.map((x) => x.filter.kind), ['http_connection_manager']);
+  t.deepEqual(
+    l.filterChains.map((x) => x.filter.kind),
+    ['http_connection_manager'],
+  );
   t.deepEqual(l.defaultFilterChain?.filter, tcpTo('outbound|7000||redis.ext'));
 });
 
 test('two TCP SEs without VIP on one port: the newer is dropped with a pilot_conflict_outbound_listener_tcp_over_current_tcp note', (t) => {
-  const c = proxy('1.30', `  serviceEntries:
+  const c = proxy(
+    '1.30',
+    `  serviceEntries:
     - name: first
       hosts: [first.ext]
       ports: [{ number: 3306, protocol: TCP }]
     - name: second
       hosts: [second.ext]
-      ports: [{ number: 3306, protocol: TCP }]`);
+      ports: [{ number: 3306, protocol: TCP }]`,
+  );
   const l = listener(c, '0.0.0.0_3306');
   t.deepEqual(l.filterChains, [{ match: {}, filter: tcpTo('outbound|3306||first.ext') }] as FilterChain[]);
   const note = c.fidelityNotes.find((n) => n.includes('pilot_conflict_outbound_listener_tcp_over_current_tcp'));
@@ -262,18 +295,23 @@ test('two TCP SEs without VIP on one port: the newer is dropped with a pilot_con
 });
 
 test('two TCP SEs without VIP: the dropped one still gets its cluster', (t) => {
-  const c = proxy('1.30', `  serviceEntries:
+  const c = proxy(
+    '1.30',
+    `  serviceEntries:
     - name: first
       hosts: [first.ext]
       ports: [{ number: 3306, protocol: TCP }]
     - name: second
       hosts: [second.ext]
-      ports: [{ number: 3306, protocol: TCP }]`);
+      ports: [{ number: 3306, protocol: TCP }]`,
+  );
   t.truthy(c.clusters.find((x) => x.name === 'outbound|3306||second.ext'));
 });
 
 test('two TCP SEs with different VIPs on one port do not conflict', (t) => {
-  const c = proxy('1.30', `  serviceEntries:
+  const c = proxy(
+    '1.30',
+    `  serviceEntries:
     - name: first
       hosts: [first.ext]
       addresses: [10.0.0.6]
@@ -281,7 +319,8 @@ test('two TCP SEs with different VIPs on one port do not conflict', (t) => {
     - name: second
       hosts: [second.ext]
       addresses: [10.0.0.7]
-      ports: [{ number: 3306, protocol: TCP }]`);
+      ports: [{ number: 3306, protocol: TCP }]`,
+  );
   t.deepEqual(names(c), ['10.0.0.6_3306', '10.0.0.7_3306', 'virtualOutbound']);
   t.false(c.fidelityNotes.some((n) => n.includes('pilot_conflict')));
 });
@@ -333,7 +372,9 @@ test('Service without selector + Endpoints: EDS cluster with the hand-written en
   const cl = c.clusters.find((x) => x.name === 'outbound|7000||rediscluster.dev-self.svc.cluster.local');
   t.is(cl?.type, 'EDS');
   t.deepEqual(cl?.endpoints, [{ address: '10.0.0.6', port: 7000 }]);
-  t.deepEqual(c.clusters.find((x) => x.name === 'outbound|7003||rediscluster.dev-self.svc.cluster.local')?.endpoints, [{ address: '10.0.0.6', port: 7003 }]);
+  t.deepEqual(c.clusters.find((x) => x.name === 'outbound|7003||rediscluster.dev-self.svc.cluster.local')?.endpoints, [
+    { address: '10.0.0.6', port: 7003 },
+  ]);
 });
 
 test('a selector Service without Endpoints gets an EDS cluster with no endpoints', (t) => {
@@ -343,7 +384,9 @@ test('a selector Service without Endpoints gets an EDS cluster with no endpoints
 });
 
 test('Endpoints ports are matched to Service ports by name, with the Endpoints port number', (t) => {
-  const c = proxy('1.30', `  services:
+  const c = proxy(
+    '1.30',
+    `  services:
     - name: db
       namespace: dev-self
       clusterIP: 10.233.1.1
@@ -352,7 +395,8 @@ test('Endpoints ports are matched to Service ports by name, with the Endpoints p
     - name: db
       namespace: dev-self
       addresses: [10.0.0.6, 10.0.0.7]
-      ports: [{ name: tcp-b, port: 9001 }, { name: tcp-a, port: 9000 }]`);
+      ports: [{ name: tcp-b, port: 9001 }, { name: tcp-a, port: 9000 }]`,
+  );
   t.deepEqual(c.clusters.find((x) => x.name === 'outbound|7000||db.dev-self.svc.cluster.local')?.endpoints, [
     { address: '10.0.0.6', port: 9000 },
     { address: '10.0.0.7', port: 9000 },
@@ -364,29 +408,46 @@ test('Endpoints ports are matched to Service ports by name, with the Endpoints p
 });
 
 test('a UDP Service port gets neither a listener nor a cluster', (t) => {
-  const c = proxy('1.30', `  services:
+  const c = proxy(
+    '1.30',
+    `  services:
     - name: dns
       namespace: dev-self
       clusterIP: 10.233.1.53
-      ports: [{ name: dns, port: 53, protocol: UDP }]`);
+      ports: [{ name: dns, port: 53, protocol: UDP }]`,
+  );
   t.deepEqual(names(c), ['virtualOutbound']);
   t.false(c.clusters.some((x) => x.name.includes('dns.dev-self')));
 });
 
 test('an unnamed (auto) ClusterIP port: VIP listener with a default tcp chain plus an HCM chain on route "host:PORT"', (t) => {
-  const c = proxy('1.30', `  services:
+  const c = proxy(
+    '1.30',
+    `  services:
     - name: api
       namespace: dev-self
       clusterIP: 10.233.1.1
-      ports: [{ port: 8080 }]`);
+      ports: [{ port: 8080 }]`,
+  );
   const l = listener(c, '10.233.1.1_8080');
   t.deepEqual(l.listenerFilters, ['http_inspector']);
   t.deepEqual(l.filterChains, [
-    { match: HTTP_MATCH, filter: { kind: 'http_connection_manager', statPrefix: 'outbound_10.233.1.1_8080', routeConfigName: 'api.dev-self.svc.cluster.local:8080' } },
+    {
+      match: HTTP_MATCH,
+      filter: {
+        kind: 'http_connection_manager',
+        statPrefix: 'outbound_10.233.1.1_8080',
+        routeConfigName: 'api.dev-self.svc.cluster.local:8080',
+      },
+    },
   ] as FilterChain[]);
   t.deepEqual(l.defaultFilterChain, { match: {}, filter: tcpTo('outbound|8080||api.dev-self.svc.cluster.local') } as FilterChain);
   const route = c.routes.find((r) => r.name === 'api.dev-self.svc.cluster.local:8080');
-  t.deepEqual(route?.virtualHosts.map((v) => v.domains), [['*']], 'the sniffed route keeps only this service, domains ["*"], no catch-all');
+  t.deepEqual(
+    route?.virtualHosts.map((v) => v.domains),
+    [['*']],
+    'the sniffed route keeps only this service, domains ["*"], no catch-all',
+  );
 });
 
 // ---------------------------------------------------------------- clusters and routes
@@ -394,18 +455,27 @@ test('an unnamed (auto) ClusterIP port: VIP listener with a default tcp chain pl
 test('modern alt_stat_name ends with ";" on every cluster; legacy has none', (t) => {
   const modern = seed('redis-7000-modern').clusters;
   const legacy = seed('redis-7000').clusters;
-  t.deepEqual(modern.map((c) => c.altStatName), modern.map((c) => `${c.name};`));
-  t.deepEqual(legacy.map((c) => c.altStatName), legacy.map((c) => c.name));
+  t.deepEqual(
+    modern.map((c) => c.altStatName),
+    modern.map((c) => `${c.name};`),
+  );
+  t.deepEqual(
+    legacy.map((c) => c.altStatName),
+    legacy.map((c) => c.name),
+  );
   t.is(modern.find((c) => c.name === 'PassthroughCluster')?.altStatName, 'PassthroughCluster;');
   t.is(legacy.find((c) => c.name === 'BlackHoleCluster')?.altStatName, 'BlackHoleCluster');
 });
 
 test('PassthroughCluster is ORIGINAL_DST and BlackHoleCluster is STATIC with no endpoints; connect timeout 10 s', (t) => {
   const cl = seed('redis-7000-modern').clusters;
-  t.deepEqual(cl.slice(0, 2).map((c) => [c.name, c.type, c.endpoints.length, c.connectTimeoutMs]), [
-    ['PassthroughCluster', 'ORIGINAL_DST', 0, 10_000],
-    ['BlackHoleCluster', 'STATIC', 0, 10_000],
-  ]);
+  t.deepEqual(
+    cl.slice(0, 2).map((c) => [c.name, c.type, c.endpoints.length, c.connectTimeoutMs]),
+    [
+      ['PassthroughCluster', 'ORIGINAL_DST', 0, 10_000],
+      ['BlackHoleCluster', 'STATIC', 0, 10_000],
+    ],
+  );
 });
 
 const WEB_ADMIN_DOMAINS = [
@@ -423,7 +493,10 @@ const WEB_ADMIN_DOMAINS = [
 
 test('route "7000" (ALLOW_ANY): the service vhost with Istio\'s domain list, then allow_any', (t) => {
   const c = seed('redis-7000');
-  t.deepEqual(c.routes.map((r) => r.name), ['7000']);
+  t.deepEqual(
+    c.routes.map((r) => r.name),
+    ['7000'],
+  );
   const [svc, catchAll] = c.routes[0]!.virtualHosts;
   t.is(c.routes[0]!.virtualHosts.length, 2);
   t.is(svc!.name, 'web-admin.ops.svc.cluster.local:7000');
@@ -434,12 +507,15 @@ test('route "7000" (ALLOW_ANY): the service vhost with Istio\'s domain list, the
 
 test('route "7000" (REGISTRY_ONLY): the catch-all is block_all with a direct 502', (t) => {
   const vhosts = seed('redis-7000-registry-only').routes.find((r) => r.name === '7000')!.virtualHosts;
-  t.deepEqual(vhosts.map((v) => v.name), ['web-admin.ops.svc.cluster.local:7000', 'block_all']);
+  t.deepEqual(
+    vhosts.map((v) => v.name),
+    ['web-admin.ops.svc.cluster.local:7000', 'block_all'],
+  );
   t.deepEqual(vhosts[0]!.domains, WEB_ADMIN_DOMAINS);
   t.deepEqual(vhosts[1], { name: 'block_all', domains: ['*'], routeName: 'block_all', action: { kind: 'direct_response', status: 502 } });
 });
 
-test('route domains include the bare short name only for a proxy in the Service\'s own namespace', (t) => {
+test("route domains include the bare short name only for a proxy in the Service's own namespace", (t) => {
   const ownNs = proxy('1.4', HTTP_SERVICE_7000.replace('namespace: ops', 'namespace: ext'), 'other');
   const domains = ownNs.routes.find((r) => r.name === '7000')!.virtualHosts[0]!.domains;
   t.true(domains.includes('web-admin'));
@@ -449,11 +525,14 @@ test('route domains include the bare short name only for a proxy in the Service\
 });
 
 test('an HTTP ServiceEntry host gets [host, host:port] (no cluster-local short names)', (t) => {
-  const c = proxy('1.30', `  serviceEntries:
+  const c = proxy(
+    '1.30',
+    `  serviceEntries:
     - name: httpbin
       hosts: [httpbin.org]
       ports: [{ number: 80, name: http, protocol: HTTP }]
-      resolution: DNS`);
+      resolution: DNS`,
+  );
   t.deepEqual(c.routes.find((r) => r.name === '80')!.virtualHosts[0]!.domains, ['httpbin.org', 'httpbin.org:80']);
 });
 
@@ -468,15 +547,25 @@ test('isMatchAll: only an empty match is match-all', (t) => {
 });
 
 test('buildListeners directly: TLS SE without VIP gets an SNI chain, tls_inspector and a PassthroughFilterChain default', (t) => {
-  const { scenario } = inline('1.30', `  serviceEntries:
+  const { scenario } = inline(
+    '1.30',
+    `  serviceEntries:
     - name: api
       hosts: [api.example.com]
       ports: [{ number: 443, name: tls, protocol: TLS }]
-      resolution: DNS`);
-  const built = buildListeners(visibleServices(scenario.mesh, 'dev-self'), { era: 'modern', policy: 'ALLOW_ANY', podIp: '10.64.192.14', namespace: 'dev-self' });
+      resolution: DNS`,
+  );
+  const built = buildListeners(visibleServices(scenario.mesh, 'dev-self'), {
+    era: 'modern',
+    policy: 'ALLOW_ANY',
+    podIp: '10.64.192.14',
+    namespace: 'dev-self',
+  });
   const l = built.listeners.find((x) => x.name === '0.0.0.0_443')!;
   t.deepEqual(l.listenerFilters, ['tls_inspector']);
-  t.deepEqual(l.filterChains, [{ match: { serverNames: ['api.example.com'] }, filter: tcpTo('outbound|443||api.example.com') }] as FilterChain[]);
+  t.deepEqual(l.filterChains, [
+    { match: { serverNames: ['api.example.com'] }, filter: tcpTo('outbound|443||api.example.com') },
+  ] as FilterChain[]);
   t.is(l.defaultFilterChain?.name, 'PassthroughFilterChain');
 });
 
@@ -488,11 +577,14 @@ test('buildListeners directly: TLS SE without VIP gets an SNI chain, tls_inspect
 // chain matching prefix_ranges [cidr], with PassthroughFilterChain as the default chain
 // (pilot/pkg/networking/core/listener.go): traffic outside 10.0.0.0/24 falls through to Passthrough/BlackHole.
 test('auto SE with a CIDR address matches by prefix_ranges, not match-all', (t) => {
-  const c = proxy('1.30', `  serviceEntries:
+  const c = proxy(
+    '1.30',
+    `  serviceEntries:
     - name: redis-net
       hosts: [redis.net]
       addresses: [10.0.0.0/24]
-      ports: [{ number: 7000, name: redis }]`);
+      ports: [{ number: 7000, name: redis }]`,
+  );
   const l = listener(c, '0.0.0.0_7000');
   t.is(l.defaultFilterChain?.name, 'PassthroughFilterChain');
   t.true(l.filterChains.every((ch) => ch.match.prefixRanges?.includes('10.0.0.0/24')));
@@ -503,7 +595,9 @@ test('auto SE with a CIDR address matches by prefix_ranges, not match-all', (t) 
 // Istio builds one listener per endpoint, podIP_PORT, for a headless Service's TCP and auto ports
 // (pilot/pkg/networking/core/listener.go). addTcp handled svc.headless; addAuto did not.
 test('headless Service with an auto port: one listener per endpoint, no 0.0.0.0 capture', (t) => {
-  const c = proxy('1.30', `  services:
+  const c = proxy(
+    '1.30',
+    `  services:
     - name: db
       namespace: dev-self
       clusterIP: None
@@ -512,7 +606,8 @@ test('headless Service with an auto port: one listener per endpoint, no 0.0.0.0 
     - name: db
       namespace: dev-self
       addresses: [10.0.0.6, 10.0.0.7]
-      ports: [{ port: 7000 }]`);
+      ports: [{ port: 7000 }]`,
+  );
   t.deepEqual(names(c), ['10.0.0.6_7000', '10.0.0.7_7000', 'virtualOutbound']);
 });
 
@@ -521,12 +616,15 @@ test('headless Service with an auto port: one listener per endpoint, no 0.0.0.0 
 // 0.0.0.0_3306. Istio builds one epIP_3306 listener per endpoint of such an SE, so only those
 // IPs are matched (pilot/pkg/networking/core/listener.go).
 test('SE resolution NONE with endpoints and no addresses: one epIP_PORT listener per endpoint', (t) => {
-  const c = proxy('1.30', `  serviceEntries:
+  const c = proxy(
+    '1.30',
+    `  serviceEntries:
     - name: mysql
       hosts: [mysql.ext]
       ports: [{ number: 3306, name: tcp, protocol: TCP }]
       resolution: NONE
-      endpoints: [{ address: 10.0.0.6 }, { address: 10.0.0.7 }]`);
+      endpoints: [{ address: 10.0.0.6 }, { address: 10.0.0.7 }]`,
+  );
   t.deepEqual(names(c), ['10.0.0.6_3306', '10.0.0.7_3306', 'virtualOutbound']);
 });
 
@@ -535,7 +633,9 @@ test('SE resolution NONE with endpoints and no addresses: one epIP_PORT listener
 // a MySQL SE without VIP into the HTTP Service's 0.0.0.0_3306 listener, and the MySQL chain becomes
 // the default (capturing all non-HTTP :3306 traffic) instead of being dropped.
 test('MySQL SE joining an HTTP listener on the same port is dropped (well-known-port conflict)', (t) => {
-  const c = proxy('1.30', `  services:
+  const c = proxy(
+    '1.30',
+    `  services:
     - name: web
       namespace: ops
       clusterIP: 10.233.0.115
@@ -543,7 +643,8 @@ test('MySQL SE joining an HTTP listener on the same port is dropped (well-known-
   serviceEntries:
     - name: mysql
       hosts: [mysql.ext]
-      ports: [{ number: 3306, name: mysql, protocol: MYSQL }]`);
+      ports: [{ number: 3306, name: mysql, protocol: MYSQL }]`,
+  );
   const l = listener(c, '0.0.0.0_3306');
   t.is(l.defaultFilterChain?.name, 'PassthroughFilterChain');
   t.false(JSON.stringify(l).includes('mysql.ext'));

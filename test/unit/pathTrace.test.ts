@@ -58,7 +58,7 @@ test('redis-7000: 10.0.0.6:7000 with "keys *" is redirected, lands on 0.0.0.0_70
   t.true(p.notes.some((n) => /non-HTTP bytes .* 400 Bad Request .*legacy/.test(n)));
 });
 
-test('redis-7000: 7001 has no listener, virtualOutbound\'s catch-all passes it to 10.0.0.6:7001', (t) => {
+test("redis-7000: 7001 has no listener, virtualOutbound's catch-all passes it to 10.0.0.6:7001", (t) => {
   const p = trace('redis-7000', REDIS('10.0.0.6', 7001), '10.0.0.6');
   t.is(label(p, 'listener'), 'virtualOutbound');
   t.regex(hop(p, 'listener')?.detail ?? '', /lookup: none/);
@@ -96,7 +96,11 @@ test('redis-7000-modern: http_inspector sees "keys *", PassthroughFilterChain fo
   t.is(label(p, 'filter-chain'), 'PassthroughFilterChain');
   t.is(label(p, 'destination'), '10.0.0.6:7000');
   t.is(p.outcome, 'forwarded');
-  const http = trace('redis-7000-modern', { host: '10.0.0.6', port: 7000, sendsFirst: true, firstBytes: 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' }, '10.0.0.6');
+  const http = trace(
+    'redis-7000-modern',
+    { host: '10.0.0.6', port: 7000, sendsFirst: true, firstBytes: 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' },
+    '10.0.0.6',
+  );
   t.is(label(http, 'filter-chain'), 'App: HTTP', 'an HTTP/1.1 request line picks the HCM chain');
 });
 
@@ -131,7 +135,9 @@ test('registry-only-fix-include-ip-ranges: external traffic matches no include r
   t.is(legacy.outcome, 'direct');
   t.is(label(legacy, 'iptables'), 'ISTIO_OUTPUT -j RETURN');
   // The 1.25+ shape has no trailing RETURN: the packet falls off ISTIO_OUTPUT to OUTPUT's policy.
-  const modern = trace('registry-only-fix-include-ip-ranges', CURL('http', 'httpbin.org', 80), '10.20.0.80', (s) => s.replace('istio: "1.5"', 'istio: "1.30"'));
+  const modern = trace('registry-only-fix-include-ip-ranges', CURL('http', 'httpbin.org', 80), '10.20.0.80', (s) =>
+    s.replace('istio: "1.5"', 'istio: "1.30"'),
+  );
   t.false(modern.captured);
   t.is(label(modern, 'iptables'), 'no ISTIO_OUTPUT rule matched → OUTPUT policy ACCEPT');
   t.is(hop(modern, 'iptables')?.detail?.includes('OUTPUT: -A OUTPUT -j ISTIO_OUTPUT; not redirected'), true);
@@ -150,7 +156,11 @@ test('registry-only-http: HTTP to httpbin.org matches no virtual host, block_all
 });
 
 test('the Host header, not the dialled name, picks the virtual host', (t) => {
-  const p = trace('registry-only-http', { ...CURL('http', 'httpbin.org', 80), hostHeader: 'istio-ingressgateway.istio-system:80' }, '10.20.0.80');
+  const p = trace(
+    'registry-only-http',
+    { ...CURL('http', 'httpbin.org', 80), hostHeader: 'istio-ingressgateway.istio-system:80' },
+    '10.20.0.80',
+  );
   t.is(label(p, 'route'), '80: istio-ingressgateway.istio-system.svc.cluster.local:80');
   t.is(label(p, 'cluster'), 'outbound|80||istio-ingressgateway.istio-system.svc.cluster.local');
 });
@@ -190,7 +200,7 @@ test('127.0.0.1 leaves through lo and RETURNs', (t) => {
   t.is(p.outcome, 'direct');
 });
 
-test('the pod\'s own IP leaves through lo and is hairpinned to the inbound side (15006)', (t) => {
+test("the pod's own IP leaves through lo and is hairpinned to the inbound side (15006)", (t) => {
   const p = trace('redis-7000', REDIS('10.64.192.14', 8080), '10.64.192.14');
   t.is(label(p, 'iptables'), 'istio_IN_REDIRECT → 15006');
   t.is(label(p, 'sidecar'), '15006 virtualInbound');
@@ -204,10 +214,13 @@ test('a legacy HCM waits for a request when the client waits for the server', (t
   t.is(p.outcome, 'waits');
 });
 
-
 test('the trace is data: named matches like pilot/pkg/simulation Result, and the one-line text is built from them', (t) => {
   const legacy = trace('redis-7000', REDIS('10.0.0.6', 7000), '10.0.0.6');
-  t.deepEqual(legacy.match, { listener: '0.0.0.0_7000', error: 'protocol error' }, 'the unnamed HCM chain has no name; TCP into an HCM is a protocol error');
+  t.deepEqual(
+    legacy.match,
+    { listener: '0.0.0.0_7000', error: 'protocol error' },
+    'the unnamed HCM chain has no name; TCP into an HCM is a protocol error',
+  );
   t.is(legacy.filterChainMatch, 'ALL');
   t.is(describeMatch(legacy.match), 'listener 0.0.0.0_7000 › error protocol error');
   const http = trace('registry-only-http', CURL('http', 'httpbin.org', 80), '10.20.0.80');

@@ -30,14 +30,21 @@ const seenPorts = new Map<string, number>();
 const seenMethods = new Map<string, string>();
 
 async function listenOn(server: net.Server): Promise<number> {
-  closers.push(() => { server.close(); });
+  closers.push(() => {
+    server.close();
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return (server.address() as net.AddressInfo).port;
 }
 
 const listenTcp = (onConnection: (socket: net.Socket) => void): Promise<number> =>
-  listenOn(net.createServer((s) => { s.on('error', () => {}); onConnection(s); }));
+  listenOn(
+    net.createServer((s) => {
+      s.on('error', () => {});
+      onConnection(s);
+    }),
+  );
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();
@@ -55,7 +62,7 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
     seenPorts.set(id, req.socket.remotePort ?? 0);
     seenMethods.set(id, req.method ?? '');
   }
-  if (req.url === '/slow') return;  // never answers: curl's --max-time ends it
+  if (req.url === '/slow') return; // never answers: curl's --max-time ends it
   res.setHeader('x-lab', 'egress');
   res.setHeader('x-echo', String(req.headers['x-probe'] ?? ''));
   res.writeHead(req.url === '/504' ? 504 : 200, { 'content-type': 'text/plain' });
@@ -63,39 +70,88 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
 }
 
 const httpSpec = (url: string, over: Partial<HttpProbeSpec> = {}): HttpProbeSpec => ({
-  kind: 'http', url, method: 'GET', headers: {}, timeoutMs: 3000, ...over,
+  kind: 'http',
+  url,
+  method: 'GET',
+  headers: {},
+  timeoutMs: 3000,
+  ...over,
 });
 const mysqlSpec = (port: number, over: Partial<MysqlProbeSpec> = {}): MysqlProbeSpec => ({
-  kind: 'mysql', host: '127.0.0.1', port, user: 'root', timeoutMs: 3000, ...over,
+  kind: 'mysql',
+  host: '127.0.0.1',
+  port,
+  user: 'root',
+  timeoutMs: 3000,
+  ...over,
 });
 
 async function startMariadb(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'egress-lab-mariadb-'));
   tempDirs.push(dir);
-  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, '--auth-root-authentication-method=normal',
-    '--skip-test-db', '--user=root'], { stdio: 'ignore' });
+  execFileSync(
+    'mariadb-install-db',
+    ['--no-defaults', `--datadir=${dir}/data`, '--auth-root-authentication-method=normal', '--skip-test-db', '--user=root'],
+    { stdio: 'ignore' },
+  );
   mariadbPort = await closedPort();
-  const child = spawn('mariadbd', ['--no-defaults', '--user=root', `--datadir=${dir}/data`, '--bind-address=127.0.0.1',
-    `--port=${mariadbPort}`, `--socket=${dir}/s.sock`, `--pid-file=${dir}/p.pid`, '--skip-name-resolve', '--skip-log-bin'],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    'mariadbd',
+    [
+      '--no-defaults',
+      '--user=root',
+      `--datadir=${dir}/data`,
+      '--bind-address=127.0.0.1',
+      `--port=${mariadbPort}`,
+      `--socket=${dir}/s.sock`,
+      `--pid-file=${dir}/p.pid`,
+      '--skip-name-resolve',
+      '--skip-log-bin',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   mariadb = child;
   await new Promise<void>((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`mariadbd not ready after 30 s:\n${log}`)), 30_000);
     child.stderr!.on('data', (chunk: Buffer) => {
       log += chunk.toString();
-      if (log.includes('ready for connections')) { clearTimeout(timer); resolve(); }
+      if (log.includes('ready for connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`mariadbd exited with ${code}:\n${log}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`mariadbd exited with ${code}:\n${log}`));
+    });
   });
 }
 
 function makeCert(): { key: Buffer; cert: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), 'egress-lab-cert-'));
   tempDirs.push(dir);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost', '-days', '2', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-  { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+      '-days',
+      '2',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   caFile = join(dir, 'cert.pem');
   return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(caFile) };
 }
@@ -119,7 +175,9 @@ test.after.always(async () => {
 // ---- http ----
 
 test('http: 200 with a custom header: status, headers, body, request headers and method went out, localPort is the real one', async (t) => {
-  const r = await runHttpProbe(httpSpec(`http://127.0.0.1:${httpPort}/`, { method: 'PUT', headers: { 'X-Probe': 'abc', 'X-Req': 'ok200' } }));
+  const r = await runHttpProbe(
+    httpSpec(`http://127.0.0.1:${httpPort}/`, { method: 'PUT', headers: { 'X-Probe': 'abc', 'X-Req': 'ok200' } }),
+  );
   t.is(r.kind, 'http');
   t.is(r.target, `127.0.0.1:${httpPort}`);
   t.is(r.exitCode, 0);
@@ -191,13 +249,17 @@ test('http: closed port -> curl 7, refused (from the verbose connect line), not 
   t.is(r.connect, 'refused');
   t.is(r.end, 'not-connected');
   t.is(r.localPort, undefined);
-  t.regex(r.curlError ?? '', new RegExp(`^curl: \\(7\\) Failed to connect to 127\\.0\\.0\\.1 port ${port} after \\d+ ms: Couldn't connect to server$`));
+  t.regex(
+    r.curlError ?? '',
+    new RegExp(`^curl: \\(7\\) Failed to connect to 127\\.0\\.0\\.1 port ${port} after \\d+ ms: Couldn't connect to server$`),
+  );
   t.regex(r.error ?? '', /failed: Connection refused\)$/, JSON.stringify(r));
 });
 
 test('http: connect outcome from curl 7.88 verbose lines (both connect-failure forms), unreachable, timeout before connect', (t) => {
   const none = Buffer.alloc(0);
-  const fail = (verbose: string, exit = 7) => interpret(exit, '000 0.001 0 ', `*   Trying 127.0.0.1:80...\n${verbose}\ncurl: (${exit}) x\n`, none, none, 1);
+  const fail = (verbose: string, exit = 7) =>
+    interpret(exit, '000 0.001 0 ', `*   Trying 127.0.0.1:80...\n${verbose}\ncurl: (${exit}) x\n`, none, none, 1);
   t.is(fail('* Immediate connect fail for 127.0.0.1: Connection refused').connect, 'refused');
   t.is(fail('* connect to 127.0.0.1 port 80 failed: Connection refused').connect, 'refused');
   t.is(fail('* connect to 127.0.0.1 port 80 failed: No route to host').connect, 'unreachable');
@@ -211,8 +273,9 @@ test('http: connect outcome from curl 7.88 verbose lines (both connect-failure f
 });
 
 test('http: headers of the LAST response block (1xx first), last duplicate wins, lower-cased', async (t) => {
-  const reply = 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n'
-    + 'HTTP/1.1 200 OK\r\nX-Dup: first\r\nX-Dup: second\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok';
+  const reply =
+    'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n' +
+    'HTTP/1.1 200 OK\r\nX-Dup: first\r\nX-Dup: second\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok';
   const port = await listenTcp((s) => s.once('data', () => s.end(reply)));
   const r = await runHttpProbe(httpSpec(`http://127.0.0.1:${port}/`));
   t.is(r.exitCode, 0);
@@ -289,7 +352,9 @@ test('mysql: wrong user -> access-denied, greeting version still recorded, serve
 
 test('mysql: peer accepts and never speaks -> timeout after ~timeoutMs, connect ok, localPort is the real one', async (t) => {
   let peerPort = 0;
-  const port = await listenTcp((s) => { peerPort = s.remotePort ?? -1; });
+  const port = await listenTcp((s) => {
+    peerPort = s.remotePort ?? -1;
+  });
   const r = await runMysqlProbe(mysqlSpec(port, { timeoutMs: 800 }));
   t.is(r.errorClass, 'timeout');
   t.is(r.connect, 'ok');
@@ -322,7 +387,7 @@ test('mysql: an HTTP 400 instead of a greeting (legacy sidecar) -> protocol, wit
 
 test('mysql: an error packet instead of a greeting -> server-error', async (t) => {
   const msg = Buffer.from("Host '10.1.2.3' is not allowed to connect to this MariaDB server");
-  const payload = Buffer.concat([Buffer.from([0xff, 0x6a, 0x04]), msg]);  // 1130 ER_HOST_NOT_PRIVILEGED
+  const payload = Buffer.concat([Buffer.from([0xff, 0x6a, 0x04]), msg]); // 1130 ER_HOST_NOT_PRIVILEGED
   const port = await listenTcp((s) => s.end(Buffer.concat([Buffer.from([payload.length, 0, 0, 0]), payload])));
   const r = await runMysqlProbe(mysqlSpec(port));
   t.is(r.errorClass, 'server-error');
@@ -340,7 +405,10 @@ test('mysql: closed port -> refused, not connected', async (t) => {
 // ---- agent ----
 
 test('agent process: http probe answered in order; a non-http URL is rejected by validation', async (t) => {
-  const agent = spawn(process.execPath, ['--import', 'tsx', 'harness/probes/agent.ts'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] });
+  const agent = spawn(process.execPath, ['--import', 'tsx', 'harness/probes/agent.ts'], {
+    cwd: repoRoot,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   try {
     const lines = createInterface({ input: agent.stdout! })[Symbol.asyncIterator]();
     t.deepEqual(JSON.parse((await lines.next()).value as string), { ready: true });

@@ -40,10 +40,21 @@ function onFirstData(socket: net.Socket, reply: (socket: net.Socket) => void): v
 }
 
 const tcp = (port: number, over: Partial<TcpProbeSpec> = {}): TcpProbeSpec => ({
-  kind: 'tcp', host: '127.0.0.1', port, send: 'PING\r\n', readTimeoutMs: 300, connectTimeoutMs: 1000, ...over,
+  kind: 'tcp',
+  host: '127.0.0.1',
+  port,
+  send: 'PING\r\n',
+  readTimeoutMs: 300,
+  connectTimeoutMs: 1000,
+  ...over,
 });
 const redis = (port: number, over: Partial<RedisProbeSpec> = {}): RedisProbeSpec => ({
-  kind: 'redis', host: '127.0.0.1', port, command: ['PING'], timeoutMs: 1000, ...over,
+  kind: 'redis',
+  host: '127.0.0.1',
+  port,
+  command: ['PING'],
+  timeoutMs: 1000,
+  ...over,
 });
 
 async function waitForPort(port: number, deadlineMs: number): Promise<void> {
@@ -58,9 +69,11 @@ async function waitForPort(port: number, deadlineMs: number): Promise<void> {
 
 test.before(async () => {
   redisPort = await closedPort();
-  redisServer = spawn('/usr/bin/redis-server', [
-    '--port', String(redisPort), '--bind', '127.0.0.1', '--requirepass', 's3cret', '--save', '', '--appendonly', 'no',
-  ], { stdio: 'ignore' });
+  redisServer = spawn(
+    '/usr/bin/redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--requirepass', 's3cret', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   await waitForPort(redisPort, 5000);
 });
 
@@ -88,8 +101,14 @@ test('tcp: answer and stay open -> idle, no half-close before the read timeout',
   let firstDataAt = 0;
   let clientFinAt = 0;
   const port = await listen((s) => {
-    onFirstData(s, () => { firstDataAt = Date.now(); s.write('+PONG\r\n'); });
-    s.on('end', () => { clientFinAt = Date.now(); s.end(); });
+    onFirstData(s, () => {
+      firstDataAt = Date.now();
+      s.write('+PONG\r\n');
+    });
+    s.on('end', () => {
+      clientFinAt = Date.now();
+      s.end();
+    });
   });
   const r = await runTcpProbe(tcp(port, { readTimeoutMs: 300 }));
   t.is(r.received, '+PONG\r\n');
@@ -101,7 +120,9 @@ test('tcp: answer and stay open -> idle, no half-close before the read timeout',
 });
 
 test('tcp: silent server -> idle with errorClass timeout', async (t) => {
-  const port = await listen((s) => { s.on('error', () => {}); });
+  const port = await listen((s) => {
+    s.on('error', () => {});
+  });
   const r = await runTcpProbe(tcp(port, { readTimeoutMs: 150 }));
   t.is(r.connect, 'ok');
   t.is(r.end, 'idle');
@@ -128,7 +149,10 @@ test('tcp: closed port -> refused', async (t) => {
 });
 
 test('tcp: accept then close with zero bytes -> eof, nothing received', async (t) => {
-  const port = await listen((s) => { s.on('error', () => {}); s.end(); });
+  const port = await listen((s) => {
+    s.on('error', () => {});
+    s.end();
+  });
   const r = await runTcpProbe(tcp(port));
   t.is(r.connect, 'ok');
   t.is(r.received, '');
@@ -194,7 +218,10 @@ test('redis: closed port -> refused', async (t) => {
 });
 
 test('redis: accepted then closed -> closed', async (t) => {
-  const port = await listen((s) => { s.on('error', () => {}); s.end(); });
+  const port = await listen((s) => {
+    s.on('error', () => {});
+    s.end();
+  });
   const r = await runRedisProbe(redis(port));
   t.is(r.connect, 'ok');
   t.is(r.errorClass, 'closed');
@@ -210,7 +237,9 @@ test('redis: RST after the command -> reset', async (t) => {
 });
 
 test('redis: server that never answers -> timeout', async (t) => {
-  const port = await listen((s) => { s.on('error', () => {}); });
+  const port = await listen((s) => {
+    s.on('error', () => {});
+  });
   const r = await runRedisProbe(redis(port, { timeoutMs: 200 }));
   t.is(r.connect, 'ok');
   t.is(r.errorClass, 'timeout');
@@ -221,7 +250,9 @@ test('redis: server that never answers -> timeout', async (t) => {
 function startAgent(): { child: ChildProcess; next: () => Promise<unknown>; stderr: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'harness/probes/agent.ts'], { cwd: repoRoot, stdio: 'pipe' });
   let err = '';
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<unknown> => {
     const { value, done } = await lines.next();
@@ -235,12 +266,16 @@ test('agent: ready line, a tcp probe, bad requests, exit on stdin close', async 
   const port = await listen((s) => onFirstData(s, () => s.end('bye\n')));
   const refused = await closedPort();
   const agent = startAgent();
-  t.teardown(() => { if (agent.child.exitCode === null) agent.child.kill('SIGKILL'); });
-  const write = (line: string): void => { agent.child.stdin!.write(`${line}\n`); };
+  t.teardown(() => {
+    if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
+  });
+  const write = (line: string): void => {
+    agent.child.stdin!.write(`${line}\n`);
+  };
 
   t.deepEqual(await agent.next(), { ready: true });
   write(JSON.stringify({ id: 1, probe: tcp(port) }));
-  const first = await agent.next() as { id: number; result: { received: string; end: string; localPort: number } };
+  const first = (await agent.next()) as { id: number; result: { received: string; end: string; localPort: number } };
   t.is(first.id, 1);
   t.is(first.result.received, 'bye\n');
   t.is(first.result.end, 'eof');
@@ -249,7 +284,7 @@ test('agent: ready line, a tcp probe, bad requests, exit on stdin close', async 
   write('not json');
   t.like(await agent.next(), { id: -1 });
   write(JSON.stringify({ id: 2, probe: { kind: 'udp', host: 'x', port: 1 } }));
-  const bad = await agent.next() as { id: number; error: string };
+  const bad = (await agent.next()) as { id: number; error: string };
   t.is(bad.id, 2);
   t.regex(bad.error, /bad request/);
   // A failing redis probe must not leak ioredis' "Unhandled error event" noise.

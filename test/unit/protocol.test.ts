@@ -5,7 +5,12 @@ import { visibleServices } from '../../harness/model/meshServices.ts';
 import { parseScenario } from '../../harness/scenario/load.ts';
 
 const k8s = (name: string, port = 7000, extra: { protocol?: string; appProtocol?: string } = {}): Protocol =>
-  kubernetesPortProtocol({ name, port, protocol: extra.protocol ?? 'TCP', ...(extra.appProtocol !== undefined ? { appProtocol: extra.appProtocol } : {}) });
+  kubernetesPortProtocol({
+    name,
+    port,
+    protocol: extra.protocol ?? 'TCP',
+    ...(extra.appProtocol !== undefined ? { appProtocol: extra.appProtocol } : {}),
+  });
 
 test('port name prefix before the first dash picks the protocol', (t) => {
   t.is(k8s('http-web'), 'HTTP');
@@ -132,7 +137,11 @@ probes: [{ name: p, from: sleep, tcp: { host: 10.0.0.6, port: 7000 }, expect: {}
   const [se] = visibleServices(scenario.mesh, 'default');
   t.deepEqual(
     se!.ports.map((p) => [p.port, p.protocol]),
-    [[7000, 'AUTO'], [7001, 'TCP'], [3306, 'AUTO']],
+    [
+      [7000, 'AUTO'],
+      [7001, 'TCP'],
+      [3306, 'AUTO'],
+    ],
   );
 });
 

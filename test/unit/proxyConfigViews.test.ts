@@ -77,12 +77,22 @@ const WEB = inline(
 // --- tabwriter
 
 test('tabwrite pads each column to its widest cell plus the padding, leaves the last cell and trailing blanks alone', (t) => {
-  const out = tabwrite([['A', 'BB', 'C'], ['long', '', 'x'], ['é', 'y', '']], { padding: 2 });
+  const out = tabwrite(
+    [
+      ['A', 'BB', 'C'],
+      ['long', '', 'x'],
+      ['é', 'y', ''],
+    ],
+    { padding: 2 },
+  );
   t.is(out, table('A     BB  C', 'long      x', 'é     y'));
 });
 
 test('the seed endpoint table is tabwriter padding 5 (the listener seed is padding 1)', (t) => {
-  const rows = [['ENDPOINT', 'STATUS', 'OUTLIER CHECK', 'CLUSTER'], ['172.20.0.30:3306', 'HEALTHY', 'OK', 'outbound|3306||mysql-server.demo1.svc.cluster.local']];
+  const rows = [
+    ['ENDPOINT', 'STATUS', 'OUTLIER CHECK', 'CLUSTER'],
+    ['172.20.0.30:3306', 'HEALTHY', 'OK', 'outbound|3306||mysql-server.demo1.svc.cluster.local'],
+  ];
   t.is(
     tabwrite(rows, { padding: 5 }),
     table(
@@ -149,7 +159,11 @@ test('seed table 2 exactly: an HTTP port and a sniffed ClusterIP port on 80 (--p
 test('modern virtualOutbound: the catch-all and its loop guard (a BlackHoleCluster tcp_proxy reads Non-HTTP/Non-TCP)', (t) => {
   t.is(
     listenerTable(seed('redis-7000-modern'), { port: 15001 }),
-    table('ADDRESS PORT  MATCH         DESTINATION', '0.0.0.0 15001 ALL           PassthroughCluster', '0.0.0.0 15001 Addr: *:15001 Non-HTTP/Non-TCP'),
+    table(
+      'ADDRESS PORT  MATCH         DESTINATION',
+      '0.0.0.0 15001 ALL           PassthroughCluster',
+      '0.0.0.0 15001 Addr: *:15001 Non-HTTP/Non-TCP',
+    ),
   );
 });
 
@@ -165,10 +179,26 @@ test('a TLS ServiceEntry without addresses shows its SNI chain', (t) => {
 });
 
 test('listener filters: --address, --type (case-insensitive), and a port nobody listens on', (t) => {
-  t.deepEqual(selectListeners(MYSQL, { address: '10.68.228.107' }).map((l) => l.name), ['10.68.228.107_3306']);
-  t.deepEqual(selectListeners(WEB, { type: 'http' }).map((l) => l.name).sort(), ['0.0.0.0_80', '10.200.1.132_80']);
-  t.deepEqual(selectListeners(WEB, { type: 'TCP' }).map((l) => l.name).sort(), ['0.0.0.0_443', 'virtualOutbound']);
-  t.deepEqual(selectListeners(WEB, { address: '0.0.0.0', port: 80 }).map((l) => l.name), ['0.0.0.0_80']);
+  t.deepEqual(
+    selectListeners(MYSQL, { address: '10.68.228.107' }).map((l) => l.name),
+    ['10.68.228.107_3306'],
+  );
+  t.deepEqual(
+    selectListeners(WEB, { type: 'http' })
+      .map((l) => l.name)
+      .sort(),
+    ['0.0.0.0_80', '10.200.1.132_80'],
+  );
+  t.deepEqual(
+    selectListeners(WEB, { type: 'TCP' })
+      .map((l) => l.name)
+      .sort(),
+    ['0.0.0.0_443', 'virtualOutbound'],
+  );
+  t.deepEqual(
+    selectListeners(WEB, { address: '0.0.0.0', port: 80 }).map((l) => l.name),
+    ['0.0.0.0_80'],
+  );
   t.is(listenerTable(MYSQL, { port: 9999 }), table('ADDRESS PORT MATCH DESTINATION'));
 });
 
@@ -181,15 +211,25 @@ test('port sorts before address, and addresses sort as strings (10.100.x before 
     - { name: istiod, namespace: istio-system, clusterIP: 10.100.93.102, ports: [{ name: tls, port: 443 }] }
     - { name: kube-dns, namespace: kube-system, clusterIP: 10.96.0.10, ports: [{ name: tcp-dns, port: 53 }] }`,
   );
-  const rows = listenerTable(dump).trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(' '));
+  const rows = listenerTable(dump)
+    .trimEnd()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(/\s+/).slice(0, 2).join(' '));
   t.deepEqual(rows, ['10.96.0.10 53', '10.100.93.102 443', '10.96.0.1 443', '0.0.0.0 15001', '0.0.0.0 15001']);
 });
 
 test('chain matches: prefix ranges with and without a destination port, transport protocols other than raw_buffer', (t) => {
   t.is(describeChainMatch({ prefix_ranges: [{ address_prefix: '10.0.0.0', prefix_len: 24 }] }), 'Addr: 10.0.0.0/24');
-  t.is(describeChainMatch({ prefix_ranges: [{ address_prefix: '10.0.0.0', prefix_len: 24 }], destination_port: 15001 }), 'Addr: 10.0.0.0/24:15001');
+  t.is(
+    describeChainMatch({ prefix_ranges: [{ address_prefix: '10.0.0.0', prefix_len: 24 }], destination_port: 15001 }),
+    'Addr: 10.0.0.0/24:15001',
+  );
   t.is(describeChainMatch({ transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] }), 'App: HTTP');
-  t.is(describeChainMatch({ transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }), 'Trans: tls; App: istio-peer-exchange,istio');
+  t.is(
+    describeChainMatch({ transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }),
+    'Trans: tls; App: istio-peer-exchange,istio',
+  );
   t.is(describeChainMatch({ server_names: ['a.example', 'b.example'], transport_protocol: 'tls' }), 'SNI: a.example,b.example; Trans: tls');
   t.is(describeChainMatch(undefined), 'ALL');
 });
@@ -209,7 +249,9 @@ test('static listeners with an inline route (a real sidecar dump) are listed too
                   filters: [
                     {
                       name: 'envoy.filters.network.http_connection_manager',
-                      typed_config: { route_config: { virtual_hosts: [{ domains: ['*'], routes: [{ match: { prefix: '/healthz/ready' } }] }] } },
+                      typed_config: {
+                        route_config: { virtual_hosts: [{ domains: ['*'], routes: [{ match: { prefix: '/healthz/ready' } }] }] },
+                      },
                     },
                   ],
                 },
@@ -228,7 +270,10 @@ test('-o json: the matching listeners, camelCase keys, 4-space indent, no Any @t
   t.true(out.startsWith('[\n    {\n        "name": '), out.slice(0, 40));
   const list = JSON.parse(out) as Json[];
   // Dump order (the Service was built before the ServiceEntry), not the table's sort.
-  t.deepEqual(list.map((l) => l.name), ['10.68.228.107_3306', '0.0.0.0_3306']);
+  t.deepEqual(
+    list.map((l) => l.name),
+    ['10.68.228.107_3306', '0.0.0.0_3306'],
+  );
   const first = list[1] as any;
   t.deepEqual(first.address, { socketAddress: { address: '0.0.0.0', portValue: 3306 } });
   t.is(first.filterChains[0].filters[0].typedConfig.statPrefix, 'outbound|3306||mysql.demo');
@@ -240,7 +285,7 @@ test('-o json: the matching listeners, camelCase keys, 4-space indent, no Any @t
 test('toCamelCase keeps map keys and Struct fields as they are', (t) => {
   const converted = toCamelCase({
     alt_stat_name: 'x',
-    metadata: { filter_metadata: { 'istio': { config: '/apis/x', some_key: 1 } } },
+    metadata: { filter_metadata: { istio: { config: '/apis/x', some_key: 1 } } },
     typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { explicit_http_config: {} } },
     list: [{ port_value: 1 }],
   });
@@ -259,7 +304,9 @@ test('toCamelCase keeps map keys and Struct fields as they are', (t) => {
 test('cluster table: special clusters first by name, then FQDN/port/direction from outbound|PORT||FQDN', (t) => {
   const dump = structuredClone(WEB);
   const github = selectClusters(dump, { fqdn: 'raw.githubusercontent.com' })[0]!;
-  github.metadata = { filter_metadata: { istio: { config: '/apis/networking.istio.io/v1alpha3/namespaces/default/destination-rule/github' } } };
+  github.metadata = {
+    filter_metadata: { istio: { config: '/apis/networking.istio.io/v1alpha3/namespaces/default/destination-rule/github' } },
+  };
   t.is(
     clusterTable(dump),
     table(
@@ -276,11 +323,17 @@ test('cluster table: special clusters first by name, then FQDN/port/direction fr
 test('cluster filters match parts of the name, like istioctl: --fqdn, --port, --direction', (t) => {
   const names = (f: Parameters<typeof selectClusters>[1]) => selectClusters(seed('redis-7000-fix-service-endpoints'), f).map((c) => c.name);
   t.deepEqual(names({ fqdn: 'rediscluster', port: 7001 }), ['outbound|7001||rediscluster.dev-self.svc.cluster.local']);
-  t.deepEqual(names({ port: 7000 }), ['outbound|7000||rediscluster.dev-self.svc.cluster.local', 'outbound|7000||web-admin.ops.svc.cluster.local']);
+  t.deepEqual(names({ port: 7000 }), [
+    'outbound|7000||rediscluster.dev-self.svc.cluster.local',
+    'outbound|7000||web-admin.ops.svc.cluster.local',
+  ]);
   t.deepEqual(names({ direction: 'inbound' }), []);
   t.is(names({ direction: 'outbound' }).length, 5);
   const json = JSON.parse(proxyConfigView('cluster', MYSQL, { fqdn: 'mysql.demo' }, 'json')) as Json[];
-  t.deepEqual(json.map((c) => [c.name, c.altStatName, c.connectTimeout]), [['outbound|3306||mysql.demo', 'outbound|3306||mysql.demo;', '10s']]);
+  t.deepEqual(
+    json.map((c) => [c.name, c.altStatName, c.connectTimeout]),
+    [['outbound|3306||mysql.demo', 'outbound|3306||mysql.demo;', '10s']],
+  );
 });
 
 // --- routes
@@ -298,13 +351,27 @@ test('route table: one row per virtual host and route; the allow_any passthrough
 
 test('REGISTRY_ONLY: the block_all catch-all (a direct response, not passthrough) is listed as *', (t) => {
   const rows = routeTable(seed('redis-7000-registry-only')).trimEnd().split('\n').slice(1);
-  t.deepEqual(rows.map((r) => r.split(/ {2,}/)), [['7000', 'web-admin.ops, web-admin.ops.svc.cluster + 1 more...', '/*'], ['7000', '*', '/*']]);
+  t.deepEqual(
+    rows.map((r) => r.split(/ {2,}/)),
+    [
+      ['7000', 'web-admin.ops, web-admin.ops.svc.cluster + 1 more...', '/*'],
+      ['7000', '*', '/*'],
+    ],
+  );
 });
 
 test('route domains: without ports, minus names whose shorter form is listed, two shown', (t) => {
   t.is(describeRouteDomains(['*']), '*');
   t.is(describeRouteDomains(['webserverv1', 'webserverv1:80']), 'webserverv1');
-  const istio = ['reviews.default.svc.cluster.local', 'reviews.default.svc.cluster.local:9080', 'reviews', 'reviews:9080', 'reviews.default.svc', 'reviews.default', '10.0.0.1'];
+  const istio = [
+    'reviews.default.svc.cluster.local',
+    'reviews.default.svc.cluster.local:9080',
+    'reviews',
+    'reviews:9080',
+    'reviews.default.svc',
+    'reviews.default',
+    '10.0.0.1',
+  ];
   t.is(describeRouteDomains(istio), 'reviews, reviews.default + 1 more...');
   t.is(describeRouteDomains(['a.b.svc.cluster.local', 'a.b']), 'a.b');
   t.is(describeRouteDomains(['[fd00:10:96::7fc7]', '[fd00:10:96::7fc7]:80', 'x']), '[fd00:10:96::7fc7], x');
@@ -313,11 +380,22 @@ test('route domains: without ports, minus names whose shorter form is listed, tw
 test('route --name, numeric route names first, and the VirtualService from route metadata', (t) => {
   const dump = structuredClone(WEB);
   const r80 = selectRoutes(dump, { name: '80' });
-  t.deepEqual(r80.map((r) => r.name), ['80']);
-  t.deepEqual(selectRoutes(dump).map((r) => r.name), ['80', 'proxy.default.svc.cluster.local:80']);
+  t.deepEqual(
+    r80.map((r) => r.name),
+    ['80'],
+  );
+  t.deepEqual(
+    selectRoutes(dump).map((r) => r.name),
+    ['80', 'proxy.default.svc.cluster.local:80'],
+  );
   const vh = (r80[0]!.virtual_hosts as any[])[0];
-  vh.routes[0].metadata = { filter_metadata: { istio: { config: '/apis/networking.istio.io/v1alpha3/namespaces/default/virtual-service/webserver' } } };
-  t.is(routeTable(dump, { name: '80' }), table('NAME     DOMAINS         MATCH     VIRTUAL SERVICE', '80       webserverv1     /*        webserver.default'));
+  vh.routes[0].metadata = {
+    filter_metadata: { istio: { config: '/apis/networking.istio.io/v1alpha3/namespaces/default/virtual-service/webserver' } },
+  };
+  t.is(
+    routeTable(dump, { name: '80' }),
+    table('NAME     DOMAINS         MATCH     VIRTUAL SERVICE', '80       webserverv1     /*        webserver.default'),
+  );
 });
 
 // --- endpoints
@@ -351,7 +429,10 @@ test('endpoint filters: --port, --address, --cluster; -o json keeps only matchin
   t.is(rows({ address: '10.0.0.6' }), 4);
   t.is(rows({ address: '10.0.0.7' }), 0);
   t.is(rows({ cluster: 'outbound|7003||rediscluster.dev-self.svc.cluster.local' }), 1);
-  t.deepEqual(selectEndpoints(dump, { port: 7002 }).map((a) => a.cluster_name), ['outbound|7002||rediscluster.dev-self.svc.cluster.local']);
+  t.deepEqual(
+    selectEndpoints(dump, { port: 7002 }).map((a) => a.cluster_name),
+    ['outbound|7002||rediscluster.dev-self.svc.cluster.local'],
+  );
   const json = JSON.parse(proxyConfigView('endpoint', dump, { port: 7002 }, 'json')) as any[];
   t.deepEqual(json[0].endpoints[0].lbEndpoints[0].endpoint.address.socketAddress, { address: '10.0.0.6', portValue: 7002 });
 });

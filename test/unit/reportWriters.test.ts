@@ -32,8 +32,18 @@ function probeOutcome(spec: unknown, result: ProbeResult, conntrack: string[], s
 
 function tcpResult(port: number, localPort: number, received: string, over: Partial<ProbeResult> = {}): ProbeResult {
   return {
-    kind: 'tcp', target: `10.0.0.6:${port}`, address: '10.0.0.6', localAddress: POD, localPort, connect: 'ok',
-    received, receivedBytes: Buffer.byteLength(received, 'latin1'), end: 'idle', errorClass: 'none', durationMs: 1_250, ...over,
+    kind: 'tcp',
+    target: `10.0.0.6:${port}`,
+    address: '10.0.0.6',
+    localAddress: POD,
+    localPort,
+    connect: 'ok',
+    received,
+    receivedBytes: Buffer.byteLength(received, 'latin1'),
+    end: 'idle',
+    errorClass: 'none',
+    durationMs: 1_250,
+    ...over,
   };
 }
 
@@ -42,7 +52,12 @@ const redirectedLeg = (sport: number, dport: number) =>
 const upstreamLeg = (sport: number, dport: number) =>
   `ipv4     2 tcp      6 110 TIME_WAIT src=${POD} dst=10.0.0.6 sport=${sport} dport=${dport} src=10.0.0.6 dst=${POD} sport=${dport} dport=${sport} [ASSURED] mark=0 zone=0 use=2`;
 
-const tcpProbe = (name: string, port: number, expect: unknown) => ({ name, from: 'sleep', tcp: { host: '10.0.0.6', port, send: 'keys *\n' }, expect });
+const tcpProbe = (name: string, port: number, expect: unknown) => ({
+  name,
+  from: 'sleep',
+  tcp: { host: '10.0.0.6', port, send: 'keys *\n' },
+  expect,
+});
 
 const passing7001 = probeOutcome(
   tcpProbe('nc-7001', 7001, { client: { received: NOAUTH }, conntrack: { path: 'redirected', legs: 2, upstream: '10.0.0.6:7001' } }),
@@ -77,22 +92,48 @@ const podChecksOk = checkIptablesSave(
 
 function outcome(name: string, probes: ProbeOutcome[], extra: Partial<ScenarioOutcome> = {}): ScenarioOutcome {
   return {
-    name, ok: probes.every((p) => p.ok) && !extra.error, runDir: `/work/main/runs/20250101-120000-${name}-el3f`, backend: 'netns/model', probes, podChecks: [],
-    durationMs: 5_700, timings: { upMs: 3_100, probesMs: 1_900, downMs: 700 }, ...extra,
+    name,
+    ok: probes.every((p) => p.ok) && !extra.error,
+    runDir: `/work/main/runs/20250101-120000-${name}-el3f`,
+    backend: 'netns/model',
+    probes,
+    podChecks: [],
+    durationMs: 5_700,
+    timings: { upMs: 3_100, probesMs: 1_900, downMs: 700 },
+    ...extra,
   };
 }
 
-function run(scenario: string, status: ScenarioRun['status'], o: ScenarioOutcome | undefined, extra: Partial<ScenarioRun> = {}): ScenarioRun {
+function run(
+  scenario: string,
+  status: ScenarioRun['status'],
+  o: ScenarioOutcome | undefined,
+  extra: Partial<ScenarioRun> = {},
+): ScenarioRun {
   return {
-    scenario, description: `${scenario} <described> & "quoted"`, tags: ['seed-000', 'legacy'], istio: '1.4', backend: 'netns', attempt: 1,
-    ...(o ? { outcome: o } : {}), status, startedAt: '2025-01-01T12:00:00.000Z', durationMs: o?.durationMs ?? 0, ...extra,
+    scenario,
+    description: `${scenario} <described> & "quoted"`,
+    tags: ['seed-000', 'legacy'],
+    istio: '1.4',
+    backend: 'netns',
+    attempt: 1,
+    ...(o ? { outcome: o } : {}),
+    status,
+    startedAt: '2025-01-01T12:00:00.000Z',
+    durationMs: o?.durationMs ?? 0,
+    ...extra,
   };
 }
 
 const RUNS: ScenarioRun[] = [
   run('redis-7000-modern', 'passed', outcome('redis-7000-modern', [passing7001], { podChecks: podChecksOk })),
   run('redis-7000', 'failed', outcome('redis-7000', [passing7001, wrong7000, erroredProbe])),
-  run('mysql-3306', 'error', outcome('mysql-3306', [], { error: 'lab up: mariadb did not start within 20 s <see servers/mariadb.log>\r\n\u0000' }), { reason: 'lab up: mariadb did not start' }),
+  run(
+    'mysql-3306',
+    'error',
+    outcome('mysql-3306', [], { error: 'lab up: mariadb did not start within 20 s <see servers/mariadb.log>\r\n\u0000' }),
+    { reason: 'lab up: mariadb did not start' },
+  ),
   run('no-outcome', 'error', undefined, { reason: 'runner threw: ENOSPC' }),
   run('registry-only-http', 'interrupted', outcome('registry-only-http', [passing7001]), { reason: 'SIGINT (Ctrl-C)' }),
   run('registry-only-https', 'skipped', undefined, { reason: 'not started: SIGINT (Ctrl-C)' }),
@@ -101,20 +142,44 @@ const RUNS: ScenarioRun[] = [
 ];
 
 const SUITE: SuiteResult = {
-  startedAt: '2025-01-01T12:00:00.000Z', finishedAt: '2025-01-01T12:01:00.000Z', durationMs: 60_000, backend: 'netns',
-  runs: RUNS, interrupted: 'SIGINT (Ctrl-C)', selection: ['redis-*', 'mysql-3306'],
+  startedAt: '2025-01-01T12:00:00.000Z',
+  finishedAt: '2025-01-01T12:01:00.000Z',
+  durationMs: 60_000,
+  backend: 'netns',
+  runs: RUNS,
+  interrupted: 'SIGINT (Ctrl-C)',
+  selection: ['redis-*', 'mysql-3306'],
 };
 
 // ------------------------------------------------------------------------------- parsing back
 
-interface XmlResult { message?: string; type?: string; '#text'?: string }
-interface XmlCase { name: string; classname: string; time: string; failure?: XmlResult; error?: XmlResult; skipped?: XmlResult | ''; 'system-out'?: string }
+interface XmlResult {
+  message?: string;
+  type?: string;
+  '#text'?: string;
+}
+interface XmlCase {
+  name: string;
+  classname: string;
+  time: string;
+  failure?: XmlResult;
+  error?: XmlResult;
+  skipped?: XmlResult | '';
+  'system-out'?: string;
+}
 interface XmlSuite {
-  name: string; tests: string; failures: string; errors: string; skipped: string; time: string;
+  name: string;
+  tests: string;
+  failures: string;
+  errors: string;
+  skipped: string;
+  time: string;
   properties: { property: { name: string; value: string }[] };
   testcase: XmlCase[];
 }
-interface XmlDoc { testsuites: { tests: string; failures: string; errors: string; skipped: string; testsuite?: XmlSuite[] } }
+interface XmlDoc {
+  testsuites: { tests: string; failures: string; errors: string; skipped: string; testsuite?: XmlSuite[] };
+}
 
 function parse(xml: string): XmlDoc {
   const valid = XMLValidator.validate(xml);
@@ -138,7 +203,12 @@ const suite = (name: string) => {
   if (!s) throw new Error(`no testsuite ${name}; have ${suites.map((x) => x.name).join(', ')}`);
   return s;
 };
-const counts = (s: XmlSuite) => ({ tests: Number(s.tests), failures: Number(s.failures), errors: Number(s.errors), skipped: Number(s.skipped) });
+const counts = (s: XmlSuite) => ({
+  tests: Number(s.tests),
+  failures: Number(s.failures),
+  errors: Number(s.errors),
+  skipped: Number(s.skipped),
+});
 const testcase = (s: XmlSuite, name: string) => {
   const c = s.testcase.find((x) => x.name === name);
   if (!c) throw new Error(`no testcase ${name} in ${s.name}`);
@@ -182,7 +252,16 @@ test('junit: root totals are the sums of the testsuites', (t) => {
 test('junit: failing testsuites first, then the rest in run order', (t) => {
   t.deepEqual(
     suites.map((s) => s.name),
-    ['redis-7000', 'mysql-3306', 'no-outcome', 'flaky (attempt 2)', 'redis-7000-modern', 'registry-only-http', 'registry-only-https', 'flaky (attempt 1)'],
+    [
+      'redis-7000',
+      'mysql-3306',
+      'no-outcome',
+      'flaky (attempt 2)',
+      'redis-7000-modern',
+      'registry-only-http',
+      'registry-only-https',
+      'flaky (attempt 1)',
+    ],
   );
 });
 
@@ -198,7 +277,11 @@ test('junit: a failed probe: the first failing check as the message, every check
   const failure = c.failure!;
   t.truthy(failure);
   t.is(c.error, undefined);
-  t.is(failure.message, `client received: expected ${JSON.stringify(NOAUTH)}, saw ${JSON.stringify(RECEIVED_400)}`, 'the check shows the bytes JSON-escaped, so the NUL stays visible as \\u0000');
+  t.is(
+    failure.message,
+    `client received: expected ${JSON.stringify(NOAUTH)}, saw ${JSON.stringify(RECEIVED_400)}`,
+    'the check shows the bytes JSON-escaped, so the NUL stays visible as \\u0000',
+  );
   t.regex(failure.message!, /^client received: expected "-NOAUTH Authentication required\.\\r\\n", saw "HTTP\/1\.1 400 Bad Request\\r\\n/);
   const body = failure['#text']!;
   t.regex(body, /✔ client connect: expected ok, saw ok/);
@@ -238,7 +321,10 @@ test('junit: pod-state testcase when the scenario has pod checks', (t) => {
 
 test('junit: set-up failure and missing outcome become a `setup` testcase with <error>', (t) => {
   const s = suite('mysql-3306');
-  t.deepEqual(s.testcase.map((c) => c.name), ['setup']);
+  t.deepEqual(
+    s.testcase.map((c) => c.name),
+    ['setup'],
+  );
   const err = testcase(s, 'setup').error!;
   t.is(err.message, 'lab up: mariadb did not start within 20 s <see servers/mariadb.log>\\r\\n');
   t.regex(err['#text']!, /run directory: \/work\/main\/runs\/20250101-120000-mysql-3306-el3f/);
@@ -284,8 +370,14 @@ test('junit: an empty run is still a valid document', (t) => {
 
 test('junitSuites agrees with the rendered XML', (t) => {
   const model = junitSuites(SUITE);
-  t.deepEqual(model.map((s) => s.name), suites.map((s) => s.name));
-  t.deepEqual(model.map((s) => [s.tests, s.failures, s.errors, s.skipped]), suites.map((s) => [Number(s.tests), Number(s.failures), Number(s.errors), Number(s.skipped)]));
+  t.deepEqual(
+    model.map((s) => s.name),
+    suites.map((s) => s.name),
+  );
+  t.deepEqual(
+    model.map((s) => [s.tests, s.failures, s.errors, s.skipped]),
+    suites.map((s) => [Number(s.tests), Number(s.failures), Number(s.errors), Number(s.skipped)]),
+  );
 });
 
 test('xml escaping helpers: forbidden characters dropped, CR/LF/tab kept visible in attributes', (t) => {
@@ -343,7 +435,12 @@ test('writeSuiteReports: writes every file and result.json round-trips', (t) => 
   const dir = join(tmp(), 'report');
   t.teardown(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
   const paths = writeSuiteReports(dir, SUITE, { html: '<!doctype html><title>r</title>' });
-  t.deepEqual(paths, { junit: join(dir, 'junit.xml'), result: join(dir, 'result.json'), timings: join(dir, 'timings.json'), html: join(dir, 'report.html') });
+  t.deepEqual(paths, {
+    junit: join(dir, 'junit.xml'),
+    result: join(dir, 'result.json'),
+    timings: join(dir, 'timings.json'),
+    html: join(dir, 'report.html'),
+  });
   t.deepEqual(readdirSync(dir).sort(), ['junit.xml', 'report.html', 'result.json', 'timings.json']);
   t.is(readFileSync(paths.junit, 'utf8'), xml);
   t.is(readFileSync(paths.html!, 'utf8'), '<!doctype html><title>r</title>');
@@ -381,14 +478,31 @@ test('timings.json: per run phases and suite totals; optional phases only when m
   const timings = JSON.parse(readFileSync(paths.timings, 'utf8')) as ReturnType<typeof suiteTimings>;
   t.deepEqual(timings.phases, { labUpMs: 'lab up', probesMs: 'probes', teardownMs: 'teardown' });
   t.is(timings.runs.length, RUNS.length);
-  t.deepEqual(timings.runs[0], { scenario: 'redis-7000-modern', attempt: 1, status: 'passed', labUpMs: 3_100, probesMs: 1_900, teardownMs: 700, totalMs: 5_700 });
+  t.deepEqual(timings.runs[0], {
+    scenario: 'redis-7000-modern',
+    attempt: 1,
+    status: 'passed',
+    labUpMs: 3_100,
+    probesMs: 1_900,
+    teardownMs: 700,
+    totalMs: 5_700,
+  });
   t.deepEqual(timings.runs[3], { scenario: 'no-outcome', attempt: 1, status: 'error', labUpMs: 0, probesMs: 0, teardownMs: 0, totalMs: 0 });
   t.false('serversReadyMs' in timings.runs[0]!);
   const withOutcome = RUNS.filter((r) => r.outcome).length;
-  t.deepEqual(timings.totals, { runs: RUNS.length, labUpMs: 3_100 * withOutcome, probesMs: 1_900 * withOutcome, teardownMs: 700 * withOutcome, totalMs: 5_700 * withOutcome, wallMs: 60_000 });
+  t.deepEqual(timings.totals, {
+    runs: RUNS.length,
+    labUpMs: 3_100 * withOutcome,
+    probesMs: 1_900 * withOutcome,
+    teardownMs: 700 * withOutcome,
+    totalMs: 5_700 * withOutcome,
+    wallMs: 60_000,
+  });
 
   // A runner that measures servers and sidecars separately gets them in the file, in issue order.
-  const split = outcome('split', [passing7001], { timings: { upMs: 3_000, probesMs: 1_000, downMs: 500, serversReadyMs: 800, sidecarsReadyMs: 1_200 } as ScenarioOutcome['timings'] });
+  const split = outcome('split', [passing7001], {
+    timings: { upMs: 3_000, probesMs: 1_000, downMs: 500, serversReadyMs: 800, sidecarsReadyMs: 1_200 } as ScenarioOutcome['timings'],
+  });
   const t2 = suiteTimings({ ...SUITE, runs: [run('split', 'passed', split), RUNS[0]!] });
   t.deepEqual(Object.values(t2.phases), ['lab up', 'servers ready', 'sidecars ready', 'probes', 'teardown']);
   t.is(t2.runs[0]!.serversReadyMs, 800);

@@ -20,8 +20,14 @@ test('parseAge: s, m, h, d; anything else is refused with what is expected', (t)
 });
 
 test('prunable: older than an age, or beyond the newest N; only what the lab wrote', (t) => {
-  t.deepEqual(prunable(entries, { olderThanMs: 7 * DAY, now, live: [] }), ['20261120-010000-suite-bbbbbb', '20261101-010000-mysql-http-port-hang-egl-cccccc']);
-  t.deepEqual(prunable(entries, { keep: 1, now, live: [] }), ['20261120-010000-suite-bbbbbb', '20261101-010000-mysql-http-port-hang-egl-cccccc']);
+  t.deepEqual(prunable(entries, { olderThanMs: 7 * DAY, now, live: [] }), [
+    '20261120-010000-suite-bbbbbb',
+    '20261101-010000-mysql-http-port-hang-egl-cccccc',
+  ]);
+  t.deepEqual(prunable(entries, { keep: 1, now, live: [] }), [
+    '20261120-010000-suite-bbbbbb',
+    '20261101-010000-mysql-http-port-hang-egl-cccccc',
+  ]);
   t.deepEqual(prunable(entries, { keep: 5, now, live: [] }), []);
 });
 

@@ -33,9 +33,12 @@ const CATALOG: Array<[scenario: string, probe: string, success: boolean, why: st
   ['registry-only-fix-serviceentry', 'curl-http-httpbin', true, 'exit 0, 200 through the ServiceEntry'],
 ];
 
-test('expectsSuccess classifies the catalog\'s probes', (t) => {
+test("expectsSuccess classifies the catalog's probes", (t) => {
   const seen = CATALOG.map(([s, p]) => [s, p, expectsSuccess(catalogProbe(s, p))]);
-  t.deepEqual(seen, CATALOG.map(([s, p, ok]) => [s, p, ok]));
+  t.deepEqual(
+    seen,
+    CATALOG.map(([s, p, ok]) => [s, p, ok]),
+  );
   // Both kinds are represented, so a constant answer cannot pass.
   t.true(CATALOG.filter((c) => c[2]).length >= 7);
   t.true(CATALOG.filter((c) => !c[2]).length >= 10);
@@ -76,12 +79,17 @@ test('runWithRetry: retries an expected success until the judge accepts, and sto
   let runs = 0;
   const slept: number[] = [];
   const retried: number[] = [];
-  const r = await runWithRetry(async () => results[runs++]!, (x) => x === 'ok', catalogProbe('redis-7000-modern', 'nc-7001'), {
-    attempts: 5,
-    delayMs: 750,
-    sleep: async (ms) => void slept.push(ms),
-    onRetry: (_failed, attempt) => void retried.push(attempt),
-  });
+  const r = await runWithRetry(
+    async () => results[runs++]!,
+    (x) => x === 'ok',
+    catalogProbe('redis-7000-modern', 'nc-7001'),
+    {
+      attempts: 5,
+      delayMs: 750,
+      sleep: async (ms) => void slept.push(ms),
+      onRetry: (_failed, attempt) => void retried.push(attempt),
+    },
+  );
   t.deepEqual(r, { result: 'ok', attempts: 3 });
   t.is(runs, 3);
   t.deepEqual(slept, [750, 750]);
@@ -90,21 +98,40 @@ test('runWithRetry: retries an expected success until the judge accepts, and sto
 
 test('runWithRetry: a first success runs once', async (t) => {
   let runs = 0;
-  const r = await runWithRetry(async () => ++runs, () => true, catalogProbe('virtualservice-timeout', 'delay-1-succeeds'), { attempts: 3, delayMs: 10, sleep: noSleep });
+  const r = await runWithRetry(
+    async () => ++runs,
+    () => true,
+    catalogProbe('virtualservice-timeout', 'delay-1-succeeds'),
+    { attempts: 3, delayMs: 10, sleep: noSleep },
+  );
   t.deepEqual(r, { result: 1, attempts: 1 });
 });
 
 test('runWithRetry: an expected success that never passes returns the last result after `attempts` runs', async (t) => {
   let runs = 0;
-  const r = await runWithRetry(async () => `run ${++runs}`, () => false, catalogProbe('redis-7000-modern', 'nc-7000'), { attempts: 3, delayMs: 10, sleep: noSleep });
+  const r = await runWithRetry(
+    async () => `run ${++runs}`,
+    () => false,
+    catalogProbe('redis-7000-modern', 'nc-7000'),
+    { attempts: 3, delayMs: 10, sleep: noSleep },
+  );
   t.deepEqual(r, { result: 'run 3', attempts: 3 });
 });
 
 test('runWithRetry: an expected failure runs exactly once even when the judge rejects it', async (t) => {
-  for (const [s, p] of [['redis-7000-registry-only', 'nc-7001'], ['registry-only-http', 'curl-http-httpbin'], ['mysql-http-port-hang', 'mysql-external-hangs']] as const) {
+  for (const [s, p] of [
+    ['redis-7000-registry-only', 'nc-7001'],
+    ['registry-only-http', 'curl-http-httpbin'],
+    ['mysql-http-port-hang', 'mysql-external-hangs'],
+  ] as const) {
     let runs = 0;
     let slept = 0;
-    const r = await runWithRetry(async () => ++runs, () => false, catalogProbe(s, p), { attempts: 5, delayMs: 10, sleep: async () => void slept++ });
+    const r = await runWithRetry(
+      async () => ++runs,
+      () => false,
+      catalogProbe(s, p),
+      { attempts: 5, delayMs: 10, sleep: async () => void slept++ },
+    );
     t.deepEqual(r, { result: 1, attempts: 1 }, `${s}/${p}`);
     t.is(runs, 1);
     t.is(slept, 0);
@@ -117,6 +144,9 @@ test('runWithRetry: an exception from run propagates at once', async (t) => {
     runs++;
     throw new Error('kubectl: not found');
   };
-  await t.throwsAsync(runWithRetry(run, () => true, catalogProbe('redis-7000-modern', 'nc-7000'), { attempts: 3, delayMs: 10, sleep: noSleep }), { message: 'kubectl: not found' });
+  await t.throwsAsync(
+    runWithRetry(run, () => true, catalogProbe('redis-7000-modern', 'nc-7000'), { attempts: 3, delayMs: 10, sleep: noSleep }),
+    { message: 'kubectl: not found' },
+  );
   t.is(runs, 1);
 });

@@ -42,12 +42,17 @@ function assertIssue(t: import('ava').ExecutionContext, err: ScenarioError, path
   if (!row) return;
   if (typeof expected === 'string') t.true(row.includes(expected), `"${expected}" not in: ${row}`);
   else t.regex(row, expected);
-  t.true(err.issues.some((i) => i.path === path && i.line === line), JSON.stringify(err.issues));
+  t.true(
+    err.issues.some((i) => i.path === path && i.line === line),
+    JSON.stringify(err.issues),
+  );
 }
 
 // ---------------------------------------------------------------- the catalog
 
-const catalog = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).sort();
+const catalog = readdirSync(SCENARIO_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 test('the scenarios/ catalog is not empty', (t) => {
   t.true(catalog.length >= 6, catalog.join(', '));
@@ -131,7 +136,13 @@ test('duplicate probe names: the second is reported and points at the first', (t
 
 test('duplicate workload names are reported', (t) => {
   const text = yaml({ workloads: 'workloads:\n  - name: sleep\n    ip: 10.64.192.14\n  - name: sleep\n    ip: 10.64.192.15' });
-  assertIssue(t, fails(t, text), 'workloads[1].name', lineOf(text, 'name: sleep', 1), 'duplicate workload name "sleep" (also at workloads[0])');
+  assertIssue(
+    t,
+    fails(t, text),
+    'workloads[1].name',
+    lineOf(text, 'name: sleep', 1),
+    'duplicate workload name "sleep" (also at workloads[0])',
+  );
 });
 
 test('duplicate pod IPs are reported', (t) => {
@@ -148,23 +159,34 @@ test('bad CIDR in lab.podCIDR expects an IPv4 CIDR', (t) => {
 
 test('a workload outside lab.podCIDR is reported', (t) => {
   const text = yaml({ workloads: 'workloads:\n  - name: sleep\n    ip: 10.65.0.4' });
-  assertIssue(t, fails(t, text), 'workloads[0].ip', lineOf(text, 'ip: 10.65.0.4'), 'expected an address inside lab.podCIDR 10.64.192.0/24, got 10.65.0.4');
+  assertIssue(
+    t,
+    fails(t, text),
+    'workloads[0].ip',
+    lineOf(text, 'ip: 10.65.0.4'),
+    'expected an address inside lab.podCIDR 10.64.192.0/24, got 10.65.0.4',
+  );
 });
 
 // Annotation CIDRs are checked at load, with the annotation's own line.
 test('bad CIDR in the excludeOutboundIPRanges annotation is rejected at load', (t) => {
   const text = yaml({
-    workloads: 'workloads:\n  - name: sleep\n    ip: 10.64.192.14\n    annotations:\n      traffic.sidecar.istio.io/excludeOutboundIPRanges: "10.0.0.0/24,foo"',
+    workloads:
+      'workloads:\n  - name: sleep\n    ip: 10.64.192.14\n    annotations:\n      traffic.sidecar.istio.io/excludeOutboundIPRanges: "10.0.0.0/24,foo"',
   });
   const err = t.throws(() => parseScenario(text, FILE), { instanceOf: ScenarioError }) as ScenarioError;
-  t.regex(err.message, /workloads\[0\]\.annotations\.traffic\.sidecar\.istio\.io\/excludeOutboundIPRanges: expected a comma list of IPv4 CIDRs/);
+  t.regex(
+    err.message,
+    /workloads\[0\]\.annotations\.traffic\.sidecar\.istio\.io\/excludeOutboundIPRanges: expected a comma list of IPv4 CIDRs/,
+  );
   t.regex(err.message, /"foo"/);
   t.true(err.issues.every((i) => i.line === lineOf(text, 'excludeOutboundIPRanges')));
 });
 
 test('an annotation issue carries the line of the annotation', (t) => {
   const text = yaml({
-    workloads: 'workloads:\n  - name: sleep\n    ip: 10.64.192.14\n    annotations:\n      traffic.sidecar.istio.io/excludeOutboundIPRanges: "foo"',
+    workloads:
+      'workloads:\n  - name: sleep\n    ip: 10.64.192.14\n    annotations:\n      traffic.sidecar.istio.io/excludeOutboundIPRanges: "foo"',
   });
   const err = t.throws(() => parseScenario(text, FILE), { instanceOf: ScenarioError }) as ScenarioError;
   t.is(err.issues[0]?.line, lineOf(text, 'excludeOutboundIPRanges'));
@@ -197,7 +219,8 @@ test('probe "from" naming a missing workload lists the workloads', (t) => {
 
 test('a probe with both tcp and redis needs exactly one of them', (t) => {
   const text = yaml({
-    probes: 'probes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    redis: { host: 10.0.0.6, port: 7000 }\n    expect: {}',
+    probes:
+      'probes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    redis: { host: 10.0.0.6, port: 7000 }\n    expect: {}',
   });
   assertIssue(t, fails(t, text), 'probes[0]', lineOf(text, '- name: p'), 'a probe needs exactly one of tcp, redis, http, mysql');
 });
@@ -211,7 +234,13 @@ test('Endpoints without a Service are reported', (t) => {
   const text = yaml({
     mesh: 'mesh:\n  endpoints:\n    - name: orphan\n      namespace: dev\n      addresses: [10.0.0.6]\n      ports: [{ port: 7000 }]',
   });
-  assertIssue(t, fails(t, text), 'mesh.endpoints[0].name', lineOf(text, 'name: orphan'), 'expected a Service dev/orphan for these Endpoints');
+  assertIssue(
+    t,
+    fails(t, text),
+    'mesh.endpoints[0].name',
+    lineOf(text, 'name: orphan'),
+    'expected a Service dev/orphan for these Endpoints',
+  );
 });
 
 test('Endpoints match their Service by namespace too', (t) => {
@@ -227,7 +256,10 @@ test('invalid YAML is reported as a YAML ScenarioError naming the file, before a
   const text = 'name: inline\ndescription: d\nistio: "1.30\n';
   const err = fails(t, text);
   t.true(err.message.startsWith(`${FILE}: invalid scenario`));
-  t.deepEqual(err.issues.map((i) => [i.path, i.message]), [['', 'YAML: Missing closing "quote']]);
+  t.deepEqual(
+    err.issues.map((i) => [i.path, i.message]),
+    [['', 'YAML: Missing closing "quote']],
+  );
   t.true(err.message.includes('(top level): YAML: Missing closing "quote'));
 });
 
@@ -245,7 +277,10 @@ test('invalid YAML is reported with the line of the error', (t) => {
   const text = 'name: inline\ndescription: d\nworkloads:\n\t- name: sleep\n';
   const err = fails(t, text);
   t.true(err.issues.length > 0);
-  t.true(err.issues.every((i) => typeof i.line === 'number' && i.line > 0), JSON.stringify(err.issues));
+  t.true(
+    err.issues.every((i) => typeof i.line === 'number' && i.line > 0),
+    JSON.stringify(err.issues),
+  );
   t.regex(err.message, new RegExp(`${FILE}:\\d+: \\(top level\\): YAML: `));
 });
 
@@ -266,25 +301,47 @@ test('a stats expectation must be "+N", ">=N" or a number', (t) => {
 });
 
 test('a client expectation of another kind is refused on its own line: status on a tcp probe', (t) => {
-  const probes = 'probes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    expect:\n      client:\n        connect: ok\n        status: 200';
+  const probes =
+    'probes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    expect:\n      client:\n        connect: ok\n        status: 200';
   const text = yaml({ probes });
-  assertIssue(t, fails(t, text), 'probes[0].expect.client.status', lineOf(text, 'status: 200'), 'a tcp probe cannot check status; its client expectations are connect, end, durationMs, errorClass, received, receivedContains, bytes');
+  assertIssue(
+    t,
+    fails(t, text),
+    'probes[0].expect.client.status',
+    lineOf(text, 'status: 200'),
+    'a tcp probe cannot check status; its client expectations are connect, end, durationMs, errorClass, received, receivedContains, bytes',
+  );
 });
 
 test('an error class that no kind has is a load error naming the classes', (t) => {
-  const probes = 'probes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    expect:\n      client:\n        errorClass: refsued';
+  const probes =
+    'probes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    expect:\n      client:\n        errorClass: refsued';
   const text = yaml({ probes });
-  assertIssue(t, fails(t, text), 'probes[0].expect.client.errorClass', lineOf(text, 'refsued'), /expected an error class: none, refused, .*curl-<N>/);
+  assertIssue(
+    t,
+    fails(t, text),
+    'probes[0].expect.client.errorClass',
+    lineOf(text, 'refsued'),
+    /expected an error class: none, refused, .*curl-<N>/,
+  );
 });
 
 test("an error class of another kind is refused, each in a list on its own line: curl-52 is http's, not redis'", (t) => {
-  const probes = 'probes:\n  - name: p\n    from: sleep\n    redis: { host: 10.0.0.6, port: 7000, command: [PING] }\n    expect:\n      client:\n        errorClass:\n          - reset\n          - curl-52';
+  const probes =
+    'probes:\n  - name: p\n    from: sleep\n    redis: { host: 10.0.0.6, port: 7000, command: [PING] }\n    expect:\n      client:\n        errorClass:\n          - reset\n          - curl-52';
   const text = yaml({ probes });
-  assertIssue(t, fails(t, text), 'probes[0].expect.client.errorClass[1]', lineOf(text, 'curl-52'), 'a redis probe has no error class "curl-52"; expected one of none, refused');
+  assertIssue(
+    t,
+    fails(t, text),
+    'probes[0].expect.client.errorClass[1]',
+    lineOf(text, 'curl-52'),
+    'a redis probe has no error class "curl-52"; expected one of none, refused',
+  );
 });
 
 test('http error classes are curl-<N> for any exit code', (t) => {
-  const probes = 'probes:\n  - name: p\n    from: sleep\n    http: { url: "http://10.0.0.6/" }\n    expect:\n      client: { errorClass: [curl-52, curl-56] }';
+  const probes =
+    'probes:\n  - name: p\n    from: sleep\n    http: { url: "http://10.0.0.6/" }\n    expect:\n      client: { errorClass: [curl-52, curl-56] }';
   t.notThrows(() => parseScenario(yaml({ probes }), FILE));
   const bad = yaml({ probes: probes.replace('curl-56', 'curl-x') });
   t.regex(fails(t, bad).message, /errorClass\[1\]: expected an error class/);

@@ -13,7 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { createLabCa, issueServerCert, type LabCa } from '../../harness/servers/certs.ts';
 import { createHttpbinHandler, titleCase } from '../../harness/servers/httpbin.ts';
 import {
-  copyDatadir, mariadbArgv, MARIADB_DATABASE, MARIADB_PASSWORD, MARIADB_READY, MARIADB_USER, prepareMariadbTemplate,
+  copyDatadir,
+  mariadbArgv,
+  MARIADB_DATABASE,
+  MARIADB_PASSWORD,
+  MARIADB_READY,
+  MARIADB_USER,
+  prepareMariadbTemplate,
 } from '../../harness/servers/mariadb.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -24,7 +30,12 @@ let ca: LabCa;
 let httpbin: ChildProcess;
 let ports = { http: 0, baidu: 0, netease: 0 };
 
-interface CurlResult { code: number; stdout: string; stderr: string; ms: number }
+interface CurlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 /** curl never rejects here: its exit code is the observation (60 = certificate verification failed). */
 function curl(args: string[]): Promise<CurlResult> {
@@ -87,15 +98,21 @@ test.before(async () => {
   const netease = await issueServerCert(ca, join(tmp, 'certs'), ['www.163.com']);
   ports = { http: await freePort(), baidu: await freePort(), netease: await freePort() };
   const config = join(tmp, 'httpbin.json');
-  writeFileSync(config, JSON.stringify({
-    name: 'www.baidu.com',
-    listen: [
-      { address: '127.0.0.1', port: ports.http },
-      { address: '127.0.0.1', port: ports.baidu, tls: { certFile: baidu.certFile, keyFile: baidu.keyFile } },
-      { address: '127.0.0.1', port: ports.netease, tls: { certFile: netease.certFile, keyFile: netease.keyFile } },
-    ],
-  }));
-  httpbin = spawn(process.execPath, ['--import', 'tsx', 'harness/servers/httpbin.ts', config], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  writeFileSync(
+    config,
+    JSON.stringify({
+      name: 'www.baidu.com',
+      listen: [
+        { address: '127.0.0.1', port: ports.http },
+        { address: '127.0.0.1', port: ports.baidu, tls: { certFile: baidu.certFile, keyFile: baidu.keyFile } },
+        { address: '127.0.0.1', port: ports.netease, tls: { certFile: netease.certFile, keyFile: netease.keyFile } },
+      ],
+    }),
+  );
+  httpbin = spawn(process.execPath, ['--import', 'tsx', 'harness/servers/httpbin.ts', config], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(httpbin);
   await waitForLine(httpbin, httpbin.stdout!, /^READY$/, 20_000);
   createInterface({ input: httpbin.stdout! }).on('line', (l) => httpbinLog.push(l));
@@ -107,7 +124,11 @@ test.after.always(async () => {
 });
 
 const baiduUrl = (path: string) => [
-  '--cacert', ca.certFile, '--resolve', `www.baidu.com:${ports.baidu}:127.0.0.1`, `https://www.baidu.com:${ports.baidu}${path}`,
+  '--cacert',
+  ca.certFile,
+  '--resolve',
+  `www.baidu.com:${ports.baidu}:127.0.0.1`,
+  `https://www.baidu.com:${ports.baidu}${path}`,
 ];
 
 test('the CA is a CA and the leaf names its hosts and IPs in subjectAltName', async (t) => {
@@ -115,7 +136,15 @@ test('the CA is a CA and the leaf names its hosts and IPs in subjectAltName', as
   t.regex(caExt.stdout, /CN = egress-lab CA/);
   t.regex(caExt.stdout, /CA:TRUE/);
   t.regex(caExt.stdout, /Certificate Sign/);
-  const leaf = await exec('openssl', ['x509', '-in', join(tmp, 'certs', 'www.baidu.com.crt'), '-noout', '-subject', '-ext', 'subjectAltName,extendedKeyUsage']);
+  const leaf = await exec('openssl', [
+    'x509',
+    '-in',
+    join(tmp, 'certs', 'www.baidu.com.crt'),
+    '-noout',
+    '-subject',
+    '-ext',
+    'subjectAltName,extendedKeyUsage',
+  ]);
   t.regex(leaf.stdout, /subject=CN = www\.baidu\.com/);
   t.regex(leaf.stdout, /DNS:www\.baidu\.com, IP Address:127\.0\.0\.1/);
   t.regex(leaf.stdout, /TLS Web Server Authentication/);
@@ -135,11 +164,23 @@ test('HTTPS /headers for www.baidu.com verifies against the lab CA and echoes he
 });
 
 test('a certificate for another name fails verification with curl exit 60', async (t) => {
-  const mismatch = await curl(['--cacert', ca.certFile, '--resolve', `www.163.com:${ports.baidu}:127.0.0.1`, `https://www.163.com:${ports.baidu}/get`]);
+  const mismatch = await curl([
+    '--cacert',
+    ca.certFile,
+    '--resolve',
+    `www.163.com:${ports.baidu}:127.0.0.1`,
+    `https://www.163.com:${ports.baidu}/get`,
+  ]);
   t.is(mismatch.code, 60, mismatch.stderr);
   t.regex(mismatch.stderr, /www\.163\.com/);
   // The same name against the listener holding its own certificate works: the failure is the name.
-  const match = await curl(['--cacert', ca.certFile, '--resolve', `www.163.com:${ports.netease}:127.0.0.1`, `https://www.163.com:${ports.netease}/get`]);
+  const match = await curl([
+    '--cacert',
+    ca.certFile,
+    '--resolve',
+    `www.163.com:${ports.netease}:127.0.0.1`,
+    `https://www.163.com:${ports.netease}/get`,
+  ]);
   t.is(match.code, 0, match.stderr);
 });
 
@@ -199,7 +240,10 @@ test('httpbin exits 0 on SIGTERM', async (t) => {
   // Its own process, so that stopping it does not race the other tests' requests.
   const config = join(tmp, 'httpbin-stop.json');
   writeFileSync(config, JSON.stringify({ name: 'x', listen: [{ address: '127.0.0.1', port: await freePort() }] }));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'harness/servers/httpbin.ts', config], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'harness/servers/httpbin.ts', config], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   await waitForLine(child, child.stdout!, /^READY$/, 20_000);
   t.is(await stop(child), 0);
@@ -213,7 +257,13 @@ async function readGreeting(port: number): Promise<Buffer> {
   return data;
 }
 
-interface Mariadb { server: ChildProcess; port: number; datadir: string; dir: string; readyMs: number }
+interface Mariadb {
+  server: ChildProcess;
+  port: number;
+  datadir: string;
+  dir: string;
+  readyMs: number;
+}
 
 async function startMariadb(template: string, name: string, logFile?: string): Promise<Mariadb> {
   const dir = join(tmp, name);
@@ -221,7 +271,11 @@ async function startMariadb(template: string, name: string, logFile?: string): P
   copyDatadir(template, datadir);
   const port = await freePort();
   const [cmd, ...args] = mariadbArgv({
-    datadir, bindAddress: '127.0.0.1', port, socket: join(dir, 'mysqld.sock'), pidFile: join(dir, 'mysqld.pid'),
+    datadir,
+    bindAddress: '127.0.0.1',
+    port,
+    socket: join(dir, 'mysqld.sock'),
+    pidFile: join(dir, 'mysqld.pid'),
     ...(logFile ? { logFile: join(dir, logFile) } : {}),
   });
   const start = Date.now();
@@ -258,7 +312,15 @@ test.serial('mariadbd from the template greets as MariaDB and accepts lab/lab-pa
   t.regex(version, /^5\.5\.5-\d+\.\d+\.\d+-MariaDB-[^-]+$/);
   t.true(greeting.includes('mysql_native_password'));
 
-  const ok = await exec('mariadb', [...mariadbCli(m.port), '-u', MARIADB_USER, `-p${MARIADB_PASSWORD}`, MARIADB_DATABASE, '-e', 'SELECT 1']);
+  const ok = await exec('mariadb', [
+    ...mariadbCli(m.port),
+    '-u',
+    MARIADB_USER,
+    `-p${MARIADB_PASSWORD}`,
+    MARIADB_DATABASE,
+    '-e',
+    'SELECT 1',
+  ]);
   t.is(ok.code, 0, ok.stderr);
   t.is(ok.stdout.trim(), '1');
   const denied = await exec('mariadb', [...mariadbCli(m.port), '-u', MARIADB_USER, '-pwrong', '-e', 'SELECT 1']);
@@ -280,5 +342,7 @@ test.serial('a second copy runs independently and its logFile records the querie
 
 test('a socket path too long for sun_path is refused before mariadbd starts', (t) => {
   const socket = `/tmp/${'x'.repeat(120)}.sock`;
-  t.throws(() => mariadbArgv({ datadir: '/nonexistent', bindAddress: '127.0.0.1', port: 3306, socket, pidFile: '/nonexistent/pid' }), { message: /longer than 107/ });
+  t.throws(() => mariadbArgv({ datadir: '/nonexistent', bindAddress: '127.0.0.1', port: 3306, socket, pidFile: '/nonexistent/pid' }), {
+    message: /longer than 107/,
+  });
 });

@@ -80,10 +80,7 @@ test('names: both eras', (t) => {
   t.is(statsDelimiter('legacy'), '');
   t.is(clusterStat('PassthroughCluster', 'upstream_cx_total', 'modern'), 'cluster.PassthroughCluster;.upstream_cx_total');
   t.is(clusterStat('PassthroughCluster', 'upstream_cx_total', 'legacy'), 'cluster.PassthroughCluster.upstream_cx_total');
-  t.is(
-    clusterStat('BlackHoleCluster', 'upstream_cx_none_healthy', 'legacy'),
-    'cluster.BlackHoleCluster.upstream_cx_none_healthy',
-  );
+  t.is(clusterStat('BlackHoleCluster', 'upstream_cx_none_healthy', 'legacy'), 'cluster.BlackHoleCluster.upstream_cx_none_healthy');
   t.is(
     clusterStat('outbound|443||kubernetes.default.svc.cluster.local', 'upstream_rq_retry', 'modern'),
     'cluster.outbound|443||kubernetes.default.svc.cluster.local;.upstream_rq_retry',
@@ -128,10 +125,13 @@ test('parseStatsText: numeric stats, names with | ; : kept whole, histograms ski
 
 test('parseStatsText: tolerates CRLF, blank lines and text readouts', (t) => {
   const m = parseStatsText('a.b: 1\r\n\r\nserver.version: "1.4.8/..."\r\nnot a stat\r\nc.d: 2.5\r\n');
-  t.deepEqual([...m], [
-    ['a.b', 1],
-    ['c.d', 2.5],
-  ]);
+  t.deepEqual(
+    [...m],
+    [
+      ['a.b', 1],
+      ['c.d', 2.5],
+    ],
+  );
 });
 
 test('parseStatsJson: values, skipping histograms and text readouts', (t) => {
@@ -176,14 +176,11 @@ test('diffStats: deltas of changed names only, absent = 0', (t) => {
     ['new', 5],
     ['zero', 0],
   ]);
-  t.deepEqual(
-    [...diffStats(before, after)].sort(),
-    [
-      ['a', 2],
-      ['gone', -2],
-      ['new', 5],
-    ],
-  );
+  t.deepEqual([...diffStats(before, after)].sort(), [
+    ['a', 2],
+    ['gone', -2],
+    ['new', 5],
+  ]);
 });
 
 test('diffStats after a reset reads the probe directly', (t) => {

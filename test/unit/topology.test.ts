@@ -38,7 +38,10 @@ test('every namespace name, the router included, starts with the run prefix', (t
   t.true(p.router.startsWith(`${PREFIX}-`));
   t.is(p.router, 'egl-abc123-node-router');
   for (const n of p.namespaces) t.true(n.name.startsWith(`${PREFIX}-`), n.name);
-  t.deepEqual(p.namespaces.map((n) => n.name), ['egl-abc123-pod-sleep', 'egl-abc123-ext-redis-cluster']);
+  t.deepEqual(
+    p.namespaces.map((n) => n.name),
+    ['egl-abc123-pod-sleep', 'egl-abc123-ext-redis-cluster'],
+  );
 });
 
 test('nsName joins prefix, role and owner', (t) => {
@@ -143,14 +146,14 @@ externalServers:
   t.regex(planErr!.message, /10\.0\.1\.0\/24/);
 });
 
-test('hosts file: a Service\'s FQDN and short names, without the bare name outside its namespace', (t) => {
+test("hosts file: a Service's FQDN and short names, without the bare name outside its namespace", (t) => {
   const hosts = ns(plan('redis-7000'), 'sleep').hosts;
   t.deepEqual(hostsNames(hosts, '10.233.0.115'), ['web-admin.ops.svc.cluster.local', 'web-admin.ops.svc', 'web-admin.ops']);
   t.true(hosts.startsWith('127.0.0.1 localhost\n'));
   t.true(hosts.endsWith('\n'));
 });
 
-test('hosts file: the bare Service name only in the Service\'s own namespace', (t) => {
+test("hosts file: the bare Service name only in the Service's own namespace", (t) => {
   const p = plan('redis-7000-fix-service-endpoints');
   // sleep is in dev-self, like rediscluster; web-admin is in ops.
   t.deepEqual(hostsNames(ns(p, 'sleep').hosts, '10.233.40.115'), [
@@ -179,7 +182,7 @@ externalServers:
   t.false(hosts.includes('None'));
 });
 
-test('resolv.conf searches the pod\'s own namespace first', (t) => {
+test("resolv.conf searches the pod's own namespace first", (t) => {
   const p = plan('redis-7000');
   t.regex(ns(p, 'sleep').resolvConf, /^search dev-self\.svc\.cluster\.local svc\.cluster\.local cluster\.local$/m);
   t.regex(ns(p, 'redis-cluster').resolvConf, /^search default\.svc\.cluster\.local /m);
