@@ -20,7 +20,7 @@ import { labNamespaces } from './lab/netns.ts';
 import { sweep } from './lab/sweep.ts';
 import { LAB_PREFIX } from './lab/topology.ts';
 import { ConsoleReporter, GroupedReporter, QuietReporter } from './report/console.ts';
-import { labCgroups } from './lab/cgroup.ts';
+import { labCgroups } from './proc/cgroup.ts';
 import { DEFAULT_RETENTION, parseAge, pruneRuns } from './run/retention.ts';
 import type { CleanupMode } from './run/runner.ts';
 import { reportDirFor, runSuite, stopNow, type StopSignal } from './run/suite.ts';
@@ -40,13 +40,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseIstioIptablesArgs } from './model/iptablesFlags.ts';
 import { legacyChainCase, renderRestore } from './model/iptables.ts';
 import { proxyConfigView, type ProxyConfigKind } from './views/proxyConfig.ts';
-import { loadConfigDump, PROXY_CONFIG_KINDS, type ProxyConfigOptions } from './views/configSource.ts';
+import { loadConfigDump, PROXY_CONFIG_KINDS, type ProxyConfigOptions } from './lab/configSource.ts';
 import { explainCommand } from './commands/explain.ts';
 import { importScenario, type ImportOptions } from './commands/import.ts';
 import { recordedExpect, recordIntoScenario } from './import/record.ts';
 import { prepareReplay, type ReplayCliOptions } from './commands/replay.ts';
 import type { ReplayInput } from './lab/replaySidecar.ts';
-import { callerPath, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_USAGE } from './commands/cliArgs.ts';
+import { callerPath, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_USAGE } from './core/cliArgs.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 

@@ -1,6 +1,6 @@
 /**
  * The README's fidelity table, from a real run: every current-Istio scenario on real Istio (the
- * envoy engine) and on the model, compared probe by probe (harness/run/compare.ts), with whether
+ * envoy engine) and on the model, compared probe by probe (harness/result/compare.ts), with whether
  * each engine met the scenario's expectations.
  *   npx tsx scripts/fidelity-table.ts [scenario...]      (root; prints Markdown)
  */
@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { loadScenarioFile, SCENARIO_DIR } from '../harness/scenario/load.ts';
 import { runSuite } from '../harness/run/suite.ts';
 import { QuietReporter } from '../harness/report/console.ts';
-import { compareOutcomes } from '../harness/run/compare.ts';
-import type { ProbeOutcome } from '../harness/run/outcome.ts';
+import { compareOutcomes } from '../harness/result/compare.ts';
+import type { ProbeOutcome } from '../harness/result/outcome.ts';
 import { realParts } from '../harness/istio/parts.ts';
 
 const names = process.argv.slice(2);

@@ -7,9 +7,9 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { explainCall, explainDump } from '../istio/explain.ts';
 import { realParts, realPartsMissing } from '../istio/parts.ts';
-import { CommandError } from '../lab/exec.ts';
+import { CommandError } from '../proc/exec.ts';
 import { renderExplain } from '../report/explainText.ts';
-import { callerPath, usageError } from './cliArgs.ts';
+import { callerPath, usageError } from '../core/cliArgs.ts';
 import type { SimulationCall } from '../istio/simulation.ts';
 
 interface ExplainOptions {

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { isIPv4 } from 'node:net';
-import { cidrContains } from '../model/net.ts';
+import { cidrContains } from '../core/net.ts';
 import { customerObjects, ImportError, type CustomerObject } from '../import/customerObjects.ts';
 import { readCustomerFiles } from '../import/customerFiles.ts';
 import { relevantObjects, type Destination } from '../import/relevance.ts';
@@ -22,7 +22,7 @@ import {
 } from '../import/toScenario.ts';
 import { parseIstioVersion, SUPPORTED_TEXT } from '../scenario/istioVersion.ts';
 import { loadScenarioFile, ScenarioError } from '../scenario/load.ts';
-import { callerPath, usageError } from './cliArgs.ts';
+import { callerPath, usageError } from '../core/cliArgs.ts';
 
 export interface ImportOptions {
   pod: string;

@@ -4,7 +4,7 @@
  * directories). Bad input is an error naming the file and field, before anything is created.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cidrContains } from '../model/net.ts';
+import { cidrContains } from '../core/net.ts';
 import { join } from 'node:path';
 import { isIPv4 } from 'node:net';
 import { bootstrapFromDump, ReplayError } from '../replay/bootstrapFromDump.ts';
@@ -14,7 +14,7 @@ import { parseIstioVersion } from '../scenario/istioVersion.ts';
 import { loadScenarioFile, ScenarioError, type LoadedScenario } from '../scenario/load.ts';
 import { realParts, realPartsMissing } from '../istio/parts.ts';
 import type { ReplayInput } from '../lab/replaySidecar.ts';
-import { usageError } from './cliArgs.ts';
+import { usageError } from '../core/cliArgs.ts';
 
 export interface ReplayCliOptions {
   configDump: string;

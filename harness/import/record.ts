@@ -8,7 +8,7 @@
  */
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { redirectPort } from '../evidence/conntrack.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../run/outcome.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
 import type { PathMatch } from '../model/pathMatch.ts';
 
 /** Stats whose move tells where a connection went: the listener took it, the cluster connected or had nothing healthy, the request's status. */

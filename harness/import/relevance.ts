@@ -13,7 +13,7 @@
  * kept objects give the pod the same path as all of them.
  */
 import { kubernetesPortProtocol, listenerClass, serviceEntryPortProtocol } from '../model/protocol.ts';
-import { cidrContains } from '../model/net.ts';
+import { cidrContains } from '../core/net.ts';
 import { isIPv4 } from 'node:net';
 import { ImportError, type CustomerObject } from './customerObjects.ts';
 

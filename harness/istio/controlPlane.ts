@@ -6,9 +6,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunCgroup } from '../lab/cgroup.ts';
-import { inNetns, run } from '../lab/exec.ts';
-import { startInNetns, stopProcess, type LabProcess } from '../lab/processes.ts';
+import type { RunCgroup } from '../proc/cgroup.ts';
+import { inNetns, run } from '../proc/exec.ts';
+import { startInNetns, stopProcess, type LabProcess } from '../proc/processes.ts';
 import type { ControlPlaneInputs } from './controlPlaneInputs.ts';
 import { parseSimulationResults, type SimulationCall } from './simulation.ts';
 import type { PathMatch } from '../model/pathTrace.ts';

@@ -17,16 +17,13 @@ import { stringify } from 'yaml';
 import { Pod, Service } from 'kubernetes-models/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
-import { meshObjects, meta, podTemplate, toYaml, validateObject, type KubeObject, type ManifestOptions } from '../k8s/objects.ts';
-import { KIND_MANIFEST_OPTIONS } from '../kind/manifests.ts';
-import { MESH_STATS_PREFIXES } from '../kind/clusterPlan.ts';
+import { meshObjects, meta, podTemplate, toYaml, validateObject, type KubeObject } from '../k8s/objects.ts';
+import { MANIFEST_OPTIONS } from '../servers/images.ts';
 import { selectedWorkloads } from '../model/meshServices.ts';
+import { MESH_STATS_PREFIXES } from '../core/stats.ts';
 
 /** The lab's one node: where every pod "runs" (spec.nodeName). */
 export const LAB_NODE_NAME = 'egress-lab-node';
-
-/** The same pod templates kind runs; the lab has no service CIDR, so every scenario ClusterIP is kept. */
-export const LAB_MANIFEST_OPTIONS: ManifestOptions = { ...KIND_MANIFEST_OPTIONS, serviceCIDR: undefined };
 
 export interface ControlPlaneInputs {
   /** Namespaces, Pods, Services, Endpoints, EndpointSlices. */
@@ -40,7 +37,7 @@ export interface ControlPlaneInputs {
 const ISTIO_KINDS = new Set(['ServiceEntry', 'VirtualService', 'DestinationRule', 'Sidecar']);
 
 export function controlPlaneInputs(s: Scenario): ControlPlaneInputs {
-  const mesh = meshObjects(s, LAB_MANIFEST_OPTIONS);
+  const mesh = meshObjects(s, MANIFEST_OPTIONS);
   const pods = s.workloads.map((w) => pod(s, w));
   const slices = endpointSlices(s);
   for (const o of [...pods, ...slices]) validateObject(o, s.name);
@@ -93,7 +90,7 @@ export function injectorLabels(labels: Record<string, string>, workload: string)
 }
 
 function pod(s: Scenario, w: Workload): Pod {
-  const template = podTemplate(s, w, LAB_MANIFEST_OPTIONS);
+  const template = podTemplate(s, w, MANIFEST_OPTIONS);
   const labels = { ...template.metadata?.labels };
   return new Pod({
     metadata: {

@@ -5,8 +5,8 @@
  * loopback-only, which the evidence ignores.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { inNetns } from '../lab/exec.ts';
-import { parseStatsText } from '../model/stats.ts';
+import { inNetns } from '../proc/exec.ts';
+import { parseStatsText } from '../core/stats.ts';
 
 function curl(ns: string, url: string, method = 'GET'): Promise<string> {
   return inNetns(ns, 'curl', ['-sS', '--fail-with-body', '--max-time', '5', '-X', method, url], { timeoutMs: 8000 });

@@ -4,7 +4,7 @@
  * decides, run offline by lab-istiod over the dump as istioctl reads it
  * (istioctl/pkg/util/configdump); see istio/cmd/lab-istiod/explain.go. No lab, no network.
  */
-import { run } from '../lab/exec.ts';
+import { run } from '../proc/exec.ts';
 import type { SimulationCall } from './simulation.ts';
 import { MATCH_FIELDS, type PathMatch } from '../model/pathMatch.ts';
 

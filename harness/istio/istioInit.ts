@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Workload } from '../scenario/schema.ts';
 import { injectionArgs, injectionConfig } from '../model/iptables.ts';
-import { inNetns, run } from '../lab/exec.ts';
+import { inNetns, run } from '../proc/exec.ts';
 
 /** The istio-init container's args for a pod's annotations (the modern injection template). */
 export function istioInitArgs(w: Workload): string[] {

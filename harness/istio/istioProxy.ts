@@ -14,13 +14,13 @@ import { parse as parseYaml } from 'yaml';
 import type { Pod } from 'kubernetes-models/v1';
 import type { Workload } from '../scenario/schema.ts';
 import { issueWorkloadCert, type LabCa } from '../servers/certs.ts';
-import type { RunCgroup } from '../lab/cgroup.ts';
-import { startInNetns, type LabProcess } from '../lab/processes.ts';
-import { MESH_STATS_PREFIXES } from '../kind/clusterPlan.ts';
+import type { RunCgroup } from '../proc/cgroup.ts';
+import { startInNetns, type LabProcess } from '../proc/processes.ts';
 import type { RealParts } from './parts.ts';
 import { istioProxyReady } from './envoyAdmin.ts';
 import { LAB_NODE_NAME } from './controlPlaneInputs.ts';
-import { PROXY_UID } from '../model/uids.ts';
+import { PROXY_UID } from '../core/uids.ts';
+import { MESH_STATS_PREFIXES } from '../core/stats.ts';
 
 export const TRUST_DOMAIN = 'cluster.local';
 /** istiod's plaintext xDS port; the lab's sidecars resolve istiod's name through their hosts file. */

@@ -7,7 +7,7 @@
  */
 import { inspectHttp } from '../model/httpInspector.ts';
 import type { PathMatch } from '../model/pathTrace.ts';
-import type { ProbeTarget } from '../probes/kind.ts';
+import type { ProbeTarget } from '../probes/probeType.ts';
 
 /** simulation.Call, as lab-istiod reads it. */
 export interface SimulationCall {

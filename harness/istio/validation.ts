@@ -8,7 +8,7 @@
 import { ScenarioError, lineOfField, type LoadedScenario, type ScenarioIssue } from '../scenario/load.ts';
 import { meshObjects, objectRef, sortObjects, toYaml, type KubeObject } from '../k8s/objects.ts';
 import { istioValidate, type IstioFinding } from './controlPlane.ts';
-import { LAB_MANIFEST_OPTIONS } from './controlPlaneInputs.ts';
+import { MANIFEST_OPTIONS } from '../servers/images.ts';
 
 const ISTIO_KINDS = new Set(['ServiceEntry', 'VirtualService', 'DestinationRule', 'Sidecar']);
 const FIELD: Record<string, string> = {
@@ -20,7 +20,7 @@ const FIELD: Record<string, string> = {
 
 function istioObjects(loaded: LoadedScenario): KubeObject[] {
   // In the order toYaml writes them, which is the order of lab-istiod's findings.
-  return sortObjects(meshObjects(loaded.scenario, LAB_MANIFEST_OPTIONS, false).filter((o) => ISTIO_KINDS.has(o.kind)));
+  return sortObjects(meshObjects(loaded.scenario, MANIFEST_OPTIONS, false).filter((o) => ISTIO_KINDS.has(o.kind)));
 }
 
 /** Where in the scenario an object comes from: its list entry, or the outbound policy for generated Sidecars. */

@@ -26,8 +26,8 @@ import {
   type IVirtualService,
 } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
-import { cidrContains, intToIp, ipToInt, parseCidr } from '../model/net.ts';
-import { APP_UID } from '../model/uids.ts';
+import { cidrContains, intToIp, ipToInt, parseCidr } from '../core/net.ts';
+import { APP_UID } from '../core/uids.ts';
 
 /** Label on every generated object: a backend finds (and deletes) what a scenario made by it. */
 export const SCENARIO_LABEL = 'egress-lab.io/scenario';

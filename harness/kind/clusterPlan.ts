@@ -5,42 +5,16 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { MESH_STATS_PREFIXES } from '../core/stats.ts';
+import { SCENARIO_IMAGES } from '../servers/images.ts';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, MANAGED_LABEL, type Command } from './plan.ts';
 
 /** Istio's control plane and sidecar, the tags `istioctl install` of ISTIO_VERSION deploys. */
 export const PILOT_IMAGE = `docker.io/istio/pilot:${ISTIO_VERSION}`;
 export const PROXYV2_IMAGE = `docker.io/istio/proxyv2:${ISTIO_VERSION}`;
-/** The probe client: one image with curl, nc, socat and openssl for every probe kind's raw bytes. */
-export const CLIENT_IMAGE = 'docker.io/nicolaka/netshoot:v0.13';
-export const REDIS_IMAGE = 'docker.io/library/redis:7.4';
-export const MARIADB_IMAGE = 'docker.io/library/mariadb:11.4';
-/**
- * go-httpbin rather than kennethreitz/httpbin: it is maintained, a small static binary built for
- * amd64 and arm64, serves the endpoints the scenarios use (/get, /headers, /status/N, /delay/N),
- * takes its port from $PORT and can serve HTTPS from a given certificate; the original image has
- * not been updated since 2018 and ships amd64 only.
- */
-export const HTTPBIN_IMAGE = 'docker.io/mccutchen/go-httpbin:v2.15.0';
-
 export const ISTIO_IMAGES = [PILOT_IMAGE, PROXYV2_IMAGE];
-/** Images of the scenarios' clients and servers; extend this list when a scenario needs another. */
-export const SCENARIO_IMAGES = [CLIENT_IMAGE, REDIS_IMAGE, MARIADB_IMAGE, HTTPBIN_IMAGE];
 /** Every pinned image the backend uses, in preload order. */
 export const IMAGES = [...ISTIO_IMAGES, ...SCENARIO_IMAGES];
-
-/**
- * Envoy stats the scenarios assert on, which Istio's default inclusion list leaves out
- * (pkg/bootstrap/config.go: without proxyStatsMatcher, Envoy's stats_matcher keeps only Istio's own prefixes).
- */
-export const MESH_STATS_PREFIXES = [
-  'cluster.PassthroughCluster',
-  'cluster.BlackHoleCluster',
-  'cluster.outbound|',
-  'tcp.',
-  'listener.',
-  'http.',
-  'http_inspector',
-];
 
 const kubectl = (why: string, ...args: string[]): Command => ({ program: 'kubectl', args: ['--context', KUBE_CONTEXT, ...args], why });
 

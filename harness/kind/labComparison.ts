@@ -4,11 +4,11 @@
  * clients do (each probe kind names those, `shellLimits`). Pure; the lab run that feeds it is
  * test/integration/kindCommandsInLab.test.ts.
  */
-import { COMPARED_FIELDS, type ComparedField } from '../probes/kind.ts';
+import { COMPARED_FIELDS, type ComparedField } from '../probes/probeType.ts';
 import type { ProbeResult } from '../probes/result.ts';
 import { shellLimits } from '../probes/registry.ts';
 import { readGreeting } from '../probes/mysql.ts';
-import { declaredRace } from '../run/compare.ts';
+import { declaredRace } from '../result/compare.ts';
 import type { Probe } from '../scenario/schema.ts';
 
 export interface FieldComparison {

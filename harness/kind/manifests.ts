@@ -7,7 +7,6 @@
  */
 import { Deployment } from 'kubernetes-models/apps/v1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
-import { CLIENT_IMAGE, MARIADB_IMAGE, MESH_STATS_PREFIXES } from './clusterPlan.ts';
 import {
   hashOf,
   KIND_SERVICE_CIDR,
@@ -20,6 +19,7 @@ import {
   type KubeObject,
   type ManifestOptions,
 } from '../k8s/objects.ts';
+import { MANIFEST_OPTIONS } from '../servers/images.ts';
 
 /** On a Deployment: the hash of its pod template (see `podTemplateHash`). */
 export const TEMPLATE_HASH_ANNOTATION = 'egress-lab.io/pod-template-hash';
@@ -28,12 +28,7 @@ export const LABELLED_KINDS =
   'deployments.apps,services,endpoints,sidecars.networking.istio.io,serviceentries.networking.istio.io,virtualservices.networking.istio.io,destinationrules.networking.istio.io';
 
 /** What the kind backend, its --dry-run and scripts/render-manifests.ts all generate with: the pinned images and stats. */
-export const KIND_MANIFEST_OPTIONS: ManifestOptions = {
-  clientImage: CLIENT_IMAGE,
-  serverImages: { mysql: MARIADB_IMAGE },
-  statsInclusionPrefixes: MESH_STATS_PREFIXES,
-  serviceCIDR: KIND_SERVICE_CIDR,
-};
+export const KIND_MANIFEST_OPTIONS: ManifestOptions = { ...MANIFEST_OPTIONS, serviceCIDR: KIND_SERVICE_CIDR };
 
 export interface ClusterIpChange {
   namespace: string;

@@ -5,10 +5,10 @@
  * in that window sees a refused or reset connection the scenario never had.
  */
 import { GenericContainer, Wait } from 'testcontainers';
-import { HTTPBIN_IMAGE, MARIADB_IMAGE, REDIS_IMAGE } from './clusterPlan.ts';
 import { MARIADB_ENV } from '../k8s/objects.ts';
 import { MARIADB_READY } from '../servers/mariadb.ts';
 import { REDIS_READY } from '../servers/redis.ts';
+import { HTTPBIN_IMAGE, MARIADB_IMAGE, REDIS_IMAGE } from '../servers/images.ts';
 
 /** The log line a server prints once it accepts connections, and how many times it must appear. */
 export interface ServerReadiness {

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
-import type { Progress } from '../backend.ts';
+import type { Progress } from '../backend/backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { controlPlaneInputs, type ControlPlaneInputs } from '../istio/controlPlaneInputs.ts';
 import { ControlPlane, writeControlPlaneInputs } from '../istio/controlPlane.ts';
@@ -17,7 +17,7 @@ import { envoyAdmin, envoyEvidence } from '../istio/envoyAdmin.ts';
 import { describeRealParts, type RealParts } from '../istio/parts.ts';
 import { expectedFromDump, waitForConfig } from '../evidence/configGate.ts';
 import type { LabCa } from '../servers/certs.ts';
-import type { RunCgroup } from './cgroup.ts';
+import type { RunCgroup } from '../proc/cgroup.ts';
 import type { PodSidecar, SidecarPodContext, SidecarRuntime } from './sidecars.ts';
 
 export interface EnvoySidecarsOptions {

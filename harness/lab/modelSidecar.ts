@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { injectionConfig, renderRestore } from '../model/iptables.ts';
 import { buildProxyConfig } from '../model/proxyConfig.ts';
-import { parseStatsText } from '../model/stats.ts';
-import { inNetns } from './exec.ts';
+import { parseStatsText } from '../core/stats.ts';
+import { inNetns } from '../proc/exec.ts';
 import { adminRequest } from './adminClient.ts';
-import { startInNetns } from './processes.ts';
-import type { RunCgroup } from './cgroup.ts';
+import { startInNetns } from '../proc/processes.ts';
+import type { RunCgroup } from '../proc/cgroup.ts';
 import type { PodSidecar, SidecarPodContext, SidecarRuntime } from './sidecars.ts';
-import { PROXY_UID } from '../model/uids.ts';
+import { PROXY_UID } from '../core/uids.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 

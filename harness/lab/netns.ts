@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inNetns, run } from './exec.ts';
+import { inNetns, run } from '../proc/exec.ts';
 import type { LabPlan, NamespacePlan } from './topology.ts';
 
 export const NETNS_ETC = '/etc/netns';

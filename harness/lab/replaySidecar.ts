@@ -6,15 +6,15 @@
  */
 import { chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Progress } from '../backend.ts';
+import type { Progress } from '../backend/backend.ts';
 import { runIstioInit } from '../istio/istioInit.ts';
 import { envoyAdmin, envoyEvidence } from '../istio/envoyAdmin.ts';
 import { explainDump } from '../istio/explain.ts';
 import type { RealParts } from '../istio/parts.ts';
 import type { ReplayConfig } from '../replay/bootstrapFromDump.ts';
-import { PROXY_UID } from '../model/uids.ts';
-import type { RunCgroup } from './cgroup.ts';
-import { startInNetns } from './processes.ts';
+import { PROXY_UID } from '../core/uids.ts';
+import type { RunCgroup } from '../proc/cgroup.ts';
+import { startInNetns } from '../proc/processes.ts';
 import type { PodSidecar, SidecarPodContext, SidecarRuntime } from './sidecars.ts';
 
 export interface ReplayInput {

@@ -4,7 +4,7 @@
  * fingerprint taken before a run with one taken after.
  */
 import { readFileSync } from 'node:fs';
-import { run } from './exec.ts';
+import { run } from '../proc/exec.ts';
 
 export type RootState = Record<string, string>;
 

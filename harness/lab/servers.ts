@@ -6,12 +6,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Progress } from '../backend.ts';
+import type { Progress } from '../backend/backend.ts';
 import type { ExternalServer, Workload } from '../scenario/schema.ts';
-import { startInNetns, type LabProcess } from './processes.ts';
+import { startInNetns, type LabProcess } from '../proc/processes.ts';
 import type { LabPlan } from './topology.ts';
 import type { LabCa } from '../servers/certs.ts';
-import type { RunCgroup } from './cgroup.ts';
+import type { RunCgroup } from '../proc/cgroup.ts';
 import { issueServerCert } from '../servers/certs.ts';
 import { copyDatadir, MARIADB_READY, mariadbArgv, prepareMariadbTemplate } from '../servers/mariadb.ts';
 import { REDIS_READY } from '../servers/redis.ts';

@@ -4,7 +4,7 @@
  * starts one SidecarRuntime per run and asks it for one PodSidecar per sidecar pod; everything
  * else in the lab (namespaces, servers, probes, conntrack) is the same for both.
  */
-import type { Progress } from '../backend.ts';
+import type { Progress } from '../backend/backend.ts';
 import type { Workload } from '../scenario/schema.ts';
 import type { SimulationCall } from '../istio/simulation.ts';
 import type { PathMatch } from '../model/pathTrace.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { destroyNamespaces, labNamespaces, NETNS_ETC } from './netns.ts';
 import { LAB_PREFIX } from './topology.ts';
-import { sweepCgroups } from './cgroup.ts';
+import { sweepCgroups } from '../proc/cgroup.ts';
 
 /** What a run leaves in /tmp: `<prefix>-<name>` with a run prefix of six hex digits. */
 const RUN_SCRATCH = new RegExp(`^${LAB_PREFIX}[0-9a-f]{6}-`);

@@ -12,7 +12,7 @@
 import { isIPv4 } from 'node:net';
 import type { Scenario, Workload } from '../scenario/schema.ts';
 import { k8sHostname, selectedWorkloads } from '../model/meshServices.ts';
-import { intToIp, ipToInt, parseCidr } from '../model/net.ts';
+import { intToIp, ipToInt, parseCidr } from '../core/net.ts';
 
 export interface BridgePlan {
   name: string;

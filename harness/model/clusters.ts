@@ -2,7 +2,7 @@
  * Outbound clusters as istiod builds them (pilot/pkg/networking/core/cluster_builder.go): the two special clusters plus one
  * `outbound|PORT||host` cluster per service port.
  */
-import type { IstioEra } from './iptables.ts';
+import type { IstioEra } from '../scenario/istioVersion.ts';
 import type { MeshService } from './meshServices.ts';
 import type { Cluster } from './types.ts';
 

@@ -3,7 +3,7 @@
  * it). Legacy-era filter names (`envoy.tcp_proxy`) follow the seed's dumps.
  */
 import type { Cluster, FilterChain, FilterChainMatch, Listener, ProxyConfig, RouteConfig } from './types.ts';
-import { parseCidr } from './net.ts';
+import { parseCidr } from '../core/net.ts';
 
 const T = 'type.googleapis.com/';
 

@@ -2,7 +2,7 @@
  * Where a redirected connection goes inside the sidecar (built by pilot/pkg/networking/core/listener_builder.go; matched the way Envoy does, and pilot/pkg/simulation/traffic.go matchListener and matchFilterChain describe): which listener takes
  * it, and which filter chain of that listener matches, in Envoy's match order.
  */
-import { cidrContains, parseCidr } from './net.ts';
+import { cidrContains, parseCidr } from '../core/net.ts';
 import type { FilterChain, Listener } from './types.ts';
 
 /** useOriginalDst hand-off: exact IP:port listener, else 0.0.0.0:port, else stay on virtualOutbound. */

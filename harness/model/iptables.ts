@@ -9,7 +9,8 @@
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
-export type IstioEra = 'legacy' | 'modern';
+import type { IstioEra } from '../scenario/istioVersion.ts';
+
 export type InterceptionMode = 'REDIRECT' | 'TPROXY';
 
 /** Every input of the generator. Ports stay strings: istio-iptables prints them exactly as given. */

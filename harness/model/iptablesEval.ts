@@ -8,7 +8,7 @@
  * rule is parsed up front and an option this module does not know is an error, so that a new
  * generator option cannot be silently mis-evaluated. Pure: no I/O, IPv4 only.
  */
-import { cidrContains } from './net.ts';
+import { cidrContains } from '../core/net.ts';
 
 export interface Packet {
   dst: string;

@@ -6,6 +6,7 @@
  * are not consulted (no I/O here). Flags whose effect is not modelled are refused, never ignored.
  */
 import { parseArgs } from 'node:util';
+import type { IstioEra } from '../scenario/istioVersion.ts';
 import {
   DEFAULT_IPV4_LOOPBACK_CIDR,
   parseExcludeRanges,
@@ -14,7 +15,6 @@ import {
   validateConfig,
   type InterceptionMode,
   type IptablesConfig,
-  type IstioEra,
 } from './iptables.ts';
 
 interface FlagSpec {

@@ -4,7 +4,7 @@
  * services it can see, oldest first, with Istio's conflict merging.
  */
 import { BLACKHOLE, PASSTHROUGH, serviceClusterName } from './clusters.ts';
-import type { IstioEra } from './iptables.ts';
+import type { IstioEra } from '../scenario/istioVersion.ts';
 import type { VirtualService } from '../scenario/schema.ts';
 import type { MeshService, MeshServicePort } from './meshServices.ts';
 import { listenerClass } from './protocol.ts';

@@ -9,13 +9,13 @@
 import { BLACKHOLE, PASSTHROUGH } from './clusters.ts';
 import { matchFilterChain, needsHttpInspection, selectListener, type ConnectionFacts } from './filterChain.ts';
 import { evaluateOutput, type Evaluation, type Packet } from './iptablesEval.ts';
-import { isLoopback, parseCidr } from './net.ts';
+import { isLoopback, parseCidr } from '../core/net.ts';
 import { selectVirtualHost } from './routes.ts';
 import type { FilterChain, FilterChainMatch, Listener, ProxyConfig, VirtualHost } from './types.ts';
 import { codecVerdict, inspectHttp, type InspectorVerdict } from './httpInspector.ts';
 import { describeChainMatch } from './chainMatch.ts';
-import { APP_UID } from './uids.ts';
-import type { TraceProbe } from './traceProbe.ts';
+import { APP_UID } from '../core/uids.ts';
+import type { TraceProbe } from '../core/traceProbe.ts';
 import { buildProxyConfig } from './proxyConfig.ts';
 import { injectionConfig, renderRestore } from './iptables.ts';
 import type { Scenario, Workload } from '../scenario/schema.ts';

@@ -8,7 +8,7 @@ import { buildClusters } from './clusters.ts';
 import { buildListeners } from './listeners.ts';
 import { selectedWorkloads, visibleServices } from './meshServices.ts';
 import type { InboundPort, ProxyConfig } from './types.ts';
-import type { IstioEra } from './iptables.ts';
+import type { IstioEra } from '../scenario/istioVersion.ts';
 
 /** Simplifications of the sidecar model that hold for every version. */
 const MODEL_NOTES = {

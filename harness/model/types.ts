@@ -4,7 +4,7 @@
  * computes it (pure code), the sidecar process executes it, and envoyConfig.ts renders it as an
  * Envoy v3 config_dump.
  */
-import type { IstioEra } from './iptables.ts';
+import type { IstioEra } from '../scenario/istioVersion.ts';
 
 export type Protocol =
   'HTTP' | 'HTTP2' | 'GRPC' | 'GRPC-Web' | 'HTTP_PROXY' | 'TCP' | 'TLS' | 'HTTPS' | 'MONGO' | 'REDIS' | 'MYSQL' | 'UDP' | 'AUTO';

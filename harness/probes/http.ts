@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { elapsedMs } from './tcp.ts';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
-import { clipped, quoted, type ClientCheck, type ProbeKind } from './kind.ts';
+import { clipped, quoted, type ClientCheck, type ProbeKind } from './probeType.ts';
 import { hexSection, q, textSection } from './shell.ts';
 
 /** What the probe agent is sent for an http probe. */

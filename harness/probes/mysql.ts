@@ -28,9 +28,9 @@ import { createConnection, type Connection } from 'mysql2';
 import { z } from 'zod';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
-import { port, quoted, type ProbeKind } from './kind.ts';
+import { port, quoted, type ProbeKind } from './probeType.ts';
 import { parseSocatLog, socatScript, type ShellOutput } from './shell.ts';
-import type { KindResultBase } from './kind.ts';
+import type { KindResultBase } from './probeType.ts';
 
 /** What the probe agent is sent for a mysql probe. */
 export interface MysqlProbeSpec {

@@ -12,9 +12,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
-import { port, quoted, type ProbeKind } from './kind.ts';
+import { port, quoted, type ProbeKind } from './probeType.ts';
 import { parseSocatLog, resp, socatScript, type ShellOutput } from './shell.ts';
-import type { KindResultBase } from './kind.ts';
+import type { KindResultBase } from './probeType.ts';
 
 /** What the probe agent is sent for a redis probe. */
 export interface RedisProbeSpec {

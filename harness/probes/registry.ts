@@ -1,10 +1,10 @@
 /**
- * The probe kinds. A new kind is one module (see harness/probes/kind.ts for what it provides) and
+ * The probe kinds. A new kind is one module (see harness/probes/probeType.ts for what it provides) and
  * one line here; the scenario schema, the probe agent, the runner, the reports and the kind backend
  * all go through the functions below.
  */
 import type { z } from 'zod';
-import type { ClientCheck, ComparedField, KindResultBase, ProbeKind, ProbeTarget } from './kind.ts';
+import type { ClientCheck, ComparedField, KindResultBase, ProbeKind, ProbeTarget } from './probeType.ts';
 import type { ShellOutput } from './shell.ts';
 import type { ProbeResult } from './result.ts';
 import { tcpProbe } from './tcp.ts';
@@ -72,7 +72,7 @@ export function kindExpectFields(kind: ProbeKindName): string[] {
   return Object.keys(moduleOf(kind).expect);
 }
 
-/** The kind's own client checks of a result (the common ones are harness/run/assertions.ts's). */
+/** The kind's own client checks of a result (the common ones are harness/result/assertions.ts's). */
 export function kindClientChecks(kind: string, e: Record<string, unknown>, r: ProbeResult): ClientCheck[] {
   return moduleOf(kind).clientChecks(e as z.infer<z.ZodObject<z.ZodRawShape>>, r);
 }

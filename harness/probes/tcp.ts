@@ -16,7 +16,7 @@ import net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
-import { port, quoted, type ProbeKind } from './kind.ts';
+import { port, quoted, type ProbeKind } from './probeType.ts';
 import { parseSocatLog, socatScript, type ShellOutput } from './shell.ts';
 
 /** What the probe agent is sent for a tcp probe. */

@@ -2,13 +2,13 @@
  * What the user sees while a scenario runs: a line per step, per probe the expected and seen value
  * of every check, the evidence when something fails, and a summary.
  */
-import type { Progress, SidecarInfo } from '../backend.ts';
+import type { Progress, SidecarInfo } from '../backend/backend.ts';
 import { describeProbe } from '../probes/registry.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { describeLeg } from '../evidence/conntrack.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../run/outcome.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
 import type { AddressMapping } from '../scenario/addressMapping.ts';
-import type { Check } from '../run/assertions.ts';
+import type { Check } from '../result/assertions.ts';
 
 export function checkLine(c: Check): string {
   const basis = c.basis === 'reasoned' ? ' [reasoned]' : '';

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConntrackEntry } from '../evidence/conntrack.ts';
 import type { ProbeResult } from '../probes/result.ts';
-import type { ScenarioOutcome } from '../run/outcome.ts';
+import type { ScenarioOutcome } from '../result/outcome.ts';
 
 export interface ProbeEvidence {
   result: ProbeResult;

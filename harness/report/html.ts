@@ -13,8 +13,8 @@ import { describeProbe } from '../probes/registry.ts';
 import { describeLeg, redirectPort, type ConntrackEntry } from '../evidence/conntrack.ts';
 import { MATCH_FIELDS, type PathMatch, type PathTrace, type TraceOutcome } from '../model/pathTrace.ts';
 import { describeMatch, pathHops, type PathHop } from '../model/pathDrawing.ts';
-import type { Check } from '../run/assertions.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../run/outcome.ts';
+import type { Check } from '../result/assertions.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
 import { checksOf, summarize, type ScenarioRun, type SuiteResult, type SuiteSummary } from './suiteResult.ts';
 
 type Status = ScenarioRun['status'];

@@ -16,9 +16,9 @@
  */
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
-import type { Check } from '../run/assertions.ts';
+import type { Check } from '../result/assertions.ts';
 import { checkLine, evidenceLines, probeLine } from './console.ts';
-import type { ProbeOutcome } from '../run/outcome.ts';
+import type { ProbeOutcome } from '../result/outcome.ts';
 import type { ScenarioRun, SuiteResult } from './suiteResult.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
  * What a suite run produced, as every report writer (JUnit, JSON, timings, HTML) reads it: one
  * ScenarioRun per scenario and attempt, in run order, including the ones that never started.
  */
-import type { Check } from '../run/assertions.ts';
-import type { ScenarioOutcome } from '../run/outcome.ts';
+import type { Check } from '../result/assertions.ts';
+import type { ScenarioOutcome } from '../result/outcome.ts';
 
 export interface ScenarioRun {
   scenario: string;

@@ -5,24 +5,24 @@
  * simulation (the backend's), and the files are harness/report/evidenceFiles.ts's.
  */
 import { join } from 'node:path';
-import type { Backend } from '../backend.ts';
+import type { Backend } from '../backend/backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { effectiveScenario, type AddressMapping } from '../scenario/addressMapping.ts';
 import type { Probe } from '../scenario/schema.ts';
 import type { ProbeResult } from '../probes/result.ts';
 import { probeSpec, probeTarget } from '../probes/registry.ts';
 import { legsOfProbe, newEntries } from '../evidence/conntrack.ts';
-import { diffStats } from '../model/stats.ts';
+import { diffStats } from '../core/stats.ts';
 import { tracePathFrom, type PathMatch, type PathTrace } from '../model/pathTrace.ts';
 import { fidelityNotes } from '../model/fidelity.ts';
 import { simulationCall } from '../istio/simulation.ts';
-import { basisOf, checkIptablesSave, checkPath, checkProbe, type Check } from './assertions.ts';
-import type { ProbeOutcome, ScenarioOutcome } from './outcome.ts';
+import { basisOf, checkIptablesSave, checkPath, checkProbe, type Check } from '../result/assertions.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
 import { runWithRetry } from './retry.ts';
 import type { Reporter } from '../report/console.ts';
 import { saveScenarioFile, writeProbeEvidence, writeScenarioOutcome } from '../report/evidenceFiles.ts';
 
-export type { ProbeOutcome, ScenarioOutcome } from './outcome.ts';
+export type { ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
 
 /**
  * The harness reads stats and config_dump over Envoy's admin API, which Envoy counts under

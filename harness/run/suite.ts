@@ -7,7 +7,7 @@
 import type { ReplayInput } from '../lab/replaySidecar.ts';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Backend } from '../backend.ts';
+import type { Backend } from '../backend/backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { NetnsBackend, newRunPrefix } from '../lab/netnsBackend.ts';
 import { runScenario, type CleanupMode, type ScenarioOutcome } from './runner.ts';
@@ -15,7 +15,7 @@ import type { Reporter } from '../report/console.ts';
 import type { ScenarioRun, SuiteResult } from '../report/suiteResult.ts';
 import { writeSuiteReports } from '../report/files.ts';
 import { KindBackend, kindSkipReason } from '../kind/kindBackend.ts';
-import { compareOutcomes, renderComparison } from './compare.ts';
+import { compareOutcomes, renderComparison } from '../result/compare.ts';
 import { renderHtmlReport } from '../report/html.ts';
 import { enginesFor, type SidecarChoice } from './engines.ts';
 import type { SidecarEngine } from '../lab/sidecars.ts';

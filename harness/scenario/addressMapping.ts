@@ -19,10 +19,10 @@
  * Not rewritten: hostnames (resolved by the pods' hostAliases), descriptions, notes, expected bytes.
  */
 import { isIPv4 } from 'node:net';
-import type { Scenario, Probe } from '../scenario/schema.ts';
+import type { Scenario, Probe } from './schema.ts';
 import { probeHost, withProbeHost } from '../probes/registry.ts';
-import { cidrContains, parseCidr } from '../model/net.ts';
-import { isCidr } from '../scenario/schema.ts';
+import { cidrContains, parseCidr } from '../core/net.ts';
+import { isCidr } from './schema.ts';
 
 /** Scenario IP → real IP. */
 export type AddressMap = Map<string, string>;

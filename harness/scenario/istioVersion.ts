@@ -4,7 +4,8 @@
  * The seeds were written against Istio 1.4-1.6 ("legacy"); the model follows Istio 1.25-1.31's
  * sources ("modern"), and real Istio 1.31-dev runs in the lab. Anything in between or beyond is rejected rather than guessed.
  */
-import type { IstioEra } from '../model/iptables.ts';
+/** The two eras the project knows: the seeds' Istio 1.4-1.6 ("legacy") and Istio 1.25+ ("modern"). */
+export type IstioEra = 'legacy' | 'modern';
 
 export interface IstioVersion {
   text: string;

@@ -8,11 +8,11 @@ import { basename, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { scenarioSchema, type Scenario } from './schema.ts';
 import { parseIstioVersion, type IstioVersion } from './istioVersion.ts';
-import { cidrContains, ipToInt, parseCidr } from '../model/net.ts';
+import { cidrContains, ipToInt, parseCidr } from '../core/net.ts';
 import { isCidr } from './schema.ts';
 import { withOutcome } from './outcomes.ts';
 import { probeTarget } from '../probes/registry.ts';
-import { callerDir } from '../commands/cliArgs.ts';
+import { callerDir } from '../core/cliArgs.ts';
 
 export { callerDir };
 

@@ -20,8 +20,8 @@
  * Pure: the probe's target and the stats era in, the checks out.
  */
 import { isIPv4 } from 'node:net';
-import { clusterStat, type StatsEra } from '../model/stats.ts';
-import type { ProbeTarget } from '../probes/kind.ts';
+import { clusterStat, type StatsEra } from '../core/stats.ts';
+import type { ProbeTarget } from '../probes/probeType.ts';
 
 export const NAMED_OUTCOMES = ['passthrough', 'blackhole', 'local-reply', 'direct', 'service'] as const;
 export type NamedOutcome = (typeof NAMED_OUTCOMES)[number];

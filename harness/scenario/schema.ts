@@ -17,7 +17,7 @@ import {
 } from '../probes/registry.ts';
 import { isIPv4 } from 'node:net';
 import { NAMED_OUTCOMES } from './outcomes.ts';
-import { port } from '../probes/kind.ts';
+import { port } from '../probes/probeType.ts';
 
 const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address like 10.0.0.6' });
 

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { run } from '../lab/exec.ts';
+import { run } from '../proc/exec.ts';
 
 export interface LabCa {
   certPem: string;

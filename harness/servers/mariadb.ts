@@ -20,7 +20,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { run } from '../lab/exec.ts';
+import { run } from '../proc/exec.ts';
 
 /** Matches mariadbd's stderr line `... [Note] mariadbd: ready for connections.` */
 export const MARIADB_READY = /ready for connections/;

@@ -3,7 +3,7 @@
  * run directory so the harness can read it without entering the pod namespace).
  */
 import http from 'node:http';
-import type { StatsStore } from '../model/stats.ts';
+import type { StatsStore } from '../core/stats.ts';
 import type { ProxyConfig } from '../model/types.ts';
 import { renderConfigDump } from '../model/envoyConfig.ts';
 

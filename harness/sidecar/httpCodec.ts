@@ -3,7 +3,7 @@
  * conn_manager_impl.cc (modern, checked against real Envoy by test/integration/httpInspector.test.ts) and seed
  * 000 (legacy, Envoy's raw-codec reply).
  */
-import type { IstioEra } from '../model/iptables.ts';
+import type { IstioEra } from '../scenario/istioVersion.ts';
 
 export const LEGACY_400 = 'HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
 

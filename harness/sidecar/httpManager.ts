@@ -8,8 +8,8 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { IstioEra } from '../model/iptables.ts';
-import { clusterStat, httpStat, type StatsStore } from '../model/stats.ts';
+import type { IstioEra } from '../scenario/istioVersion.ts';
+import { clusterStat, httpStat, type StatsStore } from '../core/stats.ts';
 import { formatAccessLog, type AccessLogRecord } from '../model/accessLog.ts';
 import type { Endpoint, RouteConfig, VirtualHost } from '../model/types.ts';
 import { PASSTHROUGH } from '../model/clusters.ts';

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
-import { StatsStore } from '../model/stats.ts';
+import { StatsStore } from '../core/stats.ts';
 import type { ProxyConfig } from '../model/types.ts';
 import { adminHandler } from './admin.ts';
 import { OutboundProxy } from './proxy.ts';

@@ -7,7 +7,7 @@
 import net, { type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { matchFilterChain, needsHttpInspection, selectListener, type ConnectionFacts } from '../model/filterChain.ts';
-import { clusterStat, listenerStat, tcpStat, type StatsStore } from '../model/stats.ts';
+import { clusterStat, listenerStat, tcpStat, type StatsStore } from '../core/stats.ts';
 import { formatAccessLog, type AccessLogRecord } from '../model/accessLog.ts';
 import type { Cluster, Endpoint, Listener, ProxyConfig } from '../model/types.ts';
 import { inspectHttp } from '../model/httpInspector.ts';

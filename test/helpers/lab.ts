@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ConsoleReporter } from '../../harness/report/console.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { NetnsBackend, newRunPrefix } from '../../harness/lab/netnsBackend.ts';
-import { labCgroups } from '../../harness/lab/cgroup.ts';
+import { labCgroups } from '../../harness/proc/cgroup.ts';
 import { runScenario, type ScenarioOutcome } from '../../harness/run/runner.ts';
 import { enginesFor } from '../../harness/run/engines.ts';
 import type { SidecarEngine } from '../../harness/lab/sidecars.ts';

@@ -26,7 +26,7 @@ import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
 import { renderConfigDump } from '../../harness/model/envoyConfig.ts';
 import { probeTarget } from '../../harness/probes/registry.ts';
 import { resolveInLab } from '../../harness/lab/topology.ts';
-import { checkPath } from '../../harness/run/assertions.ts';
+import { checkPath } from '../../harness/result/assertions.ts';
 import { isRoot, runInLab, SKIP_REASON } from '../helpers/lab.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');

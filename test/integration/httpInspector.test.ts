@@ -12,10 +12,10 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { HTTP_INSPECTOR_CASES, type Verdict } from '../fixtures/httpInspectorCases.ts';
 import { inspectHttp } from '../../harness/model/httpInspector.ts';
-import { RunCgroup } from '../../harness/lab/cgroup.ts';
-import { startInNetns } from '../../harness/lab/processes.ts';
+import { RunCgroup } from '../../harness/proc/cgroup.ts';
+import { startInNetns } from '../../harness/proc/processes.ts';
 import { newRunPrefix } from '../../harness/lab/netnsBackend.ts';
-import { inNetns, run } from '../../harness/lab/exec.ts';
+import { inNetns, run } from '../../harness/proc/exec.ts';
 import { realParts } from '../../harness/istio/parts.ts';
 import { isRoot, SKIP_REASON } from '../helpers/lab.ts';
 

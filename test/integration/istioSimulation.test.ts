@@ -16,7 +16,7 @@ import { realParts } from '../../harness/istio/parts.ts';
 import { tracePathFrom } from '../../harness/model/pathTrace.ts';
 import { probeTarget } from '../../harness/probes/registry.ts';
 import { resolveInLab } from '../../harness/lab/topology.ts';
-import { checkPath } from '../../harness/run/assertions.ts';
+import { checkPath } from '../../harness/result/assertions.ts';
 
 const modern = readdirSync(SCENARIO_DIR)
   .filter((f) => f.endsWith('.yaml'))

@@ -25,13 +25,13 @@ import { pickIptablesSave } from '../../harness/kind/parsers.ts';
 import { compareWithLab, unexplained } from '../../harness/kind/labComparison.ts';
 import { probeSpec } from '../../harness/probes/registry.ts';
 import { legsOfProbe, newEntries, parseConntrack, redirectPort, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
-import { parseStatsText } from '../../harness/model/stats.ts';
+import { parseStatsText } from '../../harness/core/stats.ts';
 import { expectedConfig, missingConfig } from '../../harness/evidence/configGate.ts';
 import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
 import { parseIstioVersion, type IstioVersion } from '../../harness/scenario/istioVersion.ts';
 import { ISTIO_VERSION } from '../../harness/kind/plan.ts';
 import { realParts } from '../../harness/istio/parts.ts';
-import { PROXY_UID } from '../../harness/model/uids.ts';
+import { PROXY_UID } from '../../harness/core/uids.ts';
 import { withCaFile, type ProbeSpec } from '../../harness/probes/registry.ts';
 import { isRoot, leftoverNamespaces, recordingReporter, runsDir, SKIP_REASON } from '../helpers/lab.ts';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { checkClient, checkConntrack, checkIptablesSave, checkProbe, checkStats, type Check } from '../../harness/run/assertions.ts';
+import { checkClient, checkConntrack, checkIptablesSave, checkProbe, checkStats, type Check } from '../../harness/result/assertions.ts';
 import { parseConntrack, type ConntrackEntry, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
 import type { ProbeResult } from '../../harness/probes/result.ts';
 import { expectSchema, podAssertionSchema } from '../../harness/scenario/schema.ts';

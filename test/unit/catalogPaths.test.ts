@@ -9,7 +9,7 @@ import { SCENARIO_DIR, loadScenarioFile } from '../../harness/scenario/load.ts';
 import { tracePathFrom } from '../../harness/model/pathTrace.ts';
 import { probeTarget } from '../../harness/probes/registry.ts';
 import { resolveInLab } from '../../harness/lab/topology.ts';
-import { checkPath } from '../../harness/run/assertions.ts';
+import { checkPath } from '../../harness/result/assertions.ts';
 
 const catalog = readdirSync(SCENARIO_DIR)
   .filter((f) => f.endsWith('.yaml'))

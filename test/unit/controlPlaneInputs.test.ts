@@ -2,7 +2,7 @@ import test from 'ava';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { controlPlaneInputs, injectorLabels, LAB_NODE_NAME, meshConfigYaml } from '../../harness/istio/controlPlaneInputs.ts';
 import { loadScenarioFile, parseScenario } from '../../harness/scenario/load.ts';
-import { MESH_STATS_PREFIXES } from '../../harness/kind/clusterPlan.ts';
+import { MESH_STATS_PREFIXES } from '../../harness/core/stats.ts';
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
 

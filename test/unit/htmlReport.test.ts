@@ -15,11 +15,11 @@ import {
   totals,
 } from '../../harness/report/html.ts';
 import type { ScenarioRun, SuiteResult } from '../../harness/report/suiteResult.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/outcome.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../../harness/result/outcome.ts';
 import type { PathTrace } from '../../harness/model/pathTrace.ts';
 import { pathHops } from '../../harness/model/pathDrawing.ts';
 import type { ProbeResult } from '../../harness/probes/result.ts';
-import { checkProbe } from '../../harness/run/assertions.ts';
+import { checkProbe } from '../../harness/result/assertions.ts';
 import { legsOfProbe, parseConntrack } from '../../harness/evidence/conntrack.ts';
 import { probeSchema } from '../../harness/scenario/schema.ts';
 

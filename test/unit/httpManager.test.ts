@@ -7,9 +7,9 @@ import test from 'ava';
 import http from 'node:http';
 import net from 'node:net';
 import { HttpConnectionManager } from '../../harness/sidecar/httpManager.ts';
-import { StatsStore } from '../../harness/model/stats.ts';
+import { StatsStore } from '../../harness/core/stats.ts';
 import type { RouteConfig } from '../../harness/model/types.ts';
-import type { IstioEra } from '../../harness/model/iptables.ts';
+import type { IstioEra } from '../../harness/scenario/istioVersion.ts';
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));

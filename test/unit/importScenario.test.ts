@@ -16,7 +16,7 @@ import { guessServerKind, importedScenario, seconds } from '../../harness/import
 import { recordIntoScenario } from '../../harness/import/record.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { CERT_TEXT, customerCluster, SECRET_TEXT } from '../helpers/customerCluster.ts';
-import type { ScenarioOutcome } from '../../harness/run/outcome.ts';
+import type { ScenarioOutcome } from '../../harness/result/outcome.ts';
 import { parseConntrack } from '../../harness/evidence/conntrack.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'egress-lab-import-'));

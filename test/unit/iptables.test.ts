@@ -5,8 +5,8 @@ import {
   injectionConfig,
   renderRestore,
   type IptablesConfig,
-  type IstioEra,
 } from '../../harness/model/iptables.ts';
+import type { IstioEra } from '../../harness/scenario/istioVersion.ts';
 import { parseIstioIptablesArgs } from '../../harness/model/iptablesFlags.ts';
 
 // ---------------------------------------------------------------------------------------------

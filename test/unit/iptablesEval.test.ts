@@ -1,6 +1,7 @@
 /** The nat OUTPUT walk over restore text from the real generator, and hand-written rules for the edges. */
 import test from 'ava';
-import { injectionConfig, renderRestore, type IptablesConfig, type IstioEra } from '../../harness/model/iptables.ts';
+import { injectionConfig, renderRestore, type IptablesConfig } from '../../harness/model/iptables.ts';
+import type { IstioEra } from '../../harness/scenario/istioVersion.ts';
 import { evaluateOutput, parseNatTable, type Evaluation, type Packet } from '../../harness/model/iptablesEval.ts';
 
 const POD_IP = '10.64.192.14';

@@ -18,7 +18,7 @@ import { parseIstioVersion, type IstioVersion } from '../../harness/scenario/ist
 import { ISTIO_VERSION } from '../../harness/kind/plan.ts';
 import { runScenario } from '../../harness/run/runner.ts';
 import { ConsoleReporter } from '../../harness/report/console.ts';
-import type { Backend } from '../../harness/backend.ts';
+import type { Backend } from '../../harness/backend/backend.ts';
 import type { ProbeSpec } from '../../harness/probes/registry.ts';
 import type { Scenario } from '../../harness/scenario/schema.ts';
 import { parseConntrack, type ConntrackEntry } from '../../harness/evidence/conntrack.ts';
@@ -30,7 +30,7 @@ import { MARIADB_READY } from '../../harness/servers/mariadb.ts';
 import { REDIS_READY } from '../../harness/servers/redis.ts';
 import { reportedVersion } from '../../harness/kind/tools.ts';
 import { bothTitle } from '../../harness/run/suite.ts';
-import type { ScenarioOutcome } from '../../harness/run/outcome.ts';
+import type { ScenarioOutcome } from '../../harness/result/outcome.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const installed = parseIstioVersion(ISTIO_VERSION) as IstioVersion;

@@ -6,11 +6,11 @@ import {
   KIND_STAT_PREFIXES,
   LAB_STAT_PATTERNS,
   type ProbeDiff,
-} from '../../harness/run/compare.ts';
-import { clusterStat, httpStat, listenerStat, tcpStat } from '../../harness/model/stats.ts';
+} from '../../harness/result/compare.ts';
+import { clusterStat, httpStat, listenerStat, tcpStat } from '../../harness/core/stats.ts';
 import { parseConntrack, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
 import { probeSchema, type Probe } from '../../harness/scenario/schema.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/outcome.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../../harness/result/outcome.ts';
 import type { ProbeResult } from '../../harness/probes/result.ts';
 
 const probe = (name: string): Probe => probeSchema.parse({ name, from: 'sleep', tcp: { host: '10.0.0.6', port: 7001 }, expect: {} });

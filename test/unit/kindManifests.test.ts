@@ -1,6 +1,5 @@
 import test from 'ava';
 import { blockOf } from '../helpers/probes.ts';
-import { MESH_STATS_PREFIXES } from '../../harness/kind/clusterPlan.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +29,7 @@ import {
 } from '../../harness/k8s/objects.ts';
 import { substituteAddresses, unmappedAddresses, type AddressMap } from '../../harness/scenario/addressMapping.ts';
 import { renderManifests } from '../../scripts/render-manifests.ts';
+import { MESH_STATS_PREFIXES } from '../../harness/core/stats.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OPTS: ManifestOptions = {

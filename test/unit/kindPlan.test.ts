@@ -8,16 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { doctor, renderDoctor, type DoctorProbes } from '../../harness/kind/doctor.ts';
-import {
-  clusterCommands,
-  deleteCommands,
-  HTTPBIN_IMAGE,
-  IMAGES,
-  istioInstallCommands,
-  preloadCommands,
-} from '../../harness/kind/clusterPlan.ts';
+import { clusterCommands, deleteCommands, IMAGES, istioInstallCommands, preloadCommands } from '../../harness/kind/clusterPlan.ts';
 import { renderCommand } from '../../harness/kind/plan.ts';
 import type { ToolName } from '../../harness/kind/tools.ts';
+import { HTTPBIN_IMAGE } from '../../harness/servers/images.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const NO_DAEMON = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';

@@ -1,10 +1,12 @@
 /**
- * The layers of harness/: the model depends on nothing above it (it is pure and tested with plain
- * data), and no module imports itself back through others. madge reads the imports, type imports included.
+ * The layers of harness/ (test/helpers/layers.ts): no import runs up them, and no module imports
+ * itself back through others. madge reads the imports, type imports included.
  */
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import madge from 'madge';
+import { layerViolations, LAYERS } from '../helpers/layers.ts';
 
 const HARNESS = resolve(import.meta.dirname, '../../harness');
 const graph = madge(HARNESS, { fileExtensions: ['ts'], tsConfig: resolve(HARNESS, '../tsconfig.json') });
@@ -15,18 +17,18 @@ test('no import cycle in harness/', async (t) => {
   t.deepEqual(g.circular(), []);
 });
 
-test('harness/model imports nothing from sidecar, views, lab, kind, run or report', async (t) => {
+test('no import runs up the layers, and every folder of harness/ is in one', async (t) => {
   const g = (await graph).obj();
-  const above = /^(sidecar|views|lab|kind|run|report)\//;
-  const offending = Object.entries(g)
-    .filter(([file]) => file.startsWith('model/'))
-    .flatMap(([file, deps]) => deps.filter((d) => above.test(d)).map((d) => `${file} → ${d}`));
-  t.true(Object.keys(g).some((f) => f === 'model/pathTrace.ts'));
-  t.deepEqual(offending, []);
+  t.true(Object.keys(g).includes('model/pathTrace.ts'), 'madge read the model');
+  t.deepEqual(layerViolations(g), []);
+});
+
+test('the layers check fails on an upward import and on a folder in no layer', (t) => {
+  const g = { 'model/a.ts': ['core/b.ts', 'lab/c.ts'], 'core/b.ts': [], 'lab/c.ts': ['model/a.ts'], 'extra/d.ts': [] };
+  t.deepEqual(layerViolations(g, LAYERS), ['model/a.ts → lab/c.ts (model is below lab)', 'extra/d.ts: folder extra is in no layer']);
 });
 
 test('backends keep no rewritten scenario: only the runner and the dry-run make the effective scenario', async (t) => {
-  const { readFileSync } = await import('node:fs');
   const g = (await graph).obj();
   const users = Object.entries(g)
     .filter(([, deps]) => deps.includes('scenario/addressMapping.ts'))

@@ -4,7 +4,7 @@
  * how stats and greetings are judged. The parts themselves are run by the integration tests.
  */
 import test from 'ava';
-import { cgroup2Root } from '../../harness/lab/cgroup.ts';
+import { cgroup2Root } from '../../harness/proc/cgroup.ts';
 import { enginesFor } from '../../harness/run/engines.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { accessLogLines } from '../../harness/istio/envoyAdmin.ts';
@@ -13,13 +13,13 @@ import { DISCOVERY_ADDRESS, pilotAgentEnv, proxyConfig, spiffeId } from '../../h
 import { expectedFromDump } from '../../harness/evidence/configGate.ts';
 import { renderConfigDump } from '../../harness/model/envoyConfig.ts';
 import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
-import { checkStats, statScope } from '../../harness/run/assertions.ts';
-import { maskMysqlGreeting } from '../../harness/run/compare.ts';
+import { checkStats, statScope } from '../../harness/result/assertions.ts';
+import { maskMysqlGreeting } from '../../harness/result/compare.ts';
 import { parseIstioIptablesArgs } from '../../harness/model/iptablesFlags.ts';
 import { renderRestore } from '../../harness/model/iptables.ts';
-import { MESH_STATS_PREFIXES } from '../../harness/kind/clusterPlan.ts';
 import type { Pod } from 'kubernetes-models/v1';
 import type { RealParts } from '../../harness/istio/parts.ts';
+import { MESH_STATS_PREFIXES } from '../../harness/core/stats.ts';
 
 test('cgroup2Root: the cgroup2 mount on a unified host and on a hybrid one, none without', (t) => {
   const unified = '35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate';

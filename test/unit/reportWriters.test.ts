@@ -6,9 +6,9 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { junitSuites, renderJunit, stripForbidden, xmlAttr, xmlText } from '../../harness/report/junit.ts';
 import { suiteTimings, writeAtomic, writeSuiteReports } from '../../harness/report/files.ts';
 import { summarize, type ScenarioRun, type SuiteResult } from '../../harness/report/suiteResult.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../../harness/run/outcome.ts';
+import type { ProbeOutcome, ScenarioOutcome } from '../../harness/result/outcome.ts';
 import type { ProbeResult } from '../../harness/probes/result.ts';
-import { checkIptablesSave, checkProbe } from '../../harness/run/assertions.ts';
+import { checkIptablesSave, checkProbe } from '../../harness/result/assertions.ts';
 import { legsOfProbe, parseConntrack } from '../../harness/evidence/conntrack.ts';
 import { podAssertionSchema, probeSchema } from '../../harness/scenario/schema.ts';
 

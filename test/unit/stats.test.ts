@@ -9,7 +9,7 @@ import {
   parseStatsText,
   statsDelimiter,
   tcpStat,
-} from '../../harness/model/stats.ts';
+} from '../../harness/core/stats.ts';
 
 test('store: absent is 0, inc and set', (t) => {
   const s = new StatsStore();

@@ -2,13 +2,13 @@
  * The one interface between the scenario runner and a place where scenarios run (the embedded netns
  * lab, or a kind cluster). The runner, the assertions and the reports never know which one ran.
  */
-import type { ConntrackEntry } from './evidence/conntrack.ts';
-import type { ProbeResult } from './probes/result.ts';
-import type { ProbeSpec } from './probes/registry.ts';
-import type { Probe, Scenario } from './scenario/schema.ts';
-import type { AddressMapping } from './scenario/addressMapping.ts';
-import type { SimulationCall } from './istio/simulation.ts';
-import type { PathMatch } from './model/pathTrace.ts';
+import type { ConntrackEntry } from '../evidence/conntrack.ts';
+import type { ProbeResult } from '../probes/result.ts';
+import type { ProbeSpec } from '../probes/registry.ts';
+import type { Probe, Scenario } from '../scenario/schema.ts';
+import type { AddressMapping } from '../scenario/addressMapping.ts';
+import type { SimulationCall } from '../istio/simulation.ts';
+import type { PathMatch } from '../model/pathTrace.ts';
 
 export interface Progress {
   step(message: string): void;

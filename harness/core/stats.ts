@@ -128,3 +128,17 @@ export function diffStats(before: Map<string, number>, after: Map<string, number
   }
   return diff;
 }
+
+/**
+ * Envoy stats the scenarios assert on, which Istio's default inclusion list leaves out
+ * (pkg/bootstrap/config.go: without proxyStatsMatcher, Envoy's stats_matcher keeps only Istio's own prefixes).
+ */
+export const MESH_STATS_PREFIXES = [
+  'cluster.PassthroughCluster',
+  'cluster.BlackHoleCluster',
+  'cluster.outbound|',
+  'tcp.',
+  'listener.',
+  'http.',
+  'http_inspector',
+];

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ProbeResult } from './result.ts';
-import type { TraceProbe } from '../model/traceProbe.ts';
+import type { TraceProbe } from '../core/traceProbe.ts';
 import type { ShellOutput } from './shell.ts';
 
 /** The fields every kind script result starts from. */

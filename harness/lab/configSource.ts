@@ -4,10 +4,10 @@
  * namespace, real Envoy or the model alike).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { labNamespaces } from '../lab/netns.ts';
-import { LAB_PREFIX } from '../lab/topology.ts';
+import { labNamespaces } from './netns.ts';
+import { LAB_PREFIX } from './topology.ts';
 import { envoyAdmin } from '../istio/envoyAdmin.ts';
-import type { ProxyConfigFilters, ProxyConfigKind } from './proxyConfig.ts';
+import type { ProxyConfigFilters, ProxyConfigKind } from '../views/proxyConfig.ts';
 
 export const PROXY_CONFIG_KINDS: ProxyConfigKind[] = ['listener', 'cluster', 'route', 'endpoint'];
 

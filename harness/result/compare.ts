@@ -15,13 +15,13 @@
  * - path: listener, filter chain, route configuration, virtual host, route and cluster by name,
  *   from each side's own engine (the model's trace; Istio's simulation on real Istio).
  */
-import { MESH_STATS_PREFIXES } from '../kind/clusterPlan.ts';
 import type { ProbeOutcome, ScenarioOutcome } from './outcome.ts';
 import type { ProbeResult } from '../probes/result.ts';
 import type { Probe } from '../scenario/schema.ts';
 import { redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
 import { MATCH_FIELDS, type PathMatch } from '../model/pathTrace.ts';
 import { describeMatch } from '../model/pathDrawing.ts';
+import { MESH_STATS_PREFIXES } from '../core/stats.ts';
 
 export type Aspect = 'run' | 'outcome' | 'bytes' | 'conntrack' | 'stats' | 'path';
 

@@ -3,7 +3,7 @@
  * result.json reads back as a ScenarioOutcome, see harness/report/evidenceFiles.ts). The reports
  * render it; nothing in it is computed by them.
  */
-import type { SidecarInfo } from '../backend.ts';
+import type { SidecarInfo } from '../backend/backend.ts';
 import type { ProbeLegs } from '../evidence/conntrack.ts';
 import type { PathMatch, PathTrace } from '../model/pathTrace.ts';
 import type { ProbeResult } from '../probes/result.ts';
