@@ -1,11 +1,5 @@
 import test from 'ava';
-import {
-  RESTORE_NOTE_LEGACY,
-  injectionArgs,
-  injectionConfig,
-  renderRestore,
-  type IptablesConfig,
-} from '../../harness/model/iptables.ts';
+import { RESTORE_NOTE_LEGACY, injectionArgs, injectionConfig, renderRestore, type IptablesConfig } from '../../harness/model/iptables.ts';
 import type { IstioEra } from '../../harness/scenario/istioVersion.ts';
 import { parseIstioIptablesArgs } from '../../harness/model/iptablesFlags.ts';
 
