@@ -144,7 +144,7 @@ interface SuiteCliOptions {
 
 /** Ctrl-C or SIGTERM: stop the run, remove the lab that is up, still write the reports. */
 function stopOnSignals(stop: StopSignal): void {
-  // harness/main.ts exits at once on a signal while nothing exists; from here on, a signal stops the run.
+  // bin/egress-lab.js exits at once on a signal while nothing exists; from here on, a signal stops the run.
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     for (const l of process.listeners(sig)) if (l.name === 'earlyInterrupt') process.off(sig, l);
   const handler = (sig: NodeJS.Signals) => {

@@ -37,7 +37,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'egress-lab-explain-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/main.ts', ...args], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['bin/egress-lab.js', ...args], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

@@ -195,7 +195,7 @@ test("with objects that exercise each rule on the port, the kept ones still give
 });
 
 function cli(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, [join(REPO, 'bin/egress-lab.js'), ...args], {
     cwd: REPO,
     env: { ...process.env, INIT_CWD: cwd },
     encoding: 'utf8',

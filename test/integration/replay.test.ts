@@ -22,7 +22,7 @@ const serial = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log(SKIP_REASON);
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, [join(REPO, 'bin/egress-lab.js'), ...args], {
     cwd: REPO,
     encoding: 'utf8',
     timeout: 180_000,
