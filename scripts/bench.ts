@@ -20,13 +20,14 @@ import { enginesFor, type SidecarChoice } from '../harness/run/engines.ts';
 import type { SidecarEngine } from '../harness/lab/sidecars.ts';
 import { runSuite } from '../harness/run/suite.ts';
 import { QuietReporter } from '../harness/report/console.ts';
+import { RunDirectoryEvidence } from '../harness/report/evidenceFiles.ts';
 
 /** The whole catalog as `npm run scenarios -- --jobs N` runs it, wall time per N. */
 async function catalogWallTimes(): Promise<void> {
   const all = readdirSync(SCENARIO_DIR)
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => loadScenarioFile(f.slice(0, -5)));
-  for (const jobs of [...new Set(values.jobs!.split(',').map(Number))]) {
+  for (const jobs of [...new Set(values.jobs.split(',').map(Number))]) {
     const started = Date.now();
     const r = await runSuite(
       {
@@ -82,6 +83,7 @@ async function measure(name: string, engine: SidecarEngine): Promise<ScenarioOut
       cleanup: 'always',
       runDir,
       reporter: quiet,
+      evidence: new RunDirectoryEvidence(runDir),
     });
     if (!o.ok && !o.probes.length) throw new Error(`${name} did not come up on ${engine}: ${o.error}; see ${runDir}`);
     if (!o.ok) failed.add(`${name} on ${engine}`);

@@ -24,6 +24,19 @@ export interface SidecarInfo {
   statsListEveryName: boolean;
 }
 
+/**
+ * Where a run ran, as run records and reports name it: the backend, with the sidecar engine where
+ * the harness chose one (netns/envoy, netns/model); a cluster's own sidecar adds nothing (kind).
+ */
+export function siteName(backend: string, engine?: SidecarInfo['engine']): string {
+  return engine && engine !== 'istio-proxy' ? `${backend}/${engine}` : backend;
+}
+
+/** Where this backend's runs ran (siteName). */
+export function siteOf(backend: Pick<Backend, 'name' | 'sidecar'>): string {
+  return siteName(backend.name, backend.sidecar?.engine);
+}
+
 export interface Backend {
   readonly name: string;
   /** Which sidecar produced the evidence. */

@@ -1,7 +1,8 @@
 /**
  * `egress-lab explain --config-dump FILE --to IP:PORT [--sni NAME] [--host H]`: offline, which
  * listener, filter chain, route and cluster a connection hits in a dump, and why. It imports
- * nothing of the lab, so harness/main.ts can start it without loading the rest of the command line.
+ * nothing of the lab, so it starts without the lab's modules (harness/cli.ts loads each command
+ * only when it runs).
  */
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { realParts, realPartsMissing } from '../istio/parts.ts';
 import { CommandError } from '../proc/exec.ts';
 import { renderExplain } from '../report/explainText.ts';
 import { callerPath, usageError } from '../core/cliArgs.ts';
+import { repeatable } from './options.ts';
 import type { SimulationCall } from '../istio/simulation.ts';
 
 interface ExplainOptions {
@@ -51,7 +53,7 @@ export function explainCommand(): Command {
       "Envoy's /config_dump, istioctl proxy-config all -o json, or a run's pods/<pod>/config_dump.json",
       callerPath,
     )
-    .requiredOption('--to <ip:port>', 'the destination the client dialled (repeatable)', (v: string, acc?: string[]) => [...(acc ?? []), v])
+    .requiredOption('--to <ip:port>', 'the destination the client dialled (repeatable)', repeatable)
     .option('--sni <name>', 'the connection is TLS with this SNI')
     .option('--host <host>', 'the connection is HTTP with this Host header')
     .addOption(new Option('--protocol <p>', 'what the client sends first (default: http with --host, else tcp)').choices(['tcp', 'http']))

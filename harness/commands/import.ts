@@ -1,8 +1,10 @@
 /**
  * `egress-lab import FILE... --pod NS/NAME --to HOST:PORT...`: a scenario from what a customer can
  * send (harness/import/). Bad input is an error naming the file and object, and nothing is
- * written; the scenario written is loaded back before the command says it is done.
+ * written; the scenario written is loaded back before the command says it is done. With --record
+ * it then runs once in the lab (commands/run.ts, loaded only then).
  */
+import { Command } from 'commander';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -11,18 +13,12 @@ import { cidrContains } from '../core/net.ts';
 import { customerObjects, ImportError, type CustomerObject } from '../import/customerObjects.ts';
 import { readCustomerFiles } from '../import/customerFiles.ts';
 import { relevantObjects, type Destination } from '../import/relevance.ts';
-import {
-  dnsLabel,
-  guessServerKind,
-  importedScenario,
-  podIp,
-  proxyImageVersion,
-  SERVER_KINDS,
-  type ServerKind,
-} from '../import/toScenario.ts';
+import { dnsLabel, importedScenario, podIp, proxyImageVersion } from '../import/toScenario.ts';
 import { parseIstioVersion, SUPPORTED_TEXT } from '../scenario/istioVersion.ts';
 import { loadScenarioFile, ScenarioError } from '../scenario/load.ts';
 import { callerPath, usageError } from '../core/cliArgs.ts';
+import { repeatable, runDirOption } from './options.ts';
+import { guessServerKind, SERVER_KINDS, type ServerKind } from '../servers/registry.ts';
 
 export interface ImportOptions {
   pod: string;
@@ -41,6 +37,11 @@ export function parseDestination(text: string): Destination {
   return { host: m[1]!, port: Number(m[2]), text };
 }
 
+/** The ports an object lists (a Service's or a ServiceEntry's), as the customer wrote them. */
+function portsOf(o: CustomerObject): Array<Record<string, unknown>> {
+  return Array.isArray(o.body.ports) ? (o.body.ports as Array<Record<string, unknown>>) : [];
+}
+
 /** --server-kind HOST:PORT=KIND, or the guess from the port and the port names the objects give it. */
 function serverKinds(destinations: Destination[], given: string[], objects: CustomerObject[]): Array<Destination & { kind: ServerKind }> {
   const told = new Map<string, ServerKind>();
@@ -52,9 +53,9 @@ function serverKinds(destinations: Destination[], given: string[], objects: Cust
   }
   return destinations.map((d) => {
     const names = objects
-      .flatMap((o) => (Array.isArray(o.body.ports) ? o.body.ports : []))
+      .flatMap(portsOf)
       .filter((p) => Number(p.port ?? p.number) === d.port)
-      .map((p) => String(p.name ?? ''));
+      .map((p) => (typeof p.name === 'string' ? p.name : ''));
     const kind = told.get(d.text) ?? guessServerKind(d.port, names);
     if (!kind)
       throw new ImportError(
@@ -147,4 +148,36 @@ export async function importScenario(files: string[], opts: ImportOptions): Prom
     if (err instanceof ImportError || err instanceof ScenarioError) usageError('import', err.message);
     throw err;
   }
+}
+
+async function importAction(files: string[], opts: ImportOptions & { record: boolean; runDir: string }): Promise<void> {
+  const file = await importScenario(files.map(callerPath), opts);
+  if (!opts.record) return;
+  // Only --record needs the lab: without it, import starts without the lab's modules.
+  const { oneRun, runSuiteCommand } = await import('./run.ts');
+  const { loadAll } = await import('./scenarioFiles.ts');
+  await runSuiteCommand(loadAll([file]), [file], oneRun(opts.runDir, { record: true }));
+}
+
+export function importCommand(): Command {
+  return new Command('import')
+    .description(
+      "a scenario from a customer's cluster: kubectl get -o yaml output, the pod's YAML, the istio ConfigMap, or an istioctl bug-report archive",
+    )
+    .argument('<files...>', 'YAML/JSON files (lists or single objects) and .tar.gz bug-report archives')
+    .requiredOption('--pod <ns/name>', 'the client pod whose traffic to reproduce')
+    .requiredOption('--to <host:port>', 'a destination the pod dials (repeatable)', repeatable)
+    .option(
+      '--server-kind <host:port=kind>',
+      'what answers at a destination: redis, mysql, http or https (default: guessed from the port)',
+      repeatable,
+      [] as string[],
+    )
+    .option('--istio <version>', "the Istio version the scenario assumes (default: the pod's istio-proxy image tag)")
+    .option('--name <name>', 'the scenario name (default: import-<pod name>)')
+    .option('-o, --output <file>', 'where to write it (default: ./<name>.yaml)', callerPath)
+    .option('--force', 'replace the output file if it exists', false)
+    .option('--record', 'then run it once in the lab and write what it saw as its expectations', false)
+    .addOption(runDirOption())
+    .action(importAction);
 }

@@ -1,8 +1,10 @@
 /**
- * `egress-lab replay --config-dump FILE --to IP:PORT [--map FILE]`, up to the lab: the dump as a
- * static bootstrap, the mapping, and the scenario the lab runs (written next to the run
- * directories). Bad input is an error naming the file and field, before anything is created.
+ * `egress-lab replay --config-dump FILE --to IP:PORT [--map FILE]`: the dump as a static
+ * bootstrap, the mapping, and the scenario the lab runs (written next to the run directories),
+ * then one run of it in the lab (commands/run.ts). Bad input is an error naming the file and
+ * field, before anything is created.
  */
+import { Command } from 'commander';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cidrContains } from '../core/net.ts';
 import { join } from 'node:path';
@@ -14,7 +16,9 @@ import { parseIstioVersion } from '../scenario/istioVersion.ts';
 import { loadScenarioFile, ScenarioError, type LoadedScenario } from '../scenario/load.ts';
 import { realParts, realPartsMissing } from '../istio/parts.ts';
 import type { ReplayInput } from '../lab/replaySidecar.ts';
-import { usageError } from '../core/cliArgs.ts';
+import { callerPath, usageError } from '../core/cliArgs.ts';
+import { repeatable, runDirOption } from './options.ts';
+import { oneRun, runSuiteCommand } from './run.ts';
 
 export interface ReplayCliOptions {
   configDump: string;
@@ -96,4 +100,23 @@ export function prepareReplay(opts: ReplayCliOptions): { loaded: LoadedScenario[
     if (err instanceof ReplayError || err instanceof ScenarioError) usageError('replay', err.message);
     throw err;
   }
+}
+
+async function replayAction(opts: ReplayCliOptions): Promise<void> {
+  // The mapping is printed with the run's fidelity lines (harness/lab/replaySidecar.ts).
+  const { loaded, input } = prepareReplay(opts);
+  await runSuiteCommand(loaded, [loaded[0]!.file], oneRun(opts.runDir, { replay: input, cleanup: opts.keep ? 'never' : 'always' }));
+}
+
+export function replayCommand(): Command {
+  return new Command('replay')
+    .description(
+      "run a customer's config dump in the lab's real Envoy, behind Istio's iptables in a pod namespace, and probe destinations through it",
+    )
+    .requiredOption('--config-dump <file>', "Envoy's /config_dump?include_eds or istioctl proxy-config all -o json", callerPath)
+    .requiredOption('--to <ip:port>', 'a destination to probe through it (repeatable)', repeatable)
+    .option('--map <file>', "which lab server answers at each of the customer's addresses (YAML; README: Replay)", callerPath)
+    .option('--keep', 'leave the lab up afterwards', false)
+    .addOption(runDirOption())
+    .action(replayAction);
 }

@@ -1,22 +1,16 @@
 /**
- * A scenario's run directory: the scenario file as run, per probe the client's result and the
- * conntrack and stats snapshots around it, and result.json, the ScenarioOutcome, which reads back
- * as one (readScenarioOutcome).
+ * A scenario's run directory as the runner's EvidenceSink: the scenario file as run, per probe the
+ * client's result and the conntrack and stats snapshots around it, and result.json, the
+ * ScenarioOutcome, which reads back as one (readScenarioOutcome).
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConntrackEntry } from '../evidence/conntrack.ts';
-import type { ProbeResult } from '../probes/result.ts';
-import type { ScenarioOutcome } from '../result/outcome.ts';
+import type { LoadedScenario } from '../scenario/load.ts';
+import type { Probe } from '../scenario/schema.ts';
+import type { EvidenceSink, ProbeEvidence, ScenarioOutcome } from '../result/outcome.ts';
 
-export interface ProbeEvidence {
-  result: ProbeResult;
-  conntrackBefore: ConntrackEntry[];
-  conntrackAfter: ConntrackEntry[];
-  statsBefore?: Map<string, number>;
-  statsAfter?: Map<string, number>;
-  statsDiff?: Record<string, number>;
-}
+export const OUTCOME_FILE = 'result.json';
 
 function conntrackText(entries: ConntrackEntry[]): string {
   return entries.map((e) => e.raw).join('\n') + '\n';
@@ -26,14 +20,8 @@ function statsText(stats: Iterable<[string, number]> | undefined): string {
   return stats ? [...stats].map(([k, v]) => `${k}: ${v}`).join('\n') + '\n' : '(no sidecar)\n';
 }
 
-/** The scenario file as it was run, next to what it produced. */
-export function saveScenarioFile(runDir: string, file: string): void {
-  mkdirSync(runDir, { recursive: true });
-  copyFileSync(file, join(runDir, 'scenario.yaml'));
-}
-
 /** probes/<name>/: result.json, conntrack-{before,after}.txt, stats-{before,after,diff}.txt. */
-export function writeProbeEvidence(dir: string, e: ProbeEvidence): void {
+function writeProbeEvidence(dir: string, e: ProbeEvidence): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'result.json'), JSON.stringify(e.result, null, 2));
   writeFileSync(join(dir, 'conntrack-before.txt'), conntrackText(e.conntrackBefore));
@@ -43,10 +31,23 @@ export function writeProbeEvidence(dir: string, e: ProbeEvidence): void {
   writeFileSync(join(dir, 'stats-diff.txt'), statsText(e.statsDiff ? Object.entries(e.statsDiff) : undefined));
 }
 
-export const OUTCOME_FILE = 'result.json';
+/** The evidence of one scenario run, as files in its run directory. */
+export class RunDirectoryEvidence implements EvidenceSink {
+  constructor(readonly runDir: string) {}
 
-export function writeScenarioOutcome(outcome: ScenarioOutcome): void {
-  writeFileSync(join(outcome.runDir, OUTCOME_FILE), JSON.stringify(outcome, null, 2));
+  /** scenario.yaml: the scenario file as it was run, next to what it produced. */
+  scenarioStarted(loaded: LoadedScenario): void {
+    mkdirSync(this.runDir, { recursive: true });
+    copyFileSync(loaded.file, join(this.runDir, 'scenario.yaml'));
+  }
+
+  probeEvidence(probe: Probe, evidence: ProbeEvidence): void {
+    writeProbeEvidence(join(this.runDir, 'probes', probe.name), evidence);
+  }
+
+  scenarioDone(outcome: ScenarioOutcome): void {
+    writeFileSync(join(this.runDir, OUTCOME_FILE), JSON.stringify(outcome, null, 2));
+  }
 }
 
 /** A run directory's result.json, checked to be a ScenarioOutcome (a run of another version of the tool may differ). */

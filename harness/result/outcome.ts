@@ -1,13 +1,15 @@
 /**
  * What a scenario run produced, as data: one shape in memory and in result.json (a run directory's
  * result.json reads back as a ScenarioOutcome, see harness/report/evidenceFiles.ts). The reports
- * render it; nothing in it is computed by them.
+ * render it; nothing in it is computed by them. Also the EvidenceSink, where the runner hands the
+ * evidence as the run goes, so that the runner never knows which files hold it.
  */
 import type { SidecarInfo } from '../backend/backend.ts';
-import type { ProbeLegs } from '../evidence/conntrack.ts';
+import type { ConntrackEntry, ProbeLegs } from '../evidence/conntrack.ts';
 import type { PathMatch, PathTrace } from '../model/pathTrace.ts';
 import type { ProbeResult } from '../probes/result.ts';
 import type { Probe } from '../scenario/schema.ts';
+import type { LoadedScenario } from '../scenario/load.ts';
 import type { Check } from './assertions.ts';
 import type { AddressMapping } from '../scenario/addressMapping.ts';
 
@@ -26,8 +28,8 @@ export interface ProbeOutcome {
   istioPath?: PathMatch;
   /** How many times the probe ran (only backends that allow retries run one more than once). */
   attempts?: number;
-  /** The run was stopped (Ctrl-C, the run timeout) while this probe was in flight: no verdict. */
-  interrupted?: boolean;
+  /** Why the run was stopped (Ctrl-C, the run timeout) while this probe was in flight: no verdict. */
+  interrupted?: string;
   ok: boolean;
 }
 
@@ -45,10 +47,10 @@ export interface RunPhases {
 export interface ScenarioOutcome {
   name: string;
   ok: boolean;
-  /** The run was stopped (Ctrl-C, the run timeout) before the scenario finished. */
-  interrupted?: boolean;
+  /** Why the run was stopped (Ctrl-C, the run timeout) before the scenario finished; absent when it finished. */
+  interrupted?: string;
   runDir: string;
-  /** Which backend ran it: netns or kind. */
+  /** Where it ran: netns/envoy, netns/model or kind (siteName in harness/backend/backend.ts). */
   backend: string;
   /** Where the backend used other addresses than the scenario's (kind): the evidence and checks use the real ones. */
   addresses?: AddressMapping[];
@@ -62,4 +64,27 @@ export interface ScenarioOutcome {
   error?: string;
   durationMs: number;
   timings: RunPhases;
+}
+
+/** What one probe attempt saw around the client's result: conntrack and the sidecar's stats, before and after. */
+export interface ProbeEvidence {
+  result: ProbeResult;
+  conntrackBefore: ConntrackEntry[];
+  conntrackAfter: ConntrackEntry[];
+  statsBefore?: Map<string, number>;
+  statsAfter?: Map<string, number>;
+  statsDiff?: Record<string, number>;
+}
+
+/**
+ * Where the runner hands a scenario's evidence as the run goes (the run directory's files:
+ * harness/report/evidenceFiles.ts). A retried probe's evidence comes once per attempt, so the last
+ * attempt's is what stays.
+ */
+export interface EvidenceSink {
+  /** Before anything runs: the scenario as it is run. */
+  scenarioStarted(loaded: LoadedScenario): void;
+  probeEvidence(probe: Probe, evidence: ProbeEvidence): void;
+  /** After teardown: the outcome the runner returns. */
+  scenarioDone(outcome: ScenarioOutcome): void;
 }

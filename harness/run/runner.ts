@@ -2,10 +2,10 @@
  * Runs one scenario on a backend: bring it up, run each probe between two snapshots of the pod's
  * conntrack table and sidecar stats, judge the expectations, bring it down. It orchestrates only:
  * judging is assertions.ts, the path is the model's (harness/model/pathTrace.ts) or Istio's
- * simulation (the backend's), and the files are harness/report/evidenceFiles.ts's.
+ * simulation (the backend's), and the evidence goes to the EvidenceSink the caller gives it.
  */
-import { join } from 'node:path';
-import type { Backend } from '../backend/backend.ts';
+import { mkdirSync } from 'node:fs';
+import { siteOf, type Backend } from '../backend/backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { effectiveScenario, type AddressMapping } from '../scenario/addressMapping.ts';
 import type { Probe } from '../scenario/schema.ts';
@@ -17,12 +17,35 @@ import { tracePathFrom, type PathMatch, type PathTrace } from '../model/pathTrac
 import { fidelityNotes } from '../model/fidelity.ts';
 import { simulationCall } from '../istio/simulation.ts';
 import { basisOf, checkIptablesSave, checkPath, checkProbe, type Check } from '../result/assertions.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
+import type { EvidenceSink, ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
 import { runWithRetry } from './retry.ts';
 import type { Reporter } from '../report/console.ts';
-import { saveScenarioFile, writeProbeEvidence, writeScenarioOutcome } from '../report/evidenceFiles.ts';
 
 export type { ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
+
+/** When to remove a scenario's lab: always, only when it passed (keep failures to poke at), or never. */
+export type CleanupMode = 'always' | 'on-success' | 'never';
+
+export interface RunOptions {
+  cleanup: CleanupMode;
+  /** The backend writes its logs and artifacts here; the outcome names it. */
+  runDir: string;
+  reporter: Reporter;
+  /** Where the evidence goes as the run goes (the suite: the run directory's files); without one only the outcome holds it. */
+  evidence?: EvidenceSink;
+  /** Why the run is being stopped (Ctrl-C, the run timeout), once it is: then the lab always goes. */
+  stopped?: () => string | undefined;
+  /** Why the sidecar engine is not the one asked for (the seed era runs on the model), printed with the run. */
+  engineNote?: string;
+}
+
+/** One probe's run, with what it needs from the scenario run around it. */
+interface ProbeRun {
+  backend: Backend;
+  loaded: LoadedScenario;
+  probe: Probe;
+  evidence?: EvidenceSink;
+}
 
 /**
  * The harness reads stats and config_dump over Envoy's admin API, which Envoy counts under
@@ -36,17 +59,19 @@ function withoutHarnessRequests(diff: Map<string, number>): Record<string, numbe
  * Runs a probe, and again (evidence and all) while it fails, if the backend allows retries and the
  * probe is expected to succeed. An expected failure is never retried: that could hide a denial.
  */
-async function runProbe(backend: Backend, loaded: LoadedScenario, probe: Probe, dir: string): Promise<ProbeOutcome> {
+async function runProbe(run: ProbeRun): Promise<ProbeOutcome> {
+  const { backend } = run;
   const { result, attempts } = await runWithRetry(
-    () => runProbeOnce(backend, loaded, probe, dir),
+    () => runProbeOnce(run),
     (o) => o.ok || !!o.error,
-    probe,
+    run.probe,
     { attempts: backend.retry?.attempts ?? 1, delayMs: backend.retry?.delayMs ?? 0, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
   );
   return attempts > 1 ? { ...result, attempts } : result;
 }
 
-async function runProbeOnce(backend: Backend, loaded: LoadedScenario, probe: Probe, dir: string): Promise<ProbeOutcome> {
+async function runProbeOnce(run: ProbeRun): Promise<ProbeOutcome> {
+  const { backend, loaded, probe } = run;
   const workload = loaded.scenario.workloads.find((w) => w.name === probe.from)!;
   const conntrackBefore = await backend.conntrack(probe.from);
   const statsBefore = await backend.stats(probe.from);
@@ -61,7 +86,7 @@ async function runProbeOnce(backend: Backend, loaded: LoadedScenario, probe: Pro
   const legs = legsOfProbe(newEntries(conntrackBefore, conntrackAfter), workload.ip, result.localPort ?? -1);
   const moved = statsBefore && statsAfter ? diffStats(statsBefore, statsAfter) : undefined;
   const statsDiff = moved ? withoutHarnessRequests(moved) : undefined;
-  writeProbeEvidence(dir, { result, conntrackBefore, conntrackAfter, statsBefore, statsAfter, statsDiff });
+  run.evidence?.probeEvidence(probe, { result, conntrackBefore, conntrackAfter, statsBefore, statsAfter, statsDiff });
   const paths = await probePaths(backend, loaded, probe, result);
   const checks = [
     ...checkProbe(
@@ -95,111 +120,124 @@ async function probePaths(backend: Backend, loaded: LoadedScenario, probe: Probe
 }
 
 /**
- * expect.model against the path of the engine that ran: Istio's simulation on real Istio, the
+ * expect.path against the path of the engine that ran: Istio's simulation on real Istio, the
  * trace on the model. A cluster's sidecar (kind) has neither in the lab, so it is not judged there.
  */
 function judgedPath(probe: Probe, paths: Paths, engine: string | undefined, sidecar: boolean): Check[] {
-  const e = probe.expect.model;
+  const e = probe.expect.path;
   if (!e) return [];
-  const basis = basisOf(probe.expect, 'model');
+  const basis = basisOf(probe.expect, 'path');
   // A pod without a sidecar has no Istio config to simulate: iptables alone (the model's trace) decides.
   if (engine === 'envoy' && sidecar) return checkPath(e, paths.istioPath, "Istio's simulation", basis);
   if (engine === 'model' || engine === 'envoy') return checkPath(e, paths.trace?.match, 'model trace', basis);
   return [];
 }
 
-/** When to remove a scenario's lab: always, only when it passed (keep failures to poke at), or never. */
-export type CleanupMode = 'always' | 'on-success' | 'never';
+/** What the scenario's run saw while its lab was up. */
+interface Observed {
+  mappings: AddressMapping[];
+  podChecks: Check[];
+  probes: ProbeOutcome[];
+  error?: string;
+  upMs: number;
+  probesMs: number;
+}
 
-export interface RunOptions {
-  cleanup: CleanupMode;
-  runDir: string;
-  reporter: Reporter;
-  /** Called with the backend as soon as it exists, so an interrupt can tear it down. */
-  onBackend?: (b: Backend) => void;
-  /** True once the run is being stopped (Ctrl-C, run timeout): then the lab always goes. */
-  stopping?: () => boolean;
-  /** Why the sidecar engine is not the one asked for (the seed era runs on the model), printed with the run. */
-  engineNote?: string;
+/**
+ * Up, deploy and settle: the effective scenario, made from the addresses the backend reports (only
+ * the runner rewrites; a backend keeps no rewritten copy). The addresses go into `seen` as they
+ * come, so a failed deploy still reports the servers' ones.
+ */
+async function bringUp(loaded: LoadedScenario, backend: Backend, reporter: Reporter, seen: Observed): Promise<LoadedScenario> {
+  seen.mappings = await backend.up(reporter);
+  let effective = { ...loaded, scenario: effectiveScenario(loaded.scenario, seen.mappings) };
+  if (backend.deploy) {
+    seen.mappings = [...seen.mappings, ...(await backend.deploy(effective.scenario, reporter))];
+    effective = { ...loaded, scenario: effectiveScenario(loaded.scenario, seen.mappings) };
+  }
+  if (seen.mappings.length > 0) reporter.addresses?.(seen.mappings);
+  await backend.settle?.(effective.scenario, reporter);
+  return effective;
+}
+
+/** The probes in order; a stop ends them, and the probe in flight then has no verdict. */
+async function runProbes(effective: LoadedScenario, backend: Backend, opts: RunOptions, probes: ProbeOutcome[]): Promise<void> {
+  for (const probe of effective.scenario.probes) {
+    const outcome = await runProbe({ backend, loaded: effective, probe, evidence: opts.evidence }).catch((err: Error): ProbeOutcome => ({
+      probe,
+      error: err.message,
+      checks: [],
+      ok: false,
+    }));
+    // A stop tears the lab down under the probe: what it saw then is no verdict on the scenario.
+    const interrupted = opts.stopped?.();
+    const judged: ProbeOutcome = interrupted ? { probe, checks: [], interrupted, ok: false } : outcome;
+    probes.push(judged);
+    opts.reporter.probe(judged);
+    if (interrupted) break;
+  }
+}
+
+/** Everything between up and down; an error ends it, and is the scenario's unless the run is being stopped. */
+async function observe(loaded: LoadedScenario, backend: Backend, opts: RunOptions): Promise<Observed> {
+  const seen: Observed = { mappings: [], podChecks: [], probes: [], upMs: 0, probesMs: 0 };
+  const { reporter } = opts;
+  try {
+    let t = Date.now();
+    const effective = await bringUp(loaded, backend, reporter, seen);
+    seen.upMs = Date.now() - t;
+    t = Date.now();
+    for (const a of effective.scenario.assertions) seen.podChecks.push(...checkIptablesSave(a, await backend.iptablesSave(a.workload)));
+    if (seen.podChecks.length > 0) reporter.podChecks(seen.podChecks);
+    await runProbes(effective, backend, opts, seen.probes);
+    seen.probesMs = Date.now() - t;
+    if (!opts.stopped?.()) await backend.collectArtifacts(effective.scenario);
+  } catch (err) {
+    // Errors caused by the teardown of an interrupted run are not the scenario's.
+    if (!opts.stopped?.()) {
+      seen.error = (err as Error).message;
+      reporter.error(seen.error);
+    }
+  }
+  return seen;
 }
 
 export async function runScenario(loaded: LoadedScenario, backend: Backend, opts: RunOptions): Promise<ScenarioOutcome> {
   const started = Date.now();
-  const { scenario } = loaded;
   const { reporter, runDir } = opts;
-  saveScenarioFile(runDir, loaded.file);
-  opts.onBackend?.(backend);
+  // The backend writes its logs here from up() on.
+  mkdirSync(runDir, { recursive: true });
+  opts.evidence?.scenarioStarted(loaded);
   const notes = [...(opts.engineNote ? [opts.engineNote] : []), ...(backend.fidelityNotes?.() ?? fidelityNotes(loaded))];
   reporter.scenarioStart(loaded, { name: backend.name, sidecar: backend.sidecar, fidelityNotes: notes }, runDir);
-  const probes: ProbeOutcome[] = [];
-  const podChecks: Check[] = [];
-  let error: string | undefined;
-  const mark = { up: 0, probes: 0, down: 0 };
-  const since = (t: number) => Date.now() - t;
-  let mappings: AddressMapping[] = [];
-  let effective = loaded;
-  try {
-    let t = Date.now();
-    // The one effective scenario: the backend reports addresses, only the runner rewrites.
-    mappings = await backend.up(reporter);
-    effective = { ...loaded, scenario: effectiveScenario(scenario, mappings) };
-    if (backend.deploy) {
-      mappings = [...mappings, ...(await backend.deploy(effective.scenario, reporter))];
-      effective = { ...loaded, scenario: effectiveScenario(scenario, mappings) };
-    }
-    if (mappings.length > 0) reporter.addresses?.(mappings);
-    await backend.settle?.(effective.scenario, reporter);
-    mark.up = since(t);
-    t = Date.now();
-    for (const a of effective.scenario.assertions) podChecks.push(...checkIptablesSave(a, await backend.iptablesSave(a.workload)));
-    if (podChecks.length > 0) reporter.podChecks(podChecks);
-    for (const probe of effective.scenario.probes) {
-      const outcome = await runProbe(backend, effective, probe, join(runDir, 'probes', probe.name)).catch(
-        (err: Error) => ({ probe, error: err.message, checks: [], ok: false }) as ProbeOutcome,
-      );
-      // A stop tears the lab down under the probe: what it saw then is no verdict on the scenario.
-      if (opts.stopping?.()) {
-        const stopped: ProbeOutcome = { probe, checks: [], interrupted: true, ok: false };
-        probes.push(stopped);
-        reporter.probe(stopped);
-        break;
-      }
-      probes.push(outcome);
-      reporter.probe(outcome);
-    }
-    mark.probes = since(t);
-    if (!opts.stopping?.()) await backend.collectArtifacts(effective.scenario);
-  } catch (err) {
-    // Errors caused by the teardown of an interrupted run are not the scenario's.
-    if (!opts.stopping?.()) {
-      error = (err as Error).message;
-      reporter.error(error);
-    }
-  }
-  const interrupted = !!opts.stopping?.();
+  const seen = await observe(loaded, backend, opts);
+  const interrupted = opts.stopped?.();
   const ok =
-    !interrupted && !error && probes.length === scenario.probes.length && probes.every((p) => p.ok) && podChecks.every((c) => c.ok);
+    !interrupted &&
+    !seen.error &&
+    seen.probes.length === loaded.scenario.probes.length &&
+    seen.probes.every((p) => p.ok) &&
+    seen.podChecks.every((c) => c.ok);
   const t = Date.now();
   const keep = !interrupted && (opts.cleanup === 'never' || (opts.cleanup === 'on-success' && !ok));
   if (keep) reporter.keep(backend.keepInstructions());
   else await backend.down();
-  mark.down = since(t);
   const outcome: ScenarioOutcome = {
-    name: scenario.name,
+    name: loaded.scenario.name,
     ok,
     ...(interrupted ? { interrupted } : {}),
     runDir,
-    backend: backend.name,
-    ...(mappings.length > 0 ? { addresses: mappings } : {}),
-    probes,
-    podChecks,
+    backend: siteOf(backend),
+    ...(seen.mappings.length > 0 ? { addresses: seen.mappings } : {}),
+    probes: seen.probes,
+    podChecks: seen.podChecks,
     fidelityNotes: notes,
     ...(backend.sidecar ? { sidecar: backend.sidecar } : {}),
-    ...(error !== undefined ? { error } : {}),
+    ...(seen.error !== undefined ? { error: seen.error } : {}),
     durationMs: Date.now() - started,
-    timings: { upMs: mark.up, probesMs: mark.probes, downMs: mark.down, ...backend.upPhases },
+    timings: { upMs: seen.upMs, probesMs: seen.probesMs, downMs: Date.now() - t, ...backend.upPhases },
   };
-  writeScenarioOutcome(outcome);
+  opts.evidence?.scenarioDone(outcome);
   reporter.scenarioEnd(outcome);
   return outcome;
 }

@@ -3,34 +3,43 @@
  * up to `jobs` of them side by side (labs are isolated from each other: own prefix, namespaces,
  * cgroup), with the cleanup mode applied, a whole-run timeout, and the reports rewritten after
  * every scenario, in selection order, so that even a run killed half-way leaves a JUnit file.
+ * Which backends a scenario runs on, and what that allows, is the backends table's (backends.ts).
  */
 import type { ReplayInput } from '../lab/replaySidecar.ts';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Backend } from '../backend/backend.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
-import { NetnsBackend, newRunPrefix } from '../lab/netnsBackend.ts';
+import { newRunPrefix } from '../lab/netnsBackend.ts';
 import { runScenario, type CleanupMode, type ScenarioOutcome } from './runner.ts';
 import type { Reporter } from '../report/console.ts';
-import type { ScenarioRun, SuiteResult } from '../report/suiteResult.ts';
+import { ranRecord, skippedRecord, type ScenarioRun, type SuiteResult } from '../report/suiteResult.ts';
 import { writeSuiteReports } from '../report/files.ts';
-import { KindBackend, kindSkipReason } from '../kind/kindBackend.ts';
+import { RunDirectoryEvidence } from '../report/evidenceFiles.ts';
 import { compareOutcomes, renderComparison } from '../result/compare.ts';
 import { renderHtmlReport } from '../report/html.ts';
-import { enginesFor, type SidecarChoice } from './engines.ts';
-import type { SidecarEngine } from '../lab/sidecars.ts';
+import type { SidecarChoice } from './engines.ts';
+import {
+  backendNamed,
+  backendsFor,
+  DEFAULT_BACKEND,
+  type BackendChoice,
+  type BackendEntry,
+  type BackendName,
+  type PlannedRun,
+} from './backends.ts';
 
-export type BackendChoice = 'netns' | 'kind' | 'both';
+export type { BackendChoice } from './backends.ts';
 
 /** A reporter for one scenario; `flush` prints what it held back (an interrupted scenario). */
 export type SuiteReporter = Reporter & { flush?(): void };
 
 export interface SuiteOptions {
   scenarios: LoadedScenario[];
-  /** Where scenarios run; "both" runs each on the lab and on kind and compares them. */
+  /** Where scenarios run: one backend of the table, or "both": every backend, compared. Default netns. */
   backend?: BackendChoice;
-  /** Why kind cannot run at all here (no Docker engine...), found once before the run. */
-  kindUnavailable?: string;
+  /** Backends that cannot run here at all (kind without a Docker engine), found once before the run: their runs are skipped, with why. */
+  unavailable?: Partial<Record<BackendName, string>>;
   /** The netns lab's sidecar: real Istio (envoy, the default), the model, or both compared. */
   sidecar?: SidecarChoice;
   /** Receives each comparison: lab versus kind (backend "both"), envoy versus model (sidecar "both"). */
@@ -43,7 +52,7 @@ export interface SuiteOptions {
   untilFail: boolean;
   /** Whole-run budget; when it runs out the scenarios in progress are torn down and the rest skipped. */
   timeoutMs?: number;
-  /** Scenarios side by side (netns only; kind shares one cluster and runs one at a time). Default 1. */
+  /** Scenarios side by side, where every chosen backend allows it (kind shares one cluster and runs one at a time). Default 1. */
   jobs?: number;
   runDir: string;
   reportDir: string;
@@ -53,13 +62,19 @@ export interface SuiteOptions {
   replay?: ReplayInput;
 }
 
+/** A run the suite started, to check after an interrupt that nothing of it is left. */
+export interface StartedRun {
+  prefix: string;
+  backend: BackendEntry;
+}
+
 /** Set from outside (Ctrl-C) or by the run timeout: why the run stops early. */
 export interface StopSignal {
   reason?: string;
   /** The backends up right now, so whoever stops the run can tear them down. */
   current?: Set<Backend>;
-  /** The run prefix of every lab the suite started, to check afterwards that none is left. */
-  prefixes?: string[];
+  /** Every run the suite started on a backend that leaves something on this host (leftBehind). */
+  started?: StartedRun[];
 }
 
 /** 20261122-041500: sorts by time, safe in file names. */
@@ -76,28 +91,6 @@ export function reportDirFor(base: string): string {
   return join(resolve(base), `${stamp()}-suite-${randomBytes(3).toString('hex')}`);
 }
 
-function statusOf(o: ScenarioOutcome, stop: StopSignal): ScenarioRun['status'] {
-  if (stop.reason) return 'interrupted';
-  if (o.ok) return 'passed';
-  return o.error && o.probes.length === 0 ? 'error' : 'failed';
-}
-
-function skipped(l: LoadedScenario, attempt: number, backend: string, reason: string): ScenarioRun {
-  const s = l.scenario;
-  return {
-    scenario: s.name,
-    description: s.description,
-    tags: s.tags,
-    istio: l.istio.text,
-    backend,
-    attempt,
-    status: 'skipped',
-    reason,
-    startedAt: new Date().toISOString(),
-    durationMs: 0,
-  };
-}
-
 /** Runs `work` over `items` with at most `jobs` at a time, in start order. */
 async function pool<T>(items: T[], jobs: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -110,15 +103,26 @@ async function pool<T>(items: T[], jobs: number, work: (item: T, index: number) 
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
 }
 
+/** What one scenario's runs share within an attempt. */
+interface ScenarioContext {
+  l: LoadedScenario;
+  attempt: number;
+  opts: SuiteOptions;
+  stop: StopSignal;
+  reporter: SuiteReporter;
+}
+
 export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<SuiteResult> {
   const started = new Date();
   stop.current ??= new Set();
-  stop.prefixes ??= [];
+  stop.started ??= [];
+  const choice = opts.backend ?? DEFAULT_BACKEND;
+  const backends = backendsFor(choice);
   const result: SuiteResult = {
     startedAt: started.toISOString(),
     finishedAt: '',
     durationMs: 0,
-    backend: opts.backend ?? 'netns',
+    backend: choice,
     runs: [],
     selection: opts.selection,
   };
@@ -126,7 +130,7 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
     ? setTimeout(() => void stopNow(stop, `run timeout after ${opts.timeoutMs! / 1000} s`), opts.timeoutMs)
     : undefined;
   const attempts = opts.untilFail ? Math.max(opts.repeat, 1) : opts.repeat;
-  const jobs = opts.backend === 'kind' || opts.backend === 'both' ? 1 : (opts.jobs ?? 1);
+  const jobs = backends.every((b) => b.parallel) ? (opts.jobs ?? 1) : 1;
   const reporterFor = typeof opts.reporter === 'function' ? opts.reporter : () => opts.reporter as SuiteReporter;
   try {
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -137,9 +141,7 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
         save(result, started, opts.reportDir);
       };
       await pool(opts.scenarios, jobs, async (l, i) => {
-        slots[i] = stop.reason
-          ? [skipped(l, attempt, 'netns', `not started: ${stop.reason}`)]
-          : await runOnBackends(l, attempt, opts, stop, reporterFor());
+        slots[i] = await runOnBackends(backends, { l, attempt, opts, stop, reporter: reporterFor() });
         publish();
       });
       publish();
@@ -153,111 +155,91 @@ export async function runSuite(opts: SuiteOptions, stop: StopSignal): Promise<Su
   return result;
 }
 
-/** Runs a scenario where the options say; kind runs that cannot happen are reported as skipped, with why. */
-async function runOnBackends(
-  l: LoadedScenario,
-  attempt: number,
-  opts: SuiteOptions,
-  stop: StopSignal,
-  reporter: SuiteReporter,
-): Promise<ScenarioRun[]> {
-  const choice = opts.backend ?? 'netns';
+/** A scenario on each backend in turn; with more than one, the first backend's run is compared with each other's. */
+async function runOnBackends(backends: BackendEntry[], ctx: ScenarioContext): Promise<ScenarioRun[]> {
   const runs: ScenarioRun[] = [];
-  if (choice !== 'kind') runs.push(...(await runOnEngines(l, attempt, opts, stop, reporter)));
-  if (choice === 'netns') return runs;
-  const why = opts.kindUnavailable ?? kindSkipReason(l);
-  if (why || stop.reason) {
-    runs.push(skipped(l, attempt, 'kind', why ?? `not started: ${stop.reason}`));
-    return runs;
+  const sides: Array<{ backend: BackendEntry; outcome?: ScenarioOutcome }> = [];
+  for (const backend of backends) {
+    const mine = await runOnBackend(backend, ctx);
+    runs.push(...mine);
+    sides.push({ backend, outcome: mine[0]?.outcome });
   }
-  const kind = await runOne(l, attempt, opts, stop, reporter, 'kind');
-  runs.push(kind);
-  const lab = runs[0]?.outcome;
-  if (choice === 'both' && lab && kind.outcome)
-    opts.onComparison?.(l.scenario.name, bothTitle(lab, kind.outcome), renderComparison(compareOutcomes(lab, kind.outcome)));
+  const [first, ...others] = sides;
+  for (const other of others) {
+    if (!first?.outcome || !other.outcome) continue;
+    const title = bothTitle(first.outcome, other.outcome, [first.backend.label, other.backend.label]);
+    ctx.opts.onComparison?.(ctx.l.scenario.name, title, renderComparison(compareOutcomes(first.outcome, other.outcome)));
+  }
   return runs;
 }
 
 /** Which Istio and Envoy produced each side, so a difference can be told from a version skew. */
-export function bothTitle(lab: ScenarioOutcome, kind: ScenarioOutcome): string {
+export function bothTitle(
+  first: ScenarioOutcome,
+  other: ScenarioOutcome,
+  labels: readonly [string, string] = [backendNamed('netns').label, backendNamed('kind').label],
+): string {
   const side = (o: ScenarioOutcome) => o.sidecar?.describe ?? o.backend;
-  return `lab versus kind — lab: ${side(lab)}; kind: ${side(kind)}`;
+  return `${labels[0]} versus ${labels[1]} — ${labels[0]}: ${side(first)}; ${labels[1]}: ${side(other)}`;
 }
 
-/** The netns lab on each engine the choice implies; with two, they are compared probe by probe. */
-async function runOnEngines(
-  l: LoadedScenario,
-  attempt: number,
-  opts: SuiteOptions,
-  stop: StopSignal,
-  reporter: SuiteReporter,
-): Promise<ScenarioRun[]> {
-  const plan = enginesFor(l, opts.sidecar ?? 'envoy');
+/**
+ * The scenario's runs on one backend (the lab: one per sidecar engine, compared when there are
+ * two); a run that cannot happen is a skipped record, with why.
+ */
+async function runOnBackend(backend: BackendEntry, ctx: ScenarioContext): Promise<ScenarioRun[]> {
+  const { l, attempt, opts, stop } = ctx;
+  const planned = backend.runsOf(l, opts.sidecar ?? 'envoy');
   const runs: ScenarioRun[] = [];
-  for (const engine of plan.engines) {
-    if (stop.reason) runs.push(skipped(l, attempt, `netns/${engine}`, `not started: ${stop.reason}`));
-    else runs.push(await runOne(l, attempt, opts, stop, reporter, 'netns', engine, plan.note));
+  for (const p of planned) {
+    const why = opts.unavailable?.[backend.name] ?? p.skip ?? (stop.reason ? `not started: ${stop.reason}` : undefined);
+    runs.push(why ? skippedRecord(l, attempt, p.site, why) : await runOne(backend, p, ctx));
   }
-  const [real, model] = runs.map((r) => r.outcome);
-  if (plan.engines.length === 2 && real && model) {
-    opts.onComparison?.(
-      l.scenario.name,
-      'real Envoy versus the model',
-      renderComparison(compareOutcomes(model, real), { a: 'model', b: 'envoy' }),
-    );
-  }
+  compareEngines(planned, runs, ctx);
   return runs;
 }
 
-async function runOne(
-  l: LoadedScenario,
-  attempt: number,
-  opts: SuiteOptions,
-  stop: StopSignal,
-  reporter: SuiteReporter,
-  where: 'netns' | 'kind',
-  engine: SidecarEngine = 'envoy',
-  engineNote?: string,
-): Promise<ScenarioRun> {
-  const s = l.scenario;
+/** Real Envoy and the model on one scenario (--sidecar both), probe by probe. */
+function compareEngines(planned: PlannedRun[], runs: ScenarioRun[], ctx: ScenarioContext): void {
+  const on = (engine: string) => runs[planned.findIndex((p) => p.engine === engine)]?.outcome;
+  const [real, model] = [on('envoy'), on('model')];
+  if (!real || !model) return;
+  const text = renderComparison(compareOutcomes(model, real), { a: 'model', b: 'envoy' });
+  ctx.opts.onComparison?.(ctx.l.scenario.name, 'real Envoy versus the model', text);
+}
+
+async function runOne(backend: BackendEntry, planned: PlannedRun, ctx: ScenarioContext): Promise<ScenarioRun> {
+  const { l, attempt, opts, stop, reporter } = ctx;
   const prefix = newRunPrefix();
-  const runDir = runDirFor(opts.runDir, `${s.name}${where === 'kind' ? '-kind' : engine === 'model' ? '-model' : ''}`, prefix);
-  const backend: Backend =
-    where === 'kind'
-      ? new KindBackend(l, runDir, (line) => reporter.step(line))
-      : new NetnsBackend(l, runDir, prefix, { engine, ...(opts.replay ? { replay: opts.replay } : {}) });
-  if (where === 'netns') stop.prefixes!.push(prefix);
+  const runDir = runDirFor(opts.runDir, `${l.scenario.name}${planned.dirSuffix}`, prefix);
+  const running = planned.create({ loaded: l, runDir, prefix, progress: reporter, ...(opts.replay ? { replay: opts.replay } : {}) });
+  if (backend.leftovers) stop.started!.push({ prefix, backend });
   const startedAt = new Date();
-  stop.current!.add(backend);
-  const outcome = await runScenario(l, backend, {
+  stop.current!.add(running);
+  const outcome = await runScenario(l, running, {
     cleanup: opts.cleanup,
     runDir,
     reporter,
-    stopping: () => !!stop.reason,
-    ...(engineNote ? { engineNote } : {}),
+    evidence: new RunDirectoryEvidence(runDir),
+    stopped: () => stop.reason,
+    ...(planned.note ? { engineNote: planned.note } : {}),
   });
-  stop.current!.delete(backend);
-  const status = statusOf(outcome, stop);
-  if (status === 'interrupted') reporter.flush?.();
-  return {
-    scenario: s.name,
-    description: s.description,
-    tags: s.tags,
-    istio: l.istio.text,
-    backend: where === 'netns' ? `netns/${engine}` : backend.name,
-    attempt,
-    outcome,
-    status,
-    ...(status === 'interrupted' ? { reason: stop.reason } : outcome.error ? { reason: outcome.error } : {}),
-    startedAt: startedAt.toISOString(),
-    durationMs: outcome.durationMs,
-  };
+  stop.current!.delete(running);
+  const record = ranRecord(l, attempt, outcome, startedAt);
+  if (record.status === 'interrupted') reporter.flush?.();
+  return record;
 }
 
 /** Stops the run: remembers why and tears down every lab that is up (their scenarios then fail fast). */
 export async function stopNow(stop: StopSignal, reason: string): Promise<void> {
   stop.reason ??= reason;
   await Promise.all([...(stop.current ?? [])].map((b) => b.down()));
+}
+
+/** What the suite's runs still have on this host (namespaces, cgroups), checked after an interrupt. */
+export async function leftBehind(stop: StopSignal): Promise<string[]> {
+  const left = await Promise.all((stop.started ?? []).map((r) => r.backend.leftovers?.(r.prefix) ?? Promise.resolve([])));
+  return left.flat();
 }
 
 function save(result: SuiteResult, started: Date, dir: string): void {
