@@ -55,14 +55,14 @@ export class ImportError extends Error {
 const ISTIO_GROUP = /^networking\.istio\.io\/v1(alpha3|beta1)?$/;
 type Validator = new (data: never) => { validate(): void };
 const MODELS: Record<ImportedKind, { api: RegExp; model: Validator }> = {
-  Pod: { api: /^v1$/, model: Pod as unknown as Validator },
-  Service: { api: /^v1$/, model: Service as unknown as Validator },
-  Endpoints: { api: /^v1$/, model: Endpoints as unknown as Validator },
-  EndpointSlice: { api: /^discovery\.k8s\.io\/v1$/, model: EndpointSlice as unknown as Validator },
-  ServiceEntry: { api: ISTIO_GROUP, model: ServiceEntry as unknown as Validator },
-  VirtualService: { api: ISTIO_GROUP, model: VirtualService as unknown as Validator },
-  DestinationRule: { api: ISTIO_GROUP, model: DestinationRule as unknown as Validator },
-  Sidecar: { api: ISTIO_GROUP, model: Sidecar as unknown as Validator },
+  Pod: { api: /^v1$/, model: Pod },
+  Service: { api: /^v1$/, model: Service },
+  Endpoints: { api: /^v1$/, model: Endpoints },
+  EndpointSlice: { api: /^discovery\.k8s\.io\/v1$/, model: EndpointSlice },
+  ServiceEntry: { api: ISTIO_GROUP, model: ServiceEntry },
+  VirtualService: { api: ISTIO_GROUP, model: VirtualService },
+  DestinationRule: { api: ISTIO_GROUP, model: DestinationRule },
+  Sidecar: { api: ISTIO_GROUP, model: Sidecar },
 };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -77,9 +77,12 @@ function itemsOf(value: unknown, source: string): Array<{ value: unknown; source
   return [{ value, source }];
 }
 
+/** A field of an unchecked object, for an error message: text as it is, anything else as JSON. */
+const shown = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? '?'));
+
 function refOf(o: Record<string, unknown>): string {
   const m = isObj(o.metadata) ? o.metadata : {};
-  return `${String(o.kind ?? '?')} ${m.namespace ? `${String(m.namespace)}/` : ''}${String(m.name ?? '?')}`;
+  return `${shown(o.kind ?? '?')} ${m.namespace ? `${shown(m.namespace)}/` : ''}${shown(m.name ?? '?')}`;
 }
 
 /**
@@ -146,6 +149,11 @@ function meshConfigOf(o: Record<string, unknown>, source: string): Record<string
   }
 }
 
+/** An object's own fields: all but apiVersion, kind, metadata, status and spec (Endpoints and EndpointSlices have no spec). */
+const OBJECT_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'status', 'spec']);
+const topLevelFields = (o: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).filter(([k]) => !OBJECT_FIELDS.has(k)));
+
 /** Reads every document; throws an ImportError at the first malformed object, naming it. */
 export function customerObjects(docs: InputDocument[]): CustomerObjects {
   const out: CustomerObjects = { objects: [], skipped: [] };
@@ -180,9 +188,9 @@ export function customerObjects(docs: InputDocument[]): CustomerObjects {
         out.skipped.push({ what: `${refOf(value)} in ${source}`, why: `a second copy (the one in ${first.source} is read)` });
         continue;
       }
-      const { apiVersion: _a, kind: _k, metadata: _m, status, spec, ...rest } = value;
-      const body = kind === 'Pod' ? { ...(isObj(spec) ? spec : {}), status } : isObj(spec) ? spec : rest;
-      out.objects.push({ kind: kind as ImportedKind, meta, body: body as Record<string, unknown>, source });
+      const { status, spec } = value;
+      const body = kind === 'Pod' ? { ...(isObj(spec) ? spec : {}), status } : isObj(spec) ? spec : topLevelFields(value);
+      out.objects.push({ kind: kind as ImportedKind, meta, body, source });
     }
   }
   return out;

@@ -60,12 +60,12 @@ export function recordedExpect(
   if (!o.result) return undefined;
   const conntrack = conntrackExpect(o);
   const stats = statsExpect(o);
-  const model = pathExpect(o);
+  const path = pathExpect(o);
   return {
     client: clientExpect(o),
     ...(conntrack ? { conntrack } : {}),
     ...(stats ? { stats } : {}),
-    ...(model ? { model } : {}),
+    ...(path ? { path } : {}),
     basis: 'observed',
     note: `${by} on ${when} with ${sidecar}`,
   };

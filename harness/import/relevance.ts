@@ -43,6 +43,8 @@ const ref = (o: CustomerObject) => `${o.kind} ${o.meta.namespace}/${o.meta.name}
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const strs = (v: unknown): string[] => arr(v).map(String);
+/** A string field of a checked object (the schemas make them strings), or the default when it is absent. */
+const text = (v: unknown, absent: string): string => (typeof v === 'string' ? v : absent);
 
 /** Names a Service answers to from a pod in `from` (the pod's search path: ns.svc.cluster.local, svc.cluster.local, cluster.local). */
 export function serviceNames(name: string, namespace: string, from: string): string[] {
@@ -106,12 +108,12 @@ function servicePorts(o: CustomerObject): PortInfo[] {
   return arr(o.body.ports)
     .filter(isObj)
     .map((p) => {
-      const name = String(p.name ?? '');
+      const name = text(p.name, '');
       const proto = kubernetesPortProtocol({
         name,
         port: Number(p.port),
-        protocol: String(p.protocol ?? 'TCP'),
-        ...(p.appProtocol ? { appProtocol: String(p.appProtocol) } : {}),
+        protocol: text(p.protocol, 'TCP'),
+        ...(typeof p.appProtocol === 'string' && p.appProtocol ? { appProtocol: p.appProtocol } : {}),
       });
       return {
         port: Number(p.port),
@@ -125,7 +127,7 @@ function serviceEntryPorts(o: CustomerObject): PortInfo[] {
   return arr(o.body.ports)
     .filter(isObj)
     .map((p) => {
-      const proto = serviceEntryPortProtocol(String(p.protocol ?? '').toUpperCase());
+      const proto = serviceEntryPortProtocol(text(p.protocol, '').toUpperCase());
       return {
         port: Number(p.number),
         cls: listenerClass(proto),
@@ -136,7 +138,7 @@ function serviceEntryPorts(o: CustomerObject): PortInfo[] {
 
 function addressesOf(o: CustomerObject): string[] {
   if (o.kind === 'Service') {
-    const ip = String(o.body.clusterIP ?? '');
+    const ip = text(o.body.clusterIP, '');
     return ip && ip !== 'None' ? [ip] : [];
   }
   return strs(o.body.addresses);
@@ -236,7 +238,7 @@ function verdict(o: CustomerObject, d: Destination, ip: string | undefined, podN
   }
   if (addresses.length > 0)
     return { drop: `its ${d.port} listener is on ${addresses.join(', ')} only (${onPort.label}), which ${d.text} never reaches` };
-  if (String(o.body.resolution ?? 'NONE') === 'NONE' && eps.length > 0) {
+  if (text(o.body.resolution, 'NONE') === 'NONE' && eps.length > 0) {
     return ip && eps.includes(ip)
       ? { keep: `resolution NONE with endpoints: one listener per endpoint, and ${ip} is one` }
       : { drop: `resolution NONE with endpoints: its ${d.port} listeners are on ${eps.join(', ')} only` };
@@ -306,7 +308,7 @@ export function relevantObjects(
   const keptHosts = new Set([...reasons.keys()].filter((o) => o.kind !== 'Sidecar').flatMap((o) => hostsOf(o, podNs)));
   for (const d of destinations) keptHosts.add(d.host);
   for (const o of objects.filter((x) => x.kind === 'VirtualService' || x.kind === 'DestinationRule')) {
-    const hosts = o.kind === 'VirtualService' ? strs(o.body.hosts) : [String(o.body.host ?? '')];
+    const hosts = o.kind === 'VirtualService' ? strs(o.body.hosts) : [text(o.body.host, '')];
     const match = hosts.find((h) => [...keptHosts].some((k) => hostMatches(h, k) || hostMatches(k, h)));
     const hidden = visible(o);
     if (match && !hidden) keep(o, `it applies to ${match}, a kept host`);

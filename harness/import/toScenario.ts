@@ -4,16 +4,13 @@
  * destination and one probe per destination with no expectations yet. Fields the scenario format
  * has no place for are left out and listed, never guessed. Pure: no I/O.
  */
-import { Document, isMap, isSeq, parse as parseYaml, stringify, type YAMLMap } from 'yaml';
+import { Document, isMap, isSeq, parse as parseYaml, stringify } from 'yaml';
 import { isIPv4 } from 'node:net';
 import { basename } from 'node:path';
-import { MARIADB_ENV } from '../k8s/objects.ts';
 import type { CustomerObject } from './customerObjects.ts';
 import { ImportError } from './customerObjects.ts';
 import type { Destination, Relevance } from './relevance.ts';
-
-export type ServerKind = 'redis' | 'mysql' | 'http' | 'https';
-export const SERVER_KINDS: ServerKind[] = ['redis', 'mysql', 'http', 'https'];
+import { serverType, type ServerKind } from '../servers/registry.ts';
 
 export interface ImportRequest {
   name: string;
@@ -37,6 +34,9 @@ export interface ImportedScenario {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const strs = (v: unknown): string[] => arr(v).map(String);
+/** A scalar field of a parsed object as text (a number or boolean as String writes it), or the default when it is absent or not a scalar. */
+const text = (v: unknown, absent: string): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : absent;
 
 /** The scenario's DNS-label names: lower case, a-z 0-9 -, at most 63. */
 export function dnsLabel(s: string): string {
@@ -48,18 +48,6 @@ export function dnsLabel(s: string): string {
       .slice(0, 63)
       .replace(/-+$/, '') || 'x'
   );
-}
-
-/** Port names the guess reads: Istio's protocol prefixes (pilot/pkg/serviceregistry/kube/conversion.go) and well-known ports. */
-export function guessServerKind(port: number, portNames: string[]): ServerKind | undefined {
-  const named = portNames.map((n) => n.toLowerCase().split('-')[0]);
-  for (const k of ['redis', 'mysql', 'https', 'http'] as const) if (named.includes(k)) return k;
-  if (named.includes('tls')) return 'https';
-  if (port === 3306) return 'mysql';
-  if (port === 6379 || (port >= 7000 && port <= 7005)) return 'redis';
-  if (port === 443 || port === 8443) return 'https';
-  if (port === 80 || port === 8080 || port === 8000) return 'http';
-  return undefined;
 }
 
 /**
@@ -112,7 +100,7 @@ export function podIp(pod: CustomerObject): string {
 /** The Istio version of the pod's proxy image (…/proxyv2:1.22.3 → 1.22.3), if it has one. */
 export function proxyImageVersion(pod: CustomerObject): string | undefined {
   const image = [...arr(pod.body.containers), ...arr(pod.body.initContainers)].find((c) => isObj(c) && c.name === 'istio-proxy');
-  const tag = isObj(image) ? /:(\d+\.\d+(?:\.\d+)?)(?:[-@].*)?$/.exec(String(image.image ?? ''))?.[1] : undefined;
+  const tag = isObj(image) ? /:(\d+\.\d+(?:\.\d+)?)(?:[-@].*)?$/.exec(text(image.image, ''))?.[1] : undefined;
   return tag;
 }
 
@@ -126,7 +114,7 @@ function workload(pod: CustomerObject, notes: string[]) {
     sidecar: hasSidecar(pod),
     annotations: sidecarAnnotations(pod.meta.annotations, notes),
     labels,
-    serviceAccount: dnsLabel(String(pod.body.serviceAccountName ?? 'default')),
+    serviceAccount: dnsLabel(text(pod.body.serviceAccountName, 'default')),
   };
 }
 
@@ -150,12 +138,13 @@ function service(o: CustomerObject, order: number, notes: string[]) {
     .map((p) => {
       if (typeof p.targetPort === 'string')
         notes.push(`${ref(o)}: port ${String(p.port)}'s named targetPort "${p.targetPort}" is left out; its endpoints carry the port`);
+      const appProtocol = text(p.appProtocol, '');
       return {
-        name: String(p.name ?? ''),
+        name: text(p.name, ''),
         port: Number(p.port),
         ...(typeof p.targetPort === 'number' ? { targetPort: p.targetPort } : {}),
-        protocol: String(p.protocol ?? 'TCP'),
-        ...(p.appProtocol ? { appProtocol: String(p.appProtocol) } : {}),
+        protocol: text(p.protocol, 'TCP'),
+        ...(appProtocol ? { appProtocol } : {}),
       };
     });
   if (o.body.selector)
@@ -171,14 +160,14 @@ function endpointsOf(svc: CustomerObject, sources: CustomerObject[], notes: stri
     if (o.kind === 'Endpoints') {
       for (const s of arr(o.body.subsets).filter(isObj)) {
         for (const a of arr(s.addresses).filter(isObj)) addresses.add(String(a.ip));
-        for (const p of arr(s.ports).filter(isObj)) ports.set(String(p.name ?? ''), Number(p.port));
+        for (const p of arr(s.ports).filter(isObj)) ports.set(text(p.name, ''), Number(p.port));
       }
     } else {
       for (const e of arr(o.body.endpoints).filter(isObj)) {
         if (isObj(e.conditions) && e.conditions.ready === false) continue;
         for (const a of strs(e.addresses)) addresses.add(a);
       }
-      for (const p of arr(o.body.ports).filter(isObj)) if (typeof p.port === 'number') ports.set(String(p.name ?? ''), p.port);
+      for (const p of arr(o.body.ports).filter(isObj)) if (typeof p.port === 'number') ports.set(text(p.name, ''), p.port);
     }
   }
   const ipv4 = [...addresses].filter((a) => isIPv4(a));
@@ -207,8 +196,8 @@ function serviceEntry(o: CustomerObject, notes: string[]) {
     .filter(isObj)
     .map((p) => ({
       number: Number(p.number),
-      name: String(p.name ?? ''),
-      protocol: String(p.protocol ?? ''),
+      name: text(p.name, ''),
+      protocol: text(p.protocol, ''),
       ...(p.targetPort ? { targetPort: Number(p.targetPort) } : {}),
     }));
   const v6 = (a: string) => a.includes(':');
@@ -240,7 +229,8 @@ function virtualService(o: CustomerObject, notes: string[]) {
           const port = isObj(d.port) && d.port.number ? { port: { number: Number(d.port.number) } } : {};
           return { destination: { host: String(d.host), ...port }, ...(r.weight !== undefined ? { weight: Number(r.weight) } : {}) };
         });
-      return { ...(h.timeout ? { timeout: seconds(String(h.timeout)) } : {}), route };
+      const timeout = text(h.timeout, '');
+      return { ...(timeout ? { timeout: seconds(timeout) } : {}), route };
     })
     .filter((h) => h.route.length > 0);
   return { name: nameOf(o, notes), namespace: o.meta.namespace, hosts: b.hosts, ...(b.exportTo ? { exportTo: b.exportTo } : {}), http };
@@ -295,12 +285,7 @@ function servers(req: ImportRequest, clusterIps: Set<string>, notes: string[]) {
 
 function probe(d: Destination & { kind: ServerKind }, from: string) {
   const name = dnsLabel(`${d.kind}-${d.host}-${d.port}`);
-  const block =
-    d.kind === 'mysql'
-      ? { mysql: { host: d.host, port: d.port, password: MARIADB_ENV.MARIADB_PASSWORD } }
-      : d.kind === 'redis'
-        ? { redis: { host: d.host, port: d.port } }
-        : { http: { url: `${d.kind}://${d.host}:${d.port}/` } };
+  const block = serverType(d.kind).defaultProbe(d.host, d.port);
   return { name, description: `${d.text} as the customer's pod dials it`, from, ...block, expect: {} };
 }
 
@@ -314,7 +299,7 @@ function commentKept(doc: Document, section: string, reasons: string[][]): void 
   const seq = doc.getIn(['mesh', section], true);
   if (!isSeq(seq)) return;
   seq.items.forEach((item, i) => {
-    if (isMap(item) && reasons[i]) (item as YAMLMap).commentBefore = reasons[i]!.map((r) => ` kept: ${r}`).join('\n');
+    if (isMap(item) && reasons[i]) item.commentBefore = reasons[i].map((r) => ` kept: ${r}`).join('\n');
   });
 }
 

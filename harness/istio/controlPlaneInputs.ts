@@ -17,8 +17,7 @@ import { stringify } from 'yaml';
 import { Pod, Service } from 'kubernetes-models/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
-import { meshObjects, meta, podTemplate, toYaml, validateObject, type KubeObject } from '../k8s/objects.ts';
-import { MANIFEST_OPTIONS } from '../servers/images.ts';
+import { meshObjects, meta, podTemplate, toYaml, validateObject, type KubeObject, MANIFEST_OPTIONS } from '../k8s/objects.ts';
 import { selectedWorkloads } from '../model/meshServices.ts';
 import { MESH_STATS_PREFIXES } from '../core/stats.ts';
 

@@ -6,9 +6,8 @@
  * the line and the object.
  */
 import { ScenarioError, lineOfField, type LoadedScenario, type ScenarioIssue } from '../scenario/load.ts';
-import { meshObjects, objectRef, sortObjects, toYaml, type KubeObject } from '../k8s/objects.ts';
+import { meshObjects, objectRef, sortObjects, toYaml, type KubeObject, MANIFEST_OPTIONS } from '../k8s/objects.ts';
 import { istioValidate, type IstioFinding } from './controlPlane.ts';
-import { MANIFEST_OPTIONS } from '../servers/images.ts';
 
 const ISTIO_KINDS = new Set(['ServiceEntry', 'VirtualService', 'DestinationRule', 'Sidecar']);
 const FIELD: Record<string, string> = {

@@ -28,6 +28,9 @@ import {
 import type { Scenario, Workload } from '../scenario/schema.ts';
 import { cidrContains, intToIp, ipToInt, parseCidr } from '../core/net.ts';
 import { APP_UID } from '../core/uids.ts';
+import { MESH_STATS_PREFIXES } from '../core/stats.ts';
+import { MARIADB_ENV } from '../servers/mariadb.ts';
+import { mysql } from '../servers/mysql.ts';
 
 /** Label on every generated object: a backend finds (and deletes) what a scenario made by it. */
 export const SCENARIO_LABEL = 'egress-lab.io/scenario';
@@ -46,23 +49,24 @@ export const SHARED_NAMESPACES: ReadonlySet<string> = new Set([
   'local-path-storage',
   'istio-system',
 ]);
-/** The uid probes run as in both backends, so that istio-iptables captures them (Envoy is 1337). */
-export const MARIADB_ENV = {
-  MARIADB_ROOT_PASSWORD: 'root',
-  MARIADB_USER: 'lab',
-  MARIADB_PASSWORD: 'lab-password',
-  MARIADB_DATABASE: 'labdb',
-} as const;
+
+/** The probe client: one image with curl, nc, socat and openssl for every probe type's raw bytes. */
+export const CLIENT_IMAGE = 'docker.io/nicolaka/netshoot:v0.13';
 
 export interface ManifestOptions {
   /** The image of every pod's `app` container (the probe client). */
   clientImage: string;
-  serverImages: { mysql: string };
   /** proxyStatsMatcher.inclusionPrefixes: Envoy emits no per-cluster/listener stats otherwise. */
   statsInclusionPrefixes: string[];
   /** The cluster's serviceSubnet, where ClusterIPs outside it are left to the cluster; unset keeps every ClusterIP. */
   serviceCIDR?: string;
 }
+
+/**
+ * What both backends render a scenario's objects with (the kind backend adds its service subnet):
+ * the pods lab-istiod reads in the netns lab name the images kind runs, so both istiods see one pod.
+ */
+export const MANIFEST_OPTIONS: ManifestOptions = { clientImage: CLIENT_IMAGE, statsInclusionPrefixes: MESH_STATS_PREFIXES };
 
 const ISTIO_API = 'networking.istio.io/v1';
 const V1BETA1 = {
@@ -106,7 +110,9 @@ export class IstioV1Object<K extends IstioKind = IstioKind> {
   }
 
   toJSON(): { apiVersion: string; kind: K; metadata: ObjectMeta; spec: IstioSpecs[K] } {
-    return JSON.parse(JSON.stringify({ apiVersion: this.apiVersion, kind: this.kind, metadata: this.metadata, spec: this.spec }));
+    const json = { apiVersion: this.apiVersion, kind: this.kind, metadata: this.metadata, spec: this.spec };
+    // A JSON round trip of plain data: the same object, less the fields that are undefined.
+    return JSON.parse(JSON.stringify(json)) as typeof json;
   }
 }
 
@@ -181,12 +187,17 @@ export function meta(s: Scenario, name: string, namespace?: string, extra: Parti
   };
 }
 
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** `proxy.istio.io/config` with the inclusion prefixes merged into whatever the scenario set. */
 export function proxyConfigAnnotation(existing: string | undefined, prefixes: string[]): string {
-  const base = (existing ? parseYaml(existing) : undefined) ?? {};
-  if (typeof base !== 'object' || Array.isArray(base)) throw new Error(`proxy.istio.io/config is not a YAML mapping: ${existing}`);
-  const matcher = { ...(base.proxyStatsMatcher ?? {}) };
-  matcher.inclusionPrefixes = [...new Set([...(matcher.inclusionPrefixes ?? []), ...prefixes])];
+  const base: unknown = (existing ? parseYaml(existing) : undefined) ?? {};
+  if (!isMapping(base)) throw new Error(`proxy.istio.io/config is not a YAML mapping: ${existing}`);
+  const given: unknown = base.proxyStatsMatcher ?? {};
+  if (!isMapping(given)) throw new Error(`proxy.istio.io/config: proxyStatsMatcher is not a YAML mapping: ${existing}`);
+  const included: unknown = given.inclusionPrefixes ?? [];
+  if (!Array.isArray(included)) throw new Error(`proxy.istio.io/config: proxyStatsMatcher.inclusionPrefixes is not a list: ${existing}`);
+  const matcher = { ...given, inclusionPrefixes: [...new Set([...(included as unknown[]), ...prefixes])] };
   return stringify({ ...base, proxyStatsMatcher: matcher }, { lineWidth: 0 });
 }
 
@@ -221,7 +232,7 @@ export function podTemplate(s: Scenario, w: Workload, opts: ManifestOptions): Po
     const port = w.server.port;
     containers.push({
       name: 'mysql',
-      image: opts.serverImages.mysql,
+      image: mysql.image,
       imagePullPolicy: 'IfNotPresent',
       ...(port !== 3306 ? { args: [`--port=${port}`] } : {}),
       env: Object.entries(MARIADB_ENV).map(([name, value]) => ({ name, value })),
@@ -421,7 +432,7 @@ export function validateObject(o: KubeObject, scenario: string): void {
     o.validate();
     semanticChecks(o);
   } catch (e) {
-    throw new Error(`scenario ${scenario}: ${objectRef(o)} (${o.apiVersion}) is not valid: ${describeSchemaError(e)}`);
+    throw new Error(`scenario ${scenario}: ${objectRef(o)} (${o.apiVersion}) is not valid: ${describeSchemaError(e)}`, { cause: e });
   }
 }
 

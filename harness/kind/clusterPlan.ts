@@ -6,13 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { MESH_STATS_PREFIXES } from '../core/stats.ts';
-import { SCENARIO_IMAGES } from '../servers/images.ts';
+import { CLIENT_IMAGE } from '../k8s/objects.ts';
+import { SERVER_IMAGES } from '../servers/registry.ts';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, MANAGED_LABEL, type Command } from './plan.ts';
 
 /** Istio's control plane and sidecar, the tags `istioctl install` of ISTIO_VERSION deploys. */
 export const PILOT_IMAGE = `docker.io/istio/pilot:${ISTIO_VERSION}`;
 export const PROXYV2_IMAGE = `docker.io/istio/proxyv2:${ISTIO_VERSION}`;
 export const ISTIO_IMAGES = [PILOT_IMAGE, PROXYV2_IMAGE];
+/** Images of the scenarios' clients and servers (each server kind names its own). */
+export const SCENARIO_IMAGES = [CLIENT_IMAGE, ...SERVER_IMAGES];
 /** Every pinned image the backend uses, in preload order. */
 export const IMAGES = [...ISTIO_IMAGES, ...SCENARIO_IMAGES];
 

@@ -21,6 +21,7 @@ import { expectedConfig } from '../evidence/configGate.ts';
 import { probeCommand } from './probeCommands.ts';
 import { kindSkipReason, LAB_CA_IN_POD } from './kindBackend.ts';
 import { serverRunArgs } from './servers.ts';
+import { serverType } from '../servers/registry.ts';
 import * as cmd from './commands.ts';
 
 /** One step of the plan: the command, and when a live run runs it (always, if not said). */
@@ -95,7 +96,7 @@ export function kindPlan(loaded: LoadedScenario): KindPlan & { placeholder: Map<
     ...loaded.scenario.externalServers.map((srv) =>
       always({
         program: 'docker',
-        args: serverRunArgs(srv.kind, srv.ports, name, srv.password),
+        args: serverRunArgs(srv, name),
         why: `external ${srv.kind} server ${srv.name} (testcontainers starts it and waits for its ready line); its address <${srv.name}:addr> replaces ${srv.addresses[0]}`,
       }),
     ),
@@ -103,7 +104,7 @@ export function kindPlan(loaded: LoadedScenario): KindPlan & { placeholder: Map<
     always(cmd.applyManifests(manifests)),
     ...scenario.workloads.flatMap((w) => [always(cmd.rolloutStatus(w.namespace, w.name)), always(cmd.listPods(w.namespace, w.name))]),
     always(cmd.listServices(name)),
-    ...(scenario.externalServers.some((s) => s.kind === 'https')
+    ...(scenario.externalServers.some((s) => serverType(s.kind).container(s).tls)
       ? scenario.workloads.map((w) => always(cmd.installCa(w.namespace, pod(w.name), LAB_CA_IN_POD, '<the run CA>')))
       : []),
     ...scenario.workloads
@@ -121,7 +122,7 @@ export function kindPlan(loaded: LoadedScenario): KindPlan & { placeholder: Map<
   };
   const byName = (n: string) => scenario.workloads.find((w) => w.name === n)!;
   for (const a of scenario.assertions) steps.push(...pid(byName(a.workload)), ...cmd.podIptables(`<${a.workload} pid>`).map(always));
-  const ca = scenario.externalServers.some((s) => s.kind === 'https');
+  const ca = scenario.externalServers.some((s) => serverType(s.kind).container(s).tls);
   for (const probe of scenario.probes) {
     const w = byName(probe.from);
     const evidence = (when: string) => [

@@ -36,7 +36,9 @@ import { expectedConfig, missingConfig, waitForConfig } from '../evidence/config
 import { assignedClusterIps, parseCrictlPods, parseInspectpPid, parseKindGetClusters, pickIptablesSave, pickPod } from './parsers.ts';
 import { createLabCa, issueServerCert, type LabCa } from '../servers/certs.ts';
 import * as cmd from './commands.ts';
-import { HTTPS_ENV, HTTPS_FILES, serverContainer } from './servers.ts';
+import { serverContainer } from './servers.ts';
+import { HTTPS_FILES } from '../servers/https.ts';
+import { serverType } from '../servers/registry.ts';
 
 /** Where the client pod keeps the run's CA certificate. */
 export const LAB_CA_IN_POD = '/tmp/egress-lab-ca.crt';
@@ -153,7 +155,7 @@ export class KindBackend implements Backend {
   async settle(scenario: Scenario, progress: Progress): Promise<void> {
     for (const w of scenario.workloads.filter((x) => x.sidecar)) {
       const expected = expectedConfig(buildProxyConfig(scenario, this.installed, w));
-      const fetch = async () => JSON.parse(await this.pilotAgent(w.name, 'config_dump'));
+      const fetch = async (): Promise<unknown> => JSON.parse(await this.pilotAgent(w.name, 'config_dump'));
       const r = await waitForConfig(fetch, expected, {
         timeoutMs: 60_000,
         intervalMs: 500,
@@ -168,8 +170,9 @@ export class KindBackend implements Backend {
   private async startServers(): Promise<AddressMapping[]> {
     const mappings: AddressMapping[] = [];
     for (const srv of this.loaded.scenario.externalServers) {
-      let container = serverContainer(srv.kind, srv.ports, srv.password);
-      if (srv.kind === 'https') container = await this.withLabCertificate(container, srv.hostnames.length ? srv.hostnames : srv.addresses);
+      let container = serverContainer(srv);
+      if (serverType(srv.kind).container(srv).tls)
+        container = await this.withLabCertificate(container, srv.hostnames.length ? srv.hostnames : srv.addresses);
       const started = await container.withNetworkMode('kind').withLabels({ 'egress-lab.io/scenario': this.scenarioName }).start();
       this.containers.push(started);
       mappings.push({ what: 'external server', name: srv.name, scenario: srv.addresses[0]!, real: started.getIpAddress('kind') });
@@ -179,17 +182,16 @@ export class KindBackend implements Backend {
 
   /**
    * HTTPS servers hold a certificate for their hostnames signed by a CA this run creates, as in the
-   * lab; probes trust that CA through curl --cacert (the client pod gets the CA file in /tmp).
+   * lab; probes trust that CA through curl --cacert (the client pod gets the CA file in /tmp). The
+   * container's environment (servers/https.ts) names the files.
    */
   private async withLabCertificate(container: GenericContainer, names: string[]): Promise<GenericContainer> {
     this.ca ??= await createLabCa(join(this.runDir, 'ca'));
     const cert = await issueServerCert(this.ca, join(this.runDir, 'ca'), names);
-    return container
-      .withCopyContentToContainer([
-        { content: cert.certPem, target: HTTPS_FILES.cert },
-        { content: cert.keyPem, target: HTTPS_FILES.key, mode: 0o644 },
-      ])
-      .withEnvironment(HTTPS_ENV);
+    return container.withCopyContentToContainer([
+      { content: cert.certPem, target: HTTPS_FILES.cert },
+      { content: cert.keyPem, target: HTTPS_FILES.key, mode: 0o644 },
+    ]);
   }
 
   /** Puts the lab CA where the client's curl can read it (the app runs as uid 1000; /tmp is writable). */
@@ -221,7 +223,7 @@ export class KindBackend implements Backend {
     try {
       return parseProbeOutput(spec, r.stdout, Date.now() - started);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; kubectl exec said: ${r.stderr.trim()}`);
+      throw new Error(`${(err as Error).message}; kubectl exec said: ${r.stderr.trim()}`, { cause: err });
     }
   }
 

@@ -7,19 +7,7 @@
  */
 import { Deployment } from 'kubernetes-models/apps/v1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
-import {
-  hashOf,
-  KIND_SERVICE_CIDR,
-  keepsClusterIP,
-  meshObjects,
-  meta,
-  podTemplate,
-  sortObjects,
-  validateObject,
-  type KubeObject,
-  type ManifestOptions,
-} from '../k8s/objects.ts';
-import { MANIFEST_OPTIONS } from '../servers/images.ts';
+import { hashOf, KIND_SERVICE_CIDR, keepsClusterIP, meshObjects, meta, podTemplate, sortObjects, validateObject, type KubeObject, type ManifestOptions, MANIFEST_OPTIONS } from '../k8s/objects.ts';
 
 /** On a Deployment: the hash of its pod template (see `podTemplateHash`). */
 export const TEMPLATE_HASH_ANNOTATION = 'egress-lab.io/pod-template-hash';

@@ -21,7 +21,7 @@ function parseJson(what: string, input: unknown): unknown {
   try {
     return JSON.parse(input);
   } catch (err) {
-    throw new Error(`${what}: not JSON (${(err as Error).message}): ${clip(input)}`);
+    throw new Error(`${what}: not JSON (${(err as Error).message}): ${clip(input)}`, { cause: err });
   }
 }
 

@@ -34,6 +34,7 @@ export async function loadConfigDump(target: string, opts: Pick<ProxyConfigOptio
   } catch (err) {
     throw new Error(
       `lab ${prefix} is up, but pod "${target}" has no sidecar answering on 127.0.0.1:15000 (does the pod have a sidecar?): ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
     );
   }
 }

@@ -4,7 +4,8 @@
  * clusters and routes harness/model computes. The only engine for the seed era (Istio 1.4-1.6),
  * which no real part can run, and the second opinion `--sidecar both` checks against real Istio.
  */
-import { chownSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { chownSync, writeFileSync, existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { LoadedScenario } from '../scenario/load.ts';
@@ -70,7 +71,7 @@ export class ModelSidecars implements SidecarRuntime {
       // The model's admin API, through its Unix socket: no need to enter the pod namespace.
       stats: async () => parseStatsText(await adminRequest(socket, 'GET', '/stats')),
       configDump: () => adminRequest(socket, 'GET', '/config_dump'),
-      accessLog: async () => (existsSync(accessLog) ? readFileSync(accessLog, 'utf8') : ''),
+      accessLog: async () => (existsSync(accessLog) ? await readFile(accessLog, 'utf8') : ''),
     };
   }
 }

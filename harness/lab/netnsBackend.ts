@@ -24,7 +24,7 @@ import { PROXY_CONFIG_KINDS } from './configSource.ts';
 import { createLab, destroyNamespaces, NETNS_ETC } from './netns.ts';
 import { startInNetns, type LabProcess } from '../proc/processes.ts';
 import { LAB_PREFIX, planLab, type LabPlan, type NamespacePlan } from './topology.ts';
-import { startExternalServers, startPodServer, type ServerContext } from './servers.ts';
+import { startExternalServers, startPodServer, type LabServerContext } from './servers.ts';
 import { createLabCa, type LabCa } from '../servers/certs.ts';
 import { RunCgroup } from '../proc/cgroup.ts';
 import type { PodSidecar, SidecarEngine, SidecarRuntime } from './sidecars.ts';
@@ -224,9 +224,10 @@ export class NetnsBackend implements Backend {
     return this.parts ? envoyFidelityNotes(this.loaded, this.parts) : modelFidelityNotes(this.loaded);
   }
 
-  private serverContext(progress: Progress): ServerContext {
+  private serverContext(progress: Progress): LabServerContext {
     return {
       plan: this.plan,
+      prefix: this.plan.prefix,
       dir: join(this.runDir, 'servers'),
       cacheDir: join(this.runDir, '..', '.cache'),
       ca: this.ca!,

@@ -185,6 +185,6 @@ function withFlagName<T>(flag: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    throw new Error(`istio-iptables flag ${flag}: ${(error as Error).message}`);
+    throw new Error(`istio-iptables flag ${flag}: ${(error as Error).message}`, { cause: error });
   }
 }

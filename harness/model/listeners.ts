@@ -144,7 +144,7 @@ class ListenerSet {
   /** Where a TCP or sniffed port is bound: each endpoint (headless), each VIP, 0.0.0.0 for CIDRs or no VIP. */
   private binds(svc: MeshService, p: MeshServicePort): Array<{ address: string; match: FilterChainMatch }> {
     if (svc.headless) return (svc.endpoints.get(p.port) ?? []).map((ep) => ({ address: ep.address, match: {} }));
-    const out = svc.vips.map((address) => ({ address, match: {} as FilterChainMatch }));
+    const out: Array<{ address: string; match: FilterChainMatch }> = svc.vips.map((address) => ({ address, match: {} }));
     if (svc.cidrs.length > 0) out.push({ address: WILDCARD, match: { prefixRanges: svc.cidrs } });
     return out;
   }

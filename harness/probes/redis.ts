@@ -93,7 +93,7 @@ function watchClient(client: Redis): Watch {
   });
   // 'connect' = TCP established (before AUTH); the socket exists and has its ephemeral port.
   client.once('connect', () => {
-    const stream = client.stream as Socket;
+    const stream = client.stream;
     watch.stream = stream;
     watch.localAddress = stream.localAddress;
     watch.localPort = stream.localPort;
@@ -200,7 +200,9 @@ function render(reply: unknown): string {
   if (Buffer.isBuffer(reply)) return reply.toString('latin1');
   if (Array.isArray(reply)) return JSON.stringify(reply.map(render));
   if (typeof reply === 'object') return JSON.stringify(reply);
-  return String(reply);
+  if (typeof reply === 'string') return reply;
+  if (typeof reply === 'number' || typeof reply === 'bigint' || typeof reply === 'boolean') return String(reply);
+  return typeof reply; // no Redis reply is a function or a symbol
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
  * one line here; the scenario schema, the probe agent, the runner, the reports and the kind backend
  * all go through the functions below.
  */
-import type { z } from 'zod';
 import type { ClientCheck, ComparedField, KindResultBase, ProbeKind, ProbeTarget } from './probeType.ts';
 import type { ShellOutput } from './shell.ts';
 import type { ProbeResult } from './result.ts';
@@ -22,13 +21,11 @@ export const PROBE_KINDS = {
 export type ProbeKindName = keyof typeof PROBE_KINDS;
 
 /** What the probe agent is sent: one kind's spec (each module defines its own). */
-export type ProbeSpec = {
-  [K in ProbeKindName]: (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer _B, infer S, infer _E> ? S : never;
-}[ProbeKindName];
+export type ProbeSpec = { [K in ProbeKindName]: ReturnType<(typeof PROBE_KINDS)[K]['spec']> }[ProbeKindName];
 export const PROBE_KIND_NAMES = Object.keys(PROBE_KINDS) as ProbeKindName[];
 
 /** A kind's block as a scenario gives it, e.g. the `tcp: {...}` of a tcp probe. */
-export type ProbeBlock<K extends ProbeKindName> = (typeof PROBE_KINDS)[K] extends ProbeKind<K, infer B, infer _S, infer _E> ? B : never;
+export type ProbeBlock<K extends ProbeKindName> = Parameters<(typeof PROBE_KINDS)[K]['spec']>[0];
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 /** Every kind's own client expectation fields, together (the schema's `expect.client` takes them all, then each probe is held to its kind's). */
@@ -42,7 +39,7 @@ export type KindedProbe = { [K in ProbeKindName]: { kind: K } & { [P in K]: Prob
 type AnyKind = ProbeKind<ProbeKindName, unknown, ProbeSpec>;
 function moduleOf(kind: string): AnyKind {
   if (!(kind in PROBE_KINDS)) throw new Error(`no probe kind "${kind}"; the kinds are ${PROBE_KIND_NAMES.join(', ')}`);
-  return PROBE_KINDS[kind as ProbeKindName] as unknown as AnyKind;
+  return PROBE_KINDS[kind as ProbeKindName];
 }
 const blockOf = (p: KindedProbe): unknown => (p as unknown as Record<string, unknown>)[p.kind];
 
@@ -74,12 +71,12 @@ export function kindExpectFields(kind: ProbeKindName): string[] {
 
 /** The kind's own client checks of a result (the common ones are harness/result/assertions.ts's). */
 export function kindClientChecks(kind: string, e: Record<string, unknown>, r: ProbeResult): ClientCheck[] {
-  return moduleOf(kind).clientChecks(e as z.infer<z.ZodObject<z.ZodRawShape>>, r);
+  return moduleOf(kind).clientChecks(e, r);
 }
 
 /** Whether the kind's own expectation fields describe a failure (see ProbeKind.expectsFailure). */
 export function kindExpectsFailure(kind: ProbeKindName, e: Record<string, unknown>): boolean {
-  return moduleOf(kind).expectsFailure(e as z.infer<z.ZodObject<z.ZodRawShape>>);
+  return moduleOf(kind).expectsFailure(e);
 }
 
 /** The error classes a kind's results carry, as written in its module (`curl-<N>` for any exit code). */

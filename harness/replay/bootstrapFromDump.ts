@@ -11,6 +11,9 @@
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+/** A scalar field of the dump as text (a number or boolean as String writes it), or the default when it is absent or not a scalar. */
+const text = (v: unknown, absent: string): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : absent;
 
 export class ReplayError extends Error {
   constructor(message: string) {
@@ -52,7 +55,7 @@ export type EndpointRewrite = (address: string, port: number) => { address: stri
 function section(dump: Json, name: string): Json | undefined {
   return arr(dump.configs)
     .filter(isObj)
-    .find((c) => String(c['@type'] ?? '').endsWith(`.${name}`));
+    .find((c) => text(c['@type'], '').endsWith(`.${name}`));
 }
 
 /** A message out of its Any: static_resources holds the messages themselves. */
@@ -84,8 +87,8 @@ const LISTENER_FILTER_TYPES: Record<string, string> = {
 /** istio-proxy's own extensions (its Envoy build has them, upstream Envoy does not). */
 function istioOnly(filter: Json): string | undefined {
   const tc = isObj(filter.typed_config) ? filter.typed_config : undefined;
-  const type = String(tc?.['@type'] ?? '');
-  const inner = String(tc?.type_url ?? '');
+  const type = text(tc?.['@type'], '');
+  const inner = text(tc?.type_url, '');
   // istio-proxy's filters are named istio.* (istio.stats, istio.metadata_exchange, istio.alpn) or typed istio.*.
   if (String(filter.name).startsWith('istio.') || type.includes('/istio.') || inner.includes('/istio.') || inner.includes('istio.io'))
     return `${String(filter.name)} (${inner || type})`;
@@ -156,7 +159,7 @@ function inlineRoutes(listener: Json, routes: Map<string, Json>): void {
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) return v.forEach(visit);
     if (!isObj(v)) return;
-    if (String(v['@type'] ?? '').endsWith('HttpConnectionManager') && isObj(v.rds)) {
+    if (text(v['@type'], '').endsWith('HttpConnectionManager') && isObj(v.rds)) {
       const name = String(v.rds.route_config_name);
       const rc = routes.get(name);
       if (!rc) throw new ReplayError(`listener ${String(listener.name)}: its route configuration "${name}" is not in the dump`);
@@ -218,7 +221,10 @@ function clustersOf(dump: Json, rewrite: EndpointRewrite, notes: string[]): { cl
   const clusters: Json[] = [];
   const endpoints: EndpointRef[] = [];
   const all = [...arr(s.static_clusters), ...arr(s.dynamic_active_clusters)].filter(isObj).map((c) => unpack(c.cluster));
-  for (const c of all.filter((x) => x.name && !AGENT_CLUSTERS.has(String(x.name)))) {
+  for (const c of all.filter((x) => {
+    const name = text(x.name, '');
+    return name !== '' && !AGENT_CLUSTERS.has(name);
+  })) {
     if (c.type === 'EDS' || isObj(c.eds_cluster_config)) {
       if (!e)
         throw new ReplayError(
@@ -264,7 +270,7 @@ export function bootstrapFromDump(input: unknown, rewrite: EndpointRewrite = () 
   const nodeJson = isObj(boot.node) ? boot.node : {};
   const meta = isObj(nodeJson.metadata) ? nodeJson.metadata : {};
   const node: DumpNode = {
-    ...parseNodeId(String(nodeJson.id ?? '')),
+    ...parseNodeId(text(nodeJson.id, '')),
     ...(typeof meta.ISTIO_VERSION === 'string' ? { istioVersion: meta.ISTIO_VERSION } : {}),
   };
   const listeners = listenersOf(dump, routesByName(dump), notes);

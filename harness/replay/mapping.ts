@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { isIPv4 } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { ReplayError, type EndpointRewrite } from './bootstrapFromDump.ts';
+import { SERVER_KINDS } from '../servers/registry.ts';
 
 const ip = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address' });
 const mappingSchema = z.strictObject({
@@ -25,7 +26,7 @@ const mappingSchema = z.strictObject({
       z.strictObject({
         address: ip,
         ports: z.array(z.number().int().min(1).max(65535)).min(1),
-        kind: z.enum(['redis', 'mysql', 'http', 'https']),
+        kind: z.enum(SERVER_KINDS),
         lab: ip.optional(),
       }),
     )

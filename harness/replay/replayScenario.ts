@@ -5,10 +5,10 @@
  * mapped server answers is probed with a raw TCP connection. Pure.
  */
 import { stringify } from 'yaml';
-import { MARIADB_ENV } from '../k8s/objects.ts';
 import type { ReplayConfig } from './bootstrapFromDump.ts';
 import type { ReplayMapping } from './mapping.ts';
 import { dnsLabel } from '../import/toScenario.ts';
+import { serverType } from '../servers/registry.ts';
 
 export interface ReplayDestination {
   host: string;
@@ -23,14 +23,7 @@ export function replayScenarioName(config: ReplayConfig): string {
 function probe(d: ReplayDestination, mapping: ReplayMapping, from: string) {
   const server = mapping.servers.find((s) => s.address === d.host && s.ports.includes(d.port));
   const kind = server?.kind ?? 'tcp';
-  const block =
-    kind === 'mysql'
-      ? { mysql: { host: d.host, port: d.port, password: MARIADB_ENV.MARIADB_PASSWORD } }
-      : kind === 'redis'
-        ? { redis: { host: d.host, port: d.port } }
-        : kind === 'tcp'
-          ? { tcp: { host: d.host, port: d.port } }
-          : { http: { url: `${kind}://${d.host}:${d.port}/` } };
+  const block = server ? serverType(server.kind).defaultProbe(d.host, d.port) : { tcp: { host: d.host, port: d.port } };
   return {
     name: dnsLabel(`${kind}-${d.host}-${d.port}`),
     description: `${d.text} through the replayed configuration`,

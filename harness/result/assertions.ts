@@ -165,8 +165,8 @@ export function checkPath(e: PathExpect, seen: PathMatch | undefined, source: st
 }
 
 /** A kind of evidence not named in a per-kind basis is observed, except the path, which is the model's reasoning unless said. */
-export function basisOf(e: Expect, kind: 'client' | 'conntrack' | 'stats' | 'model'): Check['basis'] {
-  return typeof e.basis === 'string' ? e.basis : (e.basis[kind] ?? (kind === 'model' ? 'reasoned' : 'observed'));
+export function basisOf(e: Expect, kind: 'client' | 'conntrack' | 'stats' | 'path'): Check['basis'] {
+  return typeof e.basis === 'string' ? e.basis : (e.basis[kind] ?? (kind === 'path' ? 'reasoned' : 'observed'));
 }
 
 export function checkProbe(

@@ -41,6 +41,8 @@ export interface LoadedScenario {
   file: string;
   scenario: Scenario;
   istio: IstioVersion;
+  /** Old field names the file still uses, each "file:line: what to write instead" (the CLI prints them). */
+  deprecations: string[];
 }
 
 export const SCENARIO_DIR = resolve(import.meta.dirname, '../../scenarios');
@@ -104,7 +106,7 @@ export function parseScenario(text: string, file: string): LoadedScenario {
       parsed.error.issues.map((i) => {
         const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
         // An unknown field is reported on its own line, not on the line where its object starts.
-        const at = i.code === 'unrecognized_keys' && 'keys' in i ? [...path, (i.keys as string[])[0]!] : path;
+        const at = i.code === 'unrecognized_keys' && 'keys' in i ? [...path, i.keys[0]!] : path;
         return { path: formatPath(path), message: describeIssue(i), line: lineOf(at) ?? lineOf(path) ?? lineOf(path.slice(0, -1)) };
       }),
     );
@@ -124,7 +126,22 @@ export function parseScenario(text: string, file: string): LoadedScenario {
   }
   const era = (istio as IstioVersion).era;
   const probes = scenario.probes.map((p) => ({ ...p, expect: withOutcome(p.expect, probeTarget(p), era) }));
-  return { file, scenario: { ...scenario, probes }, istio: istio as IstioVersion };
+  return { file, scenario: { ...scenario, probes }, istio: istio as IstioVersion, deprecations: deprecations(data, file, lineOf) };
+}
+
+/** `expect.model` and `basis.model` were renamed `path`: still read, and said where to rename. */
+function deprecations(data: unknown, file: string, lineOf: LineOf): string[] {
+  const probes = (data as { probes?: Array<{ expect?: { model?: unknown; basis?: unknown } }> }).probes ?? [];
+  return probes.flatMap((p, i) => {
+    const at = (keys: (string | number)[]) => `${file}${lineOf(keys) ? `:${lineOf(keys)}` : ''}: probes[${i}].${keys.slice(2).join('.')}`;
+    const basis = p.expect?.basis;
+    return [
+      ...(p.expect?.model !== undefined ? [`${at(['probes', i, 'expect', 'model'])} is now expect.path (read as path; rename it)`] : []),
+      ...(typeof basis === 'object' && basis !== null && 'model' in basis
+        ? [`${at(['probes', i, 'expect', 'basis', 'model'])} is now basis.path (read as path; rename it)`]
+        : []),
+    ];
+  });
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 import { isIPv4 } from 'node:net';
 import { NAMED_OUTCOMES } from './outcomes.ts';
 import { port } from '../probes/probeType.ts';
+import { SERVER_KINDS } from '../servers/registry.ts';
 
 const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address like 10.0.0.6' });
 
@@ -147,8 +148,8 @@ export const meshSchema = z.strictObject({
 
 export const externalServerSchema = z.strictObject({
   name: dnsLabel,
-  /** redis: redis-server per port; mysql: MariaDB; http/https: an httpbin-like server (https with a lab-CA certificate for its hostnames). */
-  kind: z.enum(['redis', 'mysql', 'http', 'https']),
+  /** A server kind of servers/registry.ts (redis: redis-server per port; mysql: MariaDB; http/https: an httpbin-like server). */
+  kind: z.enum(SERVER_KINDS),
   /** Addresses the server answers on; they exist only inside the lab's external-host namespace. */
   addresses: z.array(ipv4).min(1),
   ports: z.array(port).min(1),
@@ -215,7 +216,16 @@ export const pathExpectSchema = z.strictObject({
 const basisKind = z.enum(['observed', 'reasoned']);
 export type Basis = z.infer<typeof basisKind>;
 
-export const expectSchema = z.strictObject({
+const perEvidenceBasis = z.strictObject({
+  client: basisKind.optional(),
+  conntrack: basisKind.optional(),
+  stats: basisKind.optional(),
+  path: basisKind.optional(),
+  /** The old name of `path`, still read (scenario/load.ts says so). */
+  model: basisKind.optional(),
+});
+
+const expectFields = z.strictObject({
   /**
    * What the sidecar did with the connection, in one word; it stands for the conntrack and stats
    * checks it implies (harness/scenario/outcomes.ts), which `conntrack:` and `stats:` refine.
@@ -228,26 +238,31 @@ export const expectSchema = z.strictObject({
    * The listener, filter chain, route and cluster the sidecar's config gives the connection. The
    * model engine checks it against the model's path trace; the envoy engine against Istio's own
    * simulation of the config istiod generated (harness/istio/simulation.ts). Unit tests check
-   * every catalog probe's against the model without root (test/unit/catalogPaths.test.ts).
+   * every catalog probe's against the model without root (test/unit/pathTraceCatalog.test.ts).
    */
+  path: pathExpectSchema.optional(),
+  /** The old name of `path`, still read (scenario/load.ts prints a deprecation line). */
   model: pathExpectSchema.optional(),
   /**
    * Where the expectation comes from: seen in a seed or in real Istio (observed), or derived from
    * reading Istio/Envoy source (reasoned). One value for all, or one per kind of evidence.
    */
-  basis: z
-    .union([
-      basisKind,
-      z.strictObject({
-        client: basisKind.optional(),
-        conntrack: basisKind.optional(),
-        stats: basisKind.optional(),
-        model: basisKind.optional(),
-      }),
-    ])
-    .default('observed'),
+  basis: z.union([basisKind, perEvidenceBasis]).default('observed'),
   note: z.string().optional(),
 });
+
+/** The expectations, with the old name `model` read as `path` (both at once is an error). */
+export const expectSchema = expectFields
+  .refine((e) => !(e.path && e.model), { message: 'expect.model is the old name of expect.path: give only path', path: ['model'] })
+  .refine((e) => typeof e.basis === 'string' || !(e.basis.path && e.basis.model), {
+    message: 'basis.model is the old name of basis.path: give only path',
+    path: ['basis', 'model'],
+  })
+  .transform(({ model, basis, ...e }) => ({
+    ...e,
+    path: e.path ?? model,
+    basis: typeof basis === 'string' ? basis : (({ model: old, ...b }) => ({ ...b, path: b.path ?? old }))(basis),
+  }));
 
 /** Checks on a pod's state after set-up, e.g. the rule an annotation must add to iptables-save. */
 export const podAssertionSchema = z.strictObject({

@@ -19,8 +19,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../proc/exec.ts';
+import { startInNetns, type LabProcess } from '../proc/processes.ts';
+import type { ServerContext } from './serverType.ts';
 
 /** Matches mariadbd's stderr line `... [Note] mariadbd: ready for connections.` */
 export const MARIADB_READY = /ready for connections/;
@@ -28,6 +31,17 @@ export const MARIADB_READY = /ready for connections/;
 export const MARIADB_USER = 'lab';
 export const MARIADB_PASSWORD = 'lab-password';
 export const MARIADB_DATABASE = 'labdb';
+
+/** The same user, password and database for the kind backend's MariaDB image and in-mesh pods. */
+export const MARIADB_ENV = {
+  MARIADB_ROOT_PASSWORD: 'root',
+  MARIADB_USER,
+  MARIADB_PASSWORD,
+  MARIADB_DATABASE,
+} as const;
+
+/** The official image; it prints MARIADB_READY twice (its initialisation server, then the real one). */
+export const MARIADB_IMAGE = 'docker.io/library/mariadb:11.4';
 
 // InnoDB sizes shared by the install and every start: a redo log of another size would be rebuilt
 // at each start, and the defaults (96 MB log, 128 MB pool) are far more than a lab needs.
@@ -163,4 +177,32 @@ export function mariadbArgv(opts: MariadbOptions): string[] {
     '--table-open-cache=256', // keeps the wanted open-files limit under container ulimits
     ...(opts.logFile ? ['--general-log=1', `--general-log-file=${opts.logFile}`] : []),
   ];
+}
+
+/** MariaDB from a datadir template prepared once per process and copied per server. */
+export async function startMariadb(name: string, ns: string, bindAddress: string, port: number, ctx: ServerContext): Promise<LabProcess> {
+  const template = await prepareMariadbTemplate(ctx.cacheDir);
+  const dir = join(ctx.dir, name);
+  mkdirSync(dir, { recursive: true });
+  // The datadir (about 90 MB) is scratch, outside the run directory: teardown and lab down remove
+  // /tmp/<prefix>-*, so run directories stay small (logs and evidence only).
+  const datadir = join(tmpdir(), `${ctx.prefix}-${name}`, 'data');
+  copyDatadir(template, datadir);
+  return startInNetns({
+    name: `mariadbd ${name}`,
+    ns,
+    // A Unix socket path is limited to 107 bytes, so it lives in /tmp, named with the run prefix (lab down sweeps it).
+    argv: mariadbArgv({
+      datadir,
+      bindAddress,
+      port,
+      socket: join(tmpdir(), `${ctx.prefix}-${name}.sock`),
+      pidFile: join(dir, 'mysqld.pid'),
+    }),
+    logFile: join(ctx.dir, `${name}.log`),
+    ready: MARIADB_READY,
+    cgroup: ctx.cgroup,
+    readyOnStderr: true,
+    readyTimeoutMs: 30_000,
+  });
 }

@@ -452,7 +452,7 @@ export function proxyConfigView(
   output: 'short' | 'json' = 'short',
 ): string {
   // Listener JSON drops the Any's "@type": istioctl prints Listener messages, not Any wrappers.
-  const strip = (list: Json[]) => list.map(({ ['@type']: _type, ...rest }) => rest);
+  const strip = (list: Json[]): Json[] => list.map((o) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== '@type')));
   switch (kind) {
     case 'listener':
       return output === 'json' ? toJson(strip(selectListeners(dump, filters))) : listenerTable(dump, filters);
