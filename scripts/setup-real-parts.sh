@@ -47,7 +47,7 @@ fi
 release="$(cat "$module_dir/VERSION")-dev"
 revision=${module_version##*-}
 ldflags="-s -w -X istio.io/istio/pkg/version.buildVersion=$release -X istio.io/istio/pkg/version.buildGitRevision=$revision -X istio.io/istio/pkg/version.buildStatus=Clean"
-stamp=$( (cat go.mod go.sum; find cmd -name '*.go' | sort | xargs cat; echo "$ldflags"; go version) | sha256sum | cut -c1-16)
+stamp=$( (cat go.mod go.sum; find cmd -name '*.go' -not -name '*_test.go' | sort | xargs cat; echo "$ldflags"; go version) | sha256sum | cut -c1-16)
 if [ -x "$PARTS/bin/lab-istiod" ] && [ -x "$PARTS/bin/pilot-agent" ] && [ "$(cat "$PARTS/bin/.stamp" 2>/dev/null)" = "$stamp" ]; then
   step "lab-istiod and pilot-agent present (istio.io/istio@$module_version, Istio $release)"
 else

@@ -285,10 +285,12 @@ func (d *configDump) cluster(name string) *cluster.Cluster {
 }
 
 // clusterEndpoints: EDS clusters from the dump's endpoint section, others from their inline
-// load_assignment; ORIGINAL_DST clusters send the connection where it was going.
+// load_assignment; ORIGINAL_DST clusters send the connection where it was going. A cluster with
+// neither type nor cluster_type is STATIC (Envoy's default, which GetType returns); one with a
+// cluster_type (an extension cluster such as envoy.clusters.aggregate) is "(custom)".
 func (d *configDump) clusterEndpoints(c *cluster.Cluster) (string, []string) {
 	typ := c.GetType().String()
-	if c.GetClusterDiscoveryType() == nil {
+	if c.GetClusterType() != nil {
 		typ = "(custom)"
 	}
 	cla := c.GetLoadAssignment()

@@ -60,6 +60,11 @@ func runCall(sim *simulation.Simulation, c call) (m match) {
 			m = match{Error: fmt.Sprintf("simulation failed: %v", r)}
 		}
 	}()
+	return resultMatch(sim.Run(simulationCall(c)))
+}
+
+// simulationCall is the probe as the simulation's outbound call from the pod's sidecar.
+func simulationCall(c call) simulation.Call {
 	in := simulation.Call{
 		Address:    c.Address,
 		Port:       c.Port,
@@ -73,8 +78,12 @@ func runCall(sim *simulation.Simulation, c call) (m match) {
 	if c.TLS {
 		in.TLS = simulation.TLS
 	}
-	r := sim.Run(in)
-	m = match{
+	return in
+}
+
+// resultMatch is the simulation's Result as the names the harness reads.
+func resultMatch(r simulation.Result) match {
+	m := match{
 		Listener:    r.ListenerMatched,
 		FilterChain: r.FilterChainMatched,
 		RouteConfig: r.RouteConfigMatched,

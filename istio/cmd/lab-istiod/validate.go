@@ -124,7 +124,7 @@ func istioModule() string {
 }
 
 // istioVersion is what this build reports to proxies, set at build time from the module's VERSION
-// file (scripts/build-istio.sh); "unknown" reads as the newest version to istiod.
+// file (scripts/setup-real-parts.sh); "unknown" reads as the newest version to istiod.
 func istioVersion() string {
 	return version.Info.Version
 }
