@@ -1,5 +1,5 @@
 /**
- * Run inside a lab namespace by test/integration/httpInspector.test.ts: sends each input (JSON
+ * Run inside a lab namespace by test/lab/httpInspectorEnvoy.test.ts: sends each input (JSON
  * array of latin1 strings on stdin) on its own connection to 127.0.0.1:PORT and prints, as JSON,
  * what Envoy answered within WAIT_MS ('' when it answered nothing: the filter was still waiting).
  */

@@ -1,4 +1,4 @@
-/** Shared pieces of the integration tests: root check, a reporter that records lines, leak checks. */
+/** Shared pieces of the lab tests (test/lab, test/stress): root check, a reporter that records lines, leak checks. */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,10 @@ import { labCgroups } from '../../harness/proc/cgroup.ts';
 import { runScenario, type ScenarioOutcome } from '../../harness/run/runner.ts';
 import { enginesFor } from '../../harness/run/engines.ts';
 import type { SidecarEngine } from '../../harness/lab/sidecars.ts';
+import { RunDirectoryEvidence } from '../../harness/report/evidenceFiles.ts';
 
 export const isRoot = process.getuid?.() === 0;
-export const SKIP_REASON = 'integration tests need root (network namespaces, iptables); skipped';
+export const SKIP_REASON = 'lab tests need root (network namespaces, iptables); skipped';
 
 export function recordingReporter(): { reporter: ConsoleReporter; lines: string[] } {
   const lines: string[] = [];
@@ -37,6 +38,7 @@ export async function runInLab(
     cleanup: 'always',
     runDir,
     reporter,
+    evidence: new RunDirectoryEvidence(runDir),
   });
   return { outcome, output: lines.join('\n'), prefix };
 }

@@ -6,13 +6,13 @@
 export const LAYERS = [
   'core', // shared vocabulary: addresses, uids, stat names, the probe target, exit codes
   'proc', // processes: exec, the run's cgroup, processes started in a namespace
+  'servers', // server kinds: what each runs in the lab and on kind, its image, its default probe
   'probes', // probe types: schema, wire check, agent runner, kind command line, parser
   'scenario', // the scenario file: schema, loader, Istio versions, outcomes, address mapping
   'model', // the pure TypeScript model of the sidecar: iptables, listeners, routes, path trace
   'evidence', // reading evidence: conntrack legs, the config gate
   'views', // istioctl-style views of a config dump
   'k8s', // the scenario's Kubernetes and Istio objects
-  'servers', // external server kinds and their images
   'istio', // Istio's real parts: lab-istiod, istio-iptables, pilot-agent, Envoy's admin API
   'sidecar', // the model's sidecar process
   'backend', // the interface a backend implements

@@ -1,69 +1,21 @@
 /**
- * The command line as a user runs it: exit codes, bad input rejected before anything is created,
- * Ctrl-C cleaning up, --keep with `lab down`, and the istio-iptables printer.
+ * The command line running scenarios in the lab as a user runs it: exit codes, Ctrl-C cleaning up,
+ * --keep with `lab down`, and proxy-config on a kept lab and on a saved config_dump.
  */
 import test from 'ava';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readlinkSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { realParts } from '../../harness/istio/parts.ts';
 import { diffRootState, rootState } from '../../harness/lab/rootState.ts';
-import { LAB_PREFIX } from '../../harness/lab/topology.ts';
 import { isRoot, leftoverNamespaces, runsDir, SKIP_REASON } from '../helpers/lab.ts';
+import { cliRunner } from '../helpers/cli.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const serial = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log(SKIP_REASON);
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', ...args], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
-}
-
-test('iptables prints the default modern restore text for the injector flags', (t) => {
-  const { code, out } = cli([
-    'iptables',
-    '--',
-    '-p',
-    '15001',
-    '-z',
-    '15006',
-    '-u',
-    '1337',
-    '-m',
-    'REDIRECT',
-    '-i',
-    '*',
-    '-x',
-    '',
-    '-b',
-    '*',
-    '-d',
-    '15090,15021,15020',
-  ]);
-  t.is(code, 0, out);
-  t.true(out.startsWith('* nat\n-N ISTIO_INBOUND\n'), out);
-  t.true(out.includes('-A ISTIO_OUTPUT -o lo ! -d 127.0.0.1/32 -p tcp ! --dport 15008 -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT\n'));
-  t.true(out.endsWith('-A ISTIO_OUTPUT -j ISTIO_REDIRECT\nCOMMIT\n'));
-});
-
-test('iptables rejects an unknown flag and an unmodelled Istio version', (t) => {
-  const bad = cli(['iptables', '--', '--bogus', '1']);
-  t.is(bad.code, 2);
-  t.regex(bad.out, /--bogus/);
-  const version = cli(['iptables', '--istio', '1.12', '--', '-p', '15001']);
-  t.is(version.code, 2);
-  t.regex(version.out, /1\.4-1\.6 and 1\.25-1\.31/);
-});
-
-serial('a bad scenario file fails before anything is created, naming file, line, field and reason', (t) => {
-  const before = leftoverNamespaces(LAB_PREFIX);
-  const { code, out } = cli(['scenario', 'test/fixtures/bad-port.yaml']);
-  t.is(code, 2, out);
-  t.regex(out, /bad-port\.yaml:7: workloads\[0\]: unknown field\(s\) "sidecars"/);
-  t.regex(out, /bad-port\.yaml:11: probes\[0\]\.tcp\.port: expected a port from 1 to 65535/);
-  t.deepEqual(leftoverNamespaces(LAB_PREFIX), before);
-});
+const cli = cliRunner(120_000);
 
 serial('npm run scenario redis-7000 exits 0 and prints the run directory', (t) => {
   const { code, out } = cli(['scenario', 'redis-7000', '--run-dir', runsDir]);
@@ -108,7 +60,7 @@ serial('--keep leaves the lab up with instructions, and lab down removes it', (t
     procs.some((p) => p.exe === parts.pilotAgent && p.uid === 1337),
     JSON.stringify(procs),
   );
-  const listeners = cli(['proxy-config', 'listener', 'sleep', '--port', '7000']);
+  const listeners = cli(['proxy-config', 'listener', 'sleep', '--port', '7000', '--prefix', prefix!]);
   t.is(listeners.code, 0, listeners.out);
   t.regex(listeners.out, /^ADDRESS +PORT +MATCH +DESTINATION\n/);
   t.regex(listeners.out, /\n0\.0\.0\.0 +7000 +App: HTTP +Route: 7000\n/);
@@ -133,12 +85,6 @@ serial("proxy-config reads a run's saved config_dump: seed 002's listener table"
   );
   const json = cli(['proxy-config', 'cluster', `${dir}/pods/mysql-client/config_dump.json`, '--fqdn', 'mysql.demo', '-o', 'json']);
   t.is(JSON.parse(json.out)[0].type, 'STRICT_DNS');
-});
-
-serial('proxy-config explains what it needs when no lab is kept', (t) => {
-  const { code, out } = cli(['proxy-config', 'listener', 'no-such-pod']);
-  t.is(code, 2);
-  t.regex(out, /no kept lab has a pod "no-such-pod"/);
 });
 
 serial('Ctrl-C during a run removes the lab and says so', async (t) => {

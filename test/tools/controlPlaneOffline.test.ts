@@ -12,7 +12,6 @@ import { controlPlaneInputs } from '../../harness/istio/controlPlaneInputs.ts';
 import { dumpGeneratedConfig, writeControlPlaneInputs } from '../../harness/istio/controlPlane.ts';
 import { realParts } from '../../harness/istio/parts.ts';
 import { proxyConfigView } from '../../harness/views/proxyConfig.ts';
-import { leftoverNamespaces } from '../helpers/lab.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -57,15 +56,4 @@ test('validate names the file, the line and the object of each Istio validation 
   t.regex(r.stderr, /istio-invalid\.yaml:22: mesh\.destinationRules\[0\]: DestinationRule default\/bad-tls: Istio's validation: .*BOGUS/);
   t.regex(r.stderr, /istio-invalid\.yaml:25: mesh\.destinationRules\[1\]: DestinationRule default\/no-host: Istio's validation: /);
   t.regex(r.stdout, /ok .*redis-7000-modern\.yaml/, 'the other file is still checked');
-});
-
-test('a scenario Istio rejects is refused before anything is created', (t) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'scenario', 'test/fixtures/istio-invalid.yaml'], {
-    cwd: REPO,
-    encoding: 'utf8',
-  });
-  t.is(r.status, 2, r.stdout + r.stderr);
-  t.regex(r.stderr, /ServiceEntry default\/db: Istio's validation/);
-  t.notRegex(r.stdout, /creating namespaces/);
-  t.deepEqual(leftoverNamespaces('egl-'), []);
 });

@@ -1,26 +1,13 @@
-// The lab's external servers as real processes on 127.0.0.1: the httpbin script behind real TLS
-// certificates (checked by curl), and a real mariadbd (checked by its greeting and the mariadb CLI).
-import test, { type ExecutionContext } from 'ava';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import net from 'node:net';
+// The lab's httpbin as a real process on 127.0.0.1 behind real TLS certificates, checked by curl.
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createLabCa, issueServerCert, type LabCa } from '../../harness/servers/certs.ts';
-import { createHttpbinHandler, titleCase } from '../../harness/servers/httpbin.ts';
-import {
-  copyDatadir,
-  mariadbArgv,
-  MARIADB_DATABASE,
-  MARIADB_PASSWORD,
-  MARIADB_READY,
-  MARIADB_USER,
-  prepareMariadbTemplate,
-} from '../../harness/servers/mariadb.ts';
+import { curl, freePort, waitForLine, stop } from '../helpers/serverProcesses.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'egl-servers-'));
@@ -29,68 +16,6 @@ const httpbinLog: string[] = [];
 let ca: LabCa;
 let httpbin: ChildProcess;
 let ports = { http: 0, baidu: 0, netease: 0 };
-
-interface CurlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** curl never rejects here: its exit code is the observation (60 = certificate verification failed). */
-function curl(args: string[]): Promise<CurlResult> {
-  const start = Date.now();
-  return new Promise((resolve) => {
-    execFile('curl', ['-sS', '--max-time', '10', ...args], (err, stdout, stderr) => {
-      const code = err ? Number((err as NodeJS.ErrnoException).code ?? -1) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - start });
-    });
-  });
-}
-
-function exec(cmd: string, args: string[]): Promise<CurlResult> {
-  const start = Date.now();
-  return new Promise((resolve) => {
-    execFile(cmd, args, (err, stdout, stderr) => {
-      const code = err ? Number((err as NodeJS.ErrnoException).code ?? -1) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - start });
-    });
-  });
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Resolves when a line of `stream` matches; rejects if the process exits first. */
-function waitForLine(child: ChildProcess, stream: NodeJS.ReadableStream, re: RegExp, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const seen: string[] = [];
-    const timer = setTimeout(() => reject(new Error(`no ${re} after ${timeoutMs} ms:\n${seen.join('\n')}`)), timeoutMs);
-    const onExit = (code: number | null) => reject(new Error(`exited (${code}) before ${re}:\n${seen.join('\n')}`));
-    child.once('exit', onExit);
-    const lines = createInterface({ input: stream });
-    lines.on('line', (line) => {
-      seen.push(line);
-      if (!re.test(line)) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      resolve();
-    });
-  });
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const [code] = (await exited) as [number | null];
-  return code;
-}
 
 test.before(async () => {
   ca = await createLabCa(join(tmp, 'ca'));
@@ -130,27 +55,6 @@ const baiduUrl = (path: string) => [
   `www.baidu.com:${ports.baidu}:127.0.0.1`,
   `https://www.baidu.com:${ports.baidu}${path}`,
 ];
-
-test('the CA is a CA and the leaf names its hosts and IPs in subjectAltName', async (t) => {
-  const caExt = await exec('openssl', ['x509', '-in', ca.certFile, '-noout', '-subject', '-ext', 'basicConstraints,keyUsage']);
-  t.regex(caExt.stdout, /CN = egress-lab CA/);
-  t.regex(caExt.stdout, /CA:TRUE/);
-  t.regex(caExt.stdout, /Certificate Sign/);
-  const leaf = await exec('openssl', [
-    'x509',
-    '-in',
-    join(tmp, 'certs', 'www.baidu.com.crt'),
-    '-noout',
-    '-subject',
-    '-ext',
-    'subjectAltName,extendedKeyUsage',
-  ]);
-  t.regex(leaf.stdout, /subject=CN = www\.baidu\.com/);
-  t.regex(leaf.stdout, /DNS:www\.baidu\.com, IP Address:127\.0\.0\.1/);
-  t.regex(leaf.stdout, /TLS Web Server Authentication/);
-  const verify = await exec('openssl', ['verify', '-CAfile', ca.certFile, '-purpose', 'sslserver', join(tmp, 'certs', 'www.163.com.crt')]);
-  t.is(verify.code, 0, verify.stderr);
-});
 
 test('HTTPS /headers for www.baidu.com verifies against the lab CA and echoes headers httpbin-style', async (t) => {
   const r = await curl(['-H', 'x-envoy-decorator-operation: httpbin.org:80/*', '-H', 'x-request-id: hidden', ...baiduUrl('/headers')]);
@@ -221,21 +125,6 @@ test('every request is logged on stdout after READY', async (t) => {
   t.regex(line ?? '', /^\d{4}-\d\d-\d\dT\S+Z 127\.0\.0\.1 GET 127\.0\.0\.1:\d+ \/status\/503\?logged=1 503$/);
 });
 
-test('the handler works in-process and title-cases like Python str.title()', async (t) => {
-  t.is(titleCase('x-b3-traceid'), 'X-B3-Traceid');
-  t.is(titleCase('USER-AGENT'), 'User-Agent');
-  const logged: string[] = [];
-  const server: Server = createServer(createHttpbinHandler({ name: 'in-process', log: (l) => logged.push(l) })).listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  const res = await fetch(`http://127.0.0.1:${port}/headers?show_env=1`, { headers: { 'x-request-id': 'abc' } });
-  const body = (await res.json()) as { headers: Record<string, string> };
-  server.close();
-  t.is(res.headers.get('server'), 'egress-lab-httpbin');
-  t.is(body.headers['X-Request-Id'], 'abc');
-  t.is(logged.length, 1);
-});
-
 test('httpbin exits 0 on SIGTERM', async (t) => {
   // Its own process, so that stopping it does not race the other tests' requests.
   const config = join(tmp, 'httpbin-stop.json');
@@ -247,102 +136,4 @@ test('httpbin exits 0 on SIGTERM', async (t) => {
   children.push(child);
   await waitForLine(child, child.stdout!, /^READY$/, 20_000);
   t.is(await stop(child), 0);
-});
-
-/** The server greeting (protocol 10): version string, then the auth plugin name near the end. */
-async function readGreeting(port: number): Promise<Buffer> {
-  const socket = net.connect(port, '127.0.0.1');
-  const [data] = (await once(socket, 'data')) as [Buffer];
-  socket.destroy();
-  return data;
-}
-
-interface Mariadb {
-  server: ChildProcess;
-  port: number;
-  datadir: string;
-  dir: string;
-  readyMs: number;
-}
-
-async function startMariadb(template: string, name: string, logFile?: string): Promise<Mariadb> {
-  const dir = join(tmp, name);
-  const datadir = join(dir, 'data');
-  copyDatadir(template, datadir);
-  const port = await freePort();
-  const [cmd, ...args] = mariadbArgv({
-    datadir,
-    bindAddress: '127.0.0.1',
-    port,
-    socket: join(dir, 'mysqld.sock'),
-    pidFile: join(dir, 'mysqld.pid'),
-    ...(logFile ? { logFile: join(dir, logFile) } : {}),
-  });
-  const start = Date.now();
-  const server = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(server);
-  await waitForLine(server, server.stderr!, MARIADB_READY, 30_000);
-  return { server, port, datadir, dir, readyMs: Date.now() - start };
-}
-
-async function stopMariadb(t: ExecutionContext, m: Mariadb): Promise<void> {
-  t.is(await stop(m.server), 0);
-  const left = await exec('pgrep', ['-f', m.datadir]);
-  t.is(left.code, 1, `mariadbd still running: ${left.stdout}`);
-}
-
-const mariadbCli = (port: number) => ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(port), '-N', '-B'];
-
-test.serial('mariadbd from the template greets as MariaDB and accepts lab/lab-password', async (t) => {
-  const cache = join(tmp, 'cache');
-  let start = Date.now();
-  const template = await prepareMariadbTemplate(cache);
-  t.log(`template prepared in ${Date.now() - start} ms`);
-  start = Date.now();
-  t.is(await prepareMariadbTemplate(cache), template);
-  t.true(Date.now() - start < 100, 'the second call is memoised');
-
-  const m = await startMariadb(template, 'mariadb-1');
-  t.log(`mariadbd ready in ${m.readyMs} ms`);
-  const greeting = await readGreeting(m.port);
-  t.is(greeting[4], 10, 'protocol version 10');
-  const version = greeting.subarray(5, greeting.indexOf(0, 5)).toString();
-  t.log(`greeting version: ${version}`);
-  // No "-log" suffix: that appears only when a query log is on.
-  t.regex(version, /^5\.5\.5-\d+\.\d+\.\d+-MariaDB-[^-]+$/);
-  t.true(greeting.includes('mysql_native_password'));
-
-  const ok = await exec('mariadb', [
-    ...mariadbCli(m.port),
-    '-u',
-    MARIADB_USER,
-    `-p${MARIADB_PASSWORD}`,
-    MARIADB_DATABASE,
-    '-e',
-    'SELECT 1',
-  ]);
-  t.is(ok.code, 0, ok.stderr);
-  t.is(ok.stdout.trim(), '1');
-  const denied = await exec('mariadb', [...mariadbCli(m.port), '-u', MARIADB_USER, '-pwrong', '-e', 'SELECT 1']);
-  t.regex(denied.stderr, /Access denied/);
-  await stopMariadb(t, m);
-});
-
-test.serial('a second copy runs independently and its logFile records the queries', async (t) => {
-  const template = await prepareMariadbTemplate(join(tmp, 'cache'));
-  const m = await startMariadb(template, 'mariadb-2', 'general.log');
-  t.log(`mariadbd ready in ${m.readyMs} ms`);
-  const version = (await readGreeting(m.port)).toString('latin1');
-  t.regex(version, /5\.5\.5-[^\0]*-log\0/, 'a query log adds "-log" to the greeting version');
-  const r = await exec('mariadb', [...mariadbCli(m.port), '-u', MARIADB_USER, `-p${MARIADB_PASSWORD}`, '-e', 'SELECT 42']);
-  t.is(r.stdout.trim(), '42', r.stderr);
-  t.regex(readFileSync(join(m.dir, 'general.log'), 'utf8'), /Query\s+SELECT 42/);
-  await stopMariadb(t, m);
-});
-
-test('a socket path too long for sun_path is refused before mariadbd starts', (t) => {
-  const socket = `/tmp/${'x'.repeat(120)}.sock`;
-  t.throws(() => mariadbArgv({ datadir: '/nonexistent', bindAddress: '127.0.0.1', port: 3306, socket, pidFile: '/nonexistent/pid' }), {
-    message: /longer than 107/,
-  });
 });

@@ -1,5 +1,5 @@
 /**
- * The catalog's path predictions (expect.model) held to Istio's own simulation
+ * The catalog's path predictions (expect.path) held to Istio's own simulation
  * (pilot/pkg/simulation, run by lab-istiod offline over the config istiod generates): for every
  * modern scenario, per pod, one call per probe. No root and no Envoy. The seed era (Istio 1.4-1.6)
  * has no real part to ask; its predictions are the model's alone.
@@ -37,7 +37,7 @@ for (const loaded of modern) {
       const calls = probes.map((p) => simulationCall(probeTarget(p), resolveInLab(scenario, w, probeTarget(p).host)!));
       const istioPaths = await simulateOffline(realParts().labIstiod, dir, `${w.namespace}/${w.name}`, calls);
       probes.forEach((p, i) => {
-        const want = p.expect.model!;
+        const want = p.expect.path!;
         // The simulation assumes the client speaks first: where the model says the listener
         // filters wait for a server-first client, only the listener is Istio's to say.
         const waits = tracePathFrom(scenario, istio, w, probeTarget(p), calls[i]!.address).outcome === 'waits';

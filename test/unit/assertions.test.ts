@@ -1,5 +1,13 @@
 import test from 'ava';
-import { checkClient, checkConntrack, checkIptablesSave, checkProbe, checkStats, type Check } from '../../harness/result/assertions.ts';
+import {
+  checkClient,
+  checkConntrack,
+  checkIptablesSave,
+  checkProbe,
+  checkStats,
+  type Check,
+  statScope,
+} from '../../harness/result/assertions.ts';
 import { parseConntrack, type ConntrackEntry, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
 import type { ProbeResult } from '../../harness/probes/result.ts';
 import { expectSchema, podAssertionSchema } from '../../harness/scenario/schema.ts';
@@ -386,4 +394,20 @@ test('checkProbe: the seed-000 nc-7000 expectation against a passthrough result 
     ],
   );
   for (const c of failed(checks)) t.true(c.expected !== '' && c.seen !== '' && c.expected !== c.seen, JSON.stringify(c));
+});
+
+test("checkStats with real Envoy's listing: a stat of a scope Envoy has is 0 until it moves; a scope Envoy lacks fails", (t) => {
+  const after = new Map([
+    ['cluster.PassthroughCluster;.upstream_cx_destroy', 0],
+    ['listener.0.0.0.0_15001.downstream_cx_total', 1],
+  ]);
+  const diff = new Map([['listener.0.0.0.0_15001.downstream_cx_total', 1]]);
+  const [deferred] = checkStats({ 'cluster.PassthroughCluster;.upstream_cx_total': '+0' }, diff, after, 'observed', true);
+  t.true(deferred!.ok, 'deferred stat creation: the cluster exists, the counter does not yet');
+  const [noListener] = checkStats({ 'listener.0.0.0.0_3306.downstream_cx_total': '+0' }, diff, after, 'observed', true);
+  t.false(noListener!.ok);
+  t.regex(noListener!.seen, /no stat of listener\.0\.0\.0\.0_3306\. exists/);
+  // The model lists only what moved: there, absence is 0.
+  t.true(checkStats({ 'listener.0.0.0.0_3306.downstream_cx_total': '+0' }, diff, after, 'observed', false)[0]!.ok);
+  t.is(statScope('cluster.outbound|3306||mysql.demo;.upstream_cx_none_healthy'), 'cluster.outbound|3306||mysql.demo;.');
 });

@@ -1,56 +1,15 @@
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
-import net from 'node:net';
 import tls from 'node:tls';
 import { MAX_CLIENT_HELLO_SIZE, parseClientHello } from '../../harness/sidecar/clientHello.ts';
+import { captureFirstRecord } from '../helpers/clientHello.ts';
 
-// --- Real ClientHellos: a plain TCP server on 127.0.0.1 keeps the client's first record and hangs up.
-
-/** Resolves with the first TLS record a client sends to the returned port (no TLS server involved). */
-async function captureFirstRecord(client: (port: number) => () => void): Promise<Buffer> {
-  let stop: () => void = () => {};
-  const bytes = await new Promise<Buffer>((resolve, reject) => {
-    const server = net.createServer((sock) => {
-      let buf = Buffer.alloc(0);
-      sock.on('data', (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        // The record header's own length, so that capture does not depend on the parser under test.
-        if (buf.length >= 5 && buf.length >= 5 + buf.readUInt16BE(3)) {
-          sock.destroy();
-          server.close();
-          resolve(buf);
-        }
-      });
-      sock.on('error', () => {});
-    });
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      stop = client((server.address() as net.AddressInfo).port);
-    });
-    setTimeout(() => reject(new Error('no ClientHello within 10 s')), 10_000).unref();
-  });
-  stop();
-  return bytes;
-}
+// --- Real ClientHellos from Node's TLS client, captured by a plain TCP server on 127.0.0.1.
 
 function nodeHello(options: tls.ConnectionOptions): Promise<Buffer> {
   return captureFirstRecord((port) => {
     const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options });
     socket.on('error', () => {}); // the capture server hangs up mid-handshake
     return () => socket.destroy();
-  });
-}
-
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-
-function opensslHello(args: string[]): Promise<Buffer> {
-  return captureFirstRecord((port) => {
-    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
-    child.on('error', () => {});
-    // Only this child, by its own handle, and only if the hang-up did not end it already.
-    return () => {
-      if (child.exitCode === null) child.kill();
-    };
   });
 }
 
@@ -62,20 +21,6 @@ test('Node tls.connect with servername and ALPN: the SNI and both protocols', as
 test('Node tls.connect to an IP address sends no SNI and no ALPN', async (t) => {
   const hello = await nodeHello({});
   t.deepEqual(parseClientHello(hello), { kind: 'tls', alpn: [] });
-});
-
-test('openssl s_client -servername x -alpn h2,http/1.1', async (t) => {
-  if (!hasOpenssl) return t.fail('openssl is not installed (apt-get install openssl)');
-  const hello = await opensslHello(['-servername', 'x', '-alpn', 'h2,http/1.1']);
-  t.deepEqual(parseClientHello(hello), { kind: 'tls', serverName: 'x', alpn: ['h2', 'http/1.1'] });
-});
-
-test('openssl s_client -noservername: TLS without SNI', async (t) => {
-  if (!hasOpenssl) return t.fail('openssl is not installed (apt-get install openssl)');
-  const hello = await opensslHello(['-noservername']);
-  const result = parseClientHello(hello);
-  t.is(result.kind, 'tls');
-  t.false('serverName' in result);
 });
 
 test('a real ClientHello arriving a byte at a time is need-more until its last byte', async (t) => {

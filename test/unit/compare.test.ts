@@ -6,6 +6,7 @@ import {
   KIND_STAT_PREFIXES,
   LAB_STAT_PATTERNS,
   type ProbeDiff,
+  maskMysqlGreeting,
 } from '../../harness/result/compare.ts';
 import { clusterStat, httpStat, listenerStat, tcpStat } from '../../harness/core/stats.ts';
 import { parseConntrack, type ProbeLegs } from '../../harness/evidence/conntrack.ts';
@@ -297,4 +298,15 @@ test('byte counters that moved on both sides agree; one that moved on one side o
     scenario([outcome('a', { statsDiff: Object.fromEntries([[rx, 2361]]) })]),
   );
   t.false(one!.agree);
+});
+
+test('maskMysqlGreeting: connection id and scramble masked, the rest kept; anything else untouched', (t) => {
+  const greeting = (id: string, s1: string, s2: string) =>
+    // The layout of the greeting MariaDB 10.11 sent in the lab.
+    `d\0\0\0\n5.5.5-10.11.19-MariaDB\0${id}${s1}\0\xfe\xf7\b\x02\0\xff\x81\x15\0\0\0\0\0\0\x1d\0\0\0${s2}\0mysql_native_password\0`;
+  const a = maskMysqlGreeting(greeting('\x03\0\0\0', 'ABCDEFGH', 'abcdefghijkl'));
+  const b = maskMysqlGreeting(greeting('\x09\0\0\0', '12345678', '123456789012'));
+  t.is(a, b);
+  t.true(a.includes('5.5.5-10.11.19-MariaDB') && a.includes('mysql_native_password'));
+  t.is(maskMysqlGreeting('-NOAUTH Authentication required.\r\n'), '-NOAUTH Authentication required.\r\n');
 });

@@ -1,12 +1,15 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { expectedConfig, missingConfig, waitForConfig, type ExpectedConfig } from '../../harness/evidence/configGate.ts';
+import { expectedConfig, missingConfig, waitForConfig, type ExpectedConfig, expectedFromDump } from '../../harness/evidence/configGate.ts';
 import { renderConfigDump } from '../../harness/model/envoyConfig.ts';
 import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
 import { toCamelCase } from '../../harness/views/proxyConfig.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import type { Scenario } from '../../harness/scenario/schema.ts';
 import type { ProxyConfig } from '../../harness/model/types.ts';
+import { effectiveScenario, type AddressMapping } from '../../harness/scenario/addressMapping.ts';
+import { parseIstioVersion, type IstioVersion } from '../../harness/scenario/istioVersion.ts';
+import { ISTIO_VERSION } from '../../harness/kind/plan.ts';
 
 type Json = Record<string, any>;
 
@@ -185,4 +188,37 @@ test('waitForConfig: a fetch that throws is a poll that found nothing, not an ab
     ...fakeClock(),
   });
   t.deepEqual(never, { ok: false, polls: 1, missing: ['config_dump unavailable: exec failed'] });
+});
+
+const installed = parseIstioVersion(ISTIO_VERSION) as IstioVersion;
+
+test("the config gate waits for the ClusterIP kind assigned, not the scenario's", (t) => {
+  const loaded = loadScenarioFile('mysql-3306-foreign-serviceentry-modern');
+  const client = loaded.scenario.workloads.find((w) => w.sidecar)!;
+  const svc: AddressMapping = { what: 'Service', name: 'demo1/mysql-server', scenario: '10.68.228.107', real: '10.96.12.34' };
+  const before = expectedConfig(buildProxyConfig(loaded.scenario, installed, client)).listeners;
+  const after = expectedConfig(buildProxyConfig(effectiveScenario(loaded.scenario, [svc]), installed, client)).listeners;
+  t.true(
+    before.some((l) => l.startsWith('10.68.228.107_')),
+    before.join(' '),
+  );
+  t.false(
+    after.some((l) => l.includes('10.68.228.107')),
+    after.join(' '),
+  );
+  t.true(
+    after.some((l) => l.startsWith('10.96.12.34_')),
+    after.join(' '),
+  );
+});
+
+test('expectedFromDump: every generated listener and cluster, and the catch-all the generated virtualOutbound uses', (t) => {
+  const loaded = loadScenarioFile('redis-7000-registry-only');
+  const dump = renderConfigDump(buildProxyConfig(loaded.scenario, loaded.istio, loaded.scenario.workloads[0]!));
+  const expected = expectedFromDump(dump);
+  t.is(expected.catchAll, 'BlackHoleCluster');
+  t.true(expected.listeners.includes('virtualOutbound'));
+  t.true(expected.listeners.includes('0.0.0.0_7000'));
+  t.true(expected.clusters.includes('BlackHoleCluster'));
+  t.throws(() => expectedFromDump({}), { message: /not a config_dump/ });
 });

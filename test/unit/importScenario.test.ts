@@ -12,7 +12,7 @@ import { create as createTar } from 'tar';
 import { customerObjects, ImportError, type CustomerObject, type InputDocument } from '../../harness/import/customerObjects.ts';
 import { readCustomerFiles } from '../../harness/import/customerFiles.ts';
 import { relevantObjects, type Destination } from '../../harness/import/relevance.ts';
-import { guessServerKind, importedScenario, seconds } from '../../harness/import/toScenario.ts';
+import { importedScenario, seconds } from '../../harness/import/toScenario.ts';
 import { recordIntoScenario } from '../../harness/import/record.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { CERT_TEXT, customerCluster, SECRET_TEXT } from '../helpers/customerCluster.ts';
@@ -253,15 +253,6 @@ test('the scenario written loads, keeps no secret, certificate or injector bookk
   t.regex(made.yaml, /# left out Service team-0\/db-proxy-0: its 3306 listener is on/);
 });
 
-test('the server kind is guessed from port names, then well-known ports; otherwise there is none', (t) => {
-  t.is(guessServerKind(3306, []), 'mysql');
-  t.is(guessServerKind(7001, []), 'redis');
-  t.is(guessServerKind(9999, ['redis-main']), 'redis');
-  t.is(guessServerKind(8443, []), 'https');
-  t.is(guessServerKind(15443, ['tls']), 'https');
-  t.is(guessServerKind(5432, ['tcp-postgres']), undefined);
-});
-
 test('a bug-report archive is read from its cluster dumps; its secrets file is never read', async (t) => {
   const root = join(tmp, 'br');
   mkdirSync(join(root, 'bug-report', 'cluster'), { recursive: true });
@@ -331,7 +322,7 @@ test('--record writes what the run saw: client, conntrack, stats that tell the p
     client: { connect: 'ok', errorClass: 'closed' },
     conntrack: { path: 'redirected', legs: 1, upstream: 'none' },
     stats: { 'cluster.outbound|3306||mysql.demo;.upstream_cx_none_healthy': '+1', 'listener.0.0.0.0_3306.downstream_cx_total': '+1' },
-    model: { listener: '0.0.0.0_3306', cluster: 'outbound|3306||mysql.demo' },
+    path: { listener: '0.0.0.0_3306', cluster: 'outbound|3306||mysql.demo' },
     basis: 'observed',
     note: 'recorded by egress-lab --record on 2026-12-03 with real sidecar: Istio 1.31-dev with upstream Envoy 1.40.0',
   });

@@ -1,11 +1,11 @@
 import test from 'ava';
 import { RESTORE_NOTE_LEGACY, injectionArgs, injectionConfig, renderRestore, type IptablesConfig } from '../../harness/model/iptables.ts';
-import type { IstioEra } from '../../harness/scenario/istioVersion.ts';
 import { parseIstioIptablesArgs } from '../../harness/model/iptablesFlags.ts';
+import { traffic, lines } from '../helpers/iptables.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: istio-iptables' own output for the injector's default flags (the real binary's
-// --dry-run agrees, test/integration/iptablesReal.test.ts) and seed 000's iptables-save listing.
+// --dry-run agrees, test/tools/iptablesVsIstio.test.ts) and seed 000's iptables-save listing.
 
 const ISTIO_DEFAULT_ARGS = '-p 15001 -z 15006 -u 1337 -m REDIRECT -i * -x  -b * -d 15090,15021,15020 --log_output_level=default:info';
 
@@ -100,16 +100,6 @@ COMMIT
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-const ANNOTATION_PREFIX = 'traffic.sidecar.istio.io/';
-
-function traffic(annotations: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(annotations).map(([key, value]) => [ANNOTATION_PREFIX + key, value]));
-}
-
-function lines(text: string): string[] {
-  return text.split('\n').filter((line) => line !== '');
-}
 
 function modernRestore(args: string[]): string[] {
   return lines(renderRestore(parseIstioIptablesArgs(args, 'modern')));
@@ -560,92 +550,4 @@ test('legacy refuses options it does not model', (t) => {
 
 test('interceptionMode NONE means no init container', (t) => {
   t.throws(() => injectionConfig({ 'sidecar.istio.io/interceptionMode': 'NONE' }, 'modern'), { message: /NONE/ });
-});
-
-// ---------------------------------------------------------------------------------------------
-// Flag parser
-
-const ROUND_TRIP_CASES: [IstioEra, Record<string, string>][] = [
-  ['modern', {}],
-  ['legacy', {}],
-  ['legacy', traffic({ excludeOutboundIPRanges: '10.0.0.0/24', includeOutboundIPRanges: '10.0.0.0/8', excludeOutboundPorts: '22' })],
-  ['modern', traffic({ excludeInboundPorts: '4,5,6', includeOutboundIPRanges: '', includeOutboundPorts: '7000' })],
-  [
-    'modern',
-    {
-      ...traffic({ kubevirtInterfaces: 'net1', excludeInterfaces: 'eth1', includeInboundPorts: '80' }),
-      'sidecar.istio.io/interceptionMode': 'TPROXY',
-    },
-  ],
-];
-
-for (const [era, annotations] of ROUND_TRIP_CASES) {
-  test(`parser round-trips injectionArgs (${era} ${JSON.stringify(annotations)})`, (t) => {
-    const cfg = injectionConfig(annotations, era);
-    t.deepEqual(parseIstioIptablesArgs(injectionArgs(cfg), era), cfg);
-  });
-}
-
-test('parser round-trips a hand-made config with non-injector flags', (t) => {
-  const cfg: IptablesConfig = { ...injectionConfig({}, 'modern'), proxyGid: ['2000'], inboundTunnelPort: '15009', dropInvalid: true };
-  t.deepEqual(parseIstioIptablesArgs(injectionArgs(cfg), 'modern'), cfg);
-});
-
-test('parser uses istio-iptables built-in defaults, not the injection ones', (t) => {
-  const cfg = parseIstioIptablesArgs([], 'modern');
-  t.like(cfg, {
-    proxyPort: '15001',
-    inboundCapturePort: '15006',
-    inboundTunnelPort: '15008',
-    interceptionMode: 'REDIRECT',
-    inboundPorts: '',
-  });
-  t.deepEqual(cfg.outboundIpRangesInclude, []);
-  t.deepEqual([cfg.proxyUid, cfg.proxyGid], [['1337'], ['1337']]);
-  const all = lines(renderRestore(cfg));
-  t.false(all.some((line) => line.includes('-j ISTIO_REDIRECT') || line.startsWith('-A PREROUTING')));
-});
-
-test('parser accepts long forms, --flag=value, -f=value and empty values', (t) => {
-  const cfg = parseIstioIptablesArgs(
-    [
-      '--envoy-port=15101',
-      '--inbound-capture-port',
-      '15106',
-      '-e=15108',
-      '-u',
-      '',
-      '--proxy-gid=7,8',
-      '--istio-service-cidr',
-      '*',
-      '--istio-service-exclude-cidr=',
-      '--istio-inbound-ports=*',
-      '--istio-local-exclude-ports',
-      '1,,2,',
-      '--log_output_level=default:info',
-      '--drop-invalid=false',
-    ],
-    'modern',
-  );
-  t.like(cfg, { proxyPort: '15101', inboundCapturePort: '15106', inboundTunnelPort: '15108', inboundPorts: '*', dropInvalid: false });
-  t.deepEqual([cfg.proxyUid, cfg.proxyGid, cfg.outboundIpRangesInclude], [['1337'], ['7', '8'], ['*']]);
-  t.deepEqual([cfg.outboundIpRangesExclude, cfg.inboundPortsExclude], [[], ['1', '2']]);
-});
-
-test('parser splits lists on "," without trimming', (t) => {
-  t.deepEqual(parseIstioIptablesArgs(['-o', '6000,7000,', '-k', 'eth1, eth2'], 'modern').kubeVirtInterfaces, ['eth1', ' eth2']);
-  t.deepEqual(parseIstioIptablesArgs(['-o', '6000,7000,'], 'modern').outboundPortsExclude, ['6000', '7000']);
-  t.throws(() => parseIstioIptablesArgs(['-i', '10.0.0.0/8, 10.1.0.0/16'], 'modern'), { message: /-i.* 10\.1\.0\.0\/16/ });
-});
-
-test('parser errors name the offending flag', (t) => {
-  t.throws(() => parseIstioIptablesArgs(['--bogus', '1'], 'modern'), { message: /--bogus.*accepted flags: -p\/--envoy-port/ });
-  t.throws(() => parseIstioIptablesArgs(['-Z'], 'modern'), { message: /-Z/ });
-  t.throws(() => parseIstioIptablesArgs(['--redirect-dns'], 'modern'), { message: /--redirect-dns.*not modelled/ });
-  t.throws(() => parseIstioIptablesArgs(['-t', '1337'], 'modern'), { message: /-t .*not modelled/ });
-  t.throws(() => parseIstioIptablesArgs(['-p'], 'modern'), { message: /-p needs a value/ });
-  t.throws(() => parseIstioIptablesArgs(['-m', 'redirect'], 'modern'), { message: /-m/ });
-  t.throws(() => parseIstioIptablesArgs(['-q', '80'], 'legacy'), { message: /-q.*legacy/ });
-  t.throws(() => parseIstioIptablesArgs(['-i', 'not-a-cidr'], 'modern'), { message: /-i.*not-a-cidr/ });
-  t.throws(() => parseIstioIptablesArgs(['stray'], 'modern'), { message: /stray/ });
 });

@@ -24,7 +24,7 @@ test('the plan for redis-7000-modern: every step a live run takes, in order', (t
     /^kind create cluster --name egress-lab --config kind-config\/cluster.yaml --wait 180s$/,
     /^kind load image-archive .*proxyv2_1\.31\.0\.tar --name egress-lab$/,
     /^istioctl install --context kind-egress-lab -y/,
-    /^docker run -d --network kind .*redis:7\.4 sh -c 'redis-server --port 7000 .*wait'$/,
+    /^docker run -d --network kind .* -e 'REDIS_PORTS=7000 7001' -e REDIS_PASSWORD=s3cret-redis .*redis:7\.4 sh -c 'for p in \$REDIS_PORTS; do redis-server --port "\$p" .*wait'$/,
     /delete namespace -l egress-lab\.io\/scenario=redis-7000-modern --ignore-not-found --wait=true --timeout=180s$/,
     /apply -f - <<EOF/,
     /-n dev-self rollout status deploy\/sleep/,

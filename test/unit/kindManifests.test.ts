@@ -1,21 +1,8 @@
 import test from 'ava';
-import { blockOf } from '../helpers/probes.ts';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { Deployment } from 'kubernetes-models/apps/v1';
-import { SCENARIO_DIR, loadScenarioFile } from '../../harness/scenario/load.ts';
-import type { Scenario } from '../../harness/scenario/schema.ts';
-import {
-  clusterIpChanges,
-  needsRestart,
-  podTemplateHash,
-  scenarioManifests,
-  templateChanges,
-  uncoveredStats,
-} from '../../harness/kind/manifests.ts';
+import { clusterIpChanges, scenarioManifests, uncoveredStats } from '../../harness/kind/manifests.ts';
 import {
   IstioV1Object,
   KIND_ORDER,
@@ -24,46 +11,20 @@ import {
   keepsClusterIP,
   toYaml,
   validateObject,
-  type KubeObject,
-  type ManifestOptions,
 } from '../../harness/k8s/objects.ts';
-import { substituteAddresses, unmappedAddresses, type AddressMap } from '../../harness/scenario/addressMapping.ts';
+import { substituteAddresses } from '../../harness/scenario/addressMapping.ts';
 import { renderManifests } from '../../scripts/render-manifests.ts';
 import { MESH_STATS_PREFIXES } from '../../harness/core/stats.ts';
+import { mysql } from '../../harness/servers/mysql.ts';
+import { OPTS, load, find, modern } from '../helpers/kindManifests.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const OPTS: ManifestOptions = {
-  clientImage: 'nicolaka/netshoot:v0.13',
-  serverImages: { mysql: 'mariadb:11.4' },
-  statsInclusionPrefixes: ['cluster.PassthroughCluster', 'cluster.BlackHoleCluster', 'tcp.'],
-  serviceCIDR: KIND_SERVICE_CIDR,
-};
-
-const load = (name: string): Scenario => loadScenarioFile(name).scenario;
 const manifests = (name: string, opts = OPTS) => scenarioManifests(load(name), opts);
-
-function find<K extends KubeObject['kind']>(
-  objs: KubeObject[],
-  kind: K,
-  name: string,
-  namespace?: string,
-): Extract<KubeObject, { kind: K }> {
-  const o = objs.find(
-    (x) => x.kind === kind && x.metadata?.name === name && (namespace === undefined || x.metadata?.namespace === namespace),
-  );
-  if (!o) throw new Error(`no ${kind} ${namespace ?? '*'}/${name} in ${objs.map((x) => `${x.kind}/${x.metadata?.name}`).join(', ')}`);
-  return o as Extract<KubeObject, { kind: K }>;
-}
 
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
 
 // ---------------------------------------------------------------------------------------------
 // Generation
-
-const modern = readdirSync(SCENARIO_DIR)
-  .filter((f) => f.endsWith('.yaml'))
-  .map((f) => loadScenarioFile(join(SCENARIO_DIR, f)))
-  .filter((l) => l.istio.era === 'modern');
 
 test('every modern-Istio scenario generates schema-valid objects that round-trip through YAML', (t) => {
   t.true(modern.length >= 8, `only ${modern.length} modern scenarios found`);
@@ -155,7 +116,7 @@ test('the in-mesh MySQL server runs MariaDB beside the client container', (t) =>
   t.deepEqual(tpl.metadata?.labels, { app: 'mysql-server', 'sidecar.istio.io/inject': 'true' });
   const db = tpl.spec!.containers.find((c) => c.name === 'mysql');
   t.truthy(db);
-  t.is(db?.image, 'mariadb:11.4');
+  t.is(db?.image, mysql.image, 'the pod server runs the image the mysql server kind pins');
   t.deepEqual(db?.ports, [{ name: 'mysql', containerPort: 3306, protocol: 'TCP' }]);
   t.deepEqual(Object.fromEntries((db?.env ?? []).map((e) => [e.name, e.value])), {
     MARIADB_ROOT_PASSWORD: 'root',
@@ -326,156 +287,14 @@ test('uncoveredStats: every stat the modern scenarios expect is covered by the d
 });
 
 // ---------------------------------------------------------------------------------------------
-// Addresses
-
-test('substituteAddresses on redis-7000-modern rewrites probe hosts, upstreams and server addresses, nothing else', (t) => {
-  const s = load('redis-7000-modern');
-  const before = structuredClone(s);
-  const out = substituteAddresses(s, new Map([['10.0.0.6', '172.18.0.5']]));
-  const expected = structuredClone(s);
-  expected.externalServers[0]!.addresses = ['172.18.0.5'];
-  blockOf(expected.probes[0]!, 'tcp').host = '172.18.0.5';
-  expected.probes[0]!.expect.conntrack!.upstream = '172.18.0.5:7000';
-  blockOf(expected.probes[1]!, 'tcp').host = '172.18.0.5';
-  expected.probes[1]!.expect.conntrack!.upstream = '172.18.0.5:7001';
-  blockOf(expected.probes[2]!, 'redis').host = '172.18.0.5';
-  t.deepEqual(out, expected);
-  t.deepEqual(s, before, 'the input is not modified');
-  t.is(out.workloads[0]!.ip, '10.64.192.14');
-  t.is(out.mesh.services[0]!.clusterIP, '10.233.0.115');
-});
-
-test('substituteAddresses on registry-only-fix-serviceentry: two servers, URL hosts are names and stay', (t) => {
-  const s = load('registry-only-fix-serviceentry');
-  const out = substituteAddresses(
-    s,
-    new Map([
-      ['10.20.0.80', '172.18.0.5'],
-      ['10.20.0.10', '172.18.0.6'],
-    ]),
-  );
-  const expected = structuredClone(s);
-  expected.externalServers[0]!.addresses = ['172.18.0.5'];
-  expected.externalServers[1]!.addresses = ['172.18.0.6'];
-  expected.probes[0]!.expect.conntrack!.upstream = '172.18.0.5:80';
-  expected.probes[1]!.expect.conntrack!.upstream = '172.18.0.6:443';
-  t.deepEqual(out, expected);
-  t.is(blockOf(out.probes[0]!, 'http').url, 'http://httpbin.org/headers');
-});
-
-test('substituteAddresses: ranges become /32s, VIPs keep /32, Endpoints, IP URLs, rule lines and stat names follow', (t) => {
-  const map: AddressMap = new Map([['10.0.0.6', '172.18.0.5']]);
-  const ex = substituteAddresses(load('redis-7000-fix-exclude-ip-ranges'), map);
-  t.is(ex.workloads[0]!.annotations['traffic.sidecar.istio.io/excludeOutboundIPRanges'], '172.18.0.5/32');
-  t.deepEqual(ex.assertions[0]!.iptablesSave!.contains, [
-    '-A istio_OUTPUT -d 172.18.0.5/32 -j RETURN',
-    '-A istio_OUTPUT -j istio_REDIRECT',
-  ]);
-  t.is(
-    find(scenarioManifests(ex, OPTS), 'Deployment', 'sleep').spec?.template.metadata?.annotations?.[
-      'traffic.sidecar.istio.io/excludeOutboundIPRanges'
-    ],
-    '172.18.0.5/32',
-  );
-
-  const se = substituteAddresses(load('redis-7000-fix-serviceentry'), map);
-  t.deepEqual(se.mesh.serviceEntries[0]!.addresses, ['172.18.0.5/32']);
-  t.true('listener.172.18.0.5_7000.downstream_cx_total' in se.probes[0]!.expect.stats!);
-  t.false(Object.keys(se.probes[0]!.expect.stats!).some((k) => k.includes('10.0.0.6')));
-
-  const eps = substituteAddresses(load('redis-7000-fix-service-endpoints'), map);
-  t.deepEqual(eps.mesh.endpoints[0]!.addresses, ['172.18.0.5']);
-  t.is(blockOf(eps.probes[0]!, 'tcp').host, '10.233.40.115', 'ClusterIPs are not lab servers');
-
-  // Include ranges that hold no server (pod and service CIDRs) are left alone.
-  const inc = substituteAddresses(load('registry-only-fix-include-ip-ranges'), new Map([['10.20.0.80', '172.18.0.5']]));
-  t.is(inc.workloads[0]!.annotations['traffic.sidecar.istio.io/includeOutboundIPRanges'], '10.64.192.0/24,10.233.0.0/18');
-
-  const url = load('virtualservice-timeout');
-  blockOf(url.probes[0]!, 'http').url = 'http://10.20.0.80:8080/delay/5';
-  blockOf(url.probes[1]!, 'http').url = 'http://10.20.0.8/x';
-  const u = substituteAddresses(url, new Map([['10.20.0.80', '172.18.0.9']]));
-  t.is(blockOf(u.probes[0]!, 'http').url, 'http://172.18.0.9:8080/delay/5');
-  t.is(blockOf(u.probes[1]!, 'http').url, 'http://10.20.0.8/x', '10.20.0.8 is not 10.20.0.80');
-});
-
-test('unmappedAddresses: servers without a container, through IPs or hostnames, and addresses of nothing', (t) => {
-  t.deepEqual(unmappedAddresses(load('redis-7000-modern'), new Map([['10.0.0.6', '172.18.0.5']])), []);
-  t.deepEqual(unmappedAddresses(load('redis-7000-modern'), new Map()), ['10.0.0.6']);
-  // www.163.com is a hostname of the netease server, whose address has no container.
-  t.deepEqual(unmappedAddresses(load('https-serviceentry-sni'), new Map([['10.20.0.10', '172.18.0.5']])), ['10.20.0.163']);
-  // Pod IPs (the in-mesh server's upstream) and ClusterIPs are not reported.
-  t.deepEqual(unmappedAddresses(load('mysql-3306-foreign-serviceentry'), new Map([['10.10.13.110', '172.18.0.5']])), []);
-  t.deepEqual(unmappedAddresses(load('redis-7000-fix-service-endpoints'), new Map()), ['10.0.0.6']);
-  const nowhere = load('redis-7000-modern');
-  blockOf(nowhere.probes[0]!, 'tcp').host = '10.9.9.9';
-  t.deepEqual(unmappedAddresses(nowhere, new Map([['10.0.0.6', '172.18.0.5']])), ['10.9.9.9']);
-  for (const { scenario } of modern) {
-    const full: AddressMap = new Map(scenario.externalServers.map((srv, n) => [srv.addresses[0]!, `172.18.0.${10 + n}`]));
-    t.deepEqual(unmappedAddresses(scenario, full), [], scenario.name);
-  }
-});
-
-// ---------------------------------------------------------------------------------------------
 // Restarts
 
-test('needsRestart: identical templates no, an annotation, the sidecar or the image yes', (t) => {
-  const gen = (s: Scenario) => find(scenarioManifests(s, OPTS), 'Deployment', 'sleep') as Deployment;
-  const base = load('redis-7000-modern');
-  const a = gen(base);
-  const b = gen(structuredClone(base));
-  t.false(needsRestart(a, b));
-  t.deepEqual(templateChanges(a, b), []);
-  t.is(podTemplateHash(a), podTemplateHash(b));
-  t.is(a.metadata?.annotations?.['egress-lab.io/pod-template-hash'], podTemplateHash(a));
-
-  const annotated = structuredClone(base);
-  annotated.workloads[0]!.annotations['traffic.sidecar.istio.io/excludeOutboundIPRanges'] = '172.18.0.5/32';
-  t.true(needsRestart(a, gen(annotated)));
-  t.deepEqual(templateChanges(a, gen(annotated)), ['annotation traffic.sidecar.istio.io/excludeOutboundIPRanges added']);
-  t.not(podTemplateHash(a), podTemplateHash(gen(annotated)));
-
-  const off = structuredClone(base);
-  off.workloads[0]!.sidecar = false;
-  t.true(needsRestart(a, gen(off)));
-  t.is(templateChanges(a, gen(off))[0], 'sidecar on → off');
-
-  const image = find(scenarioManifests(base, { ...OPTS, clientImage: 'nicolaka/netshoot:v0.14' }), 'Deployment', 'sleep') as Deployment;
-  t.deepEqual(templateChanges(a, image), ['image of app: nicolaka/netshoot:v0.13 → nicolaka/netshoot:v0.14']);
-
-  // Key order is not a change.
-  const shuffled = plain(a);
-  shuffled.spec.template.metadata.annotations = Object.fromEntries(
-    Object.entries(shuffled.spec.template.metadata.annotations as Record<string, string>).reverse(),
-  );
-  t.false(needsRestart(a, new Deployment(shuffled)));
-});
-
 // ---------------------------------------------------------------------------------------------
-// The examples and the script
+// The examples
 
 test('manifests/examples are what scripts/render-manifests.ts renders now', (t) => {
   for (const name of ['redis-7000-modern', 'mysql-3306-foreign-serviceentry']) {
     const file = join(ROOT, 'manifests', 'examples', `${name}.yaml`);
     t.is(readFileSync(file, 'utf8'), renderManifests(name), `${file} is stale: npx tsx scripts/render-manifests.ts ${name} ${file}`);
-  }
-});
-
-test('scripts/render-manifests.ts writes the file it is given, and exits 2 on an unknown scenario', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'egl-render-'));
-  try {
-    const out = join(dir, 'm.yaml');
-    const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
-    execFileSync(tsx, ['scripts/render-manifests.ts', 'virtualservice-timeout', out], { cwd: ROOT, stdio: 'pipe' });
-    const text = readFileSync(out, 'utf8');
-    t.is(text, renderManifests('virtualservice-timeout'));
-    t.regex(text, /timeout: 3s/);
-    const err = t.throws(() =>
-      execFileSync(tsx, ['scripts/render-manifests.ts', 'no-such-scenario'], { cwd: ROOT, stdio: 'pipe' }),
-    ) as Error & { status: number; stderr: Buffer };
-    t.is(err.status, 2);
-    t.regex(err.stderr.toString(), /no scenario "no-such-scenario"/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 });

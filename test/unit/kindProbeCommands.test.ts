@@ -1,7 +1,7 @@
 /**
  * The kind probe scripts and their parsers, on outputs the real scripts printed (Debian's socat
  * 1.7.4 against loopback servers in a throwaway network namespace: test/fixtures/kind/shell/).
- * The whole scripts run against the lab's servers in test/integration/kindCommandsInLab.test.ts.
+ * The whole scripts run against the lab's servers in test/lab/kindCommandsInLab.test.ts.
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
- * Every catalog probe states the path it predicts (expect.model), and the model's trace of that
+ * Every catalog probe states the path it predicts (expect.path), and the model's trace of that
  * connection gives it: a unit test per prediction, with no root and no lab. The names are Istio's
- * (test/integration/istioSimulation.test.ts holds the modern scenarios' to Istio's own simulation).
+ * (test/tools/istioSimulation.test.ts holds the modern scenarios' to Istio's own simulation).
  */
 import test from 'ava';
 import { readdirSync } from 'node:fs';
@@ -20,8 +20,8 @@ for (const name of catalog) {
   const { scenario, istio } = loadScenarioFile(name);
   for (const probe of scenario.probes) {
     test(`${name}/${probe.name}: the model's path is the predicted one`, (t) => {
-      const want = probe.expect.model;
-      if (!want) return t.fail(`${name}/${probe.name} states no expect.model`);
+      const want = probe.expect.path;
+      if (!want) return t.fail(`${name}/${probe.name} states no expect.path`);
       const workload = scenario.workloads.find((w) => w.name === probe.from)!;
       const target = probeTarget(probe);
       const ip = resolveInLab(scenario, workload, target.host);

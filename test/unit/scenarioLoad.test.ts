@@ -1,10 +1,9 @@
 import test from 'ava';
 import { blockOf } from '../helpers/probes.ts';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { SCENARIO_DIR, ScenarioError, loadScenarioFile, parseScenario, resolveScenarioPath } from '../../harness/scenario/load.ts';
-import { SUPPORTED_TEXT, parseIstioVersion, type IstioVersion } from '../../harness/scenario/istioVersion.ts';
 
 const FILE = 'inline.yaml';
 
@@ -347,34 +346,19 @@ test('http error classes are curl-<N> for any exit code', (t) => {
   t.regex(fails(t, bad).message, /errorClass\[1\]: expected an error class/);
 });
 
-// ---------------------------------------------------------------- parseIstioVersion
-
-test('parseIstioVersion accepts 1.4, 1.4.8, 1.6, 1.25, 1.30.3 and 1.31 with the right era', (t) => {
-  const ok = (s: string) => {
-    const v = parseIstioVersion(s);
-    if (typeof v === 'string') throw new Error(v);
-    return v;
-  };
-  const pick = (v: IstioVersion) => [v.major, v.minor, v.era];
-  t.deepEqual(pick(ok('1.4')), [1, 4, 'legacy']);
-  t.deepEqual(pick(ok('1.4.8')), [1, 4, 'legacy']);
-  t.deepEqual(pick(ok('1.6')), [1, 6, 'legacy']);
-  t.deepEqual(pick(ok('1.25')), [1, 25, 'modern']);
-  t.deepEqual(pick(ok('1.30.3')), [1, 30, 'modern']);
-  t.deepEqual(pick(ok('1.31')), [1, 31, 'modern']);
-  t.is(ok('1.30.3').text, '1.30.3');
-});
-
-test('parseIstioVersion rejects 1.3, 1.7, 1.24, 1.32, 2.0 and "latest" with a message', (t) => {
-  for (const s of ['1.3', '1.7', '1.24', '1.32']) {
-    const v = parseIstioVersion(s);
-    t.is(typeof v, 'string', s);
-    t.true((v as string).includes(SUPPORTED_TEXT), `${s}: ${String(v)}`);
-  }
-  for (const s of ['2.0', 'latest', '', '1', '1.x', 'v1.30']) {
-    const v = parseIstioVersion(s);
-    t.is(typeof v, 'string', s);
-    t.regex(v as string, /is not an Istio version like "1\.4" or "1\.30\.3"/, s);
-  }
-  t.is(SUPPORTED_TEXT, '1.4-1.6 and 1.25-1.31');
+test('expect.model, the old name of expect.path, is read as path and named where to rename it', (t) => {
+  const text = readFileSync(join(SCENARIO_DIR, 'redis-7000-modern.yaml'), 'utf8');
+  const old = text.replace(/^(\s+)path: \{/m, '$1model: {').replace(/basis: observed/, 'basis: { client: observed, model: reasoned }');
+  t.not(old, text);
+  const fresh = parseScenario(text, FILE);
+  const loaded = parseScenario(old, FILE);
+  t.deepEqual(loaded.scenario.probes[0]!.expect.path, fresh.scenario.probes[0]!.expect.path);
+  t.deepEqual(fresh.deprecations, []);
+  t.is(loaded.deprecations.length, 2, loaded.deprecations.join('\n'));
+  t.regex(loaded.deprecations[0]!, /^inline\.yaml:\d+: probes\[0\]\.expect\.model is now expect\.path/);
+  const both = old.replace(/^(\s+)model: \{/m, '$1path: { listener: x }\n$1model: {');
+  const err = t.throws(() => parseScenario(both, FILE), { instanceOf: ScenarioError });
+  t.regex(err.message, /expect\.model is the old name of expect\.path: give only path/);
+  t.regex(loaded.deprecations[1]!, /probes\[0\]\.expect\.basis\.model is now basis\.path/);
+  t.deepEqual(loaded.scenario.probes[0]!.expect.basis, { client: 'observed', path: 'reasoned' }, 'basis.model is read as basis.path');
 });

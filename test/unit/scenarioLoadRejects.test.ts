@@ -7,7 +7,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenarioFile, ScenarioError } from '../../harness/scenario/load.ts';
-import { parseIstioIptablesArgs } from '../../harness/model/iptablesFlags.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-lab-bad-'));
 
@@ -133,9 +132,4 @@ test('a relative path is relative to where the command was started (INIT_CWD und
     if (saved === undefined) delete process.env.INIT_CWD;
     else process.env.INIT_CWD = saved;
   }
-});
-
-test('iptables: a port out of range is refused, naming the flag', (t) => {
-  t.throws(() => parseIstioIptablesArgs(['-p', '99999'], 'modern'), { message: /-p: expected a port from 1 to 65535, got "99999"/ });
-  t.throws(() => parseIstioIptablesArgs(['-p', '15001', '-d', '15090,0'], 'modern'), { message: /-d: expected a comma list of ports/ });
 });
