@@ -16,8 +16,12 @@ export interface Progress {
 
 /** What the sidecars of a run are: which engine and versions decide, and how its stats read. */
 export interface SidecarInfo {
-  /** envoy: real Istio and upstream Envoy in the lab; model: the TypeScript model; istio-proxy: a cluster's own sidecar. */
-  engine: 'envoy' | 'model' | 'istio-proxy';
+  /**
+   * envoy: real Istio and upstream Envoy in the lab; model: the TypeScript model; replay: a
+   * customer's config dump in upstream Envoy, no istiod (egress-lab replay); istio-proxy: a
+   * cluster's own sidecar.
+   */
+  engine: 'envoy' | 'model' | 'replay' | 'istio-proxy';
   /** e.g. "real sidecar: Istio 1.31-dev (istio.io/istio@v0.0.0-...) with upstream Envoy 1.40.0". */
   describe: string;
   /** Whether /stats lists every stat the sidecar has, so an expected name missing from it is wrong. */
@@ -26,7 +30,7 @@ export interface SidecarInfo {
 
 /**
  * Where a run ran, as run records and reports name it: the backend, with the sidecar engine where
- * the harness chose one (netns/envoy, netns/model); a cluster's own sidecar adds nothing (kind).
+ * the harness chose one (netns/envoy, netns/model, netns/replay); a cluster's own sidecar adds nothing (kind).
  */
 export function siteName(backend: string, engine?: SidecarInfo['engine']): string {
   return engine && engine !== 'istio-proxy' ? `${backend}/${engine}` : backend;

@@ -9,7 +9,7 @@
  * endpoint). Left out: a TCP or sniffed port on other VIPs or endpoints (their listeners never see
  * this connection), ExternalName Services (no listener), and anything on other ports.
  * Visibility (exportTo, a Sidecar's egress hosts; pilot/pkg/model/sidecar.go) is applied first.
- * Pure: no I/O. test/integration/importScenario.test.ts checks the rules against real Istio: the
+ * Pure: no I/O. test/tools/importRelevance.test.ts checks the rules against real Istio: the
  * kept objects give the pod the same path as all of them.
  */
 import { kubernetesPortProtocol, listenerClass, serviceEntryPortProtocol } from '../model/protocol.ts';

@@ -170,7 +170,7 @@ export class KindBackend implements Backend {
   private async startServers(): Promise<AddressMapping[]> {
     const mappings: AddressMapping[] = [];
     for (const srv of this.loaded.scenario.externalServers) {
-      let container = serverContainer(srv);
+      let container = await serverContainer(srv);
       if (serverType(srv.kind).container(srv).tls)
         container = await this.withLabCertificate(container, srv.hostnames.length ? srv.hostnames : srv.addresses);
       const started = await container.withNetworkMode('kind').withLabels({ 'egress-lab.io/scenario': this.scenarioName }).start();

@@ -1,8 +1,8 @@
 /**
  * The kind probe scripts against the lab's probe agent: the same connection, made once by each,
  * must give the same ProbeResult, except where the kind's tools cannot observe what the agent's
- * clients do (each probe kind names those, `shellLimits`). Pure; the lab run that feeds it is
- * test/integration/kindCommandsInLab.test.ts.
+ * clients do (each probe type names those, `shellLimits`). Pure; the lab run that feeds it is
+ * test/lab/kindCommandsInLab.test.ts.
  */
 import { COMPARED_FIELDS, type ComparedField } from '../probes/probeType.ts';
 import type { ProbeResult } from '../probes/result.ts';

@@ -7,9 +7,21 @@
  */
 import { Deployment } from 'kubernetes-models/apps/v1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
-import { hashOf, KIND_SERVICE_CIDR, keepsClusterIP, meshObjects, meta, podTemplate, sortObjects, validateObject, type KubeObject, type ManifestOptions, MANIFEST_OPTIONS } from '../k8s/objects.ts';
+import {
+  hashOf,
+  KIND_SERVICE_CIDR,
+  keepsClusterIP,
+  meshObjects,
+  meta,
+  podTemplate,
+  sortObjects,
+  validateObject,
+  type KubeObject,
+  type ManifestOptions,
+  MANIFEST_OPTIONS,
+} from '../k8s/objects.ts';
 
-/** On a Deployment: the hash of its pod template (see `podTemplateHash`). */
+/** On a Deployment: the hash of its pod template, so that `kubectl get` shows which generation a pod runs. */
 export const TEMPLATE_HASH_ANNOTATION = 'egress-lab.io/pod-template-hash';
 /** The kinds to delete by SCENARIO_LABEL across namespaces (for what lives in shared namespaces). */
 export const LABELLED_KINDS =
@@ -60,54 +72,4 @@ export function scenarioManifests(s: Scenario, opts: ManifestOptions): KubeObjec
   const deployments = s.workloads.map((w) => deployment(s, w, opts));
   for (const d of deployments) validateObject(d, s.name);
   return sortObjects([...meshObjects(s, opts), ...deployments]);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Restarts. istio-init's rules and the sidecar's bootstrap (proxyStatsMatcher) are computed when a
-// pod is created, from its annotations and labels; an existing pod never sees a change. Kubernetes
-// replaces a Deployment's pods when (and only when) its pod template changes, so comparing two
-// generated templates tells the backend whether to wait for new pods and read their names again.
-
-/** A stable hash of a generated Deployment's pod template (key order does not matter). */
-export function podTemplateHash(d: Deployment): string {
-  return hashOf(d.spec?.template ?? {});
-}
-
-type Template = NonNullable<Deployment['spec']>['template'];
-
-function diffKeys(kind: string, a: Record<string, string> = {}, b: Record<string, string> = {}, skip: string[] = []): string[] {
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
-    .filter((k) => !skip.includes(k) && a[k] !== b[k])
-    .sort()
-    .map((k) => (a[k] === undefined ? `${kind} ${k} added` : b[k] === undefined ? `${kind} ${k} removed` : `${kind} ${k} changed`));
-}
-
-/** What differs between two pod templates, in words ("sidecar on → off", "annotation X changed", ...). */
-export function templateChanges(previous: Deployment, next: Deployment): string[] {
-  const a: Template | undefined = previous.spec?.template;
-  const b: Template | undefined = next.spec?.template;
-  if (hashOf(a ?? {}) === hashOf(b ?? {})) return [];
-  const changes: string[] = [];
-  const inject = (t?: Template) =>
-    t?.metadata?.annotations?.['sidecar.istio.io/inject'] ?? t?.metadata?.labels?.['sidecar.istio.io/inject'] ?? 'true';
-  if (inject(a) !== inject(b)) changes.push(`sidecar ${inject(a) === 'false' ? 'off' : 'on'} → ${inject(b) === 'false' ? 'off' : 'on'}`);
-  changes.push(...diffKeys('annotation', a?.metadata?.annotations, b?.metadata?.annotations, ['sidecar.istio.io/inject']));
-  changes.push(...diffKeys('label', a?.metadata?.labels, b?.metadata?.labels, ['sidecar.istio.io/inject']));
-  const ca = new Map((a?.spec?.containers ?? []).map((c) => [c.name, c]));
-  const cb = new Map((b?.spec?.containers ?? []).map((c) => [c.name, c]));
-  for (const name of new Set([...ca.keys(), ...cb.keys()])) {
-    const x = ca.get(name);
-    const y = cb.get(name);
-    if (!x || !y) changes.push(`container ${name} ${x ? 'removed' : 'added'}`);
-    else if (x.image !== y.image) changes.push(`image of ${name}: ${x.image} → ${y.image}`);
-    else if (hashOf(x) !== hashOf(y)) changes.push(`container ${name} changed`);
-  }
-  const rest = (t?: Template) => ({ ...t?.spec, containers: undefined });
-  if (hashOf(rest(a)) !== hashOf(rest(b))) changes.push('pod spec changed');
-  return changes.length > 0 ? changes : ['pod template changed'];
-}
-
-/** Whether applying `next` over `previous` replaces the pods (and so re-runs injection). */
-export function needsRestart(previous: Deployment, next: Deployment): boolean {
-  return templateChanges(previous, next).length > 0;
 }

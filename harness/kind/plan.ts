@@ -23,7 +23,7 @@ export const MANAGED_LABEL = 'egress-lab.io/managed';
  * The Istio release the kind backend installs: the one closest to what the lab's real sidecar is
  * built from, so `--backend both` compares like with like. The lab pins istio.io/istio master of
  * 2026-08-27 (istio/go.mod), whose VERSION file says 1.31, after release-1.31 branched and
- * 1.31.0-rc.0: its release is 1.31.0. test/unit/kindVersion.test.ts keeps the two on one minor.
+ * 1.31.0-rc.0: its release is 1.31.0. test/unit/kindPlan.test.ts keeps the two on one minor.
  */
 export const ISTIO_VERSION = '1.31.0';
 

@@ -1,8 +1,8 @@
 /**
  * Probes on kind: the same probe specs as the netns lab, run with `kubectl exec` in the client pod's
  * app container (nicolaka/netshoot: curl, socat), and their output read back into the common
- * ProbeResult. Pure: commands and parsers only. The scripts are the probe kinds' own
- * (harness/probes/*.ts kindScript); test/integration/kindProbesInLab.test.ts runs them in the lab.
+ * ProbeResult. Pure: commands and parsers only. The scripts are the probe types' own
+ * (harness/probes/*.ts kindScript); test/lab/kindCommandsInLab.test.ts runs them in the lab.
  */
 import type { ProbeResult } from '../probes/result.ts';
 import type { ProbeSpec } from '../probes/registry.ts';

@@ -7,11 +7,13 @@
  * MariaDB ready lines are the ones the lab waits for on the same servers, so every lab run checks
  * them against real output.
  */
-import { GenericContainer, Wait } from 'testcontainers';
+import type { GenericContainer } from 'testcontainers';
 import { serverType } from '../servers/registry.ts';
 import type { ServerSpec } from '../servers/serverType.ts';
 
-export function serverContainer(srv: ServerSpec): GenericContainer {
+/** testcontainers is loaded on use: it is large, and only a live kind run starts containers. */
+export async function serverContainer(srv: ServerSpec): Promise<GenericContainer> {
+  const { GenericContainer, Wait } = await import('testcontainers');
   const t = serverType(srv.kind);
   const spec = t.container(srv);
   let c = new GenericContainer(t.image).withEnvironment(spec.env).withWaitStrategy(Wait.forLogMessage(spec.ready.line, spec.ready.times));

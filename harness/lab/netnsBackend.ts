@@ -138,7 +138,7 @@ export class NetnsBackend implements Backend {
     if (opts.replay) this.replay = opts.replay;
     this.sidecar = this.parts
       ? {
-          engine: 'envoy',
+          engine: this.replay ? 'replay' : 'envoy',
           describe: this.replay
             ? `upstream Envoy ${this.parts.versions.envoy} running the replayed config dump ${this.replay.dumpFile}`
             : `real sidecar: ${describeRealParts(this.parts.versions)}`,
@@ -278,7 +278,7 @@ export class NetnsBackend implements Backend {
   /**
    * Runs argv in a pod's namespace as `uid` (the app's by default), inside the run's cgroup: how
    * the kind backend's own command lines (its probe scripts, pilot-agent request) are run for real
-   * in the lab (test/integration/kindCommandsInLab.test.ts). A non-zero exit is a result, not an error.
+   * in the lab (test/lab/kindCommandsInLab.test.ts). A non-zero exit is a result, not an error.
    */
   runInPod(workload: string, argv: string[], uid: number = APP_UID): Promise<CommandRun> {
     const asUser = ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'];

@@ -37,7 +37,7 @@ export function replayFidelityNotes(input: ReplayInput, parts: RealParts): strin
 }
 
 export class ReplaySidecars implements SidecarRuntime {
-  readonly engine = 'envoy' as const;
+  readonly engine = 'replay' as const;
   readonly statsListEveryName = true;
   readonly describe: string;
   private started: Array<{ name: string; netns: string }> = [];

@@ -9,6 +9,7 @@ import type { Workload } from '../scenario/schema.ts';
 import type { SimulationCall } from '../istio/simulation.ts';
 import type { PathMatch } from '../model/pathTrace.ts';
 
+/** The engine a run asks for; a replay runs the envoy engine's parts with the customer's dump (engine name: replay). */
 export type SidecarEngine = 'envoy' | 'model';
 
 export interface SidecarPodContext {
@@ -32,7 +33,7 @@ export interface PodSidecar {
 }
 
 export interface SidecarRuntime {
-  readonly engine: SidecarEngine;
+  readonly engine: SidecarEngine | 'replay';
   /** Which Istio and Envoy decide what the sidecar does, for the run output and the reports. */
   readonly describe: string;
   /**

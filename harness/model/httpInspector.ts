@@ -2,7 +2,7 @@
  * http_inspector as Envoy runs it: it peeks at the client's first bytes and sets ALPN "http/1.1",
  * "http/1.0" or "h2c", or nothing; with no bytes it waits (protocolDetectionTimeout is 0). Envoy
  * parses the first line with its HTTP/1 parser (BalsaParser, custom methods allowed); the rules
- * below are what Envoy 1.40.0 was seen to do on each case (test/integration/httpInspector.test.ts
+ * below are what Envoy 1.40.0 was seen to do on each case (test/lab/httpInspectorEnvoy.test.ts
  * runs the same inputs through real Envoy):
  *   `GET / HTTP/1.1`, `get / HTTP/1.1`, `FOO / HTTP/1.1`           → http/1.1 (any token is a method)
  *   `keys *`, `GET /`, `GET / HTTP/1.0`, `GET / HTTP/2.0`, `/1.2`   → http/1.0 (no version, or another HTTP/d.d)

@@ -3,7 +3,7 @@
  *
  * Modern (Istio 1.25-1.31): tools/istio-iptables/pkg/capture/run.go, with the flags of
  * tools/istio-iptables/pkg/cmd/root.go and the defaults of tools/common/config/config.go; checked
- * against the real istio-iptables --dry-run by test/integration/iptablesReal.test.ts. Legacy (Istio
+ * against the real istio-iptables --dry-run by test/tools/iptablesVsIstio.test.ts. Legacy (Istio
  * 1.4-1.6): tools/packaging/common/istio-iptables.sh of those releases and seed 000's
  * iptables-save listing. Pure: no I/O, IPv4 block only.
  */

@@ -163,7 +163,7 @@ function iptablesDetail(e: Evaluation, p: Packet): string {
   return `nat OUTPUT for ${packet}: ${path || '(no rule matched)'}; ${outcome}`;
 }
 
-/** 15006: the sidecar's inbound side, summarised the way the lab's sidecar runs it (proxy.ts handleInbound). */
+/** 15006: the sidecar's inbound side, summarised the way the lab's sidecar runs it (harness/sidecar/proxy.ts handleInbound). */
 function inboundHairpin(ctx: Ctx, port: number): PathTrace {
   const { config, probe } = ctx.input;
   ctx.t.sidecar = { port, detail: 'traffic for a local address other than 127.0.0.1 goes to the inbound side' };
@@ -209,7 +209,7 @@ function listenerLookup(l: Listener, ip: string, port: number): string {
 type Learned = Omit<ConnectionFacts, 'dstIp' | 'dstPort'>;
 
 /**
- * What the listener filters learn, as proxy.ts's inspect() does; undefined when they wait for bytes
+ * What the listener filters learn, as harness/sidecar/proxy.ts's inspect() does; undefined when they wait for bytes
  * that never come (Istio's protocol detection timeout is 0: they wait forever).
  */
 function listenerFacts(ctx: Ctx, l: Listener): Learned | undefined {

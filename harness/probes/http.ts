@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { elapsedMs } from './tcp.ts';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
-import { clipped, quoted, type ClientCheck, type ProbeKind } from './probeType.ts';
+import { clipped, quoted, type ClientCheck, type ProbeType } from './probeType.ts';
 import { hexSection, q, textSection } from './shell.ts';
 
 /** What the probe agent is sent for an http probe. */
@@ -302,7 +302,7 @@ export function lastResponseBlock(text: string): ResponseBlock | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The http probe kind: `http: { url, method, headers, head }` in a scenario.
+// The http probe type: `http: { url, method, headers, head }` in a scenario.
 
 // HTTP token (RFC 9110): methods and header names; curl gets them as separate argv entries.
 const token = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP token');
@@ -355,7 +355,7 @@ const httpExpect = {
   bodyAbsent: z.string().optional(),
 };
 
-export const httpProbe: ProbeKind<'http', HttpBlock, HttpProbeSpec, typeof httpExpect> = {
+export const httpProbe: ProbeType<'http', HttpBlock, HttpProbeSpec, typeof httpExpect> = {
   kind: 'http',
   schema: httpBlock,
   expect: httpExpect,

@@ -24,13 +24,13 @@
 //   reset = ECONNRESET/EPIPE, eof = FIN, idle = still open (success, or mysql2 gave up on a silent peer).
 // received is ''; receivedBytes counts every byte read; error is "<code>: <message>" from mysql2.
 import net from 'node:net';
-import { createConnection, type Connection } from 'mysql2';
+import type { Connection } from 'mysql2';
 import { z } from 'zod';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
-import { port, quoted, type ProbeKind } from './probeType.ts';
+import { port, quoted, type ProbeType } from './probeType.ts';
 import { parseSocatLog, socatScript, type ShellOutput } from './shell.ts';
-import type { KindResultBase } from './probeType.ts';
+import type { TypeResultBase } from './probeType.ts';
 
 /** What the probe agent is sent for a mysql probe. */
 export interface MysqlProbeSpec {
@@ -78,6 +78,8 @@ export async function runMysqlProbe(spec: MysqlProbeSpec): Promise<ProbeResult> 
       durationMs: elapsedMs(startedAt),
     };
   }
+  // Loaded on use: the client library is the probe agent's, not the scenario loader's.
+  const { createConnection } = await import('mysql2');
   const watch = watchSocket(net.connect({ host: address, port: spec.port }));
   const conn = createConnection({
     stream: watch.socket,
@@ -277,7 +279,7 @@ export function classify(err: (Error & { code?: string; sqlState?: string }) | u
 }
 
 // ---------------------------------------------------------------------------------------------
-// The mysql probe kind: `mysql: { host, port, user, password }` in a scenario.
+// The mysql probe type: `mysql: { host, port, user, password }` in a scenario.
 
 export const mysqlBlock = z.strictObject({
   host: z.string().min(1),
@@ -293,7 +295,7 @@ const mysqlExpect = {
   serverVersionContains: z.string().optional(),
 };
 
-export const mysqlProbe: ProbeKind<'mysql', MysqlBlock, MysqlProbeSpec, typeof mysqlExpect> = {
+export const mysqlProbe: ProbeType<'mysql', MysqlBlock, MysqlProbeSpec, typeof mysqlExpect> = {
   kind: 'mysql',
   schema: mysqlBlock,
   expect: mysqlExpect,
@@ -342,7 +344,7 @@ export const mysqlProbe: ProbeKind<'mysql', MysqlBlock, MysqlProbeSpec, typeof m
 };
 
 /** The greeting as mysql2 would have classified it, from socat's bytes and log. */
-function fromSocat(s: MysqlProbeSpec, out: ShellOutput, base: KindResultBase): ProbeResult {
+function fromSocat(s: MysqlProbeSpec, out: ShellOutput, base: TypeResultBase): ProbeResult {
   const session = parseSocatLog(out.sections.LOG ?? '');
   const at = session.address === undefined ? {} : { address: session.address };
   const data = Buffer.from(out.sections.DATA ?? '', 'latin1');

@@ -9,7 +9,7 @@ import type { TraceProbe } from '../core/traceProbe.ts';
 import type { ShellOutput } from './shell.ts';
 
 /** The fields every kind script result starts from. */
-export type KindResultBase = Pick<ProbeResult, 'kind' | 'target' | 'durationMs'>;
+export type TypeResultBase = Pick<ProbeResult, 'kind' | 'target' | 'durationMs'>;
 
 /** The result fields the kind scripts are compared on with the lab's probe agent. */
 export const COMPARED_FIELDS = [
@@ -45,7 +45,7 @@ export const clipped = (s: string): string => (s.length > 300 ? `${s.slice(0, 30
 /** What the sidecar sees of a probe's connection first: the model's path trace and Istio's simulation start from it. */
 export type ProbeTarget = TraceProbe;
 
-export interface ProbeKind<K extends string, Block, Spec extends { kind: K }, Expect extends z.ZodRawShape = z.ZodRawShape> {
+export interface ProbeType<K extends string, Block, Spec extends { kind: K }, Expect extends z.ZodRawShape = z.ZodRawShape> {
   readonly kind: K;
   /** The probe's block in a scenario file, e.g. `tcp: { host, port, send }`. */
   readonly schema: z.ZodType<Block>;
@@ -88,7 +88,7 @@ export interface ProbeKind<K extends string, Block, Spec extends { kind: K }, Ex
    */
   kindScript(spec: Spec, sourcePort: number | string): string;
   /** That script's output as a ProbeResult; `base` has the kind, target and measured duration. */
-  parseKindOutput(spec: Spec, out: ShellOutput, base: KindResultBase): ProbeResult;
+  parseKindOutput(spec: Spec, out: ShellOutput, base: TypeResultBase): ProbeResult;
   /**
    * What the kind script cannot observe as the lab's probe agent does, by result field: the
    * comparison of the two (harness/kind/labComparison.ts) allows exactly these differences.

@@ -8,13 +8,13 @@
 // ioredis often rejects with a generic "Connection is closed." while the real cause only went to the
 // 'error' event, so the most specific of the rejection and the emitted errors is reported.
 import type { Socket } from 'node:net';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { connectOutcomeOf, elapsedMs, errorMessage, resolveHost } from './tcp.ts';
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
-import { port, quoted, type ProbeKind } from './probeType.ts';
+import { port, quoted, type ProbeType } from './probeType.ts';
 import { parseSocatLog, resp, socatScript, type ShellOutput } from './shell.ts';
-import type { KindResultBase } from './probeType.ts';
+import type { TypeResultBase } from './probeType.ts';
 
 /** What the probe agent is sent for a redis probe. */
 export interface RedisProbeSpec {
@@ -56,7 +56,9 @@ export async function runRedisProbe(spec: RedisProbeSpec): Promise<ProbeResult> 
       durationMs: elapsedMs(startedAt),
     };
   }
-  const client = new Redis(clientOptions(address, spec));
+  // Loaded on use: the client library is the probe agent's, not the scenario loader's.
+  const { Redis: RedisClient } = await import('ioredis');
+  const client = new RedisClient(clientOptions(address, spec));
   const watch = watchClient(client);
   const exchange = await withDeadline(talk(client, spec), spec.timeoutMs * 2 + 1000);
   await settle(watch.stream, Math.min(spec.timeoutMs, 500));
@@ -206,7 +208,7 @@ function render(reply: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The redis probe kind: `redis: { host, port, command, password }` in a scenario.
+// The redis probe type: `redis: { host, port, command, password }` in a scenario.
 
 export const redisBlock = z.strictObject({
   host: z.string().min(1),
@@ -222,7 +224,7 @@ const redisExpect = {
   replyContains: z.string().optional(),
 };
 
-export const redisProbe: ProbeKind<'redis', RedisBlock, RedisProbeSpec, typeof redisExpect> = {
+export const redisProbe: ProbeType<'redis', RedisBlock, RedisProbeSpec, typeof redisExpect> = {
   kind: 'redis',
   schema: redisBlock,
   expect: redisExpect,
@@ -305,7 +307,7 @@ export function readResp(text: string, at = 0): RespReply {
  * password, then the command's; an error reply is a reply-error, an unreadable first byte a
  * protocol error, and no (complete) reply is closed (eof), reset, or timeout (still open).
  */
-function fromSocat(s: RedisProbeSpec, out: ShellOutput, base: KindResultBase): ProbeResult {
+function fromSocat(s: RedisProbeSpec, out: ShellOutput, base: TypeResultBase): ProbeResult {
   const session = parseSocatLog(out.sections.LOG ?? '');
   const at = session.address === undefined ? {} : { address: session.address };
   const data = out.sections.DATA ?? '';

@@ -4,7 +4,7 @@
 export type ConnectOutcome = 'ok' | 'refused' | 'timeout' | 'unreachable' | 'error';
 export type EndKind = 'eof' | 'reset' | 'idle' | 'not-connected';
 export interface ProbeResult {
-  /** The probe kind's name (harness/probes/registry.ts PROBE_KINDS). */
+  /** The probe type's name (harness/probes/registry.ts PROBE_TYPES). */
   kind: string;
   target: string; // "host:port" as given (http: the URL's host and port, default 80/443)
   address?: string; // resolved IP actually dialled

@@ -16,7 +16,7 @@ import net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
 import type { ConnectOutcome, EndKind, ProbeResult } from './result.ts';
-import { port, quoted, type ProbeKind } from './probeType.ts';
+import { port, quoted, type ProbeType } from './probeType.ts';
 import { parseSocatLog, socatScript, type ShellOutput } from './shell.ts';
 
 /** What the probe agent is sent for a tcp probe. */
@@ -203,7 +203,7 @@ function abortClass(code: string | undefined): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The tcp probe kind: `tcp: { host, port, send }` in a scenario.
+// The tcp probe type: `tcp: { host, port, send }` in a scenario.
 
 export const tcpBlock = z.strictObject({
   host: z.string().min(1),
@@ -226,7 +226,7 @@ const tcpExpect = {
   bytes: z.number().int().min(0).optional(),
 };
 
-export const tcpProbe: ProbeKind<'tcp', TcpBlock, TcpProbeSpec, typeof tcpExpect> = {
+export const tcpProbe: ProbeType<'tcp', TcpBlock, TcpProbeSpec, typeof tcpExpect> = {
   kind: 'tcp',
   schema: tcpBlock,
   expect: tcpExpect,

@@ -6,7 +6,7 @@
 import type { ClientExpect, ConntrackExpect, Expect, PathExpect, PodAssertion } from '../scenario/schema.ts';
 import { MATCH_FIELDS, type PathMatch } from '../model/pathTrace.ts';
 import type { ProbeResult } from '../probes/result.ts';
-import { kindClientChecks } from '../probes/registry.ts';
+import { typeClientChecks } from '../probes/registry.ts';
 import { describeLeg, redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
 
 export interface Check {
@@ -25,7 +25,7 @@ export function checkClient(e: ClientExpect, r: ProbeResult, basis: Check['basis
   const checks: Array<Omit<Check, 'evidence' | 'basis'>> = [];
   const add = (what: string, expected: string, seen: string, ok: boolean) => checks.push({ what, expected, seen, ok });
   if (e.connect) add('connect', e.connect, r.connect, r.connect === e.connect);
-  checks.push(...kindClientChecks(r.kind, e, r));
+  checks.push(...typeClientChecks(r.kind, e, r));
   if (e.end) {
     const allowed = Array.isArray(e.end) ? e.end : [e.end];
     add('connection end', allowed.join(' or '), r.end, (allowed as string[]).includes(r.end));

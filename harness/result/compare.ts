@@ -77,7 +77,7 @@ export const LAB_STAT_PATTERNS: RegExp[] = [
 /**
  * What a real Istio 1.30 sidecar on kind reports: Envoy's stats_matcher is an inclusion list
  * (pkg/bootstrap/config.go). Istio's defaults plus the prefixes the kind backend adds with
- * proxyStatsMatcher (clusterPlan.ts MESH_STATS_PREFIXES).
+ * proxyStatsMatcher (core/stats.ts MESH_STATS_PREFIXES).
  */
 export const KIND_STAT_PREFIXES: string[] = [
   // Istio's default inclusion list, then what the backend asks for.

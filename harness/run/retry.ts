@@ -14,7 +14,7 @@
  * stats between attempts can do so in `onRetry`.
  */
 import type { ClientExpect, Probe } from '../scenario/schema.ts';
-import { kindExpectsFailure } from '../probes/registry.ts';
+import { typeExpectsFailure } from '../probes/registry.ts';
 
 /**
  * Error classes that still mean the intended server answered: `none`, and `reply-error` (a Redis
@@ -32,7 +32,7 @@ const SUCCESS_CLASSES = new Set(['none', 'reply-error']);
  *   `eof`, `protocol`, `curl-N`... in the list makes it an expected failure);
  * - `end`, if given, is only `idle`: the connection stayed open (`eof` and `reset` mean the peer
  *   closed it, which is how blackholed TCP looks, so a closed connection is never retried);
- * - the probe kind's own fields do not describe a failure (each module's `expectsFailure`: curl's
+ * - the probe type's own fields do not describe a failure (each module's `expectsFailure`: curl's
  *   exit code and the HTTP status for http, zero bytes or an HTTP 4xx/5xx status line for tcp).
  *
  * Fields that describe content (receivedContains, replyContains, headers, body, serverVersion,
@@ -49,7 +49,7 @@ export function expectsSuccess(probe: Probe): boolean {
     const ends = Array.isArray(c.end) ? c.end : [c.end];
     if (!ends.every((e) => e === 'idle')) return false;
   }
-  return !kindExpectsFailure(probe.kind, c);
+  return !typeExpectsFailure(probe.kind, c);
 }
 
 export interface RetryOptions {

@@ -128,8 +128,9 @@ function judgedPath(probe: Probe, paths: Paths, engine: string | undefined, side
   if (!e) return [];
   const basis = basisOf(probe.expect, 'path');
   // A pod without a sidecar has no Istio config to simulate: iptables alone (the model's trace) decides.
-  if (engine === 'envoy' && sidecar) return checkPath(e, paths.istioPath, "Istio's simulation", basis);
-  if (engine === 'model' || engine === 'envoy') return checkPath(e, paths.trace?.match, 'model trace', basis);
+  const real = engine === 'envoy' || engine === 'replay';
+  if (real && sidecar) return checkPath(e, paths.istioPath, "Istio's simulation", basis);
+  if (engine === 'model' || real) return checkPath(e, paths.trace?.match, 'model trace', basis);
   return [];
 }
 

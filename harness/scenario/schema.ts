@@ -6,14 +6,14 @@
  */
 import { z } from 'zod';
 import {
-  isKindErrorClass,
+  isTypeErrorClass,
   KIND_EXPECT_FIELDS,
-  kindErrorClasses,
-  kindExpectFields,
-  PROBE_KIND_NAMES,
-  PROBE_KINDS,
-  type KindedProbe,
-  type ProbeKindName,
+  typeErrorClasses,
+  typeExpectFields,
+  PROBE_TYPE_NAMES,
+  PROBE_TYPES,
+  type TypedProbe,
+  type ProbeTypeName,
 } from '../probes/registry.ts';
 import { isIPv4 } from 'node:net';
 import { NAMED_OUTCOMES } from './outcomes.ts';
@@ -161,12 +161,12 @@ export const externalServerSchema = z.strictObject({
 const endKind = z.enum(['eof', 'reset', 'idle']);
 
 /** Every error class some kind's results carry (each probe is held to its own kind's, see probeSchema). */
-const ALL_ERROR_CLASSES = [...new Set(PROBE_KIND_NAMES.flatMap((k) => kindErrorClasses(k)))];
-const errorClass = z.string().refine((c) => PROBE_KIND_NAMES.some((k) => isKindErrorClass(k, c)), {
+const ALL_ERROR_CLASSES = [...new Set(PROBE_TYPE_NAMES.flatMap((k) => typeErrorClasses(k)))];
+const errorClass = z.string().refine((c) => PROBE_TYPE_NAMES.some((k) => isTypeErrorClass(k, c)), {
   message: `expected an error class: ${ALL_ERROR_CLASSES.join(', ')}`,
 });
 
-/** What the client saw. These four are every kind's; the rest come from the probe kinds' modules. */
+/** What the client saw. These four are every kind's; the rest come from the probe types' modules. */
 const commonClientExpect = {
   connect: z.enum(['ok', 'refused', 'timeout', 'unreachable']).optional(),
   /** How the connection ended: closed by the peer (eof), reset, or still open when the probe stopped reading (idle). */
@@ -272,8 +272,8 @@ export const podAssertionSchema = z.strictObject({
 });
 
 /** The kind blocks (`tcp:`, `redis:`, `http:`, `mysql:`), each from its probe module. */
-const kindBlocks = Object.fromEntries(PROBE_KIND_NAMES.map((k) => [k, PROBE_KINDS[k].schema.optional()])) as {
-  [K in ProbeKindName]: z.ZodOptional<(typeof PROBE_KINDS)[K]['schema']>;
+const kindBlocks = Object.fromEntries(PROBE_TYPE_NAMES.map((k) => [k, PROBE_TYPES[k].schema.optional()])) as {
+  [K in ProbeTypeName]: z.ZodOptional<(typeof PROBE_TYPES)[K]['schema']>;
 };
 
 const probeCommon = {
@@ -289,21 +289,21 @@ const probeCommon = {
  */
 export const probeSchema = z
   .strictObject({ ...probeCommon, ...kindBlocks })
-  .refine((p) => PROBE_KIND_NAMES.filter((k) => p[k] !== undefined).length === 1, {
-    message: `a probe needs exactly one of ${PROBE_KIND_NAMES.join(', ')}`,
+  .refine((p) => PROBE_TYPE_NAMES.filter((k) => p[k] !== undefined).length === 1, {
+    message: `a probe needs exactly one of ${PROBE_TYPE_NAMES.join(', ')}`,
   })
   .superRefine((p, ctx) => {
-    const kind = PROBE_KIND_NAMES.find((k) => p[k] !== undefined);
+    const kind = PROBE_TYPE_NAMES.find((k) => p[k] !== undefined);
     if (kind && p.expect.client) heldToKind(kind, p.expect.client, ctx);
   })
   .transform((p) => {
-    const kind = PROBE_KIND_NAMES.find((k) => p[k] !== undefined)!;
-    return { name: p.name, description: p.description, from: p.from, expect: p.expect, kind, [kind]: p[kind] } as ProbeCommon & KindedProbe;
+    const kind = PROBE_TYPE_NAMES.find((k) => p[k] !== undefined)!;
+    return { name: p.name, description: p.description, from: p.from, expect: p.expect, kind, [kind]: p[kind] } as ProbeCommon & TypedProbe;
   });
 
 /** A probe's client expectations must be ones its kind answers, and name error classes its kind has. */
-function heldToKind(kind: ProbeKindName, client: ClientExpect, ctx: z.RefinementCtx): void {
-  const own = [...COMMON_CLIENT_EXPECTATIONS, ...kindExpectFields(kind)];
+function heldToKind(kind: ProbeTypeName, client: ClientExpect, ctx: z.RefinementCtx): void {
+  const own = [...COMMON_CLIENT_EXPECTATIONS, ...typeExpectFields(kind)];
   for (const [field, value] of Object.entries(client)) {
     if (value === undefined) continue;
     if (!own.includes(field)) {
@@ -316,12 +316,12 @@ function heldToKind(kind: ProbeKindName, client: ClientExpect, ctx: z.Refinement
   }
   const classes = client.errorClass === undefined ? [] : [client.errorClass].flat();
   classes.forEach((c, i) => {
-    if (isKindErrorClass(kind, c)) return;
+    if (isTypeErrorClass(kind, c)) return;
     const path = Array.isArray(client.errorClass) ? ['expect', 'client', 'errorClass', i] : ['expect', 'client', 'errorClass'];
     ctx.addIssue({
       code: 'custom',
       path,
-      message: `a ${kind} probe has no error class "${c}"; expected one of ${kindErrorClasses(kind).join(', ')}`,
+      message: `a ${kind} probe has no error class "${c}"; expected one of ${typeErrorClasses(kind).join(', ')}`,
     });
   });
 }

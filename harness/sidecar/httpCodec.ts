@@ -1,6 +1,6 @@
 /**
  * The 400 Envoy writes when non-HTTP bytes reach its HTTP/1 codec: Envoy's balsa parser and
- * conn_manager_impl.cc (modern, checked against real Envoy by test/integration/httpInspector.test.ts) and seed
+ * conn_manager_impl.cc (modern, checked against real Envoy by test/lab/httpInspectorEnvoy.test.ts) and seed
  * 000 (legacy, Envoy's raw-codec reply).
  */
 import type { IstioEra } from '../scenario/istioVersion.ts';
