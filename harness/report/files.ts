@@ -49,7 +49,7 @@ export function writeAtomic(path: string, text: string): void {
 
 /** JSON with Maps (ProbeOutcome.statsDiff) as plain objects. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2) + '\n';
+  return JSON.stringify(value, (_k, v: unknown): unknown => (v instanceof Map ? Object.fromEntries(v) : v), 2) + '\n';
 }
 
 export interface RunTimings {
@@ -82,12 +82,10 @@ export interface SuiteTimings {
   };
 }
 
-type PhaseTimings = { upMs: number; probesMs: number; downMs: number; serversReadyMs?: number; sidecarsReadyMs?: number };
-
 /** Per scenario run: lab up, (servers ready, sidecars ready,) probes, teardown; and the sums. */
 export function suiteTimings(r: SuiteResult): SuiteTimings {
   const runs = r.runs.map((run): RunTimings => {
-    const t = run.outcome?.timings as PhaseTimings | undefined;
+    const t = run.outcome?.timings;
     return {
       scenario: run.scenario,
       attempt: run.attempt,

@@ -14,17 +14,19 @@ import { describeLeg, redirectPort, type ConntrackEntry } from '../evidence/conn
 import { MATCH_FIELDS, type PathMatch, type PathTrace, type TraceOutcome } from '../model/pathTrace.ts';
 import { describeMatch, pathHops, type PathHop } from '../model/pathDrawing.ts';
 import type { Check } from '../result/assertions.ts';
-import type { ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
+import type { ProbeOutcome } from '../result/outcome.ts';
 import { checksOf, summarize, type ScenarioRun, type SuiteResult, type SuiteSummary } from './suiteResult.ts';
 
 type Status = ScenarioRun['status'];
 /** Fields other modules may add later; read when present. */
 type ProbeWithTrace = ProbeOutcome & { trace?: PathTrace; traceError?: string };
-type OutcomeWithNotes = ScenarioOutcome & { fidelityNotes?: string[] };
 type RunWithNotes = ScenarioRun & { fidelityNotes?: string[]; runDir?: string };
 
 // ---------------------------------------------------------------------------------------------
 // Escaping
+
+/** What the escapers take: a value String() turns into its text ('' for null and undefined). */
+type Printable = string | number | boolean | null | undefined;
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -33,7 +35,8 @@ const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
  * C0 control characters other than tab and newline (\r, NUL, ESC...) and DEL as their Unicode
  * control pictures (␍, ␀, ␛, ␡), since a browser would drop or mangle them.
  */
-export function escapeHtml(value: unknown): string {
+export function escapeHtml(value: Printable): string {
+  // eslint-disable-next-line no-control-regex -- C0 controls are matched on purpose: they are replaced by control pictures
   return String(value ?? '').replace(/[&<>"']|[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => {
     const entity = ENTITIES[c];
     if (entity) return entity;
@@ -53,7 +56,8 @@ function controlName(code: number): string {
  * Text for element content: escaped like `escapeHtml`, but control characters are shown as
  * highlighted C-style escapes (`\r`, `\0`, `\x1b`), which every font can draw.
  */
-export function escapeText(value: unknown): string {
+export function escapeText(value: Printable): string {
+  // eslint-disable-next-line no-control-regex -- C0 controls are matched on purpose: they are shown as C-style escapes
   return String(value ?? '').replace(/[&<>"']|[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => {
     const entity = ENTITIES[c];
     if (entity) return entity;
@@ -393,7 +397,7 @@ function renderSummaryTable(runs: ScenarioRun[], multiAttempt: boolean): string 
 
 function renderScenario(run: RunWithNotes, multiAttempt: boolean): string {
   const id = anchorId(run);
-  const o = run.outcome as OutcomeWithNotes | undefined;
+  const o = run.outcome;
   const open = run.status === 'failed' || run.status === 'error' || run.status === 'interrupted';
   const notes = o?.fidelityNotes ?? run.fidelityNotes ?? [];
   const runDir = o?.runDir ?? run.runDir;

@@ -26,7 +26,11 @@ import type { ScenarioRun, SuiteResult } from './suiteResult.ts';
 
 /** Characters XML 1.0 does not allow anywhere, not even as character references. */
 const FORBIDDEN =
+  // eslint-disable-next-line no-control-regex -- the C0 controls XML 1.0 forbids are matched on purpose, to be removed
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** What xmlText and xmlAttr take: a value String() turns into its text ('' for null and undefined). */
+type Printable = string | number | boolean | null | undefined;
 
 /** Removes the characters XML 1.0 forbids. */
 export function stripForbidden(s: string): string {
@@ -34,7 +38,7 @@ export function stripForbidden(s: string): string {
 }
 
 /** Element text: forbidden characters removed, CR LF and lone CR as LF (what a parser would make of them). */
-export function xmlText(value: unknown): string {
+export function xmlText(value: Printable): string {
   return stripForbidden(String(value ?? '')).replace(/\r\n?/g, '\n');
 }
 
@@ -44,7 +48,7 @@ const MAX_ATTR = 1000;
  * Attribute text: forbidden characters removed; CR, LF and tab written as the two characters \r,
  * \n, \t (a parser would turn them into spaces); cut at 1000 characters.
  */
-export function xmlAttr(value: unknown): string {
+export function xmlAttr(value: Printable): string {
   const s = stripForbidden(String(value ?? '')).replace(/[\r\n\t]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : '\\t'));
   return s.length > MAX_ATTR ? `${s.slice(0, MAX_ATTR)}…` : s;
 }

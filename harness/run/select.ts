@@ -22,7 +22,9 @@ function matcher(pattern: string, names: Set<string>): (name: string) => boolean
   try {
     re = new RegExp(pattern);
   } catch (err) {
-    throw new Error(`scenario pattern "${pattern}" is neither a scenario name nor a valid regular expression: ${(err as Error).message}`);
+    throw new Error(`scenario pattern "${pattern}" is neither a scenario name nor a valid regular expression: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return (name) => re.test(name);
 }

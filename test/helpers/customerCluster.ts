@@ -10,15 +10,23 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { controlPlaneInputs } from '../../harness/istio/controlPlaneInputs.ts';
 import type { Scenario } from '../../harness/scenario/schema.ts';
 
-type Obj = Record<string, any>;
+type Obj = Record<string, unknown>;
+
+/** A Kubernetes object as the YAML parser returns it; typed in the fields this file reads. */
+interface KubeObject {
+  kind?: string;
+  metadata: { name: string; annotations: Record<string, string> } & Obj;
+  spec: { containers?: unknown[] } & Obj;
+  [field: string]: unknown;
+}
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export const SECRET_TEXT = 'c2VjcmV0LXRva2VuLWRvLW5vdC1jb3B5';
 export const CERT_TEXT = '-----BEGIN CERTIFICATE-----\nMIIBcustomerCA\n-----END CERTIFICATE-----';
 
-function docs(yaml: string): Obj[] {
+function docs(yaml: string): KubeObject[] {
   return parseAllDocuments(yaml)
-    .map((d) => d.toJS() as Obj)
+    .map((d) => d.toJS() as KubeObject)
     .filter(Boolean);
 }
 

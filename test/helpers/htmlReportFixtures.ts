@@ -196,7 +196,7 @@ export const RUNS: ScenarioRun[] = [
       ...outcome('redis-7000', [passing7001, failingProbe, redisNoTrace]),
       runDir: RUN_DIR,
       fidelityNotes: ['iptables-restore text of Istio 1.4 is modelled from istio-iptables.sh'],
-    } as ScenarioOutcome,
+    },
     status: 'failed',
     startedAt: '2025-01-01T12:00:06.000Z',
     durationMs: 6_200,

@@ -20,8 +20,8 @@ function send(input: string): Promise<string> {
 }
 
 let stdin = '';
-process.stdin.on('data', (b) => (stdin += b));
-process.stdin.on('end', async () => {
+process.stdin.on('data', (b: Buffer) => (stdin += b.toString()));
+process.stdin.on('end', () => {
   const inputs = JSON.parse(stdin) as string[];
-  process.stdout.write(JSON.stringify(await Promise.all(inputs.map(send))));
+  void Promise.all(inputs.map(send)).then((answers) => process.stdout.write(JSON.stringify(answers)));
 });

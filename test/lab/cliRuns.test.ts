@@ -84,7 +84,7 @@ serial("proxy-config reads a run's saved config_dump: seed 002's listener table"
       '10.68.228.107 3306 ALL   Cluster: outbound|3306||mysql-server.demo1.svc.cluster.local\n',
   );
   const json = cli(['proxy-config', 'cluster', `${dir}/pods/mysql-client/config_dump.json`, '--fqdn', 'mysql.demo', '-o', 'json']);
-  t.is(JSON.parse(json.out)[0].type, 'STRICT_DNS');
+  t.is((JSON.parse(json.out) as Array<{ type?: string }>)[0]!.type, 'STRICT_DNS');
 });
 
 serial('Ctrl-C during a run removes the lab and says so', async (t) => {

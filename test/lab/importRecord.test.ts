@@ -18,6 +18,14 @@ test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 const seed002 = loadScenarioFile('mysql-3306-foreign-serviceentry-modern').scenario;
 const cluster = customerCluster(seed002, 'mysql-client', 3306);
 
+/** The fields of the recorded probe's expect block that the test reads. */
+interface RecordedExpect {
+  client: { connect: string; errorClass: string };
+  path: unknown;
+  stats: Record<string, string>;
+  conntrack: unknown;
+}
+
 const cli = cliRunner(240_000);
 
 const serial = isRoot ? test.serial : test.serial.skip;
@@ -50,7 +58,7 @@ serial('seed 002 plus a hundred unrelated Services, imported and run with --reco
   const file = join(dir, 'import-mysql-client.yaml');
   const text = readFileSync(file, 'utf8');
   for (const secret of [SECRET_TEXT, CERT_TEXT, 'db-credentials']) t.false(text.includes(secret), secret);
-  const expect = (parseYaml(text) as { probes: Array<{ expect: Record<string, any> }> }).probes[0]!.expect;
+  const expect = (parseYaml(text) as { probes: Array<{ expect: RecordedExpect }> }).probes[0]!.expect;
   t.is(expect.client.connect, 'ok', 'the sidecar accepts the connection');
   t.true(['closed', 'reset'].includes(expect.client.errorClass), `then closes it: ${expect.client.errorClass}`);
   t.deepEqual(expect.path, { listener: '0.0.0.0_3306', cluster: 'outbound|3306||mysql.demo' });

@@ -11,12 +11,29 @@ import { XMLParser } from 'fast-xml-parser';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { runSuite } from '../../harness/run/suite.ts';
 import { QuietReporter } from '../../harness/report/console.ts';
+import type { SuiteTimings } from '../../harness/report/files.ts';
+import type { SuiteResult } from '../../harness/report/suiteResult.ts';
 import { diffRootState, rootState } from '../../harness/lab/rootState.ts';
 import { isRoot, leftoverNamespaces, runsDir, SKIP_REASON } from '../helpers/lab.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const serial = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log(SKIP_REASON);
+
+/** A junit.xml as fast-xml-parser reads it (attributes as `@_name`; one child an object, several an array). */
+interface JunitCase {
+  '@_name': string;
+  failure?: unknown;
+  error?: unknown;
+  skipped?: unknown;
+}
+interface JunitSuite {
+  '@_name': string;
+  testcase: JunitCase | JunitCase[];
+}
+interface Junit {
+  testsuites: { testsuite: JunitSuite | JunitSuite[] };
+}
 
 function reportDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'egress-lab-reports-'));
@@ -47,20 +64,20 @@ serial('a suite with a failing scenario writes JUnit, JSON, timings and HTML, fa
   // Quiet on success (one line), everything on failure.
   t.regex(lines.join('\n'), /✔ redis-7000-registry-only \[envoy\] +5 probes/);
   t.regex(lines.join('\n'), /✘ client received: expected "-NOAUTH/);
-  const junit = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(join(dir, 'junit.xml'), 'utf8'));
+  const junit = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(join(dir, 'junit.xml'), 'utf8')) as Junit;
   const suites = [junit.testsuites.testsuite].flat();
-  t.is(suites[0]['@_name'], 'redis-7000-wrong-expectation');
-  const failing = [suites[0].testcase].flat().find((c: { failure?: unknown }) => c.failure);
-  t.regex(JSON.stringify(failing.failure), /expected.*-NOAUTH.*saw.*HTTP\/1\.1 400/);
-  t.regex(JSON.stringify(failing.failure), /conntrack/);
+  t.is(suites[0]!['@_name'], 'redis-7000-wrong-expectation');
+  const failing = [suites[0]!.testcase].flat().find((c: { failure?: unknown }) => c.failure);
+  t.regex(JSON.stringify(failing!.failure), /expected.*-NOAUTH.*saw.*HTTP\/1\.1 400/);
+  t.regex(JSON.stringify(failing!.failure), /conntrack/);
   // In the summary table (after the header, which lists the selection), the failure comes first.
   const html = readFileSync(join(dir, 'report.html'), 'utf8');
   const table = html.slice(html.indexOf('<table'));
   t.true(table.indexOf('redis-7000-wrong-expectation') < table.indexOf('redis-7000-registry-only'));
   t.regex(html, /<svg/);
-  const json = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+  const json = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as SuiteResult;
   t.is(json.runs.length, 2);
-  const timings = JSON.parse(readFileSync(join(dir, 'timings.json'), 'utf8'));
+  const timings = JSON.parse(readFileSync(join(dir, 'timings.json'), 'utf8')) as SuiteTimings;
   t.truthy(JSON.stringify(timings).includes('redis-7000-registry-only'));
 });
 
@@ -105,10 +122,10 @@ serial('Ctrl-C in the middle of a suite leaves a JUnit file, a clear message and
   t.regex(junit, /<skipped/);
   // The probe in flight has no verdict: skipped as interrupted, not a failure or an error; no
   // teardown noise (the admin API going away) is reported as the scenario's error.
-  const interrupted = new XMLParser({ ignoreAttributes: false }).parse(junit);
+  const interrupted = new XMLParser({ ignoreAttributes: false }).parse(junit) as Junit;
   // The catalog's order runs redis-7000-modern first: it is the one the Ctrl-C hits.
   const hit = [interrupted.testsuites.testsuite].flat().find((x: { '@_name': string }) => x['@_name'] === 'redis-7000-modern');
-  const cases = [hit.testcase].flat();
+  const cases = [hit!.testcase].flat();
   t.false(
     cases.some((c: { failure?: unknown; error?: unknown }) => c.failure || c.error),
     JSON.stringify(cases),
@@ -160,11 +177,11 @@ serial(
     t.regex(out, /model and envoy agree on all 5 probe\(s\)/);
     t.regex(out, /redis-7000 +netns\/model +PASSED/);
     t.notRegex(out, /redis-7000 +netns\/envoy/);
-    const json = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+    const json = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as SuiteResult;
     const seed = json.runs.find((x: { scenario: string }) => x.scenario === 'redis-7000');
-    t.regex(seed.outcome.fidelityNotes[0], /Istio 1\.4 is the seed era: no real part can run it/);
+    t.regex(seed!.outcome!.fidelityNotes![0]!, /Istio 1\.4 is the seed era: no real part can run it/);
     // The labs of this run, by the prefix that ends each run directory.
-    const runDirs = (json as { runs: Array<{ outcome?: { runDir: string } }> }).runs.map((x) => x.outcome?.runDir ?? '');
+    const runDirs = json.runs.map((x) => x.outcome?.runDir ?? '');
     const prefixes = runDirs.flatMap((d) => /egl-[0-9a-f]{6}$/.exec(d) ?? []);
     t.true(prefixes.length > 0, runDirs.join(', '));
     t.deepEqual(

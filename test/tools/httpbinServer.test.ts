@@ -134,6 +134,6 @@ test('httpbin exits 0 on SIGTERM', async (t) => {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
-  await waitForLine(child, child.stdout!, /^READY$/, 20_000);
+  await waitForLine(child, child.stdout, /^READY$/, 20_000);
   t.is(await stop(child), 0);
 });

@@ -22,7 +22,8 @@ test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 const seed002 = loadScenarioFile('mysql-3306-foreign-serviceentry-modern').scenario;
 const cluster = customerCluster(seed002, 'mysql-client', 3306);
-const yamlDocs = (text: string, file: string): InputDocument[] => parseAllDocuments(text).map((d) => ({ file, value: d.toJS() }));
+const yamlDocs = (text: string, file: string): InputDocument[] =>
+  parseAllDocuments(text).map((d): InputDocument => ({ file, value: d.toJS() }));
 const input = customerObjects([
   ...yamlDocs(cluster.listYaml, 'objects.yaml'),
   ...yamlDocs(cluster.podYaml, 'pod.yaml'),

@@ -101,10 +101,10 @@ test.serial('a checksum mismatch is refused with the URL and both digests, leavi
   publish('kubectl', body, `${wrong}\n`);
   const cacheDir = mkdtempSync(join(tmp, 'cache-'));
   const err = await t.throwsAsync(resolveTool('kubectl', { cacheDir, baseUrlOverride: base, allowDownload: true, log: () => {} }));
-  t.regex(err!.message, /checksum mismatch/);
-  t.true(err!.message.includes(`${base}${pathOf(TOOLS.kubectl.url(hostArch()))}`), err!.message);
-  t.true(err!.message.includes(`expected sha256 ${wrong}`), err!.message);
-  t.true(err!.message.includes(`got ${sha256(body)}`), err!.message);
+  t.regex(err.message, /checksum mismatch/);
+  t.true(err.message.includes(`${base}${pathOf(TOOLS.kubectl.url(hostArch()))}`), err.message);
+  t.true(err.message.includes(`expected sha256 ${wrong}`), err.message);
+  t.true(err.message.includes(`got ${sha256(body)}`), err.message);
   t.deepEqual(readdirSync(cacheDir), []);
 });
 
@@ -138,8 +138,8 @@ test.serial('a tool on PATH with another version is passed over, and the reason 
   const cacheDir = mkdtempSync(join(tmp, 'cache-'));
   const lines: string[] = [];
   const err = await t.throwsAsync(resolveTool('kind', { cacheDir, allowDownload: false, log: (l) => lines.push(l) }));
-  t.regex(err!.message, /reports v0\.31\.0, not the pinned v0\.32\.0/);
-  t.regex(err!.message, /downloading is not allowed/);
+  t.regex(err.message, /reports v0\.31\.0, not the pinned v0\.32\.0/);
+  t.regex(err.message, /downloading is not allowed/);
   t.true(
     lines.some((l) => l.includes(`${join(bin, 'kind')}) reports v0.31.0`)),
     lines.join('\n'),

@@ -57,7 +57,7 @@ async function startMariadb(template: string, name: string, logFile?: string): P
   const start = Date.now();
   const server = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(server);
-  await waitForLine(server, server.stderr!, MARIADB_READY, 30_000);
+  await waitForLine(server, server.stderr, MARIADB_READY, 30_000);
   return { server, port, datadir, dir, readyMs: Date.now() - start };
 }
 

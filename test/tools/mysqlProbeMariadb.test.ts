@@ -40,7 +40,7 @@ async function startMariadb(): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`mariadbd not ready after 30 s:\n${log}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       log += chunk.toString();
       if (log.includes('ready for connections')) {
         clearTimeout(timer);

@@ -37,14 +37,14 @@ test.after.always(() => {
 function startAgent(): { child: ChildProcess; next: () => Promise<unknown>; stderr: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'harness/probes/agent.ts'], { cwd: repoRoot, stdio: 'pipe' });
   let err = '';
-  child.stderr!.on('data', (c: Buffer) => {
+  child.stderr.on('data', (c: Buffer) => {
     err += c.toString();
   });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<unknown> => {
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`agent stdout closed; stderr: ${err}`);
-    return JSON.parse(value as string);
+    const line = await lines.next();
+    if (line.done) throw new Error(`agent stdout closed; stderr: ${err}`);
+    return JSON.parse(line.value);
   };
   return { child, next, stderr: () => err };
 }
@@ -79,7 +79,7 @@ test('agent: ready line, a tcp probe, bad requests, exit on stdin close', async 
   t.like(await agent.next(), { id: 3, result: { errorClass: 'refused' } });
 
   agent.child.stdin!.end();
-  const [code] = await once(agent.child, 'exit');
+  const [code] = (await once(agent.child, 'exit')) as [number | null, NodeJS.Signals | null];
   t.is(code, 0);
   t.is(agent.stderr(), '');
 });
@@ -90,11 +90,11 @@ test('agent process: http probe answered in order; a non-http URL is rejected by
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   try {
-    const lines = createInterface({ input: agent.stdout! })[Symbol.asyncIterator]();
+    const lines = createInterface({ input: agent.stdout })[Symbol.asyncIterator]();
     t.deepEqual(JSON.parse((await lines.next()).value as string), { ready: true });
     const probe = httpSpec(`http://127.0.0.1:${httpPort}/`, { headers: { 'X-Probe': 'via-agent', 'X-Req': 'agent' } });
-    agent.stdin!.write(`${JSON.stringify({ id: 7, probe })}\n`);
-    agent.stdin!.write(`${JSON.stringify({ id: 8, probe: { ...probe, url: 'file:///etc/passwd' } })}\n`);
+    agent.stdin.write(`${JSON.stringify({ id: 7, probe })}\n`);
+    agent.stdin.write(`${JSON.stringify({ id: 8, probe: { ...probe, url: 'file:///etc/passwd' } })}\n`);
     const first = JSON.parse((await lines.next()).value as string) as AgentResponse;
     const second = JSON.parse((await lines.next()).value as string) as AgentResponse;
     if (!('result' in first)) return t.fail(`agent error: ${first.error}`);
@@ -105,7 +105,7 @@ test('agent process: http probe answered in order; a non-http URL is rejected by
     t.is(second.id, 8);
     t.true('error' in second && second.error.startsWith('bad request:') && second.error.includes('http:// or https://'));
   } finally {
-    agent.stdin!.end();
+    agent.stdin.end();
     if (agent.exitCode === null) await once(agent, 'exit');
   }
 });

@@ -17,9 +17,9 @@ test('scripts/render-manifests.ts writes the file it is given, and exits 2 on an
     const text = readFileSync(out, 'utf8');
     t.is(text, renderManifests('virtualservice-timeout'));
     t.regex(text, /timeout: 3s/);
-    const err = t.throws(() =>
+    const err = t.throws<Error & { status: number; stderr: Buffer }>(() =>
       execFileSync(tsx, ['scripts/render-manifests.ts', 'no-such-scenario'], { cwd: ROOT, stdio: 'pipe' }),
-    ) as Error & { status: number; stderr: Buffer };
+    );
     t.is(err.status, 2);
     t.regex(err.stderr.toString(), /no scenario "no-such-scenario"/);
   } finally {
