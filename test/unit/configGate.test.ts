@@ -11,7 +11,7 @@ import { effectiveScenario, type AddressMapping } from '../../harness/scenario/a
 import { parseIstioVersion, type IstioVersion } from '../../harness/scenario/istioVersion.ts';
 import { ISTIO_VERSION } from '../../harness/kind/plan.ts';
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
 
 function model(name: string, edit: (s: Scenario) => Scenario = (s) => s): ProxyConfig {
   const { scenario, istio } = loadScenarioFile(name);
@@ -25,10 +25,10 @@ function model(name: string, edit: (s: Scenario) => Scenario = (s) => s): ProxyC
 
 /** What the kind backend does before building the model: lab addresses become Docker's. */
 function substitute(from: string, to: string) {
-  return (s: Scenario): Scenario => JSON.parse(JSON.stringify(s).split(from).join(to));
+  return (s: Scenario): Scenario => JSON.parse(JSON.stringify(s).split(from).join(to)) as Scenario;
 }
 
-const fixture = (f: string): Json => JSON.parse(readFileSync(new URL(`../fixtures/kind/${f}`, import.meta.url), 'utf8'));
+const fixture = (f: string): Json => JSON.parse(readFileSync(new URL(`../fixtures/kind/${f}`, import.meta.url), 'utf8')) as Json;
 
 function listenersSection(dump: Json): Json {
   return (dump.configs as Json[]).find((c) => String(c['@type']).endsWith('.ListenersConfigDump'))!;
@@ -65,7 +65,9 @@ test('missingConfig: a listener or cluster not yet pushed is named', (t) => {
   const ls = listenersSection(dump);
   ls.dynamic_listeners = (ls.dynamic_listeners as Json[]).filter((l) => l.name !== '0.0.0.0_3306');
   const cs = (dump.configs as Json[]).find((c) => String(c['@type']).endsWith('.ClustersConfigDump'))!;
-  cs.dynamic_active_clusters = (cs.dynamic_active_clusters as Json[]).filter((c) => c.cluster.name !== 'outbound|3306||mysql.demo');
+  cs.dynamic_active_clusters = (cs.dynamic_active_clusters as Json[]).filter(
+    (c) => (c.cluster as Json).name !== 'outbound|3306||mysql.demo',
+  );
   t.deepEqual(missingConfig(dump, expectedConfig(m)), ['listener 0.0.0.0_3306', 'cluster outbound|3306||mysql.demo']);
 });
 
@@ -132,9 +134,10 @@ function fakeClock(start = 1_000_000) {
     sleeps,
     elapsed: () => now - start,
     now: () => now,
-    sleep: async (ms: number) => {
+    sleep: (ms: number): Promise<void> => {
       sleeps.push(ms);
       now += ms;
+      return Promise.resolve();
     },
   };
 }
@@ -148,7 +151,7 @@ test('waitForConfig: a dump that becomes complete on the third poll passes after
   const dumps = [{ configs: [] }, partial, full];
   let fetched = 0;
   const clock = fakeClock();
-  const r = await waitForConfig(async () => dumps[Math.min(fetched++, dumps.length - 1)], expectedConfig(m), {
+  const r = await waitForConfig(() => Promise.resolve(dumps[Math.min(fetched++, dumps.length - 1)]), expectedConfig(m), {
     timeoutMs: 10_000,
     intervalMs: 500,
     ...clock,
@@ -163,7 +166,7 @@ test('waitForConfig: gives up at the timeout with what is still missing; the las
   const clock = fakeClock();
   const want: ExpectedConfig = { listeners: ['0.0.0.0_7000'], clusters: [], catchAll: 'BlackHoleCluster' };
   const stale = renderConfigDump(model('redis-7000-modern'));
-  const r = await waitForConfig(async () => stale, want, { timeoutMs: 1200, intervalMs: 500, ...clock });
+  const r = await waitForConfig(() => Promise.resolve(stale), want, { timeoutMs: 1200, intervalMs: 500, ...clock });
   t.deepEqual(r, {
     ok: false,
     polls: 4,
@@ -177,9 +180,9 @@ test('waitForConfig: a fetch that throws is a poll that found nothing, not an ab
   const m = model('redis-7000-modern');
   let n = 0;
   const clock = fakeClock();
-  const fetch = async () => {
-    if (n++ === 0) throw new Error('container "istio-proxy" is not ready');
-    return renderConfigDump(m);
+  const fetch = () => {
+    if (n++ === 0) return Promise.reject(new Error('container "istio-proxy" is not ready'));
+    return Promise.resolve(renderConfigDump(m));
   };
   t.deepEqual(await waitForConfig(fetch, expectedConfig(m), { timeoutMs: 5000, intervalMs: 250, ...clock }), { ok: true, polls: 2 });
   const never = await waitForConfig(async () => Promise.reject(new Error('exec failed')), expectedConfig(m), {

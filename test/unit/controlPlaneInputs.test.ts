@@ -12,13 +12,14 @@ function objects(name: string): { kube: Obj[]; istio: Obj[]; mesh: Record<string
     parseAllDocuments(text)
       .map((d) => d.toJS() as Obj)
       .filter(Boolean);
-  return { kube: docs(inputs.kubernetes), istio: docs(inputs.istio), mesh: parseYaml(inputs.mesh) };
+  return { kube: docs(inputs.kubernetes), istio: docs(inputs.istio), mesh: parseYaml(inputs.mesh) as Record<string, unknown> };
 }
 
 const find = (list: Obj[], kind: string, name: string) => {
   const o = list.find((x) => x.kind === kind && x.metadata.name === name);
   if (!o) throw new Error(`no ${kind} ${name} in ${list.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
-  return o as Obj & Record<string, any>;
+  // Pods, Services and Sidecars have a spec; EndpointSlices do not.
+  return o as Obj & { spec?: Record<string, unknown> };
 };
 
 test('lab-istiod reads the two files split: Kubernetes objects, and Istio configs only', (t) => {
@@ -37,8 +38,8 @@ test('a sidecar pod is the pod template with what the injector and the kubelet a
     'service.istio.io/canonical-revision': 'latest',
     'egress-lab.io/scenario': 'mysql-3306-foreign-serviceentry-modern',
   });
-  t.is(pod.spec.nodeName, LAB_NODE_NAME);
-  t.is(pod.spec.serviceAccountName, 'default');
+  t.is(pod.spec?.nodeName, LAB_NODE_NAME);
+  t.is(pod.spec?.serviceAccountName, 'default');
   t.deepEqual(pod.status, {
     phase: 'Running',
     podIP: '172.20.0.30',
@@ -106,7 +107,7 @@ test("a Service without selector gets the scenario's Endpoints mirrored into a s
 
 test("Services carry the API server's defaults the fake client would not apply: targetPort, ClusterIP lists", (t) => {
   const svc = find(objects('mysql-3306-foreign-serviceentry-modern').kube, 'Service', 'mysql-server');
-  t.deepEqual(svc.spec.ports, [{ name: 'mysql', port: 3306, targetPort: 3306, protocol: 'TCP' }]);
+  t.deepEqual(svc.spec?.ports, [{ name: 'mysql', port: 3306, targetPort: 3306, protocol: 'TCP' }]);
   t.like(svc.spec, {
     clusterIP: '10.68.228.107',
     clusterIPs: ['10.68.228.107'],

@@ -4,8 +4,38 @@ import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import type { Listener, ProxyConfig } from '../../harness/model/types.ts';
 
-// Rendered JSON is walked loosely; the assertions pin the shapes.
-type Json = Record<string, any>;
+// Rendered JSON is walked loosely, typed only as far as the tests read it; the assertions pin the shapes.
+type Json = Record<string, unknown>;
+interface TypedConfig extends Json {
+  stat_prefix?: string;
+  cluster?: string;
+  rds?: { route_config_name: string };
+}
+interface NetworkFilter extends Json {
+  name: string;
+  typed_config: TypedConfig;
+}
+interface FilterChain extends Json {
+  name?: string;
+  filter_chain_match?: Json;
+  filters: NetworkFilter[];
+}
+interface EnvoyListener extends Json {
+  name: string;
+  filter_chains: FilterChain[];
+  default_filter_chain?: FilterChain;
+}
+interface DynamicListener extends Json {
+  name: string;
+  active_state: { listener: EnvoyListener };
+}
+interface EnvoyCluster extends Json {
+  name: string;
+}
+interface RouteConfig extends Json {
+  name: string;
+  virtual_hosts: Array<Json & { routes: Json[] }>;
+}
 
 function seed(name: string): ProxyConfig {
   const { scenario, istio } = loadScenarioFile(name);
@@ -18,20 +48,18 @@ function section(dump: Json, type: string): Json {
   return s;
 }
 
-function listeners(c: ProxyConfig): Json[] {
-  return (section(renderConfigDump(c), 'ListenersConfigDump').dynamic_listeners as Json[]).map((l) => l.active_state.listener);
+function listeners(c: ProxyConfig): EnvoyListener[] {
+  return (section(renderConfigDump(c), 'ListenersConfigDump').dynamic_listeners as DynamicListener[]).map((l) => l.active_state.listener);
 }
 
-const byName = (ls: Json[], name: string): Json => {
+const byName = <T extends { name: string }>(ls: T[], name: string): T => {
   const l = ls.find((x) => x.name === name);
   if (!l) throw new Error(`no ${name}`);
   return l;
 };
 
-const filterNames = (l: Json): string[] =>
-  [...(l.filter_chains as Json[]), ...(l.default_filter_chain ? [l.default_filter_chain] : [])].flatMap((c) =>
-    (c.filters as Json[]).map((f) => f.name),
-  );
+const filterNames = (l: EnvoyListener): string[] =>
+  [...l.filter_chains, ...(l.default_filter_chain ? [l.default_filter_chain] : [])].flatMap((c) => c.filters.map((f) => f.name));
 
 test('the dump has the bootstrap, listeners, clusters, routes and endpoints sections in order', (t) => {
   const dump = renderConfigDump(seed('redis-7000'));
@@ -44,14 +72,14 @@ test('the dump has the bootstrap, listeners, clusters, routes and endpoints sect
 });
 
 test('bootstrap node carries the sidecar id and the Istio version', (t) => {
-  const boot = section(renderConfigDump(seed('redis-7000')), 'BootstrapConfigDump').bootstrap;
+  const boot = section(renderConfigDump(seed('redis-7000')), 'BootstrapConfigDump').bootstrap as { node: { id: string; metadata: Json } };
   t.is(boot.node.id, 'sidecar~10.64.192.14~sleep.dev-self~dev-self.svc.cluster.local');
   t.is(boot.node.metadata.ISTIO_VERSION, '1.4');
 });
 
 test('listener names and addresses are rendered as Envoy names them', (t) => {
   const dump = renderConfigDump(seed('redis-7000-fix-serviceentry'));
-  const dyn = section(dump, 'ListenersConfigDump').dynamic_listeners as Json[];
+  const dyn = section(dump, 'ListenersConfigDump').dynamic_listeners as DynamicListener[];
   t.deepEqual(
     dyn.map((d) => d.name),
     ['virtualOutbound', '0.0.0.0_7000', '10.0.0.6_7000', '10.0.0.6_7001', '10.0.0.6_7002', '10.0.0.6_7003'],
@@ -114,9 +142,9 @@ test('a listener without listener filters renders no listener_filters and no tim
 
 test('prefix_ranges are rendered as {address_prefix, prefix_len}', (t) => {
   const l = byName(listeners(seed('redis-7000')), '0.0.0.0_7000');
-  const guard = (l.filter_chains as Json[])[0]!;
+  const guard = l.filter_chains[0]!;
   t.deepEqual(guard.filter_chain_match, { prefix_ranges: [{ address_prefix: '10.64.192.14', prefix_len: 32 }] });
-  t.deepEqual(guard.filters[0].typed_config, {
+  t.deepEqual(guard.filters[0]!.typed_config, {
     '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
     stat_prefix: 'BlackHoleCluster',
     cluster: 'BlackHoleCluster',
@@ -125,26 +153,26 @@ test('prefix_ranges are rendered as {address_prefix, prefix_len}', (t) => {
 
 test('a match-all chain has no filter_chain_match; the HCM points at its RDS route', (t) => {
   const l = byName(listeners(seed('redis-7000')), '0.0.0.0_7000');
-  const hcm = (l.filter_chains as Json[])[1]!;
+  const hcm = l.filter_chains[1]!;
   t.false('filter_chain_match' in hcm);
-  t.is(hcm.filters[0].typed_config.stat_prefix, 'outbound_0.0.0.0_7000');
-  t.is(hcm.filters[0].typed_config.rds.route_config_name, '7000');
+  t.is(hcm.filters[0]!.typed_config.stat_prefix, 'outbound_0.0.0.0_7000');
+  t.is(hcm.filters[0]!.typed_config.rds?.route_config_name, '7000');
 });
 
 test('modern: sniffed chain match and default_filter_chain named PassthroughFilterChain', (t) => {
   const l = byName(listeners(seed('redis-7000-registry-only')), '0.0.0.0_7000');
-  t.deepEqual((l.filter_chains as Json[])[0]!.filter_chain_match, {
+  t.deepEqual(l.filter_chains[0]!.filter_chain_match, {
     transport_protocol: 'raw_buffer',
     application_protocols: ['http/1.1', 'h2c'],
   });
-  t.is(l.default_filter_chain.name, 'PassthroughFilterChain');
-  t.is(l.default_filter_chain.filters[0].typed_config.cluster, 'BlackHoleCluster');
+  t.is(l.default_filter_chain?.name, 'PassthroughFilterChain');
+  t.is(l.default_filter_chain?.filters[0]?.typed_config.cluster, 'BlackHoleCluster');
 });
 
 test('virtualOutbound loop guard renders destination_port 15001', (t) => {
   const vo = byName(listeners(seed('redis-7000-modern')), 'virtualOutbound');
   t.deepEqual(
-    (vo.filter_chains as Json[]).map((c) => [c.name, c.filter_chain_match]),
+    vo.filter_chains.map((c) => [c.name, c.filter_chain_match]),
     [
       ['virtualOutbound-blackhole', { destination_port: 15001 }],
       ['virtualOutbound-catchall-tcp', undefined],
@@ -152,8 +180,10 @@ test('virtualOutbound loop guard renders destination_port 15001', (t) => {
   );
 });
 
-function clusters(c: ProxyConfig): Json[] {
-  return (section(renderConfigDump(c), 'ClustersConfigDump').dynamic_active_clusters as Json[]).map((x) => x.cluster);
+function clusters(c: ProxyConfig): EnvoyCluster[] {
+  return (section(renderConfigDump(c), 'ClustersConfigDump').dynamic_active_clusters as Array<{ cluster: EnvoyCluster }>).map(
+    (x) => x.cluster,
+  );
 }
 
 test('ORIGINAL_DST clusters (Passthrough and the NONE ServiceEntry) have lb_policy CLUSTER_PROVIDED', (t) => {
@@ -189,7 +219,9 @@ test('EDS cluster has eds_cluster_config naming itself and no inline load_assign
 
 test('EDS endpoints appear in the EndpointsConfigDump, one typed ClusterLoadAssignment per EDS cluster', (t) => {
   const dump = renderConfigDump(seed('redis-7000-fix-service-endpoints'));
-  const eps = (section(dump, 'EndpointsConfigDump').dynamic_endpoint_configs as Json[]).map((e) => e.endpoint_config);
+  const eps = (section(dump, 'EndpointsConfigDump').dynamic_endpoint_configs as Array<{ endpoint_config: Json }>).map(
+    (e) => e.endpoint_config,
+  );
   const name = 'outbound|7000||rediscluster.dev-self.svc.cluster.local';
   const CLA = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
   t.deepEqual(byNameCluster(eps, name), {
@@ -231,10 +263,11 @@ test('renderCluster: STRICT_DNS carries its endpoints inline', (t) => {
 });
 
 test('routes: service vhost routes to its cluster with timeout 0s; allow_any → PassthroughCluster; block_all → direct_response 502', (t) => {
-  const routeOf = (c: ProxyConfig) => (section(renderConfigDump(c), 'RoutesConfigDump').dynamic_route_configs as Json[])[0]!.route_config;
+  const routeOf = (c: ProxyConfig) =>
+    (section(renderConfigDump(c), 'RoutesConfigDump').dynamic_route_configs as Array<{ route_config: RouteConfig }>)[0]!.route_config;
   const aa = routeOf(seed('redis-7000'));
   t.is(aa.name, '7000');
-  t.deepEqual(aa.virtual_hosts[0].routes[0], {
+  t.deepEqual(aa.virtual_hosts[0]!.routes[0], {
     name: 'default',
     match: { prefix: '/' },
     route: { cluster: 'outbound|7000||web-admin.ops.svc.cluster.local', timeout: '0s' },

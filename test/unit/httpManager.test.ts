@@ -24,7 +24,7 @@ async function hcm(routes: RouteConfig[], era: IstioEra, upstreamPort = 1) {
     stats,
     log: (l) => log.push(l),
     routes,
-    pickHost: async () => ({ address: '127.0.0.1', port: upstreamPort }),
+    pickHost: () => Promise.resolve({ address: '127.0.0.1', port: upstreamPort }),
   });
   const server = net.createServer({ pauseOnConnect: true }, (socket) =>
     manager.serve({

@@ -25,7 +25,8 @@ test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 const seed002 = loadScenarioFile('mysql-3306-foreign-serviceentry-modern').scenario;
 // Hundreds of Services in ten namespaces, as a real cluster has.
 const cluster = customerCluster(seed002, 'mysql-client', 3306, { unrelated: 300 });
-const yamlDocs = (text: string, file: string): InputDocument[] => parseAllDocuments(text).map((d) => ({ file, value: d.toJS() }));
+const yamlDocs = (text: string, file: string): InputDocument[] =>
+  parseAllDocuments(text).map((d) => ({ file, value: d.toJS() as unknown }));
 const input = customerObjects([
   ...yamlDocs(cluster.listYaml, 'objects.yaml'),
   ...yamlDocs(cluster.podYaml, 'pod.yaml'),

@@ -41,6 +41,6 @@ test("pilot-agent's environment is the injection template's, with file-mounted c
     FILE_MOUNTED_CERTS: 'true',
   });
   t.deepEqual(JSON.parse(env.ISTIO_META_POD_PORTS!), [{ name: 'mysql', containerPort: 3306, protocol: 'TCP' }]);
-  t.is(JSON.parse(env.PROXY_CONFIG!).binaryPath, fakeParts.envoy);
+  t.is((JSON.parse(env.PROXY_CONFIG!) as { binaryPath: string }).binaryPath, fakeParts.envoy);
   t.is(spiffeId(w), 'spiffe://cluster.local/ns/demo1/sa/default');
 });

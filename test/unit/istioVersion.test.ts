@@ -22,7 +22,7 @@ test('parseIstioVersion rejects 1.3, 1.7, 1.24, 1.32, 2.0 and "latest" with a me
   for (const s of ['1.3', '1.7', '1.24', '1.32']) {
     const v = parseIstioVersion(s);
     t.is(typeof v, 'string', s);
-    t.true((v as string).includes(SUPPORTED_TEXT), `${s}: ${String(v)}`);
+    t.true((v as string).includes(SUPPORTED_TEXT), `${s}: ${JSON.stringify(v)}`);
   }
   for (const s of ['2.0', 'latest', '', '1', '1.x', 'v1.30']) {
     const v = parseIstioVersion(s);

@@ -23,11 +23,12 @@ function healthy(): DoctorProbes {
     '/sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n',
   };
   return {
-    dockerInfo: async () => ({ exitCode: 0, stdout: '29.4.0\n', stderr: '' }),
-    dockerRootDir: async () => existingDir,
-    findTool: async (name: ToolName) => ({ found: { path: `/usr/local/bin/${name}`, source: 'path', version: 'pinned' }, notes: [] }),
-    freeBytes: async () => 50 * 1024 ** 3,
-    readFile: async (p) => sysfs[p],
+    dockerInfo: () => Promise.resolve({ exitCode: 0, stdout: '29.4.0\n', stderr: '' }),
+    dockerRootDir: () => Promise.resolve(existingDir),
+    findTool: (name: ToolName) =>
+      Promise.resolve({ found: { path: `/usr/local/bin/${name}`, source: 'path', version: 'pinned' }, notes: [] }),
+    freeBytes: () => Promise.resolve(50 * 1024 ** 3),
+    readFile: (p) => Promise.resolve(sysfs[p]),
   };
 }
 
@@ -50,7 +51,7 @@ test('doctor: everything in order → every check passes and the verdict says re
 
 test('doctor: no engine → the daemon error, the fix, and disk measured in the cache dir instead', async (t) => {
   const report = await doctor({
-    probes: { ...healthy(), dockerInfo: async () => ({ exitCode: 1, stdout: '', stderr: `${NO_DAEMON}\n` }) },
+    probes: { ...healthy(), dockerInfo: () => Promise.resolve({ exitCode: 1, stdout: '', stderr: `${NO_DAEMON}\n` }) },
     cacheDir: join(existingDir, 'not-yet', 'tools'),
   });
   const engine = report.checks[0]!;
@@ -70,9 +71,10 @@ test('doctor: low inotify limits → both values, the sysctl fixes (not run), an
     probes: {
       ...base,
       readFile: async (p) => (p.endsWith('max_user_watches') ? '192536\n' : p.endsWith('max_user_instances') ? '128\n' : base.readFile(p)),
-      findTool: async () => ({
-        notes: ['kubectl on PATH (/usr/bin/kubectl) reports v1.32.4-dispatcher, not the pinned v1.36.1; not using it'],
-      }),
+      findTool: () =>
+        Promise.resolve({
+          notes: ['kubectl on PATH (/usr/bin/kubectl) reports v1.32.4-dispatcher, not the pinned v1.36.1; not using it'],
+        }),
     },
     cacheDir: '/var/cache/egl',
   });
@@ -91,7 +93,11 @@ test('doctor: low inotify limits → both values, the sysctl fixes (not run), an
 test('doctor: little disk and cgroup v1 each fail with their own fix', async (t) => {
   const base = healthy();
   const report = await doctor({
-    probes: { ...base, freeBytes: async () => 3 * 1024 ** 3, readFile: async (p) => (p.includes('cgroup') ? undefined : base.readFile(p)) },
+    probes: {
+      ...base,
+      freeBytes: () => Promise.resolve(3 * 1024 ** 3),
+      readFile: async (p) => (p.includes('cgroup') ? undefined : base.readFile(p)),
+    },
   });
   const failed = report.checks.filter((c) => !c.ok);
   t.deepEqual(

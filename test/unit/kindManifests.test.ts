@@ -21,7 +21,7 @@ import { OPTS, load, find, modern } from '../helpers/kindManifests.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const manifests = (name: string, opts = OPTS) => scenarioManifests(load(name), opts);
 
-const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
+const plain = (o: unknown) => JSON.parse(JSON.stringify(o)) as unknown;
 
 // ---------------------------------------------------------------------------------------------
 // Generation
@@ -39,7 +39,7 @@ test('every modern-Istio scenario generates schema-valid objects that round-trip
         `${scenario.name}: ${o.kind} ${o.metadata?.name} carries the scenario label`,
       );
     }
-    const docs = parseAllDocuments(toYaml(objs)).map((d) => d.toJS());
+    const docs = parseAllDocuments(toYaml(objs)).map((d) => d.toJS() as unknown);
     t.deepEqual(docs, objs.map(plain), scenario.name);
   }
 });
@@ -89,7 +89,7 @@ test('the pod template: client image as uid 1000, injection, stats matcher, scen
   t.is(app.image, OPTS.clientImage);
   t.deepEqual(app.command, ['sleep', 'infinity']);
   t.is(app.securityContext?.runAsUser, 1000);
-  const cfg = parseYaml(tpl.metadata!.annotations!['proxy.istio.io/config']!);
+  const cfg = parseYaml(tpl.metadata!.annotations!['proxy.istio.io/config']!) as unknown;
   t.deepEqual(cfg, { proxyStatsMatcher: { inclusionPrefixes: OPTS.statsInclusionPrefixes } });
 });
 
@@ -103,7 +103,7 @@ test('a workload without sidecar: inject false, no proxy config; an existing pro
   t.is(plainTpl.metadata?.annotations?.['sidecar.istio.io/inject'], 'false');
   t.is(plainTpl.metadata?.labels?.['sidecar.istio.io/inject'], 'false');
   t.is(plainTpl.metadata?.annotations?.['proxy.istio.io/config'], undefined);
-  const merged = parseYaml(find(objs, 'Deployment', 'sleep').spec!.template.metadata!.annotations!['proxy.istio.io/config']!);
+  const merged = parseYaml(find(objs, 'Deployment', 'sleep').spec!.template.metadata!.annotations!['proxy.istio.io/config']!) as unknown;
   t.deepEqual(merged, {
     holdApplicationUntilProxyStarts: true,
     proxyStatsMatcher: { inclusionPrefixes: ['server.', ...OPTS.statsInclusionPrefixes] },

@@ -20,7 +20,7 @@ test('crictl inspectp: .info.pid from a real-shaped sandbox JSON, as text or par
 });
 
 test('crictl inspectp: no info, pid 0 (sandbox not running) or not JSON throw with what was seen', (t) => {
-  const doc = JSON.parse(fixture('crictl-inspectp.json'));
+  const doc = JSON.parse(fixture('crictl-inspectp.json')) as { status: Record<string, unknown>; info: Record<string, unknown> };
   t.throws(() => parseInspectpPid({ status: doc.status }), { message: /no "info" object/ });
   t.throws(() => parseInspectpPid({ ...doc, status: { ...doc.status, state: 'SANDBOX_NOTREADY' }, info: { ...doc.info, pid: 0 } }), {
     message: /\.info\.pid is 0.*SANDBOX_NOTREADY/,

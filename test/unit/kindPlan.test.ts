@@ -14,7 +14,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const NODE_IMAGE = 'kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5';
 
 test('cluster.yaml is a kind v1alpha4 Cluster pinned to the node image digest', (t) => {
-  const cfg = parse(readFileSync(join(repoRoot, 'kind-config/cluster.yaml'), 'utf8'));
+  const cfg = parse(readFileSync(join(repoRoot, 'kind-config/cluster.yaml'), 'utf8')) as Record<string, unknown>;
   t.is(cfg.kind, 'Cluster');
   t.is(cfg.apiVersion, 'kind.x-k8s.io/v1alpha4');
   t.is(cfg.name, 'egress-lab');
@@ -30,8 +30,8 @@ test('clusterCommands: create and label when absent, nothing when ours, refuse a
   ]);
   t.deepEqual(clusterCommands({ configPath: 'kind-config/cluster.yaml', exists: true, managed: true }), []);
   const err = t.throws(() => clusterCommands({ configPath: 'kind-config/cluster.yaml', exists: true, managed: false }));
-  t.regex(err!.message, /egress-lab\.io\/managed=true/);
-  t.regex(err!.message, /kind delete cluster --name egress-lab/);
+  t.regex(err.message, /egress-lab\.io\/managed=true/);
+  t.regex(err.message, /kind delete cluster --name egress-lab/);
   t.deepEqual(deleteCommands().map(renderCommand), ['kind delete cluster --name egress-lab']);
 });
 
@@ -43,7 +43,10 @@ test('istioInstallCommands: minimal profile, access log, ALLOW_ANY, the stats ma
   t.deepEqual(sets, ['profile=minimal', 'meshConfig.accessLogFile=/dev/stdout', 'meshConfig.outboundTrafficPolicy.mode=ALLOW_ANY']);
   t.true(install!.args.includes('-y'));
   t.deepEqual(install!.args.slice(-2), ['-f', '-']);
-  const overlay = parse(install!.input ?? '');
+  const overlay = parse(install!.input ?? '') as {
+    kind: string;
+    spec: { meshConfig: { defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: string[] } } } };
+  };
   t.is(overlay.kind, 'IstioOperator');
   t.deepEqual(overlay.spec.meshConfig.defaultConfig.proxyStatsMatcher.inclusionPrefixes, [
     'cluster.PassthroughCluster',

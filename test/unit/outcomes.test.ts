@@ -69,6 +69,6 @@ test('redis-7000.yaml: each port states its outcome once and loads with the full
 test('an unknown outcome is a load error on its line, listing the named ones', (t) => {
   const text =
     'name: inline\ndescription: x\nistio: "1.30"\nworkloads:\n  - name: sleep\n    ip: 10.64.192.14\nprobes:\n  - name: p\n    from: sleep\n    tcp: { host: 10.0.0.6, port: 7000 }\n    expect:\n      outcome: passthru\n';
-  const err = t.throws(() => parseScenario(text, 'x.yaml'), { instanceOf: ScenarioError })!;
+  const err = t.throws(() => parseScenario(text, 'x.yaml'), { instanceOf: ScenarioError });
   t.regex(err.message, /x\.yaml:12: probes\[0\]\.expect\.outcome: .*"passthrough"\|"blackhole"\|"local-reply"\|"direct"\|"service"/);
 });

@@ -274,10 +274,13 @@ test('-o json: the matching listeners, camelCase keys, 4-space indent, no Any @t
     list.map((l) => l.name),
     ['10.68.228.107_3306', '0.0.0.0_3306'],
   );
-  const first = list[1] as any;
+  const first = list[1] as Json & { filterChains: Array<{ filters: Array<{ typedConfig: Json }> }> };
   t.deepEqual(first.address, { socketAddress: { address: '0.0.0.0', portValue: 3306 } });
-  t.is(first.filterChains[0].filters[0].typedConfig.statPrefix, 'outbound|3306||mysql.demo');
-  t.is(first.filterChains[0].filters[0].typedConfig['@type'], 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy');
+  t.is(first.filterChains[0]!.filters[0]!.typedConfig.statPrefix, 'outbound|3306||mysql.demo');
+  t.is(
+    first.filterChains[0]!.filters[0]!.typedConfig['@type'],
+    'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  );
   t.false('@type' in first);
   t.notRegex(out, /"[a-z]+_[a-z_]+":/, 'no snake_case key left');
 });
@@ -388,8 +391,8 @@ test('route --name, numeric route names first, and the VirtualService from route
     selectRoutes(dump).map((r) => r.name),
     ['80', 'proxy.default.svc.cluster.local:80'],
   );
-  const vh = (r80[0]!.virtual_hosts as any[])[0];
-  vh.routes[0].metadata = {
+  const vh = (r80[0]!.virtual_hosts as Array<{ routes: Json[] }>)[0]!;
+  vh.routes[0]!.metadata = {
     filter_metadata: { istio: { config: '/apis/networking.istio.io/v1alpha3/namespaces/default/virtual-service/webserver' } },
   };
   t.is(
@@ -433,8 +436,10 @@ test('endpoint filters: --port, --address, --cluster; -o json keeps only matchin
     selectEndpoints(dump, { port: 7002 }).map((a) => a.cluster_name),
     ['outbound|7002||rediscluster.dev-self.svc.cluster.local'],
   );
-  const json = JSON.parse(proxyConfigView('endpoint', dump, { port: 7002 }, 'json')) as any[];
-  t.deepEqual(json[0].endpoints[0].lbEndpoints[0].endpoint.address.socketAddress, { address: '10.0.0.6', portValue: 7002 });
+  const json = JSON.parse(proxyConfigView('endpoint', dump, { port: 7002 }, 'json')) as Array<{
+    endpoints: Array<{ lbEndpoints: Array<{ endpoint: { address: { socketAddress: Json } } }> }>;
+  }>;
+  t.deepEqual(json[0]!.endpoints[0]!.lbEndpoints[0]!.endpoint.address.socketAddress, { address: '10.0.0.6', portValue: 7002 });
 });
 
 test('a file that is not a config_dump is refused with a message', (t) => {

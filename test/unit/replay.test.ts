@@ -14,11 +14,37 @@ import { renderConfigDump } from '../../harness/model/envoyConfig.ts';
 import { buildProxyConfig } from '../../harness/model/proxyConfig.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
+// The parts of a config_dump, and of the bootstrap made from it, that these tests read or edit; the rest stays loose.
+interface Dump extends Json {
+  configs: Json[];
+}
+interface Filter extends Json {
+  name: string;
+  typed_config?: Json;
+}
+interface Listener extends Json {
+  name: string;
+  filter_chains?: Array<Json & { filters: Filter[] }>;
+}
+interface Cluster extends Json {
+  name: string;
+  load_assignment?: { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: Json } } }> }> };
+}
+interface ListenersDump extends Json {
+  dynamic_listeners: Array<{ name: string; active_state: { listener: Listener } }>;
+}
+interface ClustersDump extends Json {
+  dynamic_active_clusters: Array<{ cluster: Cluster }>;
+}
+interface StaticResources {
+  listeners: Listener[];
+  clusters: Cluster[];
+}
 const tmp = mkdtempSync(join(tmpdir(), 'egress-lab-replay-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
-function modelDump(name: string, workload: string): Json {
+function modelDump(name: string, workload: string): Dump {
   const l = loadScenarioFile(name);
   return renderConfigDump(
     buildProxyConfig(
@@ -26,7 +52,7 @@ function modelDump(name: string, workload: string): Json {
       l.istio,
       l.scenario.workloads.find((w) => w.name === workload)!,
     ),
-  ) as Json;
+  ) as Dump;
 }
 const seed002 = modelDump('mysql-3306-foreign-serviceentry', 'mysql-client');
 
@@ -40,12 +66,12 @@ test("seed 002's dump: its listeners and clusters become static, the EDS cluster
     istioVersion: '1.6',
   });
   t.deepEqual(r.listeners.sort(), ['0.0.0.0_3306', '10.68.228.107_3306', 'virtualOutbound']);
-  const eds = (r.bootstrap.static_resources as Json).clusters.find(
-    (c: Json) => c.name === 'outbound|3306||mysql-server.demo1.svc.cluster.local',
-  );
+  const eds = (r.bootstrap.static_resources as StaticResources).clusters.find(
+    (c) => c.name === 'outbound|3306||mysql-server.demo1.svc.cluster.local',
+  )!;
   t.is(eds.type, 'STATIC');
   t.is(eds.eds_cluster_config, undefined);
-  t.deepEqual(eds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, {
+  t.deepEqual(eds.load_assignment?.endpoints[0]?.lb_endpoints[0]?.endpoint.address.socket_address, {
     address: '172.20.0.30',
     port_value: 3306,
   });
@@ -60,10 +86,10 @@ test("seed 002's dump: its listeners and clusters become static, the EDS cluster
 test("an HCM's RDS route is inlined; a route the dump lacks is an error naming listener and route", (t) => {
   const dump = modelDump('virtualservice-timeout', 'sleep');
   const r = bootstrapFromDump(dump);
-  const hcms = JSON.stringify((r.bootstrap.static_resources as Json).listeners);
+  const hcms = JSON.stringify((r.bootstrap.static_resources as StaticResources).listeners);
   t.false(hcms.includes('"rds"'));
   t.true(hcms.includes('"route_config":{'));
-  const noRoutes = { configs: dump.configs.filter((c: Json) => !String(c['@type']).endsWith('RoutesConfigDump')) };
+  const noRoutes = { configs: dump.configs.filter((c) => !String(c['@type']).endsWith('RoutesConfigDump')) };
   t.throws(() => bootstrapFromDump(noRoutes), {
     instanceOf: ReplayError,
     message: /listener .*: its route configuration ".+" is not in the dump/,
@@ -72,8 +98,8 @@ test("an HCM's RDS route is inlined; a route the dump lacks is an error naming l
 
 test('what cannot run here is taken out and named: xDS/SDS clusters, SDS transport sockets, inbound listeners, istio-only and Wasm filters', (t) => {
   const dump = structuredClone(seed002);
-  const listeners = dump.configs.find((c: Json) => c['@type'].endsWith('ListenersConfigDump'));
-  const clusters = dump.configs.find((c: Json) => c['@type'].endsWith('ClustersConfigDump'));
+  const listeners = dump.configs.find((c) => String(c['@type']).endsWith('ListenersConfigDump')) as ListenersDump;
+  const clusters = dump.configs.find((c) => String(c['@type']).endsWith('ClustersConfigDump')) as ClustersDump;
   const sds = {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
@@ -82,7 +108,7 @@ test('what cannot run here is taken out and named: xDS/SDS clusters, SDS transpo
     },
   };
   clusters.static_clusters = [{ cluster: { name: 'xds-grpc', type: 'STATIC' } }, { cluster: { name: 'sds-grpc', type: 'STATIC' } }];
-  clusters.dynamic_active_clusters[0].cluster.transport_socket_matches = [
+  clusters.dynamic_active_clusters[0]!.cluster.transport_socket_matches = [
     { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: sds },
     { name: 'tlsMode-disabled', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } },
   ];
@@ -90,8 +116,8 @@ test('what cannot run here is taken out and named: xDS/SDS clusters, SDS transpo
     name: 'virtualInbound',
     active_state: { listener: { name: 'virtualInbound', address: { socket_address: { address: '0.0.0.0', port_value: 15006 } } } },
   });
-  const l3306 = listeners.dynamic_listeners.find((l: Json) => l.name === '0.0.0.0_3306').active_state.listener;
-  l3306.filter_chains[0].filters.unshift(
+  const l3306 = listeners.dynamic_listeners.find((l) => l.name === '0.0.0.0_3306')!.active_state.listener;
+  l3306.filter_chains![0]!.filters.unshift(
     {
       name: 'istio.metadata_exchange',
       typed_config: {
@@ -106,14 +132,14 @@ test('what cannot run here is taken out and named: xDS/SDS clusters, SDS transpo
       config_discovery: { config_source: { ads: {} }, type_urls: ['type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm'] },
     },
   );
-  l3306.filter_chains[0].filters[0].typed_config.type_url = 'type.googleapis.com/istio.telemetry.metadataexchange.v1.MetadataExchange';
+  l3306.filter_chains![0]!.filters[0]!.typed_config!.type_url = 'type.googleapis.com/istio.telemetry.metadataexchange.v1.MetadataExchange';
   const r = bootstrapFromDump(dump);
   t.false(r.clusters.includes('xds-grpc') || r.clusters.includes('sds-grpc'));
   t.false(r.listeners.includes('virtualInbound'));
   t.false(JSON.stringify(r.bootstrap).includes('sds_config'));
-  const names = (r.bootstrap.static_resources as Json).listeners
-    .find((l: Json) => l.name === '0.0.0.0_3306')
-    .filter_chains[0].filters.map((f: Json) => f.name);
+  const names = (r.bootstrap.static_resources as StaticResources).listeners
+    .find((l) => l.name === '0.0.0.0_3306')!
+    .filter_chains![0]!.filters.map((f) => f.name);
   t.deepEqual(names, ['envoy.tcp_proxy']);
   t.true(r.notes.some((n) => /listener virtualInbound: inbound, not replayed/.test(n)));
   t.true(r.notes.some((n) => /removed istio\.metadata_exchange \(type\.googleapis\.com\/istio\.telemetry/.test(n)));
@@ -124,7 +150,7 @@ test('what cannot run here is taken out and named: xDS/SDS clusters, SDS transpo
 });
 
 test('a dump without EDS, without listeners, or with a node that is no sidecar is refused with what to do', (t) => {
-  const noEds = { configs: seed002.configs.filter((c: Json) => !String(c['@type']).endsWith('EndpointsConfigDump')) };
+  const noEds = { configs: seed002.configs.filter((c) => !String(c['@type']).endsWith('EndpointsConfigDump')) };
   t.throws(() => bootstrapFromDump(noEds), {
     message:
       /takes its endpoints from EDS, and the dump has none: take it with `istioctl proxy-config all -o json` or \/config_dump\?include_eds/,

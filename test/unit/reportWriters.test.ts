@@ -18,6 +18,7 @@ const POD = '10.64.192.14';
 const NOAUTH = '-NOAUTH Authentication required.\r\n';
 const RECEIVED_400 = 'HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n\u0000<b>&"</b>';
 /** Characters XML 1.0 forbids (as a test of the output, independent of the code under test). */
+// eslint-disable-next-line no-control-regex -- matching the control characters XML 1.0 forbids is the point of this pattern
 const FORBIDDEN_IN_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 
 /** A probe judged by the real assertion code, from conntrack lines and a stats diff. */
@@ -454,7 +455,9 @@ test('writeSuiteReports: writes every file and result.json round-trips', (t) => 
   t.is(probe.result!.received, RECEIVED_400, '\\r\\n and NUL survive in JSON');
   t.deepEqual(probe.checks, wrong7000.checks);
   // Everything but the Maps is identical.
-  const mapsAsObjects = JSON.parse(JSON.stringify(SUITE, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v))) as unknown;
+  const mapsAsObjects = JSON.parse(
+    JSON.stringify(SUITE, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v as Map<string, unknown>) : v)),
+  ) as unknown;
   t.deepEqual(back, mapsAsObjects);
   t.false(readdirSync(dir).some((f) => f.endsWith('.tmp')));
 });
@@ -501,7 +504,7 @@ test('timings.json: per run phases and suite totals; optional phases only when m
 
   // A runner that measures servers and sidecars separately gets them in the file, in issue order.
   const split = outcome('split', [passing7001], {
-    timings: { upMs: 3_000, probesMs: 1_000, downMs: 500, serversReadyMs: 800, sidecarsReadyMs: 1_200 } as ScenarioOutcome['timings'],
+    timings: { upMs: 3_000, probesMs: 1_000, downMs: 500, serversReadyMs: 800, sidecarsReadyMs: 1_200 },
   });
   const t2 = suiteTimings({ ...SUITE, runs: [run('split', 'passed', split), RUNS[0]!] });
   t.deepEqual(Object.values(t2.phases), ['lab up', 'servers ready', 'sidecars ready', 'probes', 'teardown']);

@@ -72,7 +72,7 @@ test('expectsSuccess: each failure marker alone makes a probe an expected failur
   t.true(expectsSuccess(probe({ connect: 'ok', received: 'HTTP/1.1 200 OK\r\n\r\n' })));
 });
 
-const noSleep = async () => undefined;
+const noSleep = () => Promise.resolve();
 
 test('runWithRetry: retries an expected success until the judge accepts, and stops there', async (t) => {
   const results = ['closed', 'closed', 'ok', 'ok', 'ok'];
@@ -80,13 +80,16 @@ test('runWithRetry: retries an expected success until the judge accepts, and sto
   const slept: number[] = [];
   const retried: number[] = [];
   const r = await runWithRetry(
-    async () => results[runs++]!,
+    () => Promise.resolve(results[runs++]!),
     (x) => x === 'ok',
     catalogProbe('redis-7000-modern', 'nc-7001'),
     {
       attempts: 5,
       delayMs: 750,
-      sleep: async (ms) => void slept.push(ms),
+      sleep: (ms) => {
+        slept.push(ms);
+        return Promise.resolve();
+      },
       onRetry: (_failed, attempt) => void retried.push(attempt),
     },
   );
@@ -99,7 +102,7 @@ test('runWithRetry: retries an expected success until the judge accepts, and sto
 test('runWithRetry: a first success runs once', async (t) => {
   let runs = 0;
   const r = await runWithRetry(
-    async () => ++runs,
+    () => Promise.resolve(++runs),
     () => true,
     catalogProbe('virtualservice-timeout', 'delay-1-succeeds'),
     { attempts: 3, delayMs: 10, sleep: noSleep },
@@ -110,7 +113,7 @@ test('runWithRetry: a first success runs once', async (t) => {
 test('runWithRetry: an expected success that never passes returns the last result after `attempts` runs', async (t) => {
   let runs = 0;
   const r = await runWithRetry(
-    async () => `run ${++runs}`,
+    () => Promise.resolve(`run ${++runs}`),
     () => false,
     catalogProbe('redis-7000-modern', 'nc-7000'),
     { attempts: 3, delayMs: 10, sleep: noSleep },
@@ -127,10 +130,17 @@ test('runWithRetry: an expected failure runs exactly once even when the judge re
     let runs = 0;
     let slept = 0;
     const r = await runWithRetry(
-      async () => ++runs,
+      () => Promise.resolve(++runs),
       () => false,
       catalogProbe(s, p),
-      { attempts: 5, delayMs: 10, sleep: async () => void slept++ },
+      {
+        attempts: 5,
+        delayMs: 10,
+        sleep: () => {
+          slept++;
+          return Promise.resolve();
+        },
+      },
     );
     t.deepEqual(r, { result: 1, attempts: 1 }, `${s}/${p}`);
     t.is(runs, 1);
@@ -140,9 +150,9 @@ test('runWithRetry: an expected failure runs exactly once even when the judge re
 
 test('runWithRetry: an exception from run propagates at once', async (t) => {
   let runs = 0;
-  const run = async () => {
+  const run = () => {
     runs++;
-    throw new Error('kubectl: not found');
+    return Promise.reject(new Error('kubectl: not found'));
   };
   await t.throwsAsync(
     runWithRetry(run, () => true, catalogProbe('redis-7000-modern', 'nc-7000'), { attempts: 3, delayMs: 10, sleep: noSleep }),

@@ -20,16 +20,17 @@ class MappingBackend implements Backend {
   collected?: Scenario;
   private port = 40000;
   private table: ConntrackEntry[] = [];
-  async up() {
-    return KIND_ADDRESSES.filter((m) => m.what === 'external server');
+  up() {
+    return Promise.resolve(KIND_ADDRESSES.filter((m) => m.what === 'external server'));
   }
-  async deploy() {
-    return KIND_ADDRESSES.filter((m) => m.what === 'pod');
+  deploy() {
+    return Promise.resolve(KIND_ADDRESSES.filter((m) => m.what === 'pod'));
   }
-  async settle(s: Scenario) {
+  settle(s: Scenario) {
     this.settled = s;
+    return Promise.resolve();
   }
-  async probe(_w: string, spec: ProbeSpec) {
+  probe(_w: string, spec: ProbeSpec) {
     this.specs.push(spec);
     const port = ++this.port;
     const host = 'host' in spec ? spec.host : '';
@@ -39,7 +40,7 @@ class MappingBackend implements Backend {
         `tcp 6 10 TIME_WAIT src=10.244.0.7 dst=${host} sport=${port} dport=7000 src=127.0.0.1 dst=10.244.0.7 sport=15001 dport=${port} [ASSURED] mark=0 use=1`,
       ),
     ];
-    return {
+    return Promise.resolve({
       kind: spec.kind,
       target: host,
       address: host,
@@ -50,19 +51,20 @@ class MappingBackend implements Backend {
       end: 'eof' as const,
       errorClass: 'eof',
       durationMs: 1,
-    };
+    });
   }
-  async conntrack() {
-    return this.table;
+  conntrack() {
+    return Promise.resolve(this.table);
   }
-  async iptablesSave() {
-    return '';
+  iptablesSave() {
+    return Promise.resolve('');
   }
-  async stats() {
-    return undefined;
+  stats() {
+    return Promise.resolve(undefined);
   }
-  async collectArtifacts(s: Scenario) {
+  collectArtifacts(s: Scenario) {
     this.collected = s;
+    return Promise.resolve();
   }
   keepInstructions() {
     return [];

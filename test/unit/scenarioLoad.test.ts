@@ -30,7 +30,7 @@ function lineOf(text: string, needle: string, nth = 0): number {
 
 function fails(t: import('ava').ExecutionContext, text: string): ScenarioError {
   const err = t.throws(() => parseScenario(text, FILE), { instanceOf: ScenarioError });
-  return err as ScenarioError;
+  return err;
 }
 
 /** The message has "<file>:<line>: <path>: …<expected>…" on one line. */
@@ -82,7 +82,7 @@ test('loadScenarioFile: a bad file on disk is reported with its own path', (t) =
   try {
     const file = join(dir, 'broken.yaml');
     writeFileSync(file, yaml({ head: 'name: broken\ndescription: d\nistio: "1.12"' }));
-    const err = t.throws(() => loadScenarioFile(file), { instanceOf: ScenarioError }) as ScenarioError;
+    const err = t.throws(() => loadScenarioFile(file), { instanceOf: ScenarioError });
     t.is(err.file, file);
     t.true(err.message.startsWith(`${file}: invalid scenario`));
     t.true(err.message.includes(`${file}:3: istio: `));
@@ -173,7 +173,7 @@ test('bad CIDR in the excludeOutboundIPRanges annotation is rejected at load', (
     workloads:
       'workloads:\n  - name: sleep\n    ip: 10.64.192.14\n    annotations:\n      traffic.sidecar.istio.io/excludeOutboundIPRanges: "10.0.0.0/24,foo"',
   });
-  const err = t.throws(() => parseScenario(text, FILE), { instanceOf: ScenarioError }) as ScenarioError;
+  const err = t.throws(() => parseScenario(text, FILE), { instanceOf: ScenarioError });
   t.regex(
     err.message,
     /workloads\[0\]\.annotations\.traffic\.sidecar\.istio\.io\/excludeOutboundIPRanges: expected a comma list of IPv4 CIDRs/,
@@ -187,7 +187,7 @@ test('an annotation issue carries the line of the annotation', (t) => {
     workloads:
       'workloads:\n  - name: sleep\n    ip: 10.64.192.14\n    annotations:\n      traffic.sidecar.istio.io/excludeOutboundIPRanges: "foo"',
   });
-  const err = t.throws(() => parseScenario(text, FILE), { instanceOf: ScenarioError }) as ScenarioError;
+  const err = t.throws(() => parseScenario(text, FILE), { instanceOf: ScenarioError });
   t.is(err.issues[0]?.line, lineOf(text, 'excludeOutboundIPRanges'));
 });
 

@@ -31,8 +31,8 @@ const SLEEP = '  - { name: sleep, ip: 10.64.192.14 }';
 
 function refused(t: import('ava').ExecutionContext, path: string, line: RegExp, why: RegExp): void {
   const err = t.throws(() => loadScenarioFile(path), { instanceOf: ScenarioError });
-  t.regex(err!.message, new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}${line.source}`), err!.message);
-  t.regex(err!.message, why);
+  t.regex(err.message, new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}${line.source}`), err.message);
+  t.regex(err.message, why);
 }
 
 test('a pod IP that is the pod network address or its broadcast address', (t) => {
@@ -91,10 +91,10 @@ test('binary input is refused without being echoed back', (t) => {
   const blob = Buffer.alloc(5 * 1024 * 1024, 0x41);
   blob[100] = 0;
   const err = t.throws(() => loadScenarioFile(file('blob.yaml', blob)));
-  t.regex(err!.message, /blob\.yaml.*too large for a scenario/s);
-  t.true(err!.message.length < 500, `message of ${err!.message.length} characters`);
+  t.regex(err.message, /blob\.yaml.*too large for a scenario/s);
+  t.true(err.message.length < 500, `message of ${err.message.length} characters`);
   const small = Buffer.from('name: x\0\0\0binary');
-  t.regex(t.throws(() => loadScenarioFile(file('nul.yaml', small)))!.message, /nul\.yaml.*is binary/s);
+  t.regex(t.throws(() => loadScenarioFile(file('nul.yaml', small))).message, /nul\.yaml.*is binary/s);
 });
 
 test('a YAML alias bomb is stopped and named', (t) => {
@@ -103,14 +103,14 @@ test('a YAML alias bomb is stopped and named', (t) => {
     ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`),
   ].join('\n');
   const err = t.throws(() => loadScenarioFile(file('bomb.yaml', bomb)), { instanceOf: ScenarioError });
-  t.regex(err!.message, /bomb\.yaml.*YAML: .*alias/is);
+  t.regex(err.message, /bomb\.yaml.*YAML: .*alias/is);
 });
 
 test('a directory is named as one', (t) => {
   const d = join(dir, 'a-directory.yaml');
   mkdirSync(d, { recursive: true });
   t.regex(
-    t.throws(() => loadScenarioFile(d), { instanceOf: ScenarioError })!.message,
+    t.throws(() => loadScenarioFile(d), { instanceOf: ScenarioError }).message,
     /a-directory\.yaml.*is a directory; expected a scenario YAML file/s,
   );
 });
@@ -127,7 +127,7 @@ test('a relative path is relative to where the command was started (INIT_CWD und
   const saved = process.env.INIT_CWD;
   process.env.INIT_CWD = sub;
   try {
-    t.regex(t.throws(() => loadScenarioFile('here.yaml'))!.message, new RegExp(`${sub}/here\\.yaml`));
+    t.regex(t.throws(() => loadScenarioFile('here.yaml')).message, new RegExp(`${sub}/here\\.yaml`));
   } finally {
     if (saved === undefined) delete process.env.INIT_CWD;
     else process.env.INIT_CWD = saved;

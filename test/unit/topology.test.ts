@@ -133,17 +133,17 @@ test('an external server whose addresses span two /24s is rejected with a clear 
 externalServers:
   - { name: split, kind: redis, addresses: [10.0.0.6, 10.0.1.6], ports: [7000] }`),
   );
-  t.regex(err!.message, /externalServers\[0\]\.addresses\[1\]: expected an address in the same \/24 as 10\.0\.0\.6/);
+  t.regex(err.message, /externalServers\[0\]\.addresses\[1\]: expected an address in the same \/24 as 10\.0\.0\.6/);
   // planLab still checks on its own, for a scenario built in code.
   const s = inline(`workloads:\n  - { name: sleep, ip: 10.64.192.14 }
 externalServers:
   - { name: split, kind: redis, addresses: [10.0.0.6], ports: [7000] }`);
   s.externalServers[0]!.addresses.push('10.0.1.6');
   const planErr = t.throws(() => planLab(s, PREFIX));
-  t.regex(planErr!.message, /external server split/);
-  t.regex(planErr!.message, /one \/24/);
-  t.regex(planErr!.message, /10\.0\.0\.0\/24/);
-  t.regex(planErr!.message, /10\.0\.1\.0\/24/);
+  t.regex(planErr.message, /external server split/);
+  t.regex(planErr.message, /one \/24/);
+  t.regex(planErr.message, /10\.0\.0\.0\/24/);
+  t.regex(planErr.message, /10\.0\.1\.0\/24/);
 });
 
 test("hosts file: a Service's FQDN and short names, without the bare name outside its namespace", (t) => {
