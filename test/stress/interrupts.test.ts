@@ -40,9 +40,11 @@ const cases = Array.from({ length: 30 }, (_, i) => ({
   n: i + 1,
   method: METHODS[Math.floor(random() * METHODS.length)]!,
   scenario: SCENARIOS[Math.floor(random() * SCENARIOS.length)]!,
-  // From the CLI's first moments (bin/egress-lab.js handles a signal before tsx and the harness
-  // load) to the middle of the probes (the runs take 3-6 s).
-  delayMs: Math.round(100 + random() * 4300),
+  // From the CLI's first moments to the middle of the probes (the runs take 3-6 s). Node itself needs
+  // about 0.15 s on this machine (more under load) before any program's first line runs, and a signal
+  // then ends it as it would any program; from bin/egress-lab.js's first line on, before tsx and the
+  // harness load, the CLI handles it.
+  delayMs: Math.round(400 + random() * 4000),
 }));
 
 let before: RootState;
