@@ -9,32 +9,14 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, utimesSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cliRunner } from '../helpers/cli.ts';
+import { INJECTOR_DEFAULT_ARGS } from '../helpers/iptables.ts';
 
 const cli = cliRunner(120_000);
 
 const REPO = resolve(import.meta.dirname, '../..');
 
 test('iptables prints the default modern restore text for the injector flags', (t) => {
-  const { code, out } = cli([
-    'iptables',
-    '--',
-    '-p',
-    '15001',
-    '-z',
-    '15006',
-    '-u',
-    '1337',
-    '-m',
-    'REDIRECT',
-    '-i',
-    '*',
-    '-x',
-    '',
-    '-b',
-    '*',
-    '-d',
-    '15090,15021,15020',
-  ]);
+  const { code, out } = cli(['iptables', '--', ...INJECTOR_DEFAULT_ARGS]);
   t.is(code, 0, out);
   t.true(out.startsWith('* nat\n-N ISTIO_INBOUND\n'), out);
   t.true(out.includes('-A ISTIO_OUTPUT -o lo ! -d 127.0.0.1/32 -p tcp ! --dport 15008 -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT\n'));

@@ -12,6 +12,7 @@ import { injectionArgs, injectionConfig, renderRestore } from '../../harness/mod
 import { parseIstioIptablesArgs } from '../../harness/model/iptablesFlags.ts';
 import { istioIptablesDryRun } from '../../harness/istio/istioInit.ts';
 import { realParts } from '../../harness/istio/parts.ts';
+import { INJECTOR_DEFAULT_ARGS } from '../helpers/iptables.ts';
 
 const pods = readdirSync(SCENARIO_DIR)
   .filter((f) => f.endsWith('.yaml'))
@@ -29,24 +30,6 @@ for (const { scenario, w } of pods) {
   });
 }
 
-const DEFAULT_FLAGS = [
-  '-p',
-  '15001',
-  '-z',
-  '15006',
-  '-u',
-  '1337',
-  '-m',
-  'REDIRECT',
-  '-i',
-  '*',
-  '-x',
-  '',
-  '-b',
-  '*',
-  '-d',
-  '15090,15021,15020',
-];
 const ENV_CASES: Array<Record<string, string>> = [
   { ISTIO_OUTBOUND_OWNER_GROUPS: '101,102' },
   { ISTIO_OUTBOUND_OWNER_GROUPS: '' },
@@ -56,8 +39,8 @@ const ENV_CASES: Array<Record<string, string>> = [
 
 for (const env of ENV_CASES) {
   test(`env-only input ${JSON.stringify(env)}: the offline command and istio-iptables agree`, async (t) => {
-    const real = await istioIptablesDryRun(realParts().pilotAgent, DEFAULT_FLAGS, env);
+    const real = await istioIptablesDryRun(realParts().pilotAgent, INJECTOR_DEFAULT_ARGS, env);
     t.not(real, '');
-    t.is(renderRestore(parseIstioIptablesArgs(DEFAULT_FLAGS, 'modern', env)), real);
+    t.is(renderRestore(parseIstioIptablesArgs(INJECTOR_DEFAULT_ARGS, 'modern', env)), real);
   });
 }

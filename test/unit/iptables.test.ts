@@ -1,7 +1,7 @@
 import test from 'ava';
 import { RESTORE_NOTE_LEGACY, injectionArgs, injectionConfig, renderRestore, type IptablesConfig } from '../../harness/model/iptables.ts';
 import { parseIstioIptablesArgs } from '../../harness/model/iptablesFlags.ts';
-import { traffic, lines } from '../helpers/iptables.ts';
+import { traffic, lines, INJECTOR_DEFAULT_ARGS } from '../helpers/iptables.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: istio-iptables' own output for the injector's default flags (the real binary's
@@ -105,28 +105,9 @@ function modernRestore(args: string[]): string[] {
   return lines(renderRestore(parseIstioIptablesArgs(args, 'modern')));
 }
 
-const DEFAULT_MODERN_ARGS = [
-  '-p',
-  '15001',
-  '-z',
-  '15006',
-  '-u',
-  '1337',
-  '-m',
-  'REDIRECT',
-  '-i',
-  '*',
-  '-x',
-  '',
-  '-b',
-  '*',
-  '-d',
-  '15090,15021,15020',
-];
-
 /** The default injection args with some flags replaced or added. */
 function withArgs(overrides: Record<string, string>): string[] {
-  const args = [...DEFAULT_MODERN_ARGS];
+  const args = [...INJECTOR_DEFAULT_ARGS];
   for (const [flag, value] of Object.entries(overrides)) {
     const at = args.indexOf(flag);
     if (at >= 0) args[at + 1] = value;
@@ -316,7 +297,7 @@ test('-x * is rejected by the parser and the injector model', (t) => {
 // includeOutboundIPRanges (-i) and -k
 
 test('-i * gives exactly one final catch-all redirect', (t) => {
-  const output = chainRules(modernRestore(DEFAULT_MODERN_ARGS), 'ISTIO_OUTPUT');
+  const output = chainRules(modernRestore(INJECTOR_DEFAULT_ARGS), 'ISTIO_OUTPUT');
   t.is(output.at(-1), '-A ISTIO_OUTPUT -j ISTIO_REDIRECT');
   t.is(output.filter((line) => line.endsWith('-j ISTIO_REDIRECT')).length, 1);
 });
@@ -531,7 +512,7 @@ test('a custom loopback CIDR replaces 127.0.0.1/32 in its three places', (t) => 
 });
 
 test('--drop-invalid adds the 1.24+ mangle ISTIO_DROP block', (t) => {
-  const all = modernRestore([...DEFAULT_MODERN_ARGS, '--drop-invalid']);
+  const all = modernRestore([...INJECTOR_DEFAULT_ARGS, '--drop-invalid']);
   t.deepEqual(all.slice(0, 6), [
     '* mangle',
     '-N ISTIO_DROP',
