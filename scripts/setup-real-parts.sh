@@ -5,7 +5,7 @@
 #                              never system Python)
 #   parts/bin/lab-istiod       egress-lab's control plane: Istio's config generation (istio/cmd/lab-istiod)
 #   parts/bin/pilot-agent      Istio's own pilot-agent (istio.io/istio/pilot/cmd/pilot-agent)
-#   parts/istio/               the sidecar bootstrap template pilot-agent renders (from the same module)
+#   parts/istio/               the sidecar bootstrap template pilot-agent renders, and crds/ (from the same module)
 #   parts/versions.json        what was installed, for the run output's fidelity lines
 # Both Go programs come from istio/go.mod, which pins one istio.io/istio pseudo-version. A part is
 # rebuilt only when its inputs changed; a cold Go build takes minutes, a warm one seconds.
@@ -47,7 +47,7 @@ fi
 release="$(cat "$module_dir/VERSION")-dev"
 revision=${module_version##*-}
 ldflags="-s -w -X istio.io/istio/pkg/version.buildVersion=$release -X istio.io/istio/pkg/version.buildGitRevision=$revision -X istio.io/istio/pkg/version.buildStatus=Clean"
-stamp=$( (cat go.mod go.sum; find cmd -name '*.go' -not -name '*_test.go' | sort | xargs cat; echo "$ldflags"; go version) | sha256sum | cut -c1-16)
+stamp=$( (cat go.mod go.sum; find cmd internal -name '*.go' -not -name '*_test.go' | sort | xargs cat; echo "$ldflags"; go version) | sha256sum | cut -c1-16)
 if [ -x "$PARTS/bin/lab-istiod" ] && [ -x "$PARTS/bin/pilot-agent" ] && [ "$(cat "$PARTS/bin/.stamp" 2>/dev/null)" = "$stamp" ]; then
   step "lab-istiod and pilot-agent present (istio.io/istio@$module_version, Istio $release)"
 else
@@ -63,6 +63,11 @@ else
 fi
 cp "$module_dir/tools/packaging/common/envoy_bootstrap.json" "$PARTS/istio/envoy_bootstrap_tmpl.json"
 chmod 0644 "$PARTS/istio/envoy_bootstrap_tmpl.json"
+# The CRDs `lab-istiod validate` checks Istio and Gateway API objects against (their OpenAPI
+# schemas and CEL rules), from the same module: Istio's, and the Gateway API version Istio tests with.
+mkdir -p "$PARTS/istio/crds"
+cp "$module_dir/manifests/charts/base/files/crd-all.gen.yaml" "$module_dir/tests/integration/pilot/testdata/gateway-api-crd.yaml" "$PARTS/istio/crds/"
+chmod 0644 "$PARTS/istio/crds/"*.yaml
 cd "$ROOT"
 
 envoy_version=$("$envoy_bin" --version | sed -nE 's/.*version: ([0-9a-f]+)\/([0-9.]+)\/.*/\2 (\1)/p')

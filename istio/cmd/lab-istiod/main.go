@@ -20,6 +20,9 @@ import (
 	"os"
 	"syscall"
 
+	// First, so that Istio's test-environment package finds its directories (see the package).
+	_ "egress-lab/istio/internal/testenvdefaults"
+
 	"istio.io/istio/pkg/log"
 )
 

@@ -236,13 +236,15 @@ func TestMainCommandLine(t *testing.T) {
 			stderr: "lab-istiod validate: expected one FILE, or - for stdin"},
 		{name: "validate two files", args: []string{"validate", "a", "b"}, code: 1,
 			stderr: "lab-istiod validate: expected one FILE, or - for stdin"},
-		{name: "validate missing file", args: []string{"validate", "testdata/nope.yaml"}, code: 1,
+		{name: "validate without the CRDs setup copies next to the binary", args: []string{"validate", "-"}, code: 1,
+			stderr: "lab-istiod validate: loading CRDs"},
+		{name: "validate missing file", args: append([]string{"validate"}, append(crdArgs(t), "testdata/nope.yaml")...), code: 1,
 			stderr: "lab-istiod validate: open testdata/nope.yaml: no such file or directory"},
-		{name: "validate a file", args: []string{"validate", testInputs + "/istio.yaml"},
+		{name: "validate a file", args: append([]string{"validate"}, append(crdArgs(t), testInputs+"/istio.yaml")...),
 			stdout: `"name": "static-db"`},
-		{name: "validate stdin, exit 0 on findings", args: []string{"validate", "-"},
-			stdin:  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: app}\n",
-			stdout: `"/v1, Kind=ConfigMap is not a kind Istio knows"`},
+		{name: "validate stdin, exit 0 on findings", args: append([]string{"validate"}, append(crdArgs(t), "-")...),
+			stdin:  "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: app}\n",
+			stdout: `"example.com/v1, Kind=Widget is not a kind Istio or Kubernetes knows"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runLabIstiod(t, "main", tc.stdin, switchesEnv(), tc.args...)

@@ -8,16 +8,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	kubeyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"istio.io/istio/pilot/pkg/config/kube/crd"
+	crdschema "istio.io/istio/pkg/config/crd"
 	"istio.io/istio/pkg/config/schema/collections"
 	"istio.io/istio/pkg/config/schema/resource"
+	"istio.io/istio/pkg/kube"
 	"istio.io/istio/pkg/version"
 )
 
@@ -30,16 +34,31 @@ type finding struct {
 	Warnings  []string `json:"warnings"`
 }
 
-// validate runs Istio's own validation (each schema's ValidateConfig, pkg/config/validation) over
-// a stream of Istio objects and prints one finding per object as JSON. It exits 0 whatever it
-// finds: the caller decides what an error means and names the file it came from.
+// validate checks a stream of objects as the API server and istiod's validating webhook would,
+// and prints one finding per object as JSON. It exits 0 whatever it finds: the caller decides what
+// an error means and names the file it came from.
+//
+//   - Istio and Gateway API kinds: the CRD's OpenAPI schema and CEL rules (pkg/config/crd, with the
+//     CRDs of the same module: unknown fields, types, enums), then the kind's own ValidateConfig
+//     (pkg/config/validation), which is what istiod's webhook runs;
+//   - Kubernetes built-in kinds: a strict decode into the Kubernetes types (unknown and duplicate
+//     fields, wrong types), as `kubectl apply` with server-side field validation refuses them.
 func validate(args []string) error {
 	fs := newFlags("validate")
+	var crdFiles stringList
+	fs.Var(&crdFiles, "crds", "a CRD YAML file (repeatable); default: the CRDs setup copied next to this binary")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return errors.New("expected one FILE, or - for stdin")
+	}
+	if len(crdFiles) == 0 {
+		crdFiles = defaultCRDFiles()
+	}
+	schemas, err := crdschema.NewValidatorFromFiles(crdFiles...)
+	if err != nil {
+		return fmt.Errorf("loading CRDs %v: %v", crdFiles, err)
 	}
 	var r io.Reader = os.Stdin
 	if name := fs.Arg(0); name != "-" {
@@ -49,7 +68,7 @@ func validate(args []string) error {
 		}
 		r = bytes.NewReader(b)
 	}
-	findings, err := validateStream(r)
+	findings, err := validateStream(r, schemas)
 	if err != nil {
 		return err
 	}
@@ -58,41 +77,97 @@ func validate(args []string) error {
 	return enc.Encode(findings)
 }
 
+// crdDir is where scripts/setup-real-parts.sh copies the module's CRDs
+// (manifests/charts/base/files/crd-all.gen.yaml, tests/integration/pilot/testdata/gateway-api-crd.yaml),
+// relative to this binary in parts/bin.
+func defaultCRDFiles() []string {
+	self, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	dir := filepath.Join(filepath.Dir(self), "..", "istio", "crds")
+	return []string{filepath.Join(dir, "crd-all.gen.yaml"), filepath.Join(dir, "gateway-api-crd.yaml")}
+}
+
+// strictKube decodes Kubernetes built-in kinds as the API server's strict field validation does.
+var strictKube = serializer.NewCodecFactory(kube.IstioScheme, serializer.EnableStrict).UniversalDeserializer()
+
 // validateStream mirrors crd.ParseInputs (pilot/pkg/config/kube/crd/conversion.go), but keeps
 // going after a bad object so that every problem is reported at once.
-func validateStream(r io.Reader) ([]finding, error) {
+func validateStream(r io.Reader, schemas *crdschema.Validator) ([]finding, error) {
 	findings := []finding{}
 	dec := kubeyaml.NewYAMLOrJSONDecoder(r, 512*1024)
 	for {
-		obj := crd.IstioKind{}
-		err := dec.Decode(&obj)
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
 		if err == io.EOF {
 			return findings, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("cannot parse YAML: %v", err)
 		}
-		if reflect.DeepEqual(obj, crd.IstioKind{}) {
+		if t := strings.TrimSpace(string(raw)); t == "null" || t == "{}" || t == "" {
 			continue
 		}
-		f := finding{Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name, Errors: []string{}, Warnings: []string{}}
-		gvk := obj.GroupVersionKind()
-		s, ok := collections.PilotGatewayAPI().FindByGroupVersionAliasesKind(resource.FromKubernetesGVK(&gvk))
-		if !ok {
-			f.Errors = append(f.Errors, fmt.Sprintf("%s is not a kind Istio knows", gvk))
-			findings = append(findings, f)
+		// Unstructured's own JSON decoding keeps integers as int64, which the CRDs' CEL rules need.
+		un := &unstructured.Unstructured{}
+		if err := un.UnmarshalJSON(raw); err != nil {
+			findings = append(findings, finding{Errors: []string{err.Error()}, Warnings: []string{}})
 			continue
 		}
-		cfg, err := crd.ConvertObject(s, &obj, "")
-		if err != nil {
-			f.Errors = append(f.Errors, err.Error())
-		} else {
-			warnings, err := s.ValidateConfig(*cfg)
-			f.Errors = append(f.Errors, flatten(err)...)
-			f.Warnings = append(f.Warnings, flatten(warnings)...)
-		}
-		findings = append(findings, f)
+		findings = append(findings, validateObject(un, schemas))
 	}
+}
+
+func validateObject(un *unstructured.Unstructured, schemas *crdschema.Validator) finding {
+	f := finding{Kind: un.GetKind(), Namespace: un.GetNamespace(), Name: un.GetName(), Errors: []string{}, Warnings: []string{}}
+	gvk := un.GroupVersionKind()
+	s, istioKind := collections.PilotGatewayAPI().FindByGroupVersionAliasesKind(resource.FromKubernetesGVK(&gvk))
+	switch {
+	case istioKind:
+		f.Errors, f.Warnings = validateIstio(un, s, schemas)
+	case kube.IstioScheme.Recognizes(gvk):
+		f.Errors = validateKubernetes(un)
+	default:
+		f.Errors = []string{fmt.Sprintf("%s is not a kind Istio or Kubernetes knows", gvk)}
+	}
+	return f
+}
+
+// validateIstio runs the CRD schema (when the CRDs have this version) and then Istio's own checks.
+func validateIstio(un *unstructured.Unstructured, s resource.Schema, schemas *crdschema.Validator) (errs, warns []string) {
+	errs, warns = []string{}, []string{}
+	if schemas != nil {
+		if err := schemas.ValidateCustomResource(un); err != nil {
+			errs = append(errs, "CRD schema: "+strings.TrimSpace(err.Error()))
+		}
+	}
+	js, err := json.Marshal(un.Object)
+	if err != nil {
+		return append(errs, err.Error()), warns
+	}
+	obj := crd.IstioKind{}
+	if err := json.Unmarshal(js, &obj); err != nil {
+		return append(errs, err.Error()), warns
+	}
+	cfg, err := crd.ConvertObject(s, &obj, "")
+	if err != nil {
+		return append(errs, err.Error()), warns
+	}
+	warnings, err := s.ValidateConfig(*cfg)
+	return append(errs, flatten(err)...), append(warns, flatten(warnings)...)
+}
+
+// validateKubernetes decodes a built-in kind strictly; the caller checks the rest of its schema.
+func validateKubernetes(un *unstructured.Unstructured) []string {
+	js, err := json.Marshal(un.Object)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if _, _, err := strictKube.Decode(js, nil, nil); err != nil {
+		return []string{strings.TrimSpace(err.Error())}
+	}
+	return []string{}
 }
 
 // flatten turns Istio's multierror into one message per problem.

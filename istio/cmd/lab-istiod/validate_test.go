@@ -4,11 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-multierror"
+
+	crdschema "istio.io/istio/pkg/config/crd"
 )
 
 func TestFlatten(t *testing.T) {
@@ -77,10 +82,10 @@ spec:
   egress:
   - hosts: ["./a.example.com", "./a.example.com", "bad"]
 `, want: []finding{f("Sidecar", "app", "sc", []string{"host must be of form namespace/dnsName"}, []string{"duplicated egress host: ./a.example.com"})}},
-		{name: "a kind Istio does not know is an error, and the stream goes on", in: `
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: cm, namespace: app}
+		{name: "a kind neither Istio nor Kubernetes knows is an error, and the stream goes on", in: `
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: app}
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -93,9 +98,55 @@ kind: ServiceEntry
 metadata: {name: se}
 spec: {hosts: [x.example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: NONE}
 `, want: []finding{
-			f("ConfigMap", "app", "cm", []string{"/v1, Kind=ConfigMap is not a kind Istio knows"}, nil),
+			f("Widget", "app", "w", []string{"example.com/v1, Kind=Widget is not a kind Istio or Kubernetes knows"}, nil),
 			f("DestinationRule", "app", "dr", []string{"empty domain name not allowed"}, nil),
 			f("ServiceEntry", "", "se", nil, nil),
+		}},
+		{name: "an unknown field in an Istio kind: the CRD schema refuses it (Istio's ValidateConfig alone does not)", in: `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: dr, namespace: app}
+spec:
+  host: api.example.com
+  trafficPolicy: {tls: {mode: SIMPLE}, bogusField: 1}
+`, want: []finding{f("DestinationRule", "app", "dr", []string{"CRD schema: DestinationRule/dr/app: unknown fields [spec.trafficPolicy.bogusField]"}, nil)}},
+		{name: "an enum value the CRD does not have", in: `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: se, namespace: app}
+spec: {hosts: [x.example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: SOMETIMES}
+`, want: []finding{f("ServiceEntry", "app", "se", []string{
+			`CRD schema: ServiceEntry/se/app: spec.resolution: Unsupported value: "SOMETIMES": supported values: "NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"`,
+			`unknown value "\"SOMETIMES\"" for enum istio.networking.v1alpha3.ServiceEntry.Resolution`}, nil)}},
+		{name: "Gateway API: a valid HTTPRoute, and one with an unknown field", in: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: app}
+spec:
+  parentRefs: [{group: "", kind: Service, name: web, port: 80}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: bad, namespace: app}
+spec: {rules: [{backendRef: [{name: web, port: 80}]}]}
+`, want: []finding{
+			f("HTTPRoute", "app", "r", nil, nil),
+			f("HTTPRoute", "app", "bad", []string{"CRD schema: HTTPRoute/bad/app: unknown fields [spec.rules[0].backendRef]"}, nil),
+		}},
+		{name: "Kubernetes kinds: decoded strictly", in: `
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: app}
+spec: {type: ExternalName, externalName: db.example.com}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: typo, namespace: app}
+spec: {type: ClusterIP, port: [{port: 80}]}
+`, want: []finding{
+			f("Service", "app", "db", nil, nil),
+			f("Service", "app", "typo", []string{`strict decoding error: unknown field "spec.port"`}, nil),
 		}},
 		{name: "JSON input", in: `{"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"j","namespace":"n"},"spec":{"hosts":["x.example.com"],"ports":[{"number":80,"name":"http","protocol":"HTTP"}],"resolution":"NONE"}}`,
 			want: []finding{f("ServiceEntry", "n", "j", nil, nil)}},
@@ -104,7 +155,7 @@ spec: {hosts: [x.example.com], ports: [{number: 80, name: http, protocol: HTTP}]
 		{name: "not YAML", in: "kind: [unclosed\n", wantErr: "cannot parse YAML: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := validateStream(strings.NewReader(tc.in))
+			got, err := validateStream(strings.NewReader(tc.in), testSchemas(t))
 			if tc.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -124,8 +175,8 @@ spec: {hosts: [x.example.com], ports: [{number: 80, name: http, protocol: HTTP}]
 // The harness iterates errors and warnings: they are [] when empty, never null, and a file with
 // no objects is [].
 func TestFindingsJSON(t *testing.T) {
-	got, err := validateStream(strings.NewReader("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se, namespace: app}\n" +
-		"spec: {hosts: [x.example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: NONE}\n"))
+	got, err := validateStream(strings.NewReader("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se, namespace: app}\n"+
+		"spec: {hosts: [x.example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: NONE}\n"), testSchemas(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +184,47 @@ func TestFindingsJSON(t *testing.T) {
 	if want := `[{"kind":"ServiceEntry","namespace":"app","name":"se","errors":[],"warnings":[]}]`; string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}
-	none, _ := validateStream(strings.NewReader(""))
+	none, _ := validateStream(strings.NewReader(""), nil)
 	if b, _ := json.Marshal(none); string(b) != "[]" {
 		t.Errorf("no objects: %s", b)
 	}
+}
+
+// testSchemas loads the CRDs from the pinned module, as setup copies them for the binary.
+func testSchemas(t *testing.T) *crdschema.Validator {
+	t.Helper()
+	schemasOnce.Do(func() { schemas, schemasErr = crdschema.NewValidatorFromFiles(moduleCRDs(t)...) })
+	if schemasErr != nil {
+		t.Fatal(schemasErr)
+	}
+	return schemas
+}
+
+var (
+	schemasOnce sync.Once
+	schemas     *crdschema.Validator
+	schemasErr  error
+)
+
+// moduleCRDs are the CRD files of the pinned module that setup copies to parts/istio/crds.
+func moduleCRDs(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "istio.io/istio").Output()
+	if err != nil {
+		t.Fatalf("go list -m istio.io/istio: %v", err)
+	}
+	dir := strings.TrimSpace(string(out))
+	return []string{
+		filepath.Join(dir, "manifests/charts/base/files/crd-all.gen.yaml"),
+		filepath.Join(dir, "tests/integration/pilot/testdata/gateway-api-crd.yaml"),
+	}
+}
+
+// crdArgs passes the module's CRDs to a lab-istiod built outside parts/bin.
+func crdArgs(t *testing.T) []string {
+	var args []string
+	for _, f := range moduleCRDs(t) {
+		args = append(args, "--crds", f)
+	}
+	return args
 }
