@@ -8,7 +8,8 @@
 //	lab-istiod serve    --inputs DIR --listen ADDR:PORT --debug-listen ADDR:PORT
 //	lab-istiod dump     --inputs DIR --pod NAMESPACE/NAME [--pod ...]
 //	lab-istiod explain  --config-dump FILE < calls.json
-//	lab-istiod validate FILE|-
+//	lab-istiod validate [--crds FILE]... [--mesh FILE] FILE|-
+//	lab-istiod flags
 //	lab-istiod version
 //
 // DIR holds kubernetes.yaml (Namespaces, Pods, Services, EndpointSlices), istio.yaml (Istio
@@ -59,6 +60,8 @@ func main() {
 		err = simulate(args)
 	case "explain":
 		err = explain(args)
+	case "flags":
+		err = printFlags(args)
 	case "version":
 		err = printVersion()
 	default:
@@ -71,7 +74,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: lab-istiod serve|dump|simulate|explain|validate|version [flags]")
+	fmt.Fprintln(os.Stderr, "usage: lab-istiod serve|dump|simulate|explain|validate|flags|version [flags]")
 	os.Exit(2)
 }
 

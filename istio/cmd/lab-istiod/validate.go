@@ -41,6 +41,8 @@ type finding struct {
 //   - Istio and Gateway API kinds: the CRD's OpenAPI schema and CEL rules (pkg/config/crd, with the
 //     CRDs of the same module: unknown fields, types, enums), then the kind's own ValidateConfig
 //     (pkg/config/validation), which is what istiod's webhook runs;
+//   - a mesh config, given as a document of the harness's own kind egress-lab.io/v1 MeshConfig
+//     with the ConfigMap's mesh key as its `mesh` field: see meshFinding;
 //   - Kubernetes built-in kinds: a strict decode into the Kubernetes types (unknown and duplicate
 //     fields, wrong types), as `kubectl apply` with server-side field validation refuses them.
 func validate(args []string) error {
@@ -122,6 +124,9 @@ func validateStream(r io.Reader, schemas *crdschema.Validator) ([]finding, error
 func validateObject(un *unstructured.Unstructured, schemas *crdschema.Validator) finding {
 	f := finding{Kind: un.GetKind(), Namespace: un.GetNamespace(), Name: un.GetName(), Errors: []string{}, Warnings: []string{}}
 	gvk := un.GroupVersionKind()
+	if gvk == meshConfigGVK {
+		return meshDocument(un)
+	}
 	s, istioKind := collections.PilotGatewayAPI().FindByGroupVersionAliasesKind(resource.FromKubernetesGVK(&gvk))
 	switch {
 	case istioKind:

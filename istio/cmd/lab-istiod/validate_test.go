@@ -148,6 +148,14 @@ spec: {type: ClusterIP, port: [{port: 80}]}
 			f("Service", "app", "db", nil, nil),
 			f("Service", "app", "typo", []string{`strict decoding error: unknown field "spec.port"`}, nil),
 		}},
+		{name: "a mesh config, as the harness passes one", in: `
+apiVersion: egress-lab.io/v1
+kind: MeshConfig
+metadata: {name: mesh}
+mesh: |
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+  outboundTraficPolicy: {mode: ALLOW_ANY}
+`, want: []finding{f("MeshConfig", "", "mesh", []string{`unknown field "outboundTraficPolicy" in istio.mesh.v1alpha1.MeshConfig`}, nil)}},
 		{name: "JSON input", in: `{"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"j","namespace":"n"},"spec":{"hosts":["x.example.com"],"ports":[{"number":80,"name":"http","protocol":"HTTP"}],"resolution":"NONE"}}`,
 			want: []finding{f("ServiceEntry", "n", "j", nil, nil)}},
 		{name: "empty documents only", in: "---\n---\n", want: []finding{}},
