@@ -17,8 +17,12 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	// First, so that Istio's test-environment package finds its directories (see the package).
@@ -78,14 +82,24 @@ func usage() {
 	os.Exit(2)
 }
 
-// ensureSwitches re-executes the program with the switches set when the caller did not set them,
-// so that no way of starting it can produce config upstream Envoy rejects.
+// ensureSwitches re-executes the program with its environment settled when the caller did not
+// settle it: the scenario's istiod flags (the inputs directory's istiod-env.json, see scenarioEnv),
+// then the upstream-Envoy switches over them, so that no way of starting it can produce config
+// upstream Envoy rejects. Istio reads its flags at package init, hence the re-exec.
 func ensureSwitches() {
-	missing := false
+	want, err := scenarioEnv(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lab-istiod: %v\n", err)
+		os.Exit(1)
+	}
 	for _, s := range upstreamEnvoySwitches {
-		if os.Getenv(s.name) != s.value {
+		want[s.name] = s.value
+	}
+	missing := false
+	for name, value := range want {
+		if got, ok := os.LookupEnv(name); !ok || got != value {
 			missing = true
-			_ = os.Setenv(s.name, s.value)
+			_ = os.Setenv(name, value)
 		}
 	}
 	if !missing {
@@ -99,4 +113,37 @@ func ensureSwitches() {
 	err = syscall.Exec(self, os.Args, os.Environ())
 	fmt.Fprintf(os.Stderr, "lab-istiod: re-exec with Istio's upstream-Envoy switches failed: %v\n", err)
 	os.Exit(1)
+}
+
+// istiodEnvFile holds the scenario's istiod flags (`istiod: {env: ...}`) in an inputs directory, as
+// a JSON object of names to values, so that serve, dump and simulate over one directory all run
+// with them, and a saved run directory reproduces them.
+const istiodEnvFile = "istiod-env.json"
+
+// scenarioEnv reads the flags of the --inputs directory among args, if it has any.
+func scenarioEnv(args []string) (map[string]string, error) {
+	env := map[string]string{}
+	dir := ""
+	for i, a := range args {
+		switch {
+		case (a == "--inputs" || a == "-inputs") && i+1 < len(args):
+			dir = args[i+1]
+		case strings.HasPrefix(a, "--inputs="):
+			dir = strings.TrimPrefix(a, "--inputs=")
+		}
+	}
+	if dir == "" {
+		return env, nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, istiodEnvFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return env, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("%s: expected a JSON object of names to values: %v", filepath.Join(dir, istiodEnvFile), err)
+	}
+	return env, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -307,4 +308,27 @@ func goModIstioVersion(t *testing.T) string {
 	}
 	t.Fatal("go.mod does not require istio.io/istio")
 	return ""
+}
+
+// The scenario's istiod flags come from the inputs directory, and the upstream-Envoy switches win over them.
+func TestScenarioEnv(t *testing.T) {
+	dir := t.TempDir()
+	if got, err := scenarioEnv([]string{"dump", "--inputs", dir}); err != nil || len(got) != 0 {
+		t.Fatalf("no file: %v %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, istiodEnvFile), []byte(`{"PILOT_ENABLE_IP_AUTOALLOCATE":"false"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"serve", "--inputs", dir}, {"dump", "--inputs=" + dir, "--pod", "a/b"}} {
+		got, err := scenarioEnv(args)
+		if err != nil || got["PILOT_ENABLE_IP_AUTOALLOCATE"] != "false" || len(got) != 1 {
+			t.Errorf("%v: got %v, %v", args, got, err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, istiodEnvFile), []byte(`["x"]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scenarioEnv([]string{"serve", "--inputs", dir}); err == nil || !strings.Contains(err.Error(), "expected a JSON object") {
+		t.Errorf("a bad file: %v", err)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 
@@ -58,6 +59,8 @@ type flagInfo struct {
 	Type        string `json:"type"`
 	Description string `json:"description"`
 	Deprecated  bool   `json:"deprecated,omitempty"`
+	// FixedByLab says why the lab always sets it (upstreamEnvoySwitches): a scenario may not change it.
+	FixedByLab string `json:"fixedByLab,omitempty"`
 }
 
 // printFlags lists every environment setting this build's packages register (pilot/pkg/features
@@ -67,9 +70,13 @@ func printFlags(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	fixed := map[string]string{}
+	for _, s := range upstreamEnvoySwitches {
+		fixed[s.name] = fmt.Sprintf("always %s: %s", s.value, s.why)
+	}
 	out := []flagInfo{}
 	for _, v := range env.VarDescriptions() {
-		out = append(out, flagInfo{Name: v.Name, Default: v.DefaultValue, Type: v.GoType, Description: v.Description, Deprecated: v.Deprecated})
+		out = append(out, flagInfo{Name: v.Name, Default: v.DefaultValue, Type: v.GoType, Description: v.Description, Deprecated: v.Deprecated, FixedByLab: fixed[v.Name]})
 	}
 	return json.NewEncoder(os.Stdout).Encode(out)
 }
