@@ -119,6 +119,11 @@ function reporterFor(opts: SuiteCliOptions): SuiteReporter | (() => SuiteReporte
 
 /** The checks before anything is created: Istio's validation, the real parts, each backend's availability. */
 async function checksBeforeRun(loaded: LoadedScenario[], backends: BackendEntry[], sidecar: SidecarChoice) {
+  const refusals = backends.flatMap((b) => loaded.flatMap((l) => b.refusal?.(l, sidecar) ?? []));
+  if (refusals.length > 0) {
+    for (const r of refusals) console.error(r);
+    process.exit(EXIT_USAGE);
+  }
   const needsRealParts = backends.some((b) => loaded.some((l) => b.runsOf(l, sidecar).some((r) => r.needsRealParts)));
   const rejected = await istioValidation(loaded, needsRealParts);
   if (rejected.length > 0) {

@@ -8,6 +8,7 @@ import { realParts, realPartsMissing } from '../istio/parts.ts';
 import { validateWithIstio } from '../istio/validation.ts';
 import { EXIT_USAGE } from '../core/cliArgs.ts';
 import { warnDeprecations } from './scenarioFiles.ts';
+import { enginesFor } from '../run/engines.ts';
 
 /**
  * Istio's own validation (lab-istiod validate, from the module the control plane is built from) of
@@ -35,7 +36,11 @@ async function validateAction(files: string[]): Promise<void> {
   let bad = 0;
   for (const f of files) {
     try {
-      loaded.push(warnDeprecations(loadScenarioFile(f)));
+      const l = warnDeprecations(loadScenarioFile(f));
+      // A scenario no engine can run (the seed era, with what the model does not model) is invalid.
+      const refused = enginesFor(l, 'envoy').refused;
+      if (refused) throw new ScenarioError(l.file, [{ path: '', message: refused }]);
+      loaded.push(l);
     } catch (err) {
       bad++;
       console.error(err instanceof ScenarioError ? err.message : `egress-lab validate: ${(err as Error).message}`);

@@ -17,12 +17,13 @@ export const ADS_PORT = 15010;
 /** istiod's debug endpoints, on the router's loopback only. */
 const DEBUG_ADDRESS = '127.0.0.1:15014';
 
-/** Writes kubernetes.yaml, istio.yaml and mesh.yaml, the files lab-istiod reads. */
+/** Writes kubernetes.yaml, istio.yaml, mesh.yaml and istiod-env.json, the files lab-istiod reads. */
 export function writeControlPlaneInputs(dir: string, inputs: ControlPlaneInputs): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'kubernetes.yaml'), inputs.kubernetes);
   writeFileSync(join(dir, 'istio.yaml'), inputs.istio);
   writeFileSync(join(dir, 'mesh.yaml'), inputs.mesh);
+  writeFileSync(join(dir, 'istiod-env.json'), `${JSON.stringify(inputs.istiodEnv, null, 2)}\n`);
   return dir;
 }
 

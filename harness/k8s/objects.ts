@@ -30,6 +30,9 @@ import { cidrContains, intToIp, ipToInt, parseCidr } from '../core/net.ts';
 import { APP_UID } from '../core/uids.ts';
 import { MESH_STATS_PREFIXES } from '../core/stats.ts';
 import { MARIADB_ENV } from '../servers/mariadb.ts';
+import { GivenObject, givenObjects } from './givenObjects.ts';
+import { policyFromMeshConfig, policySidecarNamespaces } from '../scenario/outboundPolicy.ts';
+import { isClusterScoped } from '../scenario/objectKinds.ts';
 import { mysql } from '../servers/mysql.ts';
 
 /** Label on every generated object: a backend finds (and deletes) what a scenario made by it. */
@@ -126,7 +129,8 @@ export type KubeObject =
   | IstioV1Object<'ServiceEntry'>
   | IstioV1Object<'Sidecar'>
   | IstioV1Object<'VirtualService'>
-  | IstioV1Object<'DestinationRule'>;
+  | IstioV1Object<'DestinationRule'>
+  | GivenObject;
 
 /** The order objects are applied and printed in: what others refer to comes first. */
 export const KIND_ORDER = [
@@ -154,6 +158,8 @@ export function scenarioNamespaces(s: Scenario): string[] {
       ...m.virtualServices.map((x) => x.namespace),
       ...m.destinationRules.map((x) => x.namespace),
       ...m.sidecars.map((x) => x.namespace),
+      ...s.objects.map((o) => (isClusterScoped(o.kind) ? undefined : o.metadata.namespace)).filter((n) => n !== undefined),
+      ...s.objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name),
     ]),
   ].sort();
 }
@@ -329,22 +335,22 @@ function passThrough<K extends 'DestinationRule' | 'Sidecar'>(
 }
 
 /**
- * The outbound policy of one namespace's workloads, as a Sidecar without egress (the import scope
- * stays every host of every namespace). When the scenario has its own namespace-wide Sidecar there, the policy goes into it
- * instead (two selector-less Sidecars in one namespace would make Istio pick one).
+ * The outbound policy as Sidecars (harness/scenario/outboundPolicy.ts says which namespaces get
+ * one): a selector-less Sidecar `default` without egress (the import scope stays every host of
+ * every namespace); a namespace-wide shorthand Sidecar without a policy gets it instead. Verbatim
+ * Sidecars are never changed.
  */
 function policySidecars(s: Scenario): IstioV1Object<'Sidecar'>[] {
   const policy = { mode: s.mesh.outboundTrafficPolicy };
   const own = s.mesh.sidecars.map((sc) => {
     const obj = passThrough(s, 'Sidecar', sc);
-    if (!sc.spec.workloadSelector && !sc.spec.outboundTrafficPolicy) obj.spec = { ...obj.spec, outboundTrafficPolicy: policy };
+    if (!policyFromMeshConfig(s) && !sc.spec.workloadSelector && !sc.spec.outboundTrafficPolicy)
+      obj.spec = { ...obj.spec, outboundTrafficPolicy: policy };
     return obj;
   });
-  const covered = new Set(s.mesh.sidecars.filter((sc) => !sc.spec.workloadSelector).map((sc) => sc.namespace));
-  const generated = [...new Set(s.workloads.map((w) => w.namespace))]
-    .sort()
-    .filter((n) => !covered.has(n))
-    .map((n) => new IstioV1Object('Sidecar', meta(s, 'default', n), { outboundTrafficPolicy: policy }));
+  const generated = policySidecarNamespaces(s).map(
+    (n) => new IstioV1Object('Sidecar', meta(s, 'default', n), { outboundTrafficPolicy: policy }),
+  );
   return [...generated, ...own];
 }
 
@@ -358,18 +364,26 @@ function namespaceObject(s: Scenario, name: string): Namespace {
  */
 export function meshObjects(s: Scenario, opts: ManifestOptions, schemaCheck = true): KubeObject[] {
   const m = s.mesh;
+  const given = givenObjects(s.objects);
+  const givenNamespaces = new Set(given.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
   const objects: KubeObject[] = [
-    ...ownedNamespaces(s).map((n) => namespaceObject(s, n)),
+    ...ownedNamespaces(s)
+      .filter((n) => !givenNamespaces.has(n))
+      .map((n) => namespaceObject(s, n)),
     ...policySidecars(s),
     ...m.services.map((v) => service(s, v, opts)),
     ...m.endpoints.map((e) => endpoints(s, e)),
     ...m.serviceEntries.map((se) => serviceEntry(s, se)),
     ...m.virtualServices.map((vs) => virtualService(s, vs)),
     ...m.destinationRules.map((dr) => passThrough(s, 'DestinationRule', dr)),
+    ...given,
   ];
   // The scenario's own DestinationRules and Sidecars are left to Istio's validation
   // (harness/istio/validation.ts): the published models know Istio 1.18's fields only.
-  if (schemaCheck) for (const o of objects) if (!passThroughKinds.has(o.kind) || !isScenarioOwn(s, o)) validateObject(o, s.name);
+  if (schemaCheck)
+    for (const o of objects)
+      if (!(o instanceof GivenObject) && (!passThroughKinds.has(o.kind) || !isScenarioOwn(s, o))) validateObject(o, s.name);
+  // Given objects are checked with their own schemas by scenario validation (harness/istio/validation.ts).
   return objects;
 }
 
@@ -415,7 +429,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** What the API server checks and the OpenAPI schema cannot: Service port names. */
 function semanticChecks(o: KubeObject): void {
-  if (o.kind !== 'Service') return;
+  if (o instanceof GivenObject || o.kind !== 'Service') return;
   const ports = o.spec?.ports ?? [];
   const names = ports.map((p) => p.name ?? '');
   if (ports.length > 1 && names.some((n) => n === ''))
@@ -449,7 +463,7 @@ export function sortObjects<T extends { kind: string }>(objects: T[]): T[] {
 }
 
 /** Multi-document YAML (`kubectl apply -f -`, and what lab-istiod reads), in KIND_ORDER. */
-export function toYaml(objects: KubeObject[]): string {
+export function toYaml(objects: Array<{ kind: string }>): string {
   return sortObjects(objects)
     .map((o) => stringify(JSON.parse(JSON.stringify(o)), { lineWidth: 0 }))
     .join('---\n');

@@ -18,6 +18,8 @@ import { describeRealParts, type RealParts } from '../istio/parts.ts';
 import { expectedFromDump, waitForConfig } from '../evidence/configGate.ts';
 import type { LabCa } from '../servers/certs.ts';
 import type { RunCgroup } from '../proc/cgroup.ts';
+import { istiodFlags, nonDefaultFlags } from '../istio/istiodFlags.ts';
+import { labMeshConfig } from '../istio/meshConfig.ts';
 import type { PodSidecar, SidecarPodContext, SidecarRuntime } from './sidecars.ts';
 
 export interface EnvoySidecarsOptions {
@@ -44,6 +46,8 @@ export function envoyFidelityNotes(loaded: LoadedScenario, parts: RealParts): st
       : [`the scenario says Istio ${loaded.istio.text}; this run's Istio is ${v.istioRelease} (${v.istioModule})`]),
     'PILOT_ENABLE_METADATA_EXCHANGE=false and PILOT_ENABLE_ALPN_FILTER=false: no istio.metadata_exchange or istio.alpn filters (upstream Envoy has neither); peer metadata is not exchanged',
     "no Prometheus provider in defaultProviders.metrics: no istio.stats filters, so istio_requests_total and friends are absent; Envoy's own cluster/listener/tcp/http stats are unaffected",
+    ...nonDefaultFlags(loaded.scenario.istiod.env, istiodFlags(parts.labIstiod)).map((f) => `istiod flag set by the scenario: ${f}`),
+    ...labMeshConfig(loaded.scenario).notes,
     "workload certificates come from files issued by the lab CA (FILE_MOUNTED_CERTS) and xDS is plaintext (controlPlaneAuthPolicy: NONE), instead of istiod's CA over mTLS; the sidecars' own mTLS works as in Istio",
   ];
 }

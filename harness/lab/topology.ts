@@ -13,6 +13,7 @@ import { isIPv4 } from 'node:net';
 import type { Scenario, Workload } from '../scenario/schema.ts';
 import { k8sHostname, selectedWorkloads } from '../model/meshServices.ts';
 import { intToIp, ipToInt, parseCidr } from '../core/net.ts';
+import { labEndpoints, labServices } from '../scenario/labServices.ts';
 
 export interface BridgePlan {
   name: string;
@@ -75,7 +76,7 @@ function gatewayFor(cidr: string, taken: Set<string>): string {
 function hostsFile(s: Scenario, ownNamespace?: string, controlPlane?: string): string {
   const lines = ['127.0.0.1 localhost', '# egress-lab: cluster and external names of this lab'];
   if (controlPlane) lines.push(`${controlPlane} istiod.istio-system.svc`);
-  for (const svc of s.mesh.services) {
+  for (const svc of labServices(s)) {
     if (svc.clusterIP === 'None') continue;
     const fqdn = k8sHostname(svc.name, svc.namespace);
     const short = [
@@ -160,9 +161,10 @@ export function planLab(s: Scenario, prefix: string): LabPlan {
 
 /** kube-proxy's job for clients without a sidecar: ClusterIP:port to the first endpoint (manual Endpoints, else selected pods). */
 function planDnat(s: Scenario): DnatRule[] {
-  return s.mesh.services.flatMap((svc) => {
+  const endpoints = labEndpoints(s);
+  return labServices(s).flatMap((svc) => {
     if (svc.clusterIP === 'None') return [];
-    const eps = s.mesh.endpoints.find((e) => e.name === svc.name && e.namespace === svc.namespace);
+    const eps = endpoints.find((e) => e.name === svc.name && e.namespace === svc.namespace);
     const pod = selectedWorkloads(svc.selector, svc.namespace, s.workloads)[0];
     return svc.ports.flatMap((p) => {
       if (eps) {

@@ -9,12 +9,5 @@ export function fidelityNotes(loaded: LoadedScenario): string[] {
     for (const n of buildProxyConfig(loaded.scenario, loaded.istio, w).fidelityNotes) notes.add(n);
   }
   if (loaded.istio.era === 'legacy' && loaded.scenario.workloads.some((w) => w.sidecar)) notes.add(RESTORE_NOTE_LEGACY);
-  const { destinationRules, sidecars } = loaded.scenario.mesh;
-  for (const [kind, list] of [
-    ['DestinationRule', destinationRules],
-    ['Sidecar', sidecars],
-  ] as const) {
-    for (const o of list) notes.add(`the model ignores ${kind} ${o.namespace}/${o.name}: only real Istio (--sidecar envoy) applies it`);
-  }
   return [...notes];
 }

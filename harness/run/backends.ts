@@ -70,6 +70,8 @@ export interface BackendEntry {
   available: () => Promise<string | undefined>;
   /** The runs one scenario makes on it: the lab, one per sidecar engine; kind, one. */
   runsOf: (loaded: LoadedScenario, sidecar: SidecarChoice) => PlannedRun[];
+  /** Why the scenario cannot run here as asked (checked before anything is created, the command exits 2), or undefined. */
+  refusal?: (loaded: LoadedScenario, sidecar: SidecarChoice) => string | undefined;
   /** The commands a run would execute, for --dry-run (kind; the lab's set-up is no command list). */
   commandPlan?: (loaded: LoadedScenario) => string;
   /** The prefixes of its runs that still have something on this host: kept, in progress or crashed. */
@@ -86,6 +88,10 @@ const NETNS: BackendEntry = {
   skipWhenUnavailable: false,
   available: () =>
     Promise.resolve(process.getuid?.() === 0 ? undefined : 'the netns lab needs root (network namespaces, iptables); run with sudo'),
+  refusal: (loaded, sidecar) => {
+    const why = enginesFor(loaded, sidecar).refused;
+    return why ? `${loaded.file}: cannot run: ${why}` : undefined;
+  },
   runsOf: (loaded, sidecar) => {
     const plan = enginesFor(loaded, sidecar);
     return plan.engines.map((engine) => ({

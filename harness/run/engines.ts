@@ -6,6 +6,7 @@
  */
 import type { LoadedScenario } from '../scenario/load.ts';
 import type { SidecarEngine } from '../lab/sidecars.ts';
+import { unmodelled } from '../model/unmodelled.ts';
 
 export type SidecarChoice = SidecarEngine | 'both';
 export const SIDECAR_CHOICES: readonly SidecarChoice[] = ['envoy', 'model', 'both'];
@@ -14,9 +15,22 @@ export interface EnginePlan {
   engines: SidecarEngine[];
   /** Why the plan is not what was asked for, to print with the run. */
   note?: string;
+  /** Why the scenario cannot run as asked at all: the caller stops before anything is created. */
+  refused?: string;
 }
 
 export function enginesFor(loaded: LoadedScenario, choice: SidecarChoice): EnginePlan {
+  const missing = unmodelled(loaded);
+  if (missing.length > 0) {
+    const what = `the sidecar model does not model ${missing.join(', ')}`;
+    if (loaded.istio.era === 'legacy')
+      return {
+        engines: [],
+        refused: `${what}, and Istio ${loaded.istio.text} (the seed era) runs only on the model: write it for Istio 1.25 or newer to run it on real Istio`,
+      };
+    if (choice === 'model') return { engines: [], refused: `${what}: run it on real Istio (--sidecar envoy)` };
+    if (choice === 'both') return { engines: ['envoy'], note: `not compared with the model: ${what}` };
+  }
   if (loaded.istio.era === 'legacy') {
     return {
       engines: ['model'],

@@ -13,6 +13,10 @@ import { isCidr } from './schema.ts';
 import { withOutcome } from './outcomes.ts';
 import { probeTarget } from '../probes/registry.ts';
 import { callerDir } from '../core/cliArgs.ts';
+import { describeSource, readManifests, withDefaultNamespace, type ObjectSource } from './manifests.ts';
+import { kindVerdict, objectKey } from './objectKinds.ts';
+import { policySidecarNamespaces } from './outboundPolicy.ts';
+import { servicesWithoutClusterIP } from './labServices.ts';
 
 export { callerDir };
 
@@ -20,6 +24,8 @@ export interface ScenarioIssue {
   path: string;
   message: string;
   line?: number;
+  /** The file the line is in, when it is not the scenario file (a manifest). */
+  file?: string;
   /** The path as YAML keys, when a key itself contains dots (annotation names do). */
   keys?: (string | number)[];
 }
@@ -31,7 +37,7 @@ export class ScenarioError extends Error {
   ) {
     super(
       `${file}: invalid scenario\n` +
-        issues.map((i) => `  ${file}${i.line ? `:${i.line}` : ''}: ${i.path || '(top level)'}: ${i.message}`).join('\n'),
+        issues.map((i) => `  ${i.file ?? file}${i.line ? `:${i.line}` : ''}: ${i.path || '(top level)'}: ${i.message}`).join('\n'),
     );
     this.name = 'ScenarioError';
   }
@@ -43,6 +49,8 @@ export interface LoadedScenario {
   istio: IstioVersion;
   /** Old field names the file still uses, each "file:line: what to write instead" (the CLI prints them). */
   deprecations: string[];
+  /** Where each of scenario.objects was written (inline or a manifest), index for index. */
+  objectSources: ObjectSource[];
 }
 
 export const SCENARIO_DIR = resolve(import.meta.dirname, '../../scenarios');
@@ -111,14 +119,15 @@ export function parseScenario(text: string, file: string): LoadedScenario {
       }),
     );
   }
-  const scenario = parsed.data;
-  const issues = crossCheck(scenario);
+  const read = verbatimObjects(parsed.data, file, lineOf);
+  const scenario = withMeshConfigPolicy({ ...parsed.data, objects: read.objects });
+  const issues = [...read.issues, ...crossCheck(scenario), ...objectChecks(scenario, read.sources, data, file)];
   const istio = parseIstioVersion(scenario.istio);
   if (typeof istio === 'string') issues.unshift({ path: 'istio', message: istio });
   if (issues.length > 0) {
     throw new ScenarioError(
       file,
-      issues.map((i) => ({ ...i, line: lineOf(i.keys ?? pathParts(i.path)) })),
+      issues.map((i) => (i.file ? i : { ...i, line: i.line ?? lineOf(i.keys ?? pathParts(i.path)) })),
     );
   }
   if (basename(file, '.yaml') !== scenario.name && file.endsWith('.yaml') && file.startsWith(SCENARIO_DIR)) {
@@ -126,7 +135,107 @@ export function parseScenario(text: string, file: string): LoadedScenario {
   }
   const era = (istio as IstioVersion).era;
   const probes = scenario.probes.map((p) => ({ ...p, expect: withOutcome(p.expect, probeTarget(p), era) }));
-  return { file, scenario: { ...scenario, probes }, istio: istio as IstioVersion, deprecations: deprecations(data, file, lineOf) };
+  return {
+    file,
+    scenario: { ...scenario, probes },
+    istio: istio as IstioVersion,
+    deprecations: deprecations(data, file, lineOf),
+    objectSources: read.sources,
+  };
+}
+
+/** The inline objects and the manifests' documents, in that order, with where each was written. */
+function verbatimObjects(
+  s: Scenario,
+  file: string,
+  lineOf: LineOf,
+): { objects: Scenario['objects']; sources: ObjectSource[]; issues: ScenarioIssue[] } {
+  const inline = s.objects.map(withDefaultNamespace);
+  const inlineSources = inline.map((_, i): ObjectSource => ({ file, field: `objects[${i}]`, line: lineOf(['objects', i]) }));
+  const fromFiles = readManifests(file, s.manifests);
+  const issues = fromFiles.issues.map((i): ScenarioIssue => ({
+    path: i.field,
+    message: i.message,
+    ...(i.file !== file ? { file: i.file } : {}),
+    ...(i.line ? { line: i.line } : {}),
+  }));
+  return { objects: [...inline, ...fromFiles.objects], sources: [...inlineSources, ...fromFiles.sources], issues };
+}
+
+/** A meshConfig policy the shorthand can say is written into it too, so that every reader agrees. */
+function withMeshConfigPolicy(s: Scenario): Scenario {
+  const mode = (s.meshConfig.outboundTrafficPolicy as { mode?: unknown } | undefined)?.mode;
+  if (mode !== 'ALLOW_ANY' && mode !== 'REGISTRY_ONLY') return s;
+  return { ...s, mesh: { ...s.mesh, outboundTrafficPolicy: mode } };
+}
+
+/** An issue about a verbatim object, at the line and file it was written in. */
+function objectIssue(src: ObjectSource, scenarioFile: string, message: string): ScenarioIssue {
+  return {
+    path: describeSource(src),
+    message,
+    ...(src.line ? { line: src.line } : {}),
+    ...(src.file !== scenarioFile ? { file: src.file } : {}),
+  };
+}
+
+/**
+ * Verbatim objects: kinds the lab reads (scenario/objectKinds.ts), no two objects with one
+ * kind/namespace/name (shorthand, verbatim or the lab's policy Sidecars), and one outbound policy.
+ */
+function objectChecks(s: Scenario, sources: ObjectSource[], data: unknown, file: string): ScenarioIssue[] {
+  const issues: ScenarioIssue[] = [];
+  const seen = new Map<string, string>();
+  const claim = (key: string, where: string): string | undefined => {
+    const other = seen.get(key);
+    if (other === undefined) seen.set(key, where);
+    return other;
+  };
+  const m = s.mesh;
+  const shorthand: Array<[string, { name: string; namespace: string }[], string]> = [
+    ['Service', m.services, 'mesh.services'],
+    ['Endpoints', m.endpoints, 'mesh.endpoints'],
+    ['ServiceEntry', m.serviceEntries, 'mesh.serviceEntries'],
+    ['VirtualService', m.virtualServices, 'mesh.virtualServices'],
+    ['DestinationRule', m.destinationRules, 'mesh.destinationRules'],
+    ['Sidecar', m.sidecars, 'mesh.sidecars'],
+  ];
+  for (const [kind, list, field] of shorthand) {
+    list.forEach((o, i) => {
+      const other = claim(`${kind} ${o.namespace}/${o.name}`, `${field}[${i}]`);
+      if (other) issues.push({ path: `${field}[${i}].name`, message: `${kind} ${o.namespace}/${o.name} is also given at ${other}` });
+    });
+  }
+  for (const ns of policySidecarNamespaces(s)) claim(`Sidecar ${ns}/default`, 'the Sidecar the lab generates for the outbound policy');
+  s.objects.forEach((o, i) => {
+    const src = sources[i]!;
+    const verdict = kindVerdict(o.apiVersion, o.kind);
+    if ('refused' in verdict) issues.push(objectIssue(src, file, `${o.apiVersion} ${o.kind} is not accepted: ${verdict.refused}`));
+    // Namespaces are the one kind the lab also generates: a verbatim one replaces the generated one.
+    if (o.kind === 'Namespace' && !seen.has(objectKey(o))) {
+      seen.set(objectKey(o), describeSource(src));
+      return;
+    }
+    const other = claim(objectKey(o), describeSource(src));
+    if (other) issues.push(objectIssue(src, file, `${objectKey(o)} is also given at ${other}`));
+  });
+  for (const i of servicesWithoutClusterIP(s))
+    issues.push(
+      objectIssue(
+        sources[i]!,
+        file,
+        `${objectKey(s.objects[i]!)}: a ClusterIP Service needs spec.clusterIP in the lab (no API server allocates one): give an address outside the pod CIDR, or "None" for a headless Service`,
+      ),
+    );
+  const raw = (data as { mesh?: { outboundTrafficPolicy?: unknown } }).mesh?.outboundTrafficPolicy;
+  const fromMesh = (s.meshConfig.outboundTrafficPolicy as { mode?: unknown } | undefined)?.mode;
+  if (raw !== undefined && fromMesh !== undefined && raw !== fromMesh) {
+    issues.push({
+      path: 'meshConfig.outboundTrafficPolicy.mode',
+      message: `mesh.outboundTrafficPolicy says ${JSON.stringify(raw)} and meshConfig.outboundTrafficPolicy.mode says ${JSON.stringify(fromMesh)}: give the policy once`,
+    });
+  }
+  return issues;
 }
 
 /** `expect.model` and `basis.model` were renamed `path`: still read, and said where to rename. */

@@ -50,6 +50,10 @@ export const workloadSchema = z.strictObject({
   labels: z.record(z.string(), z.string()).default({}),
   /** The pod's service account: its SPIFFE identity is spiffe://cluster.local/ns/<namespace>/sa/<serviceAccount>. */
   serviceAccount: dnsLabel.default('default'),
+  /** The pod's container ports (a Service's named targetPort refers to them). */
+  ports: z
+    .array(z.strictObject({ name: dnsLabel.optional(), containerPort: port, protocol: z.enum(['TCP', 'UDP']).default('TCP') }))
+    .default([]),
   /** A server process running in the pod (seed 002's in-mesh mysql-server). */
   server: z.strictObject({ kind: z.enum(['mysql']), port: port.default(3306) }).optional(),
 });
@@ -145,6 +149,29 @@ export const meshSchema = z.strictObject({
   destinationRules: z.array(istioSpecObject).default([]),
   sidecars: z.array(istioSpecObject).default([]),
 });
+
+/**
+ * A Kubernetes, Istio or Gateway API object exactly as `kubectl apply -f` takes it. Only the
+ * envelope is checked here; harness/scenario/objectKinds.ts says which kinds the lab reads, and the
+ * objects themselves are checked by their own schemas (kubernetes-models, and lab-istiod validate:
+ * the CRDs and Istio's validation of the pinned module) before anything runs.
+ */
+export const verbatimObjectSchema = z.looseObject({
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  metadata: z.looseObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a lowercase DNS name (a-z, 0-9, - and .)')
+      .max(253),
+    namespace: dnsLabel.optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+});
+
+/** An environment variable name, as pilot's feature flags are (pilot/pkg/features). */
+const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name like PILOT_ENABLE_IP_AUTOALLOCATE');
 
 export const externalServerSchema = z.strictObject({
   name: dnsLabel,
@@ -345,6 +372,14 @@ export const scenarioSchema = z.strictObject({
     destinationRules: [],
     sidecars: [],
   }),
+  /** Kubernetes and Istio objects as they are, inline. */
+  objects: z.array(verbatimObjectSchema).default([]),
+  /** Manifest files (multi-document YAML, as `kubectl apply -f` takes), relative to the scenario file. */
+  manifests: z.array(z.string().min(1)).default([]),
+  /** The mesh config as the istio ConfigMap's `mesh` key holds it, merged over Istio's defaults. */
+  meshConfig: z.record(z.string(), z.unknown()).default({}),
+  /** istiod's settings: `env` holds pilot feature flags (pilot/pkg/features), as in istiod's Deployment. */
+  istiod: z.strictObject({ env: z.record(envName, z.string()).default({}) }).default({ env: {} }),
   externalServers: z.array(externalServerSchema).default([]),
   probes: z.array(probeSchema).min(1),
   assertions: z.array(podAssertionSchema).default([]),
@@ -366,3 +401,4 @@ export type PodAssertion = z.infer<typeof podAssertionSchema>;
 export type PathExpect = z.infer<typeof pathExpectSchema>;
 export type VirtualService = z.infer<typeof virtualServiceSchema>;
 export type IstioSpecObject = z.infer<typeof istioSpecObject>;
+export type VerbatimObject = z.infer<typeof verbatimObjectSchema>;

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { controlPlaneInputs, injectorLabels, LAB_NODE_NAME, meshConfigYaml } from '../../harness/istio/controlPlaneInputs.ts';
+import { controlPlaneInputs, injectorLabels, LAB_NODE_NAME } from '../../harness/istio/controlPlaneInputs.ts';
+import { labMeshConfig } from '../../harness/istio/meshConfig.ts';
 import { loadScenarioFile, parseScenario } from '../../harness/scenario/load.ts';
 import { MESH_STATS_PREFIXES } from '../../harness/core/stats.ts';
 
@@ -124,7 +125,7 @@ test('the mesh config: the scenario policy, the access log to stdout, and nothin
     outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
     defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: MESH_STATS_PREFIXES } },
   });
-  t.regex(meshConfigYaml(loadScenarioFile('redis-7000-modern').scenario), /mode: ALLOW_ANY/);
+  t.regex(labMeshConfig(loadScenarioFile('redis-7000-modern').scenario).yaml, /mode: ALLOW_ANY/);
 });
 
 test('the same Sidecar the kind backend applies carries the policy per workload namespace', (t) => {

@@ -129,7 +129,7 @@ test('the in-mesh MySQL server runs MariaDB beside the client container', (t) =>
 });
 
 test('Sidecar named default per workload namespace carries the outbound policy', (t) => {
-  const reg = manifests('redis-7000-registry-only').filter((o) => o.kind === 'Sidecar');
+  const reg = manifests('redis-7000-registry-only').filter((o) => o.kind === 'Sidecar') as IstioV1Object<'Sidecar'>[];
   t.is(reg.length, 1);
   t.is(reg[0]!.apiVersion, 'networking.istio.io/v1');
   t.is(reg[0]!.metadata.name, 'default');
