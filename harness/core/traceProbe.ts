@@ -5,8 +5,11 @@ export interface TraceProbe {
   port: number;
   /** Set for curl probes: https means a TLS ClientHello, http an HTTP/1.1 request. */
   scheme?: 'http' | 'https';
-  /** The Host header of an HTTP request (curl sends the URL host). */
+  /** The Host header of an HTTP request (curl sends the URL host, unless the probe gives its own). */
   hostHeader?: string;
+  /** An HTTP request's path and its other headers, which route matches may read. */
+  path?: string;
+  headers?: Record<string, string>;
   /** Whether the client speaks first (Redis, HTTP) or waits for a server greeting (MySQL). */
   sendsFirst: boolean;
   /** The first bytes a raw TCP client sends, for http_inspector and the HTTP codec. */

@@ -4,7 +4,8 @@
  * destination and one probe per destination with no expectations yet. Fields the scenario format
  * has no place for are left out and listed, never guessed. Pure: no I/O.
  */
-import { Document, isMap, isSeq, parse as parseYaml, stringify } from 'yaml';
+import { Document, isMap, isSeq, parse as parseYaml } from 'yaml';
+import { toGoYaml } from '../core/goYaml.ts';
 import { isIPv4 } from 'node:net';
 import { basename } from 'node:path';
 import type { CustomerObject } from './customerObjects.ts';
@@ -68,7 +69,7 @@ function sidecarAnnotations(a: Record<string, string>, notes: string[]): Record<
         const { proxyMetadata, ...rest } = parsed;
         if (proxyMetadata !== undefined)
           notes.push("the pod's proxy.istio.io/config proxyMetadata (istio-proxy's environment) is left out");
-        if (Object.keys(rest).length > 0) out['proxy.istio.io/config'] = stringify(rest);
+        if (Object.keys(rest).length > 0) out['proxy.istio.io/config'] = toGoYaml(rest);
       }
     } catch {
       notes.push("the pod's proxy.istio.io/config is not YAML; left out");

@@ -13,7 +13,7 @@
  * Tracing stays at Istio's default (enableTracing true, no tracer), which upstream Envoy runs as is.
  * Every value the lab changes is returned as a note, printed as a fidelity note with the run.
  */
-import { stringify } from 'yaml';
+import { toGoYaml } from '../core/goYaml.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { MESH_STATS_PREFIXES } from '../core/stats.ts';
 
@@ -50,5 +50,5 @@ export function labMeshConfig(s: Scenario): LabMeshConfig {
       proxyStatsMatcher: { ...matcher, inclusionPrefixes: [...new Set([...included, ...MESH_STATS_PREFIXES])] },
     },
   };
-  return { yaml: stringify(mesh), notes };
+  return { yaml: toGoYaml(mesh), notes };
 }

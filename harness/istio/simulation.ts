@@ -17,18 +17,28 @@ export interface SimulationCall {
   tls: boolean;
   sni?: string;
   hostHeader?: string;
+  path?: string;
+  headers?: Record<string, string>;
 }
 
 /**
  * What the client sends, in the simulation's terms: curl's http:// request is HTTP (and its Host
- * header picks the virtual host), https:// is TLS with the URL host as SNI, a raw client's first
+ * header picks the virtual host; its path and headers, the route), https:// is TLS with the URL host as SNI, a raw client's first
  * bytes are HTTP only if http_inspector would call them HTTP/1.1 (Istio's HTTP chains match
  * http/1.1 and h2c, not the http/1.0 that "keys *" reads as); anything else is TCP.
  */
 export function simulationCall(target: ProbeTarget, resolvedIp: string): SimulationCall {
   const base = { address: resolvedIp, port: target.port };
   if (target.scheme === 'https') return { ...base, protocol: 'tcp', tls: true, sni: target.host };
-  if (target.scheme === 'http') return { ...base, protocol: 'http', tls: false, hostHeader: target.hostHeader ?? target.host };
+  if (target.scheme === 'http')
+    return {
+      ...base,
+      protocol: 'http',
+      tls: false,
+      hostHeader: target.hostHeader ?? target.host,
+      ...(target.path ? { path: target.path } : {}),
+      ...(target.headers && Object.keys(target.headers).length > 0 ? { headers: target.headers } : {}),
+    };
   const http11 =
     target.sendsFirst && target.firstBytes !== undefined && inspectHttp(Buffer.from(target.firstBytes, 'latin1')) === 'http/1.1';
   return { ...base, protocol: http11 ? 'http' : 'tcp', tls: false };
@@ -47,6 +57,8 @@ export function parseSimulationResults(text: string, calls: number): PathMatch[]
       const v = (d as Record<string, unknown>)[f];
       if (typeof v === 'string' && v !== '') m[f] = v;
     }
+    const undecided = (d as Record<string, unknown>).undecided;
+    if (typeof undecided === 'string' && undecided !== '') m.undecided = undecided;
     return m;
   });
 }

@@ -14,7 +14,7 @@ import { objectKey } from '../scenario/objectKinds.ts';
 import { istioValidate, type IstioFinding } from './controlPlane.ts';
 import { istiodEnvIssues, istiodFlags } from './istiodFlags.ts';
 import { labMeshConfig } from './meshConfig.ts';
-import { stringify } from 'yaml';
+import { toGoYaml } from '../core/goYaml.ts';
 
 const ISTIO_KINDS = new Set(['ServiceEntry', 'VirtualService', 'DestinationRule', 'Sidecar']);
 const FIELD: Record<string, string> = {
@@ -115,7 +115,7 @@ export interface IstioVerdict {
  */
 function meshDocument(l: LoadedScenario): string {
   if (Object.keys(l.scenario.meshConfig).length === 0) return '';
-  return stringify({
+  return toGoYaml({
     apiVersion: 'egress-lab.io/v1',
     kind: 'MeshConfig',
     metadata: { name: 'mesh' },

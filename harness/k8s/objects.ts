@@ -11,7 +11,8 @@
  * `@kubernetes-models/istio`) before it is returned. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
-import { parse as parseYaml, stringify } from 'yaml';
+import { parse as parseYaml } from 'yaml';
+import { toGoYaml } from '../core/goYaml.ts';
 import type { Deployment } from 'kubernetes-models/apps/v1';
 import { Endpoints, Namespace, Pod, Service } from 'kubernetes-models/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
@@ -204,7 +205,7 @@ export function proxyConfigAnnotation(existing: string | undefined, prefixes: st
   const included: unknown = given.inclusionPrefixes ?? [];
   if (!Array.isArray(included)) throw new Error(`proxy.istio.io/config: proxyStatsMatcher.inclusionPrefixes is not a list: ${existing}`);
   const matcher = { ...given, inclusionPrefixes: [...new Set([...(included as unknown[]), ...prefixes])] };
-  return stringify({ ...base, proxyStatsMatcher: matcher }, { lineWidth: 0 });
+  return toGoYaml({ ...base, proxyStatsMatcher: matcher });
 }
 
 function podAnnotations(w: Workload, opts: ManifestOptions): Record<string, string> {
@@ -465,7 +466,7 @@ export function sortObjects<T extends { kind: string }>(objects: T[]): T[] {
 /** Multi-document YAML (`kubectl apply -f -`, and what lab-istiod reads), in KIND_ORDER. */
 export function toYaml(objects: Array<{ kind: string }>): string {
   return sortObjects(objects)
-    .map((o) => stringify(JSON.parse(JSON.stringify(o)), { lineWidth: 0 }))
+    .map((o) => toGoYaml(JSON.parse(JSON.stringify(o))))
     .join('---\n');
 }
 

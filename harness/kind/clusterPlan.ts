@@ -4,7 +4,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { toGoYaml } from '../core/goYaml.ts';
 import { MESH_STATS_PREFIXES } from '../core/stats.ts';
 import { CLIENT_IMAGE } from '../k8s/objects.ts';
 import { SERVER_IMAGES } from '../servers/registry.ts';
@@ -67,7 +67,7 @@ export function deleteCommands(): Command[] {
  * to `istioctl install -f -` on stdin.
  */
 export function istioOverlay(): string {
-  return stringify({
+  return toGoYaml({
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
     spec: { meshConfig: { defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: MESH_STATS_PREFIXES } } } },

@@ -13,7 +13,7 @@ import { isIPv4 } from 'node:net';
 import type { Scenario, Workload } from '../scenario/schema.ts';
 import { k8sHostname, selectedWorkloads } from '../model/meshServices.ts';
 import { intToIp, ipToInt, parseCidr } from '../core/net.ts';
-import { labEndpoints, labServices } from '../scenario/labServices.ts';
+import { externalNameServices, labEndpoints, labServices } from '../scenario/labServices.ts';
 
 export interface BridgePlan {
   name: string;
@@ -87,6 +87,18 @@ function hostsFile(s: Scenario, ownNamespace?: string, controlPlane?: string): s
     lines.push(`${svc.clusterIP} ${fqdn} ${short.join(' ')}`);
   }
   for (const srv of s.externalServers) if (srv.hostnames.length) lines.push(`${srv.addresses[0]} ${srv.hostnames.join(' ')}`);
+  // Cluster DNS answers an ExternalName Service with a CNAME to its externalName; in the hosts file
+  // that is the address the external name has here, when a lab server has it.
+  for (const svc of externalNameServices(s)) {
+    const target = s.externalServers.find((srv) => srv.hostnames.includes(svc.externalName));
+    if (!target) continue;
+    const short = [
+      `${svc.name}.${svc.namespace}.svc`,
+      `${svc.name}.${svc.namespace}`,
+      ...(svc.namespace === ownNamespace ? [svc.name] : []),
+    ];
+    lines.push(`${target.addresses[0]} ${k8sHostname(svc.name, svc.namespace)} ${short.join(' ')}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -14,6 +14,8 @@ export interface PathMatch {
   cluster?: string;
   /** Why matching stopped, in the simulation's words: "no filter chains matched", "no virtual host matched", "protocol error". */
   error?: string;
+  /** Why route and cluster are absent though matching went on: Istio's simulation could not decide them (header matches). */
+  undecided?: string;
 }
 
 export const MATCH_FIELDS = ['listener', 'filterChain', 'routeConfig', 'virtualHost', 'route', 'cluster', 'error'] as const;

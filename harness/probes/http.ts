@@ -378,11 +378,14 @@ export const httpProbe: ProbeType<'http', HttpBlock, HttpProbeSpec, typeof httpE
   target: (b) => {
     const url = new URL(b.url);
     const https = url.protocol === 'https:';
+    const given = Object.entries(b.headers).find(([k]) => k.toLowerCase() === 'host')?.[1];
     return {
       host: url.hostname,
       port: Number(url.port || (https ? 443 : 80)),
       scheme: https ? 'https' : 'http',
-      hostHeader: url.host,
+      hostHeader: given ?? url.host,
+      path: `${url.pathname}${url.search}`,
+      headers: Object.fromEntries(Object.entries(b.headers).filter(([k]) => k.toLowerCase() !== 'host')),
       sendsFirst: true,
     };
   },

@@ -152,12 +152,14 @@ export function checkPath(e: PathExpect, seen: PathMatch | undefined, source: st
   return MATCH_FIELDS.filter((f) => e[f] !== undefined).map((f) => {
     const want = e[f]!;
     const got = seen?.[f];
-    const ok = seen !== undefined && (want === 'none' ? got === undefined : got === want);
+    // Route and cluster the simulation could not decide are not "none": the check fails and says why.
+    const undecided = (f === 'route' || f === 'cluster') && seen?.undecided !== undefined;
+    const ok = seen !== undefined && !undecided && (want === 'none' ? got === undefined : got === want);
     return {
       evidence: 'path' as const,
       what: `${f} (${source})`,
       expected: want,
-      seen: seen === undefined ? `no path: ${source} gave none` : (got ?? 'none'),
+      seen: seen === undefined ? `no path: ${source} gave none` : undecided ? `undecided: ${seen.undecided}` : (got ?? 'none'),
       ok,
       basis,
     };

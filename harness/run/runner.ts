@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { siteOf, type Backend } from '../backend/backend.ts';
+import { unmodelled } from '../model/unmodelled.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import { effectiveScenario, type AddressMapping } from '../scenario/addressMapping.ts';
 import type { Probe } from '../scenario/schema.ts';
@@ -104,14 +105,19 @@ async function runProbeOnce(run: ProbeRun): Promise<ProbeOutcome> {
 
 type Paths = { trace?: PathTrace; traceError?: string; istioPath?: PathMatch };
 
-/** The model's path for the connection (always, for the drawing) and, with real Istio, Istio's simulation of it. */
+/** The model's path for the connection (for the drawing, when the model reads the whole scenario) and, with real Istio, Istio's simulation of it. */
 async function probePaths(backend: Backend, loaded: LoadedScenario, probe: Probe, result: ProbeResult): Promise<Paths> {
   if (!result.address) return { traceError: 'the probe never resolved an address' };
   const workload = loaded.scenario.workloads.find((w) => w.name === probe.from)!;
   const target = probeTarget(probe);
   let model: Paths;
+  const missing = unmodelled(loaded);
   try {
-    model = { trace: tracePathFrom(loaded.scenario, loaded.istio, workload, target, result.address) };
+    // A model trace of a scenario the model does not fully read would draw a path real Istio never took.
+    model =
+      missing.length > 0
+        ? { traceError: `no model trace: the sidecar model does not model ${missing.join(', ')}` }
+        : { trace: tracePathFrom(loaded.scenario, loaded.istio, workload, target, result.address) };
   } catch (err) {
     model = { traceError: `the model could not trace this connection: ${(err as Error).message}` };
   }

@@ -62,6 +62,17 @@ export function labEndpoints(s: Scenario): Endpoints[] {
   return [...s.mesh.endpoints, ...verbatim];
 }
 
+/** The ExternalName Services the scenario gives: cluster DNS answers their names with a CNAME to externalName. */
+export function externalNameServices(s: Scenario): Array<{ name: string; namespace: string; externalName: string }> {
+  return s.objects.flatMap((o) => {
+    if (o.apiVersion !== 'v1' || o.kind !== 'Service') return [];
+    const spec = (o.spec ?? {}) as VerbatimServiceSpec & { externalName?: string };
+    return spec.type === 'ExternalName' && spec.externalName
+      ? [{ name: o.metadata.name, namespace: o.metadata.namespace ?? 'default', externalName: spec.externalName }]
+      : [];
+  });
+}
+
 /** A verbatim ClusterIP Service without a clusterIP: the lab cannot allocate one as an API server would. */
 export function servicesWithoutClusterIP(s: Scenario): number[] {
   return s.objects.flatMap((o, i) => {

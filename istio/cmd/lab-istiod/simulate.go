@@ -22,6 +22,8 @@ type call struct {
 	Sni        string `json:"sni,omitempty"`
 	HostHeader string `json:"hostHeader,omitempty"`
 	Path       string `json:"path,omitempty"`
+	// Headers are the request's other headers, which a route's match may read.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // match is pilot/pkg/simulation's Result: the names of what matched, and why it stopped if it did.
@@ -33,6 +35,8 @@ type match struct {
 	Route       string `json:"route,omitempty"`
 	Cluster     string `json:"cluster,omitempty"`
 	Error       string `json:"error,omitempty"`
+	// Undecided says why Route and Cluster are left out: the simulation could not decide them.
+	Undecided string `json:"undecided,omitempty"`
 }
 
 // simulatePod runs Istio's own traffic simulation (pilot/pkg/simulation/traffic.go) over the
@@ -60,7 +64,41 @@ func runCall(sim *simulation.Simulation, c call) (m match) {
 			m = match{Error: fmt.Sprintf("simulation failed: %v", r)}
 		}
 	}()
-	return resultMatch(sim.Run(simulationCall(c)))
+	r := sim.Run(simulationCall(c))
+	m = resultMatch(r)
+	if why := undecidedRoute(sim, r); why != "" {
+		m.Route, m.Cluster, m.Undecided = "", "", why
+	}
+	return m
+}
+
+// undecidedRoute says why the simulation's route cannot be trusted: its matchRoute reads only the
+// path (pilot/pkg/simulation/traffic.go: "TODO this only handles path"), so when the matched route
+// or one before it in the virtual host also matches headers or query parameters, the route Envoy
+// takes may be another. Then the route and cluster are left out rather than guessed.
+func undecidedRoute(sim *simulation.Simulation, r simulation.Result) string {
+	if r.RouteMatched == "" {
+		return ""
+	}
+	for _, rc := range sim.Routes {
+		if rc.GetName() != r.RouteConfigMatched {
+			continue
+		}
+		for _, vh := range rc.GetVirtualHosts() {
+			if vh.GetName() != r.VirtualHostMatched {
+				continue
+			}
+			for _, rt := range vh.GetRoutes() {
+				if len(rt.GetMatch().GetHeaders()) > 0 || len(rt.GetMatch().GetQueryParameters()) > 0 {
+					return fmt.Sprintf("route %q of virtual host %s matches headers or query parameters, which Istio's simulation does not evaluate (pilot/pkg/simulation/traffic.go matchRoute)", rt.GetName(), vh.GetName())
+				}
+				if rt.GetName() == r.RouteMatched {
+					return ""
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // simulationCall is the probe as the simulation's outbound call from the pod's sidecar.
@@ -74,6 +112,12 @@ func simulationCall(c call) simulation.Call {
 		Sni:        c.Sni,
 		HostHeader: c.HostHeader,
 		CallMode:   simulation.CallModeOutbound,
+	}
+	if len(c.Headers) > 0 {
+		in.Headers = http.Header{}
+		for k, v := range c.Headers {
+			in.Headers.Set(k, v)
+		}
 	}
 	if c.TLS {
 		in.TLS = simulation.TLS

@@ -10,6 +10,7 @@ import (
 
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"istio.io/istio/pilot/pkg/simulation"
@@ -48,6 +49,10 @@ func TestSimulationCall(t *testing.T) {
 		{"plaintext HTTP with Host and path",
 			call{Address: "10.96.0.20", Port: 80, Protocol: "http", HostHeader: "backend", Path: "/x"},
 			simulation.Call{Address: "10.96.0.20", Port: 80, Protocol: simulation.HTTP, TLS: simulation.Plaintext, HostHeader: "backend", Path: "/x", CallMode: simulation.CallModeOutbound}},
+		{"HTTP headers a route may match, canonical as Go's http.Header keeps them",
+			call{Address: "10.96.0.20", Port: 80, Protocol: "http", HostHeader: "api", Headers: map[string]string{"x-canary": "yes"}},
+			simulation.Call{Address: "10.96.0.20", Port: 80, Protocol: simulation.HTTP, TLS: simulation.Plaintext, HostHeader: "api",
+				Headers: http.Header{"X-Canary": []string{"yes"}}, CallMode: simulation.CallModeOutbound}},
 		{"plain TCP",
 			call{Address: "192.0.2.50", Port: 5432, Protocol: "tcp"},
 			simulation.Call{Address: "192.0.2.50", Port: 5432, Protocol: simulation.TCP, TLS: simulation.Plaintext, CallMode: simulation.CallModeOutbound}},
@@ -183,5 +188,29 @@ func TestSimulateHandlerLimitsTheBody(t *testing.T) {
 	simulateHandler(nil)(w, httptest.NewRequest(http.MethodPost, "/lab/simulate?pod=app/client", strings.NewReader(big)))
 	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "unexpected end of JSON input") {
 		t.Errorf("%d %q", w.Code, w.Body.String())
+	}
+}
+
+// Istio's simulation picks routes by path only: a header-matched route makes the route undecided.
+func TestUndecidedRoute(t *testing.T) {
+	headerRoute := &route.Route{Name: "canary", Match: &route.RouteMatch{
+		PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"},
+		Headers:       []*route.HeaderMatcher{{Name: "x-canary"}},
+	}}
+	plain := &route.Route{Name: "stable", Match: &route.RouteMatch{PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"}}}
+	sim := func(routes ...*route.Route) *simulation.Simulation {
+		return &simulation.Simulation{Routes: []*route.RouteConfiguration{{Name: "80", VirtualHosts: []*route.VirtualHost{{Name: "api:80", Routes: routes}}}}}
+	}
+	result := func(matched string) simulation.Result {
+		return simulation.Result{RouteConfigMatched: "80", VirtualHostMatched: "api:80", RouteMatched: matched}
+	}
+	if why := undecidedRoute(sim(headerRoute, plain), result("canary")); !strings.Contains(why, `route "canary" of virtual host api:80 matches headers`) {
+		t.Errorf("header route matched: %q", why)
+	}
+	if why := undecidedRoute(sim(plain, headerRoute), result("stable")); why != "" {
+		t.Errorf("a plain route before any header route is decided: %q", why)
+	}
+	if why := undecidedRoute(sim(headerRoute, plain), simulation.Result{}); why != "" {
+		t.Errorf("no route matched: %q", why)
 	}
 }
