@@ -39,11 +39,14 @@ export function istiodEnvIssues(env: Record<string, string>, flags: IstiodFlag[]
     const path = `istiod.env.${name}`;
     const keys = ['istiod', 'env', name];
     if (!flag) {
-      const near = closest(
-        name,
-        flags.map((f) => f.name),
-      );
-      const hint = distance(name, near) <= Math.max(3, name.length / 4) ? `; did you mean ${near}?` : '';
+      const near =
+        flags.length > 0
+          ? closest(
+              name,
+              flags.map((f) => f.name),
+            )
+          : undefined;
+      const hint = near !== undefined && distance(name, near) <= Math.max(3, name.length / 4) ? `; did you mean ${near}?` : '';
       return [{ path, keys, message: `istiod has no flag ${name} (lab-istiod flags lists the ${flags.length} this Istio has)${hint}` }];
     }
     if (flag.fixedByLab) return [{ path, keys, message: `${name} cannot be changed in the lab: ${flag.fixedByLab}` }];

@@ -5,7 +5,8 @@
  *
  * - `defaultProviders.metrics: []`: Istio's default metrics provider adds istio.stats filters
  *   (pilot/pkg/model/telemetry.go), which upstream Envoy does not have;
- * - `accessLogFile: /dev/stdout`: the sidecar's access log is part of the lab's evidence;
+ * - `accessLogFile: /dev/stdout` and `accessLogEncoding: TEXT`: the sidecar's access log is part of
+ *   the lab's evidence, read in Istio's text format;
  * - `defaultConfig.proxyStatsMatcher.inclusionPrefixes` gains the stats the lab reads
  *   (core/stats.ts), kept beside the scenario's own;
  * - `outboundTrafficPolicy` from the `mesh:` shorthand when meshConfig has none.
@@ -43,6 +44,7 @@ export function labMeshConfig(s: Scenario): LabMeshConfig {
   const mesh = {
     ...given,
     accessLogFile: '/dev/stdout',
+    accessLogEncoding: 'TEXT',
     defaultProviders: { ...providers, metrics: [] },
     outboundTrafficPolicy: given.outboundTrafficPolicy ?? { mode: s.mesh.outboundTrafficPolicy },
     defaultConfig: {

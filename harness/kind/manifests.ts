@@ -7,8 +7,11 @@
  */
 import { Deployment } from 'kubernetes-models/apps/v1';
 import type { Scenario, Workload } from '../scenario/schema.ts';
+import { GivenObject } from '../k8s/givenObjects.ts';
 import {
   hashOf,
+  LAB_CLUSTER_IP_ANNOTATION,
+  SCENARIO_LABEL,
   KIND_SERVICE_CIDR,
   keepsClusterIP,
   meshObjects,
@@ -68,8 +71,26 @@ function deployment(s: Scenario, w: Workload, opts: ManifestOptions): Deployment
   });
 }
 
+/**
+ * A verbatim object as kind applies it: with the scenario label (kind finds and deletes a
+ * scenario's objects by it), and a Service's ClusterIP left to kind where the cluster cannot keep
+ * it (keepsClusterIP), as for the shorthand's Services; everything else as written.
+ */
+function onKind(s: Scenario, o: GivenObject, opts: ManifestOptions): GivenObject {
+  const data = o.toJSON();
+  data.metadata = { ...data.metadata, labels: { ...data.metadata.labels, [SCENARIO_LABEL]: s.name } };
+  const spec = data.spec as { clusterIP?: string; clusterIPs?: string[] } | undefined;
+  if (o.kind === 'Service' && spec?.clusterIP !== undefined && !keepsClusterIP(spec.clusterIP, opts.serviceCIDR)) {
+    data.metadata.annotations = { ...data.metadata.annotations, [LAB_CLUSTER_IP_ANNOTATION]: spec.clusterIP };
+    delete spec.clusterIP;
+    delete spec.clusterIPs;
+  }
+  return new GivenObject(data);
+}
+
 export function scenarioManifests(s: Scenario, opts: ManifestOptions): KubeObject[] {
   const deployments = s.workloads.map((w) => deployment(s, w, opts));
   for (const d of deployments) validateObject(d, s.name);
-  return sortObjects([...meshObjects(s, opts), ...deployments]);
+  const mesh = meshObjects(s, opts).map((o) => (o instanceof GivenObject ? onKind(s, o, opts) : o));
+  return sortObjects([...mesh, ...deployments]);
 }

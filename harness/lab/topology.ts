@@ -176,12 +176,16 @@ function planDnat(s: Scenario): DnatRule[] {
   const endpoints = labEndpoints(s);
   return labServices(s).flatMap((svc) => {
     if (svc.clusterIP === 'None') return [];
-    const eps = endpoints.find((e) => e.name === svc.name && e.namespace === svc.namespace);
+    // An Endpoints' subsets each have their own ports: a Service port goes to the first subset that has it.
+    const subsets = endpoints.filter((e) => e.name === svc.name && e.namespace === svc.namespace);
     const pod = selectedWorkloads(svc.selector, svc.namespace, s.workloads)[0];
     return svc.ports.flatMap((p) => {
-      if (eps) {
-        const epPort = eps.ports.find((q) => q.name === p.name) ?? (eps.ports.length === 1 ? eps.ports[0] : undefined);
-        return epPort ? [{ clusterIP: svc.clusterIP, port: p.port, to: `${eps.addresses[0]}:${epPort.port}` }] : [];
+      if (subsets.length > 0) {
+        const portOf = (eps: (typeof subsets)[number]) =>
+          eps.ports.find((q) => q.name === p.name) ?? (eps.ports.length === 1 ? eps.ports[0] : undefined);
+        const eps = subsets.find((e) => portOf(e) !== undefined);
+        const epPort = eps ? portOf(eps) : undefined;
+        return eps && epPort ? [{ clusterIP: svc.clusterIP, port: p.port, to: `${eps.addresses[0]}:${epPort.port}` }] : [];
       }
       return pod ? [{ clusterIP: svc.clusterIP, port: p.port, to: `${pod.ip}:${p.targetPort ?? p.port}` }] : [];
     });

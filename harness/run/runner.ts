@@ -12,11 +12,11 @@ import { effectiveScenario, type AddressMapping } from '../scenario/addressMappi
 import type { Probe } from '../scenario/schema.ts';
 import type { ProbeResult } from '../probes/result.ts';
 import { probeSpec, probeTarget } from '../probes/registry.ts';
-import { legsOfProbe, newEntries } from '../evidence/conntrack.ts';
+import { legsOfProbe, newEntries, redirectPort, type ProbeLegs } from '../evidence/conntrack.ts';
 import { diffStats } from '../core/stats.ts';
 import { tracePathFrom, type PathMatch, type PathTrace } from '../model/pathTrace.ts';
 import { fidelityNotes } from '../model/fidelity.ts';
-import { simulationCall } from '../istio/simulation.ts';
+import { simulationCall, type SimulationCall } from '../istio/simulation.ts';
 import { basisOf, checkIptablesSave, checkPath, checkProbe, type Check } from '../result/assertions.ts';
 import type { EvidenceSink, ProbeOutcome, ScenarioOutcome } from '../result/outcome.ts';
 import { runWithRetry } from './retry.ts';
@@ -88,7 +88,7 @@ async function runProbeOnce(run: ProbeRun): Promise<ProbeOutcome> {
   const moved = statsBefore && statsAfter ? diffStats(statsBefore, statsAfter) : undefined;
   const statsDiff = moved ? withoutHarnessRequests(moved) : undefined;
   run.evidence?.probeEvidence(probe, { result, conntrackBefore, conntrackAfter, statsBefore, statsAfter, statsDiff });
-  const paths = await probePaths(backend, loaded, probe, result);
+  const paths = await probePaths(backend, loaded, probe, result, legs);
   const checks = [
     ...checkProbe(
       probe.expect,
@@ -106,7 +106,7 @@ async function runProbeOnce(run: ProbeRun): Promise<ProbeOutcome> {
 type Paths = { trace?: PathTrace; traceError?: string; istioPath?: PathMatch };
 
 /** The model's path for the connection (for the drawing, when the model reads the whole scenario) and, with real Istio, Istio's simulation of it. */
-async function probePaths(backend: Backend, loaded: LoadedScenario, probe: Probe, result: ProbeResult): Promise<Paths> {
+async function probePaths(backend: Backend, loaded: LoadedScenario, probe: Probe, result: ProbeResult, legs: ProbeLegs): Promise<Paths> {
   if (!result.address) return { traceError: 'the probe never resolved an address' };
   const workload = loaded.scenario.workloads.find((w) => w.name === probe.from)!;
   const target = probeTarget(probe);
@@ -121,8 +121,22 @@ async function probePaths(backend: Backend, loaded: LoadedScenario, probe: Probe
   } catch (err) {
     model = { traceError: `the model could not trace this connection: ${(err as Error).message}` };
   }
-  const istioPath = backend.simulatePath ? await backend.simulatePath(probe.from, simulationCall(target, result.address)) : undefined;
+  const istioPath = backend.simulatePath
+    ? await bypassedOrSimulated(backend, probe, simulationCall(target, result.address), legs)
+    : undefined;
   return { ...model, ...(istioPath ? { istioPath } : {}) };
+}
+
+/**
+ * Istio's simulation reads config, not iptables: a connection iptables never redirected
+ * (excludeOutboundIPRanges, an includeOutboundIPRanges that leaves it out) reached no listener,
+ * whatever the config would do with it. The pod's own conntrack says which: a client leg whose
+ * reply comes from the destination, not from the sidecar's port, was not redirected, and its path
+ * is empty.
+ */
+async function bypassedOrSimulated(backend: Backend, probe: Probe, call: SimulationCall, legs: ProbeLegs): Promise<PathMatch | undefined> {
+  if (legs.client && redirectPort(legs.client) === undefined) return {};
+  return backend.simulatePath?.(probe.from, call);
 }
 
 /**

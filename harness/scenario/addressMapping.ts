@@ -134,8 +134,42 @@ function rewriteRuleLine(line: string, rangeRewrites: Map<string, string[]>, map
   );
 }
 
+/**
+ * Every string of a verbatim object that is an address or a CIDR, rewritten: Kubernetes and Istio
+ * objects hold addresses as whole string values (Endpoints ips, ServiceEntry addresses and
+ * endpoints, clusterIP), so a walk over the values finds them wherever the kind puts them.
+ */
+function substituteInValue(v: unknown, map: AddressMap): unknown {
+  if (typeof v === 'string') {
+    if (isIPv4(v)) return ip(map, v);
+    if (isCidr(v)) {
+      const to = rewriteCidr(v, map);
+      return to.length === 1 ? to[0] : v;
+    }
+    return v;
+  }
+  if (Array.isArray(v))
+    return [...new Set(v.flatMap((x) => (typeof x === 'string' && isCidr(x) ? rewriteCidr(x, map) : [substituteInValue(x, map)])))];
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substituteInValue(x, map)]));
+  return v;
+}
+
+/** The address and CIDR strings anywhere in the scenario's verbatim objects. */
+function objectAddresses(s: Scenario): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (isIPv4(v) || isCidr(v)) out.push(v);
+    } else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  s.objects.forEach(walk);
+  return out;
+}
+
 export function substituteAddresses(scenario: Scenario, map: AddressMap): Scenario {
   const s = structuredClone(scenario);
+  s.objects = s.objects.map((o) => substituteInValue(o, map) as Scenario['objects'][number]);
   for (const srv of s.externalServers) srv.addresses = srv.addresses.map((a) => ip(map, a));
   for (const w of s.workloads) w.ip = ip(map, w.ip);
   for (const v of s.mesh.services) v.clusterIP = ip(map, v.clusterIP);
@@ -214,6 +248,7 @@ export function unmappedAddresses(scenario: Scenario, map: AddressMap): string[]
     if (up !== undefined) mark(/^(\d+\.\d+\.\d+\.\d+)(:\d+)?$/.exec(up)?.[1]);
   }
   for (const e of scenario.mesh.endpoints) e.addresses.forEach(mark);
+  objectAddresses(scenario).forEach(markRange);
   for (const se of scenario.mesh.serviceEntries) {
     se.addresses.forEach(markRange);
     se.endpoints.forEach((ep) => mark(ep.address));

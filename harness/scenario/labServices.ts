@@ -2,7 +2,7 @@
  * The Services and Endpoints the lab itself acts on, besides istiod: names in the pods' hosts files
  * and the kube-proxy DNAT for clients without a sidecar (harness/lab/topology.ts). The `mesh:`
  * shorthand's, plus the ones the scenario gives verbatim, read into the same shape. An ExternalName
- * Service has no address (istiod alone reads it); a ClusterIP Service must say its clusterIP, since
+ * Service has no address (istiod alone reads it); any other must say its clusterIP, since
  * no API server allocates one in the lab (scenario/load.ts refuses one that does not).
  */
 import type { Endpoints, Scenario, Service } from './schema.ts';
@@ -19,22 +19,37 @@ interface VerbatimSubset {
   ports?: Array<{ name?: string; port: number }>;
 }
 
+/** Every Service type but ExternalName has a cluster IP (NodePort and LoadBalancer build on ClusterIP). */
+const hasClusterIP = (spec: VerbatimServiceSpec) => (spec.type ?? 'ClusterIP') !== 'ExternalName';
+
+/**
+ * A named targetPort, as the endpoints controller resolves it: the containerPort of that name in
+ * the pods the selector picks (the first that has it); a number as it is.
+ */
+function targetPortOf(s: Scenario, namespace: string, spec: VerbatimServiceSpec, p: { targetPort?: number | string }): number | undefined {
+  if (typeof p.targetPort !== 'string') return p.targetPort;
+  const selector = Object.entries(spec.selector ?? {});
+  const pods = s.workloads.filter((w) => w.namespace === namespace && selector.length > 0 && selector.every(([k, v]) => w.labels[k] === v));
+  return pods.flatMap((w) => w.ports.filter((c) => c.name === p.targetPort).map((c) => c.containerPort))[0];
+}
+
 export function labServices(s: Scenario): Service[] {
   const verbatim = s.objects
     .filter((o) => o.apiVersion === 'v1' && o.kind === 'Service')
     .flatMap((o): Service[] => {
       const spec = (o.spec ?? {}) as VerbatimServiceSpec;
-      if ((spec.type ?? 'ClusterIP') !== 'ClusterIP' || spec.clusterIP === undefined) return [];
+      if (!hasClusterIP(spec) || spec.clusterIP === undefined) return [];
+      const namespace = o.metadata.namespace ?? 'default';
       return [
         {
           name: o.metadata.name,
-          namespace: o.metadata.namespace ?? 'default',
+          namespace,
           clusterIP: spec.clusterIP,
           ...(spec.selector ? { selector: spec.selector } : {}),
           ports: (spec.ports ?? []).map((p) => ({
             name: p.name ?? '',
             port: p.port,
-            ...(typeof p.targetPort === 'number' ? { targetPort: p.targetPort } : {}),
+            ...((t) => (t !== undefined ? { targetPort: t } : {}))(targetPortOf(s, namespace, spec, p)),
             protocol: p.protocol ?? 'TCP',
             ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
           })),
@@ -44,21 +59,20 @@ export function labServices(s: Scenario): Service[] {
   return [...s.mesh.services, ...verbatim];
 }
 
+/** One entry per subset of a verbatim Endpoints (each subset has its own addresses and ports). */
 export function labEndpoints(s: Scenario): Endpoints[] {
   const verbatim = s.objects
     .filter((o) => o.apiVersion === 'v1' && o.kind === 'Endpoints')
-    .flatMap((o): Endpoints[] => {
-      const first = ((o as { subsets?: VerbatimSubset[] }).subsets ?? [])[0];
-      if (!first?.addresses?.length) return [];
-      return [
-        {
+    .flatMap((o): Endpoints[] =>
+      ((o as { subsets?: VerbatimSubset[] }).subsets ?? [])
+        .filter((sub) => sub.addresses?.length)
+        .map((sub) => ({
           name: o.metadata.name,
           namespace: o.metadata.namespace ?? 'default',
-          addresses: first.addresses.map((a) => a.ip),
-          ports: (first.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port })),
-        },
-      ];
-    });
+          addresses: sub.addresses!.map((a) => a.ip),
+          ports: (sub.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port })),
+        })),
+    );
   return [...s.mesh.endpoints, ...verbatim];
 }
 
@@ -78,6 +92,6 @@ export function servicesWithoutClusterIP(s: Scenario): number[] {
   return s.objects.flatMap((o, i) => {
     if (o.apiVersion !== 'v1' || o.kind !== 'Service') return [];
     const spec = (o.spec ?? {}) as VerbatimServiceSpec;
-    return (spec.type ?? 'ClusterIP') === 'ClusterIP' && spec.clusterIP === undefined ? [i] : [];
+    return hasClusterIP(spec) && spec.clusterIP === undefined ? [i] : [];
   });
 }

@@ -14,7 +14,7 @@ import { withOutcome } from './outcomes.ts';
 import { probeTarget } from '../probes/registry.ts';
 import { callerDir } from '../core/cliArgs.ts';
 import { describeSource, readManifests, withDefaultNamespace, type ObjectSource } from './manifests.ts';
-import { kindVerdict, objectKey } from './objectKinds.ts';
+import { identityKey, kindVerdict, objectKey } from './objectKinds.ts';
 import { policySidecarNamespaces } from './outboundPolicy.ts';
 import { servicesWithoutClusterIP } from './labServices.ts';
 
@@ -169,6 +169,13 @@ function withMeshConfigPolicy(s: Scenario): Scenario {
   return { ...s, mesh: { ...s.mesh, outboundTrafficPolicy: mode } };
 }
 
+/** The name field of a place objectChecks names: a shorthand entry's, an inline object's, or the manifest itself. */
+function nameField(where: string): string {
+  if (where.startsWith('mesh.')) return `${where}.name`;
+  if (where.startsWith('objects[')) return `${where}.metadata.name`;
+  return where;
+}
+
 /** An issue about a verbatim object, at the line and file it was written in. */
 function objectIssue(src: ObjectSource, scenarioFile: string, message: string): ScenarioIssue {
   return {
@@ -192,31 +199,43 @@ function objectChecks(s: Scenario, sources: ObjectSource[], data: unknown, file:
     return other;
   };
   const m = s.mesh;
-  const shorthand: Array<[string, { name: string; namespace: string }[], string]> = [
-    ['Service', m.services, 'mesh.services'],
-    ['Endpoints', m.endpoints, 'mesh.endpoints'],
-    ['ServiceEntry', m.serviceEntries, 'mesh.serviceEntries'],
-    ['VirtualService', m.virtualServices, 'mesh.virtualServices'],
-    ['DestinationRule', m.destinationRules, 'mesh.destinationRules'],
-    ['Sidecar', m.sidecars, 'mesh.sidecars'],
+  const ISTIO = 'networking.istio.io/v1';
+  const shorthand: Array<[string, string, { name: string; namespace: string }[], string]> = [
+    ['v1', 'Service', m.services, 'mesh.services'],
+    ['v1', 'Endpoints', m.endpoints, 'mesh.endpoints'],
+    [ISTIO, 'ServiceEntry', m.serviceEntries, 'mesh.serviceEntries'],
+    [ISTIO, 'VirtualService', m.virtualServices, 'mesh.virtualServices'],
+    [ISTIO, 'DestinationRule', m.destinationRules, 'mesh.destinationRules'],
+    [ISTIO, 'Sidecar', m.sidecars, 'mesh.sidecars'],
   ];
-  for (const [kind, list, field] of shorthand) {
+  for (const [apiVersion, kind, list, field] of shorthand) {
     list.forEach((o, i) => {
-      const other = claim(`${kind} ${o.namespace}/${o.name}`, `${field}[${i}]`);
-      if (other) issues.push({ path: `${field}[${i}].name`, message: `${kind} ${o.namespace}/${o.name} is also given at ${other}` });
+      const other = claim(identityKey({ apiVersion, kind, metadata: o }), `${field}[${i}]`);
+      // Two entries of services, serviceEntries or endpoints are crossCheck's to report.
+      const crossChecked = ['mesh.services', 'mesh.serviceEntries', 'mesh.endpoints'].includes(field) && other?.startsWith(`${field}[`);
+      if (other && !crossChecked)
+        issues.push({ path: `${field}[${i}].name`, message: `${kind} ${o.namespace}/${o.name} is also given at ${other}` });
     });
   }
-  for (const ns of policySidecarNamespaces(s)) claim(`Sidecar ${ns}/default`, 'the Sidecar the lab generates for the outbound policy');
+  const generated = 'the Sidecar the lab generates for the outbound policy';
+  for (const ns of policySidecarNamespaces(s)) {
+    const other = claim(identityKey({ apiVersion: ISTIO, kind: 'Sidecar', metadata: { name: 'default', namespace: ns } }), generated);
+    if (other)
+      issues.push({
+        path: nameField(other),
+        message: `Sidecar ${ns}/default is also ${generated} (one per workload namespace without a namespace-wide Sidecar): rename it`,
+      });
+  }
   s.objects.forEach((o, i) => {
     const src = sources[i]!;
     const verdict = kindVerdict(o.apiVersion, o.kind);
     if ('refused' in verdict) issues.push(objectIssue(src, file, `${o.apiVersion} ${o.kind} is not accepted: ${verdict.refused}`));
     // Namespaces are the one kind the lab also generates: a verbatim one replaces the generated one.
-    if (o.kind === 'Namespace' && !seen.has(objectKey(o))) {
-      seen.set(objectKey(o), describeSource(src));
+    if (o.kind === 'Namespace' && !seen.has(identityKey(o))) {
+      seen.set(identityKey(o), describeSource(src));
       return;
     }
-    const other = claim(objectKey(o), describeSource(src));
+    const other = claim(identityKey(o), describeSource(src));
     if (other) issues.push(objectIssue(src, file, `${objectKey(o)} is also given at ${other}`));
   });
   for (const i of servicesWithoutClusterIP(s))
@@ -228,7 +247,9 @@ function objectChecks(s: Scenario, sources: ObjectSource[], data: unknown, file:
       ),
     );
   const raw = (data as { mesh?: { outboundTrafficPolicy?: unknown } }).mesh?.outboundTrafficPolicy;
-  const fromMesh = (s.meshConfig.outboundTrafficPolicy as { mode?: unknown } | undefined)?.mode;
+  const given = s.meshConfig.outboundTrafficPolicy as { mode?: unknown } | undefined;
+  // A meshConfig policy without a mode is Istio's default (ALLOW_ANY), and it replaces the shorthand's Sidecars.
+  const fromMesh = given === undefined ? undefined : (given.mode ?? "ALLOW_ANY (Istio's default: no mode given)");
   if (raw !== undefined && fromMesh !== undefined && raw !== fromMesh) {
     issues.push({
       path: 'meshConfig.outboundTrafficPolicy.mode',
@@ -295,8 +316,10 @@ export function lineOfField(loaded: LoadedScenario, path: (string | number)[]): 
   return lineFinder(doc, lines)(path);
 }
 
-function describeIssue(i: { code: string; message: string; keys?: string[] }): string {
+function describeIssue(i: { code: string; message: string; keys?: string[]; issues?: Array<{ message: string }> }): string {
   if (i.code === 'unrecognized_keys' && i.keys) return `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+  // A bad record key: zod says only "Invalid key in record"; the key schema's own message says what was expected.
+  if (i.code === 'invalid_key' && i.issues?.[0]) return `invalid key: ${i.issues[0].message}`;
   return i.message;
 }
 

@@ -83,7 +83,8 @@ export function readManifests(
       const line = doc.contents?.range ? lines.linePos(doc.contents.range[0]).line : undefined;
       const at = { field, file: path, ...(line ? { line } : {}) };
       if (doc.errors.length > 0) {
-        issues.push({ ...at, message: `YAML: ${doc.errors[0]!.message.split('\n')[0]}` });
+        const err = doc.errors[0]!;
+        issues.push({ ...at, line: lines.linePos(err.pos[0]).line, message: `YAML: ${err.message.split('\n')[0]}` });
         return;
       }
       let data: unknown;

@@ -65,7 +65,15 @@ export function isClusterScoped(kind: string): boolean {
   return CLUSTER_SCOPED.has(kind);
 }
 
-/** "Kind namespace/name", the key two objects may not share. */
+/** "Kind namespace/name", how messages name an object. */
 export function objectKey(o: { kind: string; metadata: { name: string; namespace?: string } }): string {
   return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+}
+
+/**
+ * What two objects may not share: API group, kind, namespace and name (one key for every version
+ * of a group), so an Istio Gateway and a Gateway API Gateway of one name are two objects.
+ */
+export function identityKey(o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): string {
+  return `${groupOf(o.apiVersion)}/${objectKey(o)}`;
 }
