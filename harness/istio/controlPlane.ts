@@ -102,6 +102,22 @@ export async function simulateOffline(labIstiod: string, inputsDir: string, pod:
   return parseSimulationResults(out, calls.length);
 }
 
+/** One input object as istiod's stores hold it (lab-istiod read). */
+export interface ReadBack {
+  from: 'istio config store' | 'kubernetes client';
+  kind: string;
+  namespace?: string;
+  name: string;
+  object?: Record<string, unknown>;
+  error?: string;
+}
+
+/** lab-istiod read: every object of an inputs directory as istiod's config store or Kubernetes client holds it. */
+export async function readBack(labIstiod: string, inputsDir: string): Promise<ReadBack[]> {
+  const out = await run(labIstiod, ['read', '--inputs', inputsDir], { timeoutMs: 60_000 });
+  return JSON.parse(out) as ReadBack[];
+}
+
 /** One object's verdict from Istio's validation. */
 export interface IstioFinding {
   kind: string;

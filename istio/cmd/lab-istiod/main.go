@@ -10,6 +10,7 @@
 //	lab-istiod explain  --config-dump FILE < calls.json
 //	lab-istiod validate [--crds FILE]... [--mesh FILE] FILE|-
 //	lab-istiod flags
+//	lab-istiod read     --inputs DIR
 //	lab-istiod version
 //
 // DIR holds kubernetes.yaml (Namespaces, Pods, Services, EndpointSlices), istio.yaml (Istio
@@ -64,6 +65,8 @@ func main() {
 		err = simulate(args)
 	case "explain":
 		err = explain(args)
+	case "read":
+		err = read(args)
 	case "flags":
 		err = printFlags(args)
 	case "version":
@@ -78,7 +81,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: lab-istiod serve|dump|simulate|explain|validate|flags|version [flags]")
+	fmt.Fprintln(os.Stderr, "usage: lab-istiod serve|dump|simulate|explain|validate|read|flags|version [flags]")
 	os.Exit(2)
 }
 

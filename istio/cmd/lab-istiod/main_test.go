@@ -212,7 +212,7 @@ func TestMainCommandLine(t *testing.T) {
 		stderr string // a line stderr must contain
 		stdout string // stdout must contain
 	}{
-		{name: "no mode", args: nil, code: 2, stderr: "usage: lab-istiod serve|dump|simulate|explain|validate|flags|version [flags]"},
+		{name: "no mode", args: nil, code: 2, stderr: "usage: lab-istiod serve|dump|simulate|explain|validate|read|flags|version [flags]"},
 		{name: "unknown mode", args: []string{"bogus"}, code: 2, stderr: "usage: lab-istiod"},
 		{name: "dump without pod", args: []string{"dump", "--inputs", testInputs}, code: 1,
 			stderr: "lab-istiod dump: at least one --pod NAMESPACE/NAME is required"},
