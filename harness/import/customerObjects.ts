@@ -3,7 +3,9 @@
  * YAML, the `istio` ConfigMap, or the YAML files of an `istioctl bug-report` archive. Each object
  * is checked against its Kubernetes or Istio schema (`kubernetes-models`, `@kubernetes-models/istio`)
  * and a bad one is an error naming the file, the object and the field. Secrets are never read;
- * ConfigMaps other than Istio's mesh config are dropped (they may hold certificates). Pure: no I/O.
+ * ConfigMaps other than Istio's mesh config are dropped (they may hold certificates). Each object
+ * is kept as sent, less what the API server sets (metadata such as uid and managedFields, status)
+ * and the last-applied annotation. Pure: no I/O.
  */
 import { Endpoints, Pod, Service } from 'kubernetes-models/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
@@ -24,13 +26,19 @@ export interface Meta {
   namespace: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-  creationTimestamp?: string;
 }
 
 /** A checked object, with where it came from. */
 export interface CustomerObject {
+  /** As sent: "v1", "networking.istio.io/v1alpha3". */
+  apiVersion: string;
   kind: ImportedKind;
   meta: Meta;
+  /**
+   * metadata as sent, less what the API server sets (SERVER_METADATA) and the last-applied
+   * annotation; its namespace is always there ("default" when the object had none, as kubectl puts it).
+   */
+  metadata: Record<string, unknown>;
   /** spec (and for Endpoints/EndpointSlices their top-level fields), as sent. */
   body: Record<string, unknown>;
   /** "objects.yaml item 12". */
@@ -85,21 +93,53 @@ function refOf(o: Record<string, unknown>): string {
   return `${shown(o.kind ?? '?')} ${m.namespace ? `${shown(m.namespace)}/` : ''}${shown(m.name ?? '?')}`;
 }
 
+/** The annotation kubectl apply writes: the last applied configuration, which can carry anything, secrets included. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
 /**
- * Only fields that decide egress are kept: annotations that are the last applied configuration
- * (which can carry anything, secrets included) are dropped here.
+ * What the API server (and its controllers) set in metadata, not the object's author: dropped, so
+ * that an object reads as it would be applied. creationTimestamp stays: istiod resolves conflicts
+ * between objects by it (the oldest Service, VirtualService or Sidecar wins, pilot/pkg/model).
+ */
+export const SERVER_METADATA = [
+  'uid',
+  'resourceVersion',
+  'generation',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'ownerReferences',
+  'selfLink',
+];
+
+/** An object's metadata as its author wrote it: without what the API server set, or the last-applied annotation. */
+function authoredMetadata(o: Record<string, unknown>, meta: Meta): Record<string, unknown> {
+  const m = isObj(o.metadata) ? o.metadata : {};
+  const out: Record<string, unknown> = { ...m, name: meta.name, namespace: meta.namespace };
+  for (const k of SERVER_METADATA) delete out[k];
+  if (isObj(m.labels)) out.labels = meta.labels;
+  if (isObj(m.annotations)) {
+    // Annotations that held only the last-applied one are gone with it.
+    if (Object.keys(meta.annotations).length === 0 && LAST_APPLIED in m.annotations) delete out.annotations;
+    else out.annotations = meta.annotations;
+  }
+  return out;
+}
+
+/**
+ * The fields relevance and the scenario read. Annotations that are the last applied configuration
+ * are dropped here.
  */
 function metaOf(o: Record<string, unknown>, source: string): Meta {
   const m = isObj(o.metadata) ? o.metadata : {};
   if (typeof m.name !== 'string' || m.name === '') throw new ImportError(`${source} (${refOf(o)}): metadata.name: expected a name`);
   const annotations = strMap(m.annotations);
-  delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
+  delete annotations[LAST_APPLIED];
   return {
     name: m.name,
     namespace: typeof m.namespace === 'string' && m.namespace !== '' ? m.namespace : 'default',
     labels: strMap(m.labels),
     annotations,
-    ...(typeof m.creationTimestamp === 'string' ? { creationTimestamp: m.creationTimestamp } : {}),
   };
 }
 
@@ -190,7 +230,14 @@ export function customerObjects(docs: InputDocument[]): CustomerObjects {
       }
       const { status, spec } = value;
       const body = kind === 'Pod' ? { ...(isObj(spec) ? spec : {}), status } : isObj(spec) ? spec : topLevelFields(value);
-      out.objects.push({ kind: kind as ImportedKind, meta, body, source });
+      out.objects.push({
+        apiVersion: value.apiVersion as string,
+        kind: kind as ImportedKind,
+        meta,
+        metadata: authoredMetadata(value, meta),
+        body,
+        source,
+      });
     }
   }
   return out;

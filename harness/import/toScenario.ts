@@ -1,16 +1,19 @@
 /**
- * The kept customer objects as a scenario file: the client pod as a workload, the objects in the
- * scenario's mesh section (each with a comment saying why it was kept), one external server per
- * destination and one probe per destination with no expectations yet. Fields the scenario format
- * has no place for are left out and listed, never guessed. Pure: no I/O.
+ * The kept customer objects as a scenario file: the client pod as a workload (the lab runs pods
+ * itself), every kept object under `objects:` as the customer sent it (each with a comment saying
+ * why it was kept), the mesh config as `meshConfig:`, one external server per destination and one
+ * probe per destination with no expectations yet. Only what the lab cannot run is left out (IPv6-only
+ * Services and endpoints: the lab is IPv4), and what it runs differently is said in a note, never
+ * guessed. Pure: no I/O.
  */
-import { Document, isMap, isSeq, parse as parseYaml } from 'yaml';
+import { Document, isMap, isScalar, isSeq, parse as parseYaml } from 'yaml';
 import { toGoYaml } from '../core/goYaml.ts';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { basename } from 'node:path';
 import type { CustomerObject } from './customerObjects.ts';
 import { ImportError } from './customerObjects.ts';
-import type { Destination, Relevance } from './relevance.ts';
+import type { Destination, KeptObject, Relevance } from './relevance.ts';
+import { parseIstioVersion, SUPPORTED_RANGES } from '../scenario/istioVersion.ts';
 import { serverType, type ServerKind } from '../servers/registry.ts';
 
 export interface ImportRequest {
@@ -28,7 +31,7 @@ export interface ImportRequest {
 
 export interface ImportedScenario {
   yaml: string;
-  /** What was left out of the kept objects because the format has no field for it. */
+  /** What the lab left out or runs differently from the customer's cluster, and why. */
   notes: string[];
 }
 
@@ -106,6 +109,7 @@ export function proxyImageVersion(pod: CustomerObject): string | undefined {
 }
 
 function workload(pod: CustomerObject, notes: string[]) {
+  const ports = containerPorts(pod);
   const labels = { ...pod.meta.labels };
   delete labels['pod-template-hash'];
   return {
@@ -116,141 +120,151 @@ function workload(pod: CustomerObject, notes: string[]) {
     annotations: sidecarAnnotations(pod.meta.annotations, notes),
     labels,
     serviceAccount: dnsLabel(text(pod.body.serviceAccountName, 'default')),
+    ...(ports.length > 0 ? { ports } : {}),
   };
+}
+
+/** The pod's own containers' ports (a Service's named targetPort refers to them); the injected istio-proxy's are the lab's. */
+function containerPorts(pod: CustomerObject): Array<{ name?: string; containerPort: number; protocol: string }> {
+  const out: Array<{ name?: string; containerPort: number; protocol: string }> = [];
+  for (const c of arr(pod.body.containers).filter(isObj)) {
+    if (c.name === 'istio-proxy') continue;
+    for (const p of arr(c.ports).filter(isObj)) {
+      const protocol = text(p.protocol, 'TCP');
+      // The lab's pods have TCP and UDP ports only (an SCTP port is no Service's target in it).
+      if (typeof p.containerPort !== 'number' || (protocol !== 'TCP' && protocol !== 'UDP')) continue;
+      const name = typeof p.name === 'string' && p.name !== '' ? p.name : undefined;
+      if (out.some((q) => q.containerPort === p.containerPort && q.protocol === protocol)) continue;
+      out.push({ ...(name ? { name } : {}), containerPort: p.containerPort, protocol });
+    }
+  }
+  return out;
 }
 
 const ref = (o: CustomerObject) => `${o.kind} ${o.meta.namespace}/${o.meta.name}`;
 
-/** A name the scenario format takes (a DNS label); a changed one is noted. */
-function nameOf(o: CustomerObject, notes: string[]): string {
-  const n = dnsLabel(o.meta.name);
-  if (n !== o.meta.name) notes.push(`${ref(o)}: named ${n} in the scenario (its names are DNS labels)`);
-  return n;
+/** The object as it would be applied: apiVersion and kind as sent, its authored metadata, and its own fields (spec, or an Endpoints' or EndpointSlice's top-level fields). */
+export function verbatim(o: CustomerObject): Record<string, unknown> {
+  const own = o.kind === 'Endpoints' || o.kind === 'EndpointSlice' ? o.body : { spec: o.body };
+  return { apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, ...own };
 }
 
-function service(o: CustomerObject, order: number, notes: string[]) {
-  const ports = arr(o.body.ports)
+const isV6 = (a: string) => isIPv6(a.split('/')[0]!);
+
+/** A Service with only IPv6 addresses (its ClusterIP, or a headless one's families). */
+function ipv6Only(o: CustomerObject): boolean {
+  if (o.kind !== 'Service') return false;
+  const ip = text(o.body.clusterIP, '');
+  if (ip !== '' && ip !== 'None') return isV6(ip);
+  const families = strs(o.body.ipFamilies);
+  return families.length > 0 && families.every((f) => f === 'IPv6');
+}
+
+/** The addresses of an Endpoints or EndpointSlice. */
+function endpointAddresses(o: CustomerObject): string[] {
+  if (o.kind === 'Endpoints')
+    return arr(o.body.subsets)
+      .filter(isObj)
+      .flatMap((s) => [...arr(s.addresses), ...arr(s.notReadyAddresses)].filter(isObj).map((a) => text(a.ip, '')));
+  return arr(o.body.endpoints)
     .filter(isObj)
-    .filter((p) => {
-      const ok = ['TCP', 'UDP', undefined].includes(p.protocol as string | undefined);
-      if (!ok) notes.push(`${ref(o)}: port ${String(p.port)} (${String(p.protocol)}) left out: the lab has TCP and UDP only`);
-      return ok;
-    })
-    .map((p) => {
-      if (typeof p.targetPort === 'string')
-        notes.push(`${ref(o)}: port ${String(p.port)}'s named targetPort "${p.targetPort}" is left out; its endpoints carry the port`);
-      const appProtocol = text(p.appProtocol, '');
-      return {
-        name: text(p.name, ''),
-        port: Number(p.port),
-        ...(typeof p.targetPort === 'number' ? { targetPort: p.targetPort } : {}),
-        protocol: text(p.protocol, 'TCP'),
-        ...(appProtocol ? { appProtocol } : {}),
-      };
-    });
-  if (o.body.selector)
-    notes.push(`${ref(o)}: its selector is left out (only the client pod is imported); its endpoints are kept as addresses`);
-  return { name: nameOf(o, notes), namespace: o.meta.namespace, clusterIP: String(o.body.clusterIP), ports, creationOrder: order };
+    .flatMap((e) => strs(e.addresses));
 }
 
-/** Endpoints and EndpointSlices of one Service as the scenario's Endpoints (ready addresses, named ports). */
-function endpointsOf(svc: CustomerObject, sources: CustomerObject[], notes: string[]) {
-  const addresses = new Set<string>();
-  const ports = new Map<string, number>();
-  for (const o of sources) {
-    if (o.kind === 'Endpoints') {
-      for (const s of arr(o.body.subsets).filter(isObj)) {
-        for (const a of arr(s.addresses).filter(isObj)) addresses.add(String(a.ip));
-        for (const p of arr(s.ports).filter(isObj)) ports.set(text(p.name, ''), Number(p.port));
-      }
-    } else {
-      for (const e of arr(o.body.endpoints).filter(isObj)) {
-        if (isObj(e.conditions) && e.conditions.ready === false) continue;
-        for (const a of strs(e.addresses)) addresses.add(a);
-      }
-      for (const p of arr(o.body.ports).filter(isObj)) if (typeof p.port === 'number') ports.set(text(p.name, ''), p.port);
-    }
+/** The Pods an Endpoints or EndpointSlice names as its endpoints (targetRef), as namespace/name. */
+function endpointPods(o: CustomerObject): string[] {
+  const refs =
+    o.kind === 'Endpoints'
+      ? arr(o.body.subsets)
+          .filter(isObj)
+          .flatMap((s) => [...arr(s.addresses), ...arr(s.notReadyAddresses)].filter(isObj).map((a) => a.targetRef))
+      : arr(o.body.endpoints)
+          .filter(isObj)
+          .map((e) => e.targetRef);
+  return refs
+    .filter(isObj)
+    .filter((r) => r.kind === 'Pod')
+    .map((r) => `${text(r.namespace, o.meta.namespace)}/${text(r.name, '?')}`);
+}
+
+/** The Service an Endpoints or EndpointSlice belongs to. */
+const ownerName = (o: CustomerObject): string | undefined =>
+  o.kind === 'Endpoints' ? o.meta.name : o.meta.labels['kubernetes.io/service-name'];
+
+/** Why the lab cannot take a kept object at all (the lab is IPv4), or undefined. */
+function unrunnable(o: CustomerObject, leftOutServices: CustomerObject[]): string | undefined {
+  if (ipv6Only(o)) return `${ref(o)} is left out: it is IPv6-only (${text(o.body.clusterIP, '') || 'headless'}) and the lab is IPv4`;
+  if (o.kind !== 'Endpoints' && o.kind !== 'EndpointSlice') return undefined;
+  const owner = leftOutServices.find((s) => s.meta.namespace === o.meta.namespace && s.meta.name === ownerName(o));
+  if (owner) return `${ref(o)} is left out with ${ref(owner)}, whose endpoints it holds`;
+  if (o.kind === 'EndpointSlice' && o.body.addressType === 'IPv6')
+    return `${ref(o)} is left out: its addressType is IPv6 and the lab is IPv4`;
+  const addresses = endpointAddresses(o);
+  if (addresses.length > 0 && addresses.every(isV6)) return `${ref(o)} is left out: its addresses are IPv6 only and the lab is IPv4`;
+  return undefined;
+}
+
+/** What the lab runs differently from the customer's cluster in a kept object, one note each. */
+function limits(o: CustomerObject, kept: CustomerObject[], pod: CustomerObject, notes: string[]): void {
+  if (o.kind === 'ServiceEntry') {
+    const v6 = [...strs(o.body.addresses), ...arr(o.body.endpoints).map((e) => (isObj(e) ? text(e.address, '') : ''))].filter(isV6);
+    if (v6.length > 0)
+      notes.push(
+        `${ref(o)}: its IPv6 addresses ${v6.join(', ')} are kept as sent, but the lab is IPv4: no probe or server in it uses them`,
+      );
   }
-  const ipv4 = [...addresses].filter((a) => isIPv4(a));
-  if (ipv4.length < addresses.size)
-    notes.push(`${ref(svc)}: endpoints ${[...addresses].filter((a) => !isIPv4(a)).join(', ')} left out (the lab is IPv4)`);
-  if (ipv4.length === 0 || ports.size === 0) return undefined;
-  return {
-    name: dnsLabel(svc.meta.name),
-    namespace: svc.meta.namespace,
-    addresses: ipv4,
-    ports: [...ports].map(([name, port]) => ({ name, port })),
-  };
+  if (o.kind === 'Endpoints' || o.kind === 'EndpointSlice') {
+    const v6 = endpointAddresses(o).filter(isV6);
+    if (v6.length > 0)
+      notes.push(
+        `${ref(o)}: its IPv6 addresses ${v6.join(', ')} are kept as sent, but the lab is IPv4: no probe or server in it uses them`,
+      );
+  }
+  if (o.kind === 'Service') {
+    const v6 = strs(o.body.clusterIPs).filter(isV6);
+    if (v6.length > 0)
+      notes.push(
+        `${ref(o)}: its IPv6 ClusterIP ${v6.join(', ')} is kept, but the lab is IPv4: its control plane reads the Service as IPv4 only`,
+      );
+    const odd = arr(o.body.ports)
+      .filter(isObj)
+      .filter((p) => !['TCP', 'UDP', undefined].includes(p.protocol as string | undefined));
+    for (const p of odd)
+      notes.push(
+        `${ref(o)}: port ${String(p.port)} (${String(p.protocol)}) is kept, but the lab's probes and servers are TCP and UDP only`,
+      );
+    const type = text(o.body.type, 'ClusterIP');
+    if (type === 'NodePort' || type === 'LoadBalancer')
+      notes.push(
+        `${ref(o)} is a ${type} Service: Istio reads it as it is, but the lab's hosts files and kube-proxy rules take ClusterIP Services only, so its name does not resolve in the lab`,
+      );
+    if (type !== 'ExternalName') endpointsNote(o, kept, pod, notes);
+  }
+  if (o.kind === 'DestinationRule' || o.kind === 'Sidecar') {
+    const tls = JSON.stringify(o.body).match(/"(credentialName|caCertificates|clientCertificate|privateKey|caCrl)"/g);
+    if (tls)
+      notes.push(
+        `${ref(o)}: its TLS settings name ${[...new Set(tls.map((t) => t.slice(1, -1)))].join(', ')}, Secrets or files that are not in the lab`,
+      );
+  }
 }
 
-/** Copies the fields the format has; names the others. */
-function pick(o: CustomerObject, fields: string[], notes: string[]): Record<string, unknown> {
-  const left = Object.keys(o.body).filter((k) => !fields.includes(k));
-  if (left.length > 0)
-    notes.push(`${o.kind} ${o.meta.namespace}/${o.meta.name}: left out ${left.join(', ')} (the scenario format has no field for it)`);
-  return Object.fromEntries(fields.filter((f) => o.body[f] !== undefined).map((f) => [f, o.body[f]]));
-}
-
-function serviceEntry(o: CustomerObject, notes: string[]) {
-  const b = pick(o, ['hosts', 'addresses', 'ports', 'resolution', 'location', 'exportTo', 'endpoints'], notes);
-  const ports = arr(b.ports)
-    .filter(isObj)
-    .map((p) => ({
-      number: Number(p.number),
-      name: text(p.name, ''),
-      protocol: text(p.protocol, ''),
-      ...(p.targetPort ? { targetPort: Number(p.targetPort) } : {}),
-    }));
-  const v6 = (a: string) => a.includes(':');
-  const addresses = strs(b.addresses);
-  const endpoints = arr(b.endpoints)
-    .filter(isObj)
-    .filter((e) => !v6(String(e.address)))
-    .map((e) => ({ address: String(e.address), ...(isObj(e.ports) ? { ports: e.ports } : {}) }));
-  if (addresses.some(v6) || arr(b.endpoints).some((e) => isObj(e) && v6(String(e.address))))
-    notes.push(`${ref(o)}: IPv6 addresses left out (the lab is IPv4)`);
-  const rest = { ...b, ...(b.addresses ? { addresses: addresses.filter((a) => !v6(a)) } : {}) };
-  return { name: nameOf(o, notes), namespace: o.meta.namespace, ...rest, ports, ...(endpoints.length ? { endpoints } : {}) };
-}
-
-function virtualService(o: CustomerObject, notes: string[]) {
-  const b = pick(o, ['hosts', 'exportTo', 'http'], notes);
-  const http = arr(b.http)
-    .filter(isObj)
-    .map((h, i) => {
-      const left = Object.keys(h).filter((k) => k !== 'timeout' && k !== 'route');
-      if (left.length)
-        notes.push(
-          `VirtualService ${o.meta.namespace}/${o.meta.name}: http[${i}]: left out ${left.join(', ')} (the scenario format has no field for it)`,
-        );
-      const route = arr(h.route)
-        .filter(isObj)
-        .map((r) => {
-          const d = isObj(r.destination) ? r.destination : {};
-          const port = isObj(d.port) && d.port.number ? { port: { number: Number(d.port.number) } } : {};
-          return { destination: { host: String(d.host), ...port }, ...(r.weight !== undefined ? { weight: Number(r.weight) } : {}) };
-        });
-      const timeout = text(h.timeout, '');
-      return { ...(timeout ? { timeout: seconds(timeout) } : {}), route };
-    })
-    .filter((h) => h.route.length > 0);
-  return { name: nameOf(o, notes), namespace: o.meta.namespace, hosts: b.hosts, ...(b.exportTo ? { exportTo: b.exportTo } : {}), http };
-}
-
-/** A Go duration as Istio writes it ("1m30s", "1h", "250ms") in seconds, the form the format takes. */
-export function seconds(d: string): string {
-  const parts = [...d.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)];
-  if (parts.length === 0 || parts.map((m) => m[0]).join('') !== d) return d;
-  const total = parts.reduce((sum, m) => sum + Number(m[1]) * { h: 3600, m: 60, s: 1, ms: 0.001 }[m[2] as 'h' | 'm' | 's' | 'ms'], 0);
-  return /^\d+(\.\d+)?(ms|s|m)$/.test(d) ? d : `${Number(total.toFixed(3))}s`;
-}
-
-/** DestinationRules and Sidecars as their spec; the secrets and files TLS settings name are not in the lab. */
-function specObject(o: CustomerObject, notes: string[]) {
-  const tls = JSON.stringify(o.body).match(/"(credentialName|caCertificates|clientCertificate|privateKey)"/g);
-  if (tls)
-    notes.push(`${ref(o)}: its TLS settings name ${[...new Set(tls)].join(', ')}, which the lab does not have (copied as names only)`);
-  return { name: nameOf(o, notes), namespace: o.meta.namespace, spec: o.body };
+/** A Service whose endpoints are Pods: only the client pod is imported, and Istio skips an endpoint whose Pod it does not know. */
+function endpointsNote(svc: CustomerObject, kept: CustomerObject[], pod: CustomerObject, notes: string[]): void {
+  const own = kept.filter(
+    (o) =>
+      (o.kind === 'Endpoints' || o.kind === 'EndpointSlice') && o.meta.namespace === svc.meta.namespace && ownerName(o) === svc.meta.name,
+  );
+  const client = `${pod.meta.namespace}/${pod.meta.name}`;
+  const pods = [...new Set(own.flatMap(endpointPods))].filter((p) => p !== client);
+  if (pods.length > 0)
+    notes.push(
+      `${ref(svc)}: its endpoints are Pods that are not imported (${pods.join(', ')}; only the client pod is), and Istio skips an endpoint whose Pod it does not know (pilot/pkg/serviceregistry/kube/controller/endpointslice.go), so in the lab the Service has none of them`,
+    );
+  else if (isObj(svc.body.selector) && own.length === 0)
+    notes.push(
+      `${ref(svc)}: it selects Pods that are not imported (only the client pod is) and none of its endpoints were sent, so in the lab its endpoints are only the pods the lab runs that it selects`,
+    );
 }
 
 /** External servers: one per destination address (destinations on one address share it), never on a Service's ClusterIP. */
@@ -260,7 +274,7 @@ function servers(req: ImportRequest, clusterIps: Set<string>, notes: string[]) {
   for (const d of req.destinations) {
     let address = req.relevance.resolved.get(d.text);
     if (address && clusterIps.has(address)) {
-      notes.push(`${d.text}: a Service's ClusterIP; the lab reaches it through the Service's endpoints (no server is made for it)`);
+      notes.push(`${d.text}: a Service's ClusterIP: the sidecar sends it to the Service's endpoints, so no server is made for it`);
       continue;
     }
     const hostnames = isIPv4(d.host) ? [] : [d.host];
@@ -290,58 +304,92 @@ function probe(d: Destination & { kind: ServerKind }, from: string) {
   return { name, description: `${d.text} as the customer's pod dials it`, from, ...block, expect: {} };
 }
 
-function policyOf(mesh: Record<string, unknown> | undefined): 'ALLOW_ANY' | 'REGISTRY_ONLY' {
-  const mode = isObj(mesh?.outboundTrafficPolicy) ? mesh.outboundTrafficPolicy.mode : undefined;
-  return mode === 'REGISTRY_ONLY' ? 'REGISTRY_ONLY' : 'ALLOW_ANY';
+/**
+ * The customer's mesh config as the scenario's meshConfig: whole (the lab sets what upstream Envoy
+ * needs over it, and says so when it runs), but for defaultConfig.proxyMetadata, istio-proxy's
+ * environment, which can carry tokens, as the pod's own can. Without an outbound policy in it, the
+ * lab carries the policy in a Sidecar `default` of the pod's namespace (scenario/outboundPolicy.ts),
+ * which would take the place of a root-namespace or workload Sidecar: then Istio's default policy is
+ * written out, so that the customer's Sidecar stays the one that applies.
+ */
+function meshConfigOf(req: ImportRequest, sidecars: CustomerObject[], notes: string[]): Record<string, unknown> | undefined {
+  if (req.meshConfig === undefined)
+    notes.push(
+      "no mesh config was sent (the istio ConfigMap's mesh key): Istio's defaults are assumed, outbound policy ALLOW_ANY included",
+    );
+  const given = structuredClone(req.meshConfig ?? {});
+  const dc = given.defaultConfig;
+  if (isObj(dc) && dc.proxyMetadata !== undefined) {
+    delete dc.proxyMetadata;
+    notes.push("the mesh config's defaultConfig.proxyMetadata (istio-proxy's environment) is left out");
+  }
+  const podNs = req.pod.meta.namespace;
+  const ownSidecar = (sc: CustomerObject) => sc.meta.namespace === podNs && !isObj(sc.body.workloadSelector);
+  if (given.outboundTrafficPolicy === undefined && sidecars.some((sc) => !ownSidecar(sc)))
+    given.outboundTrafficPolicy = { mode: 'ALLOW_ANY' };
+  return req.meshConfig !== undefined || given.outboundTrafficPolicy !== undefined ? given : undefined;
 }
 
-/** Says, above each kept object in the file, why it was kept. */
-function commentKept(doc: Document, section: string, reasons: string[][]): void {
-  const seq = doc.getIn(['mesh', section], true);
+/** What the sidecar model reads of a mesh config: the outbound policy's mode alone (model/unmodelled.ts). */
+function modelReads(mesh: Record<string, unknown>): boolean {
+  const keys = Object.keys(mesh);
+  const policy = mesh.outboundTrafficPolicy;
+  return (
+    keys.every((k) => k === 'outboundTrafficPolicy') && (policy === undefined || (isObj(policy) && Object.keys(policy).join() === 'mode'))
+  );
+}
+
+/** The seed era runs only on the sidecar model, which reads no verbatim object: such an import could not run. */
+function refuseSeedEra(istio: string, objects: number, mesh: Record<string, unknown> | undefined): void {
+  const v = parseIstioVersion(istio);
+  if (typeof v === 'string' || v.era !== 'legacy' || (objects === 0 && (mesh === undefined || modelReads(mesh)))) return;
+  const modern = SUPPORTED_RANGES.filter((r) => r.era === 'modern').map((r) => `1.${r.from}-1.${r.to}`);
+  throw new ImportError(
+    `Istio ${istio} is the seed era, which runs only on the sidecar model, and the model does not read objects or a mesh config given as they are: pass --istio ${modern.join(' or ')} to run them on real Istio`,
+  );
+}
+
+/** Says, above each object in the file, why it was kept. */
+function commentKept(doc: Document, reasons: string[][]): void {
+  const seq = doc.get('objects', true);
   if (!isSeq(seq)) return;
   seq.items.forEach((item, i) => {
     if (isMap(item) && reasons[i]) item.commentBefore = reasons[i].map((r) => ` kept: ${r}`).join('\n');
   });
 }
 
+/** A comment above a top-level key. */
+function commentKey(doc: Document, key: string, comment: string): void {
+  const top = doc.contents;
+  if (!isMap(top)) return;
+  const pair = top.items.find((p) => isScalar(p.key) && p.key.value === key);
+  if (pair && isScalar(pair.key)) pair.key.commentBefore = comment;
+}
+
 export function importedScenario(req: ImportRequest): ImportedScenario {
   const notes: string[] = [];
-  const kept = req.relevance.kept;
-  const byKind = (k: string) => kept.filter((x) => x.object.kind === k);
-  const byAge = (a: { object: CustomerObject }, b: { object: CustomerObject }) =>
-    (a.object.meta.creationTimestamp ?? '').localeCompare(b.object.meta.creationTimestamp ?? '');
-  const services = byKind('Service')
-    .filter((x) => {
-      const ip = String(x.object.body.clusterIP);
-      if (ip === 'None' || isIPv4(ip)) return true;
-      notes.push(`${ref(x.object)}: left out, its ClusterIP ${ip} is not IPv4 (the lab is IPv4)`);
-      return false;
-    })
-    .sort(byAge);
-  const epSources = kept.filter((x) => x.object.kind === 'Endpoints' || x.object.kind === 'EndpointSlice').map((x) => x.object);
-  const mesh = {
-    outboundTrafficPolicy: policyOf(req.meshConfig),
-    services: services.map((s, i) => service(s.object, i, notes)),
-    endpoints: services
-      .map((s) =>
-        endpointsOf(
-          s.object,
-          epSources.filter(
-            (e) =>
-              e.meta.namespace === s.object.meta.namespace &&
-              (e.meta.name === s.object.meta.name || e.meta.labels['kubernetes.io/service-name'] === s.object.meta.name),
-          ),
-          notes,
-        ),
-      )
-      .filter((e) => e !== undefined),
-    serviceEntries: byKind('ServiceEntry').map((x) => serviceEntry(x.object, notes)),
-    virtualServices: byKind('VirtualService').map((x) => virtualService(x.object, notes)),
-    destinationRules: byKind('DestinationRule').map((x) => specObject(x.object, notes)),
-    sidecars: byKind('Sidecar').map((x) => specObject(x.object, notes)),
-  };
+  const leftOutServices = req.relevance.kept.map((k) => k.object).filter(ipv6Only);
+  const runnable: KeptObject[] = [];
+  for (const k of req.relevance.kept) {
+    const why = unrunnable(k.object, leftOutServices);
+    if (why === undefined) runnable.push(k);
+    else notes.push(why);
+  }
+  const objects = runnable.map((k) => k.object);
+  for (const o of objects) limits(o, objects, req.pod, notes);
   const w = workload(req.pod, notes);
-  const clusterIps = new Set(mesh.services.map((s) => s.clusterIP));
+  const meshConfig = meshConfigOf(
+    req,
+    objects.filter((o) => o.kind === 'Sidecar'),
+    notes,
+  );
+  refuseSeedEra(req.istio, objects.length, meshConfig);
+  const clusterIps = new Set(
+    objects
+      .filter((o) => o.kind === 'Service')
+      .flatMap((o) => [text(o.body.clusterIP, ''), ...strs(o.body.clusterIPs)])
+      .filter((ip) => isIPv4(ip)),
+  );
   const scenario = {
     name: req.name,
     description: `Imported by egress-lab import from ${req.inputs.map((f) => basename(f)).join(', ')}: pod ${req.pod.meta.namespace}/${req.pod.meta.name} to ${req.destinations.map((d) => d.text).join(', ')}.`,
@@ -349,40 +397,28 @@ export function importedScenario(req: ImportRequest): ImportedScenario {
     istio: req.istio,
     lab: { podCIDR: `${w.ip.split('.').slice(0, 3).join('.')}.0/24` },
     workloads: [w],
-    mesh,
+    ...(meshConfig ? { meshConfig } : {}),
+    ...(objects.length > 0 ? { objects: objects.map(verbatim) } : {}),
     externalServers: servers(req, clusterIps, notes),
     probes: req.destinations.map((d) => probe(d, w.name)),
   };
   const doc = new Document(scenario);
   commentKept(
     doc,
-    'services',
-    services.map((s) => s.reasons),
+    runnable.map((k) => k.reasons),
   );
-  commentKept(
-    doc,
-    'serviceEntries',
-    byKind('ServiceEntry').map((s) => s.reasons),
-  );
-  commentKept(
-    doc,
-    'virtualServices',
-    byKind('VirtualService').map((s) => s.reasons),
-  );
-  commentKept(
-    doc,
-    'destinationRules',
-    byKind('DestinationRule').map((s) => s.reasons),
-  );
-  commentKept(
-    doc,
-    'sidecars',
-    byKind('Sidecar').map((s) => s.reasons),
-  );
-  const meshKeys = Object.keys(req.meshConfig ?? {}).filter((k) => k !== 'outboundTrafficPolicy');
-  if (meshKeys.length > 0) notes.push(`mesh config: only outboundTrafficPolicy is modelled; left out ${meshKeys.join(', ')}`);
+  if (meshConfig)
+    commentKey(
+      doc,
+      'meshConfig',
+      req.meshConfig === undefined
+        ? " No mesh config was sent: Istio's default outbound policy is written out, so that the lab adds no Sidecar of its own for it."
+        : ` The mesh config (the istio ConfigMap's mesh key)${req.meshConfig.outboundTrafficPolicy === undefined && meshConfig.outboundTrafficPolicy !== undefined ? ", with Istio's default outbound policy written out, so that the lab adds no Sidecar of its own for it" : ''}; the lab sets what upstream Envoy needs over it, and says so when it runs.`,
+    );
+  const kept = req.relevance.kept;
   doc.commentBefore = [
     ` egress-lab import: ${kept.length} of the customer's objects kept (each says why), ${req.relevance.dropped.length} on the destinations' ports left out, ${req.relevance.elsewhere} elsewhere.`,
+    ' The kept objects are as the customer sent them, less what the API server sets (uid, resourceVersion, managedFields, status, ...).',
     ...req.relevance.dropped.map((d) => ` left out ${d.what}: ${d.why}`),
     ...notes.map((n) => ` note: ${n}`),
     ' The probes have no expectations yet: run with --record, or edit them.',

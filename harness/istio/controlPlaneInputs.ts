@@ -135,8 +135,15 @@ interface EndpointsSubset {
  */
 function endpointSlices(s: Scenario, objects: PlainObject[]): EndpointSlice[] {
   const endpoints = objects.filter((o) => o.kind === 'Endpoints');
+  // A Service the scenario gives its own slices for (an imported cluster's) gets none made: its controllers made them.
+  const sliced = new Set(
+    objects
+      .filter((o) => o.kind === 'EndpointSlice' && o.metadata.labels?.[SERVICE_NAME_LABEL])
+      .map((o) => `${o.metadata.namespace ?? 'default'}/${o.metadata.labels![SERVICE_NAME_LABEL]}`),
+  );
   return objects
     .filter((o) => o.kind === 'Service' && (o.spec as ServiceSpec | undefined)?.type !== 'ExternalName')
+    .filter((svc) => !sliced.has(`${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`))
     .flatMap((svc) => {
       const spec = svc.spec as ServiceSpec;
       const ns = svc.metadata.namespace ?? 'default';

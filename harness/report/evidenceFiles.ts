@@ -4,7 +4,7 @@
  * ScenarioOutcome, which reads back as one (readScenarioOutcome).
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ConntrackEntry } from '../evidence/conntrack.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import type { Probe } from '../scenario/schema.ts';
@@ -35,10 +35,19 @@ function writeProbeEvidence(dir: string, e: ProbeEvidence): void {
 export class RunDirectoryEvidence implements EvidenceSink {
   constructor(readonly runDir: string) {}
 
-  /** scenario.yaml: the scenario file as it was run, next to what it produced. */
+  /**
+   * scenario.yaml: the scenario file as it was run, next to what it produced, with its manifest
+   * files at the same relative paths, so the run directory reruns as it is.
+   */
   scenarioStarted(loaded: LoadedScenario): void {
     mkdirSync(this.runDir, { recursive: true });
     copyFileSync(loaded.file, join(this.runDir, 'scenario.yaml'));
+    for (const src of loaded.objectSources) {
+      if (!src.document) continue;
+      const to = join(this.runDir, src.document.path);
+      mkdirSync(dirname(to), { recursive: true });
+      copyFileSync(src.file, to);
+    }
   }
 
   probeEvidence(probe: Probe, evidence: ProbeEvidence): void {

@@ -59,7 +59,27 @@ export function labServices(s: Scenario): Service[] {
   return [...s.mesh.services, ...verbatim];
 }
 
-/** One entry per subset of a verbatim Endpoints (each subset has its own addresses and ports). */
+interface VerbatimSlice {
+  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean } }>;
+  ports?: Array<{ name?: string; port?: number }>;
+}
+
+/** A verbatim EndpointSlice's ready addresses and ports, under the Service it belongs to. */
+function sliceEndpoints(s: Scenario): Endpoints[] {
+  return s.objects
+    .filter((o) => o.apiVersion === 'discovery.k8s.io/v1' && o.kind === 'EndpointSlice')
+    .flatMap((o): Endpoints[] => {
+      const service = o.metadata.labels?.['kubernetes.io/service-name'];
+      const slice = o as unknown as VerbatimSlice;
+      const addresses = (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses ?? []);
+      const ports = (slice.ports ?? []).filter((p) => p.port !== undefined).map((p) => ({ name: p.name ?? '', port: p.port! }));
+      return service && addresses.length > 0 && ports.length > 0
+        ? [{ name: service, namespace: o.metadata.namespace ?? 'default', addresses, ports }]
+        : [];
+    });
+}
+
+/** One entry per subset of a verbatim Endpoints (each subset has its own addresses and ports), and per EndpointSlice. */
 export function labEndpoints(s: Scenario): Endpoints[] {
   const verbatim = s.objects
     .filter((o) => o.apiVersion === 'v1' && o.kind === 'Endpoints')
@@ -73,7 +93,7 @@ export function labEndpoints(s: Scenario): Endpoints[] {
           ports: (sub.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port })),
         })),
     );
-  return [...s.mesh.endpoints, ...verbatim];
+  return [...s.mesh.endpoints, ...verbatim, ...sliceEndpoints(s)];
 }
 
 /** The ExternalName Services the scenario gives: cluster DNS answers their names with a CNAME to externalName. */

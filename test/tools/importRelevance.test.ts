@@ -1,13 +1,13 @@
 /**
  * `egress-lab import`'s relevance rules against real Istio, no root: the kept objects give the pod
  * the same path as all of the customer's objects, by Istio's own simulation over what istiod
- * generates for each; the rules dropped nothing that mattered.
+ * generates for each; the rules dropped nothing that mattered. The objects reach istiod verbatim.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { customerObjects, type InputDocument } from '../../harness/import/customerObjects.ts';
 import { relevantObjects, type Destination, type Relevance } from '../../harness/import/relevance.ts';
 import { importedScenario } from '../../harness/import/toScenario.ts';
@@ -16,12 +16,15 @@ import { simulateOffline, writeControlPlaneInputs } from '../../harness/istio/co
 import { realParts } from '../../harness/istio/parts.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { customerCluster } from '../helpers/customerCluster.ts';
+import { authored, FORMAT_DROP, objectRef, type RawObject } from '../helpers/importedObjects.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'egress-lab-import-it-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 const seed002 = loadScenarioFile('mysql-3306-foreign-serviceentry-modern').scenario;
-const cluster = customerCluster(seed002, 'mysql-client', 3306);
+const made002 = customerCluster(seed002, 'mysql-client', 3306);
+const cluster = made002;
+const listItems = (parseYaml(made002.listYaml) as { items: RawObject[] }).items;
 const yamlDocs = (text: string, file: string): InputDocument[] =>
   parseAllDocuments(text).map((d): InputDocument => ({ file, value: d.toJS() }));
 const input = customerObjects([
@@ -31,7 +34,7 @@ const input = customerObjects([
 ]);
 const pod = input.objects.find((o) => o.kind === 'Pod' && o.meta.name === 'mysql-client')!;
 
-function scenarioFile(name: string, relevance: Relevance, destinations: Destination[]): string {
+function scenarioFile(t: ExecutionContext, name: string, relevance: Relevance, destinations: Destination[]): string {
   const made = importedScenario({
     name,
     pod,
@@ -41,9 +44,29 @@ function scenarioFile(name: string, relevance: Relevance, destinations: Destinat
     istio: '1.30',
     inputs: ['objects.yaml'],
   });
+  t.false(
+    made.notes.some((n) => FORMAT_DROP.test(n)),
+    made.notes.join('\n'),
+  );
   const file = join(tmp, `${name}.yaml`);
   writeFileSync(file, made.yaml);
   return file;
+}
+
+/** The scenario carries the kept objects as sent (less what the API server sets), and the mesh config whole. */
+function carriedVerbatim(t: ExecutionContext, file: string, relevance: Relevance, items: RawObject[], meshConfig: unknown): void {
+  const s = loadScenarioFile(file).scenario;
+  const raw = new Map(items.map((o) => [objectRef(o), o]));
+  const kept = relevance.kept.map((k) => `${k.object.kind} ${k.object.meta.namespace}/${k.object.meta.name}`);
+  t.deepEqual(
+    s.objects.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`),
+    kept,
+  );
+  t.deepEqual(
+    s.objects,
+    kept.map((k) => authored(raw.get(k)!)),
+  );
+  t.deepEqual(s.meshConfig, meshConfig);
 }
 
 test("the kept objects give the pod Istio's path of all the customer's objects, for each destination", async (t) => {
@@ -67,10 +90,11 @@ test("the kept objects give the pod Istio's path of all the customer's objects, 
       destinations.map((d) => ({ address: d.host, port: d.port, protocol: 'tcp', tls: false })),
     );
   };
-  const [fromAll, fromKept] = await Promise.all([
-    paths(scenarioFile('import-all', all, destinations)),
-    paths(scenarioFile('import-kept', pruned, destinations)),
-  ]);
+  const allFile = scenarioFile(t, 'import-all', all, destinations);
+  const keptFile = scenarioFile(t, 'import-kept', pruned, destinations);
+  carriedVerbatim(t, allFile, all, listItems, input.meshConfig!.value);
+  carriedVerbatim(t, keptFile, pruned, listItems, input.meshConfig!.value);
+  const [fromAll, fromKept] = await Promise.all([paths(allFile), paths(keptFile)]);
   t.deepEqual(fromKept, fromAll);
   t.deepEqual(fromAll[0], { listener: '0.0.0.0_3306', cluster: 'outbound|3306||mysql.demo' });
   t.deepEqual(fromAll[1], { listener: '10.68.228.107_3306', cluster: 'outbound|3306||mysql-server.demo1.svc.cluster.local' });
@@ -165,8 +189,13 @@ test("with objects that exercise each rule on the port, the kept ones still give
       istio: '1.30',
       inputs: ['x'],
     });
+    t.false(
+      made.notes.some((n) => FORMAT_DROP.test(n)),
+      made.notes.join('\n'),
+    );
     const file = join(tmp, `${name}.yaml`);
     writeFileSync(file, made.yaml);
+    carriedVerbatim(t, file, r, [...listItems, ...adversarial.value.items], all.meshConfig!.value);
     return file;
   };
   const paths = async (file: string) => {

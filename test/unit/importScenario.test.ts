@@ -1,7 +1,8 @@
 /**
  * `egress-lab import`, its pure parts on plain data: reading a customer's objects (Lists, noise,
- * malformed objects), choosing the objects that can affect a pod's traffic, the scenario written,
- * a bug-report archive, and --record's expectations.
+ * malformed objects), choosing the objects that can affect a pod's traffic, the scenario written
+ * (every kept object verbatim, the mesh config whole), a bug-report archive, and --record's
+ * expectations.
  */
 import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,11 +13,12 @@ import { create as createTar } from 'tar';
 import { customerObjects, ImportError, type CustomerObject, type InputDocument } from '../../harness/import/customerObjects.ts';
 import { readCustomerFiles } from '../../harness/import/customerFiles.ts';
 import { relevantObjects, type Destination } from '../../harness/import/relevance.ts';
-import { importedScenario, seconds } from '../../harness/import/toScenario.ts';
+import { importedScenario } from '../../harness/import/toScenario.ts';
 import { recordIntoScenario } from '../../harness/import/record.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
 import { CERT_TEXT, customerCluster, SECRET_TEXT } from '../helpers/customerCluster.ts';
 import type { ScenarioOutcome } from '../../harness/result/outcome.ts';
+import { authored, FORMAT_DROP, type RawObject as Raw } from '../helpers/importedObjects.ts';
 import { parseConntrack } from '../../harness/evidence/conntrack.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'egress-lab-import-'));
@@ -44,6 +46,10 @@ const svc = (name: string, namespace: string, spec: Record<string, unknown>, ann
 });
 const objectsOf = (...values: unknown[]) =>
   customerObjects([{ file: 'x.yaml', value: { apiVersion: 'v1', kind: 'List', items: values } }]).objects;
+
+const rawItems = (parseYaml(cluster.listYaml) as { items: Raw[] }).items;
+const rawItem = (kind: string, namespace: string, name: string): Raw =>
+  rawItems.find((o) => o.kind === kind && o.metadata.namespace === namespace && o.metadata.name === name)!;
 
 test('a kubectl List is read item by item; Secrets, other ConfigMaps (istio-ca-root-cert too) and other kinds are not read; the mesh config is', (t) => {
   t.true(input.objects.filter((o) => o.kind === 'Service').length >= 301);
@@ -207,7 +213,7 @@ test('HTTP ports, CIDRs and headless endpoints on the port are kept; ExternalNam
   t.regex(dropped.get('ServiceEntry other/hidden')!, /not visible to the pod: Sidecar app\/default's egress hosts leave it out/);
 });
 
-test('the scenario written loads, keeps no secret, certificate or injector bookkeeping, and says why each object is there', (t) => {
+test('the scenario written loads, carries the kept objects and the mesh config verbatim, keeps no secret, certificate or injector bookkeeping, and says why each object is there', (t) => {
   const relevance = relevantObjects(input.objects, pod, [to('10.10.13.110:3306')]);
   const made = importedScenario({
     name: 'import-mysql-client',
@@ -225,10 +231,16 @@ test('the scenario written loads, keeps no secret, certificate or injector bookk
     loaded.workloads.map((w) => [w.name, w.namespace, w.ip, w.sidecar]),
     [['mysql-client', 'demo1', '172.20.0.31', true]],
   );
+  // Every kept object, as sent: the ServiceEntry keeps its resolution DNS and no addresses, the Sidecar its spec.
   t.deepEqual(
-    loaded.mesh.serviceEntries.map((s) => [s.namespace, s.name, s.resolution, s.addresses]),
-    [['demo', 'mysql-demo', 'DNS', []]],
+    loaded.objects.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`),
+    relevance.kept.map((k) => ref(k.object)),
   );
+  t.deepEqual(loaded.objects, [rawItem('Sidecar', 'demo1', 'default'), rawItem('ServiceEntry', 'demo', 'mysql-demo')].map(authored));
+  t.is((loaded.objects[1]!.spec as { resolution: string }).resolution, 'DNS');
+  t.is((loaded.objects[1]!.spec as { addresses?: string[] }).addresses, undefined);
+  t.deepEqual(loaded.meshConfig, input.meshConfig!.value, 'the mesh config whole');
+  t.false('mesh' in (parseYaml(made.yaml) as object), 'no mesh: shorthand');
   t.deepEqual(
     loaded.externalServers.map((s) => [s.kind, s.addresses, s.ports]),
     [['mysql', ['10.10.13.110'], [3306]]],
@@ -250,8 +262,45 @@ test('the scenario written loads, keeps no secret, certificate or injector bookk
     t.false(made.yaml.includes(secret), secret);
   t.regex(made.yaml, /proxyStatsMatcher/, 'the rest of proxy.istio.io/config is kept');
   t.true(made.notes.some((n) => /proxyMetadata \(istio-proxy's environment\) is left out/.test(n)));
+  t.false(
+    made.notes.some((n) => FORMAT_DROP.test(n)),
+    made.notes.join('\n'),
+  );
+  t.notRegex(made.yaml, FORMAT_DROP);
   t.regex(made.yaml, /# kept: a ServiceEntry without addresses with port 3306 as TCP/);
   t.regex(made.yaml, /# left out Service team-0\/db-proxy-0: its 3306 listener is on/);
+});
+
+test("the destination's own Service arrives with its selector, ClusterIP and EndpointSlice as sent; the pods behind it are named as not imported", (t) => {
+  const d = to('mysql-server.demo1.svc.cluster.local:3306');
+  const relevance = relevantObjects(input.objects, pod, [d]);
+  const made = importedScenario({
+    name: 'import-mysql-server',
+    pod,
+    destinations: [{ ...d, kind: 'mysql' }],
+    relevance,
+    meshConfig: input.meshConfig!.value,
+    istio: '1.30',
+    inputs: ['objects.yaml'],
+  });
+  const file = join(tmp, 'import-mysql-server.yaml');
+  writeFileSync(file, made.yaml);
+  const objects = loadScenarioFile(file).scenario.objects;
+  const slice = rawItems.find(
+    (o) => o.kind === 'EndpointSlice' && (o.metadata.labels as Record<string, string>)['kubernetes.io/service-name'] === 'mysql-server',
+  )!;
+  t.deepEqual(
+    objects.filter((o) => o.kind === 'Service' || o.kind === 'EndpointSlice'),
+    [rawItem('Service', 'demo1', 'mysql-server'), slice].map(authored),
+  );
+  const svcSpec = objects.find((o) => o.kind === 'Service')!.spec as { clusterIP: string; selector: Record<string, string> };
+  t.is(svcSpec.clusterIP, '10.68.228.107');
+  t.deepEqual(svcSpec.selector, { app: 'mysql-server' });
+  t.true(
+    made.notes.some((n) => /Service demo1\/mysql-server: its endpoints are Pods that are not imported \(demo1\/mysql-server;/.test(n)),
+  );
+  t.true(made.notes.some((n) => /a Service's ClusterIP/.test(n)));
+  t.false(made.notes.some((n) => FORMAT_DROP.test(n) || /selector is left out/.test(n)));
 });
 
 test('a bug-report archive is read from its cluster dumps; its secrets file is never read', async (t) => {
@@ -358,50 +407,122 @@ test('Lists inside Lists are read, named by their path', (t) => {
   );
 });
 
-test('names that are not DNS labels, compound timeouts, IPv6 and SCTP are made to fit the format, each with a note', (t) => {
-  t.is(seconds('1m30s'), '90s');
-  t.is(seconds('1h'), '3600s');
-  t.is(seconds('3s'), '3s');
-  t.is(seconds('250ms'), '250ms');
-  const objs = objectsOf(
+test('names that are not DNS labels, compound timeouts, retries, SCTP and what the API server sets: objects arrive as sent, less server metadata; IPv6-only Services and endpoints are left out, each with a note', (t) => {
+  const server = {
+    uid: '5e6f7a8b-0000-4000-8000-000000000001',
+    resourceVersion: '4711',
+    generation: 3,
+    creationTimestamp: '2026-01-02T03:04:05Z',
+    managedFields: [{ manager: 'kubectl', operation: 'Apply' }],
+    selfLink: '/api/v1/x',
+  };
+  const raws: Raw[] = [
     {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'c', namespace: 'app' },
-      spec: { containers: [{ name: 'c' }] },
+      spec: {
+        containers: [
+          { name: 'c', ports: [{ name: 'https', containerPort: 8443 }] },
+          { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.30.3', ports: [{ name: 'http-envoy-prom', containerPort: 15090 }] },
+        ],
+      },
       status: { podIP: '10.1.0.5' },
     },
     {
-      apiVersion: 'networking.istio.io/v1',
+      apiVersion: 'networking.istio.io/v1alpha3',
       kind: 'ServiceEntry',
-      metadata: { name: 'api.stripe.com', namespace: 'app' },
+      metadata: {
+        name: 'api.stripe.com',
+        namespace: 'app',
+        labels: { team: 'payments' },
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"secret":"x"}', owner: 'payments' },
+        ...server,
+      },
       spec: {
         hosts: ['api.stripe.com'],
         addresses: ['fd00::1', '10.9.9.9'],
         ports: [{ number: 443, name: 'tls', protocol: 'TLS' }],
         resolution: 'DNS',
       },
+      status: { conditions: [{ type: 'Reconciled', status: 'True' }] },
     },
     {
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',
-      metadata: { name: 'api.stripe.com', namespace: 'app' },
+      metadata: { name: 'api.stripe.com', namespace: 'app', ...server },
       spec: {
         hosts: ['api.stripe.com'],
-        http: [{ timeout: '1m30s', retries: { attempts: 3 }, route: [{ destination: { host: 'api.stripe.com' } }] }],
+        http: [
+          {
+            match: [{ headers: { 'x-canary': { exact: 'yes' } } }],
+            timeout: '1m30s',
+            retries: { attempts: 3, perTryTimeout: '2s' },
+            route: [{ destination: { host: 'api.stripe.com' } }],
+          },
+        ],
+        tls: [{ match: [{ port: 443, sniHosts: ['api.stripe.com'] }], route: [{ destination: { host: 'api.stripe.com' } }] }],
       },
     },
     svc('sctp', 'app', {
       clusterIP: '10.96.0.7',
+      clusterIPs: ['10.96.0.7', 'fd00:10:96::7'],
+      ipFamilies: ['IPv4', 'IPv6'],
+      ipFamilyPolicy: 'PreferDualStack',
+      selector: { app: 'web' },
       ports: [
-        { name: 'tcp-a', port: 443 },
+        { name: 'tcp-a', port: 443, targetPort: 'https' },
         { name: 'sctp', port: 443, protocol: 'SCTP' },
       ],
     }),
-  );
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'sctp-4x7kq',
+        namespace: 'app',
+        labels: { 'kubernetes.io/service-name': 'sctp' },
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'sctp', uid: 'u' }],
+        ...server,
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.2.0.9'], conditions: { ready: true } }],
+      ports: [{ name: 'tcp-a', port: 8443 }],
+    },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'sctp-9zz2m', namespace: 'app', labels: { 'kubernetes.io/service-name': 'sctp' } },
+      addressType: 'IPv6',
+      endpoints: [{ addresses: ['fd00:2::9'], conditions: { ready: true } }],
+      ports: [{ name: 'tcp-a', port: 8443 }],
+    },
+    svc('v6', 'app', { clusterIP: 'fd00:10:96::8', ipFamilies: ['IPv6'], ports: [{ name: 'http', port: 443 }] }),
+    {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'v6', namespace: 'app' },
+      subsets: [{ addresses: [{ ip: 'fd00:2::10' }], ports: [{ name: 'http', port: 443 }] }],
+    },
+  ];
+  const objs = objectsOf(...raws);
   const pod0 = objs[0]!;
+  t.deepEqual(
+    objs.map((o) => o.apiVersion),
+    raws.map((r) => r.apiVersion),
+    'apiVersion as sent',
+  );
   const d = { ...to('10.96.0.7:443'), kind: 'https' as const };
   const relevance = relevantObjects(objs, pod0, [d, to('api.stripe.com:443')]);
+  t.deepEqual(relevance.kept.map((k) => ref(k.object)).sort(), [
+    'EndpointSlice app/sctp-4x7kq',
+    'EndpointSlice app/sctp-9zz2m',
+    'Endpoints app/v6',
+    'Service app/sctp',
+    'Service app/v6',
+    'ServiceEntry app/api.stripe.com',
+    'VirtualService app/api.stripe.com',
+  ]);
   const made = importedScenario({
     name: 'import-c',
     pod: pod0,
@@ -413,27 +534,135 @@ test('names that are not DNS labels, compound timeouts, IPv6 and SCTP are made t
   const file = join(tmp, 'import-c.yaml');
   writeFileSync(file, made.yaml);
   const s = loadScenarioFile(file).scenario;
-  t.deepEqual(
-    s.mesh.serviceEntries.map((x) => [x.name, x.addresses]),
-    [['api-stripe-com', ['10.9.9.9']]],
+  const byRef = new Map(raws.map((r) => [`${r.kind} ${r.metadata.namespace}/${r.metadata.name}`, r]));
+  const written = [
+    'ServiceEntry app/api.stripe.com',
+    'Service app/sctp',
+    'VirtualService app/api.stripe.com',
+    'EndpointSlice app/sctp-4x7kq',
+  ];
+  t.deepEqual(s.objects.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort(), [...written].sort());
+  for (const r of written)
+    t.deepEqual(
+      s.objects.find((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` === r),
+      authored(byRef.get(r)!),
+      r,
+    );
+  const se = s.objects.find((o) => o.kind === 'ServiceEntry')!;
+  t.is(se.apiVersion, 'networking.istio.io/v1alpha3');
+  t.deepEqual(se.metadata.annotations, { owner: 'payments' }, 'the last-applied annotation is dropped, the others kept');
+  t.deepEqual(se.metadata.labels, { team: 'payments' });
+  for (const k of Object.keys(server).filter((k) => k !== 'creationTimestamp')) t.false(k in se.metadata, k);
+  // istiod orders conflicting objects by their age: the timestamp arrives as sent.
+  t.is(se.metadata.creationTimestamp, server.creationTimestamp);
+  t.false('status' in se);
+  t.false('ownerReferences' in s.objects.find((o) => o.kind === 'EndpointSlice')!.metadata);
+  const http = (s.objects.find((o) => o.kind === 'VirtualService')!.spec as { http: Array<Record<string, unknown>> }).http[0]!;
+  t.is(http.timeout, '1m30s', 'the timeout as written');
+  t.deepEqual(http.retries, { attempts: 3, perTryTimeout: '2s' });
+  t.deepEqual(http.match, [{ headers: { 'x-canary': { exact: 'yes' } } }]);
+  t.is(
+    (s.objects.find((o) => o.kind === 'Service')!.spec as { clusterIP: string }).clusterIP,
+    '10.96.0.7',
+    'a ClusterIP Service keeps its clusterIP',
   );
+  t.deepEqual(s.meshConfig, {}, 'no mesh config sent, no Sidecar kept: none written');
   t.deepEqual(
-    s.mesh.virtualServices.map((x) => [x.name, x.http[0]!.timeout]),
-    [['api-stripe-com', '90s']],
-  );
-  t.deepEqual(
-    s.mesh.services.map((x) => x.ports.map((p) => p.name)),
-    [['tcp-a']],
+    s.workloads.map((w) => [w.name, w.sidecar, w.ports]),
+    [['c', true, [{ name: 'https', containerPort: 8443, protocol: 'TCP' }]]],
+    "the client pod is a workload with its own containers' ports (the Service's targetPort https names one)",
   );
   t.false(made.yaml.includes('/home/me'), 'input paths are named by file name only');
+  t.false(made.yaml.includes('{"secret":"x"}'));
   for (const n of [
-    /named api-stripe-com in the scenario/,
-    /IPv6 addresses left out/,
-    /http\[0\]: left out retries/,
-    /port 443 \(SCTP\) left out/,
+    /Service app\/v6 is left out: it is IPv6-only \(fd00:10:96::8\) and the lab is IPv4/,
+    /Endpoints app\/v6 is left out with Service app\/v6/,
+    /EndpointSlice app\/sctp-9zz2m is left out: its addressType is IPv6/,
+    /ServiceEntry app\/api\.stripe\.com: its IPv6 addresses fd00::1 are kept as sent, but the lab is IPv4/,
+    /Service app\/sctp: its IPv6 ClusterIP fd00:10:96::7 is kept, but the lab is IPv4/,
+    /Service app\/sctp: port 443 \(SCTP\) is kept, but the lab's probes and servers are TCP and UDP only/,
+    /no mesh config was sent .*: Istio's defaults are assumed, outbound policy ALLOW_ANY included/,
   ])
     t.true(
       made.notes.some((x) => n.test(x)),
       String(n),
     );
+  t.false(
+    made.notes.some((x) => FORMAT_DROP.test(x) || /retries|targetPort|selector/.test(x)),
+    made.notes.join('\n'),
+  );
+});
+
+test("the mesh config is written whole but for defaultConfig.proxyMetadata; Istio's default policy is written out when the lab's own policy Sidecar would replace the customer's", (t) => {
+  const objs = objectsOf(
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'c', namespace: 'app' },
+      spec: { containers: [{ name: 'c' }] },
+      status: { podIP: '10.1.0.5' },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Sidecar',
+      metadata: { name: 'default', namespace: 'istio-system' },
+      spec: { egress: [{ hosts: ['./*', 'istio-system/*'] }], outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } },
+    },
+  );
+  const d = { ...to('10.2.0.9:443'), kind: 'https' as const };
+  const relevance = relevantObjects(objs, objs[0]!, [d]);
+  t.deepEqual(
+    relevance.kept.map((k) => ref(k.object)),
+    ['Sidecar istio-system/default'],
+  );
+  const mesh = {
+    rootNamespace: 'istio-system',
+    enableAutoMtls: true,
+    defaultConfig: { holdApplicationUntilProxyStarts: true, proxyMetadata: { VAULT_TOKEN: SECRET_TEXT } },
+    extensionProviders: [{ name: 'otel', opentelemetry: { service: 'otel.observability.svc.cluster.local', port: 4317 } }],
+  };
+  const made = importedScenario({
+    name: 'import-m',
+    pod: objs[0]!,
+    destinations: [d],
+    relevance,
+    meshConfig: mesh,
+    istio: '1.30',
+    inputs: ['x'],
+  });
+  const file = join(tmp, 'import-m.yaml');
+  writeFileSync(file, made.yaml);
+  const s = loadScenarioFile(file).scenario;
+  t.deepEqual(s.meshConfig, {
+    ...mesh,
+    defaultConfig: { holdApplicationUntilProxyStarts: true },
+    outboundTrafficPolicy: { mode: 'ALLOW_ANY' },
+  });
+  t.false(made.yaml.includes(SECRET_TEXT));
+  t.true(made.notes.some((n) => /mesh config's defaultConfig\.proxyMetadata .* is left out/.test(n)));
+  t.regex(made.yaml, /# The mesh config .*Istio's default outbound policy written out/);
+  // Without any mesh config sent, the same: the root namespace's Sidecar stays the one that applies.
+  const bare = importedScenario({ name: 'import-m', pod: objs[0]!, destinations: [d], relevance, istio: '1.30', inputs: ['x'] });
+  t.deepEqual((parseYaml(bare.yaml) as { meshConfig: unknown }).meshConfig, { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } });
+});
+
+test('the seed era runs only on the sidecar model, which reads no verbatim object: an import that keeps objects there is refused, saying what to pass', (t) => {
+  const relevance = relevantObjects(input.objects, pod, [to('10.10.13.110:3306')]);
+  const req = {
+    name: 'import-old',
+    pod,
+    destinations: [{ ...to('10.10.13.110:3306'), kind: 'mysql' as const }],
+    relevance,
+    istio: '1.5',
+    inputs: ['objects.yaml'],
+  };
+  t.throws(() => importedScenario(req), {
+    instanceOf: ImportError,
+    message: /Istio 1\.5 is the seed era, which runs only on the sidecar model, .*: pass --istio 1\.25-1\.31 to run them on real Istio/,
+  });
+  const nothingKept = importedScenario({ ...req, relevance: { ...relevance, kept: [] } });
+  t.notRegex(nothingKept.yaml, /^objects:/m);
+  const file = join(tmp, 'import-old.yaml');
+  writeFileSync(file, nothingKept.yaml);
+  t.is(loadScenarioFile(file).istio.era, 'legacy', 'with nothing verbatim, the model runs it');
 });
