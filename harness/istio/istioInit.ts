@@ -28,9 +28,21 @@ export function restoreInputFromLog(log: string): string {
   return `${body.join('\n')}\n`;
 }
 
-/** Applies the pod's rules; writes istio-init.log and the restore text it applied into dir. */
-export async function runIstioInit(pilotAgent: string, netns: string, w: Workload, dir: string): Promise<string> {
-  const out = await inNetns(netns, pilotAgent, istioInitArgs(w), { timeoutMs: 30_000 });
+/**
+ * Applies the pod's rules; writes istio-init.log and the restore text it applied into dir. `env` is
+ * what the injector gives istio-init from proxyMetadata (ISTIO_META_DNS_CAPTURE adds the DNS rules);
+ * its names were checked to be environment variable names, so `env NAME=value` cannot take them
+ * for options.
+ */
+export async function runIstioInit(
+  pilotAgent: string,
+  netns: string,
+  w: Workload,
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<string> {
+  const assignments = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const out = await inNetns(netns, 'env', [...assignments, pilotAgent, ...istioInitArgs(w)], { timeoutMs: 30_000 });
   writeFileSync(join(dir, 'istio-init.log'), out);
   const restore = restoreInputFromLog(out);
   writeFileSync(join(dir, 'iptables-restore.txt'), restore);

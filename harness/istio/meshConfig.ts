@@ -54,3 +54,8 @@ export function labMeshConfig(s: Scenario): LabMeshConfig {
   };
   return { yaml: toGoYaml(mesh), notes };
 }
+
+/** The scenario mesh config's defaultConfig: the proxy config every pod's is merged over. */
+export function meshDefaultConfig(s: Scenario): Record<string, unknown> {
+  return isMapping(s.meshConfig.defaultConfig) ? s.meshConfig.defaultConfig : {};
+}

@@ -56,6 +56,10 @@ export function kindSkipReason(loaded: LoadedScenario): string | undefined {
   ];
   if (own.length > 0)
     return `the kind backend installs Istio once per cluster with its own mesh config and flags, and cannot yet apply the scenario's ${own.join(', ')}`;
+  // istiod orders conflicting objects by age; a cluster's API server sets creationTimestamp itself.
+  const aged = loaded.scenario.objects.filter((o) => (o.metadata as { creationTimestamp?: unknown }).creationTimestamp !== undefined);
+  if (aged.length > 0)
+    return `the scenario gives creationTimestamp (${aged.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}), by which istiod orders conflicting objects, and a cluster's API server sets it itself`;
   return undefined;
 }
 

@@ -12,14 +12,14 @@ import type { LoadedScenario } from '../scenario/load.ts';
 import { controlPlaneInputs, type ControlPlaneInputs } from '../istio/controlPlaneInputs.ts';
 import { ControlPlane, writeControlPlaneInputs } from '../istio/controlPlane.ts';
 import { runIstioInit } from '../istio/istioInit.ts';
-import { startIstioProxy } from '../istio/istioProxy.ts';
+import { proxyMetadataEnv, startIstioProxy } from '../istio/istioProxy.ts';
 import { envoyAdmin, envoyEvidence } from '../istio/envoyAdmin.ts';
 import { describeRealParts, type RealParts } from '../istio/parts.ts';
 import { expectedFromDump, waitForConfig } from '../evidence/configGate.ts';
 import type { LabCa } from '../servers/certs.ts';
 import type { RunCgroup } from '../proc/cgroup.ts';
 import { istiodFlags, nonDefaultFlags } from '../istio/istiodFlags.ts';
-import { labMeshConfig } from '../istio/meshConfig.ts';
+import { labMeshConfig, meshDefaultConfig } from '../istio/meshConfig.ts';
 import type { PodSidecar, SidecarPodContext, SidecarRuntime } from './sidecars.ts';
 
 export interface EnvoySidecarsOptions {
@@ -86,13 +86,14 @@ export class EnvoySidecars implements SidecarRuntime {
   }
 
   async startPod({ workload: w, netns, dir, progress }: SidecarPodContext): Promise<PodSidecar> {
-    const restore = await runIstioInit(this.o.parts.pilotAgent, netns, w, dir);
+    const meshDefault = meshDefaultConfig(this.o.loaded.scenario);
+    const restore = await runIstioInit(this.o.parts.pilotAgent, netns, w, dir, proxyMetadataEnv(meshDefault, w.annotations));
     progress.step(
       `pod ${w.name}: istio-init rules applied by Istio's istio-iptables (${restore.split('\n').filter((l) => l.startsWith('-')).length} rules)`,
     );
     const pod = this.pods.get(w.name);
     if (!pod) throw new Error(`the control plane has no Pod for workload ${w.name}`);
-    await startIstioProxy({ workload: w, pod, netns, dir, parts: this.o.parts, ca: this.o.ca(), cgroup: this.o.cgroup });
+    await startIstioProxy({ workload: w, pod, netns, dir, parts: this.o.parts, ca: this.o.ca(), cgroup: this.o.cgroup, meshDefault });
     progress.step(`pod ${w.name}: pilot-agent and Envoy up as uid 1337, ready on 15021`);
     this.started.push({ name: w.name, proxyId: `${w.name}.${w.namespace}`, netns });
     const log = join(dir, 'istio-proxy.log');

@@ -6,6 +6,7 @@
 import type { LoadedScenario } from '../scenario/load.ts';
 import { describeSource } from '../scenario/manifests.ts';
 import { objectKey } from '../scenario/objectKinds.ts';
+import { hasProxyMetadata } from '../scenario/proxyMetadata.ts';
 
 /** The policy modes the model has (harness/model/listeners.ts): the two the seed era knew. */
 const MODELLED_MODES = new Set(['ALLOW_ANY', 'REGISTRY_ONLY']);
@@ -28,5 +29,7 @@ export function unmodelled(loaded: LoadedScenario): string[] {
     out.push(`meshConfig.${key}`);
   }
   for (const name of Object.keys(s.istiod.env)) out.push(`istiod.env.${name}`);
+  for (const w of s.workloads)
+    if (hasProxyMetadata(w.annotations['proxy.istio.io/config'])) out.push(`workload ${w.name}'s proxy.istio.io/config proxyMetadata`);
   return out;
 }

@@ -17,6 +17,7 @@ import { describeSource, readManifests, withDefaultNamespace, type ObjectSource 
 import { identityKey, kindVerdict, objectKey } from './objectKinds.ts';
 import { policySidecarNamespaces } from './outboundPolicy.ts';
 import { servicesWithoutClusterIP } from './labServices.ts';
+import { proxyMetadataIssues } from './proxyMetadata.ts';
 
 export { callerDir };
 
@@ -121,7 +122,12 @@ export function parseScenario(text: string, file: string): LoadedScenario {
   }
   const read = verbatimObjects(parsed.data, file, lineOf);
   const scenario = withMeshConfigPolicy({ ...parsed.data, objects: read.objects });
-  const issues = [...read.issues, ...crossCheck(scenario), ...objectChecks(scenario, read.sources, data, file)];
+  const issues: ScenarioIssue[] = [
+    ...read.issues,
+    ...crossCheck(scenario),
+    ...objectChecks(scenario, read.sources, data, file),
+    ...proxyMetadataIssues(scenario).map((i) => ({ path: formatPath(i.keys), keys: i.keys, message: i.message })),
+  ];
   const istio = parseIstioVersion(scenario.istio);
   if (typeof istio === 'string') issues.unshift({ path: 'istio', message: istio });
   if (issues.length > 0) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kubeyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -104,7 +106,15 @@ func fromConfigStore(fake *xds.FakeDiscoveryServer, un *unstructured.Unstructure
 	if cfg == nil {
 		return nil, fmt.Errorf("not in istiod's config store")
 	}
-	b, err := config.ToJSON(cfg.Spec)
+	// Every field, zero values included: an enum's first value (a Sidecar's REGISTRY_ONLY) is its
+	// zero value, which proto JSON would otherwise leave out.
+	var b []byte
+	var err error
+	if m, ok := cfg.Spec.(proto.Message); ok {
+		b, err = protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(m)
+	} else {
+		b, err = config.ToJSON(cfg.Spec)
+	}
 	if err != nil {
 		return nil, err
 	}
