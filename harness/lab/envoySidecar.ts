@@ -48,6 +48,13 @@ export function envoyFidelityNotes(loaded: LoadedScenario, parts: RealParts): st
     "no Prometheus provider in defaultProviders.metrics: no istio.stats filters, so istio_requests_total and friends are absent; Envoy's own cluster/listener/tcp/http stats are unaffected",
     ...nonDefaultFlags(loaded.scenario.istiod.env, istiodFlags(parts.labIstiod)).map((f) => `istiod flag set by the scenario: ${f}`),
     ...labMeshConfig(loaded.scenario).notes,
+    ...(loaded.scenario.workloads.some(
+      (w) => w.sidecar && proxyMetadataEnv(meshDefaultConfig(loaded.scenario), w.annotations).ISTIO_META_DNS_CAPTURE === 'true',
+    )
+      ? [
+          "ISTIO_META_DNS_CAPTURE reaches istio-iptables and pilot-agent, but the lab has no cluster DNS server yet: the pods' resolv.conf names no nameserver, so istio-iptables leaves DNS uncaptured (its log says so) and names resolve from the hosts file",
+        ]
+      : []),
     "workload certificates come from files issued by the lab CA (FILE_MOUNTED_CERTS) and xDS is plaintext (controlPlaneAuthPolicy: NONE), instead of istiod's CA over mTLS; the sidecars' own mTLS works as in Istio",
   ];
 }
