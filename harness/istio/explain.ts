@@ -75,6 +75,7 @@ export function parseExplainOutput(text: string, calls: SimulationCall[], file: 
     const o = isObj(r) ? r : {};
     const match: PathMatch = {};
     for (const f of MATCH_FIELDS) if (typeof o[f] === 'string' && o[f] !== '') match[f] = o[f];
+    if (typeof o.undecided === 'string' && o.undecided !== '') match.undecided = o.undecided;
     const e: Explanation = { call: calls[i]!, match, clusterInDump: o.clusterInDump === true };
     if (typeof o.listenerBy === 'string') e.listenerBy = o.listenerBy;
     if (isObj(o.filterChainMatch)) e.filterChainMatch = o.filterChainMatch;
