@@ -22,6 +22,7 @@ import type { ProbeSpec } from '../probes/registry.ts';
 import { withCaFile } from '../probes/registry.ts';
 import { parseConntrack, type ConntrackEntry } from '../evidence/conntrack.ts';
 import { parseStatsText } from '../core/stats.ts';
+import { unmodelled } from '../model/unmodelled.ts';
 import { buildProxyConfig } from '../model/proxyConfig.ts';
 import { parseIstioVersion, type IstioVersion } from '../scenario/istioVersion.ts';
 import { proxyConfigView } from '../views/proxyConfig.ts';
@@ -48,18 +49,13 @@ export function kindSkipReason(loaded: LoadedScenario): string | undefined {
   if (loaded.istio.era === 'legacy') {
     return `scenario assumes Istio ${loaded.istio.text} (the seed era); the kind backend installs Istio ${ISTIO_VERSION} and cannot run 1.4-1.6 behaviour`;
   }
-  // The cluster's Istio is installed once and shared by every scenario; a scenario's own mesh
-  // config or istiod flags would need their own install, which the kind backend does not make yet.
-  const own = [
-    ...Object.keys(loaded.scenario.meshConfig).map((k) => `meshConfig.${k}`),
-    ...Object.keys(loaded.scenario.istiod.env).map((k) => `istiod.env.${k}`),
-  ];
-  if (own.length > 0)
-    return `the kind backend installs Istio once per cluster with its own mesh config and flags, and cannot yet apply the scenario's ${own.join(', ')}`;
-  // istiod orders conflicting objects by age; a cluster's API server sets creationTimestamp itself.
-  const aged = loaded.scenario.objects.filter((o) => (o.metadata as { creationTimestamp?: unknown }).creationTimestamp !== undefined);
-  if (aged.length > 0)
-    return `the scenario gives creationTimestamp (${aged.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}), by which istiod orders conflicting objects, and a cluster's API server sets it itself`;
+  // The config gate (settle) predicts each sidecar's listeners with the model, which does not
+  // model verbatim objects, mesh config or istiod flags; the cluster's Istio is also installed once
+  // for every scenario, without a scenario's own mesh config or flags, and its API server sets
+  // creationTimestamp itself.
+  const missing = unmodelled(loaded);
+  if (missing.length > 0)
+    return `the kind backend's config gate predicts the sidecar's config with the model, which does not model ${missing.join(', ')}; its Istio is installed once per cluster, without a scenario's own mesh config or istiod flags`;
   return undefined;
 }
 
