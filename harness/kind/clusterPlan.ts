@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toGoYaml } from '../core/goYaml.ts';
 import { MESH_STATS_PREFIXES } from '../core/stats.ts';
-import { CLIENT_IMAGE } from '../k8s/objects.ts';
+import { CLIENT_IMAGE, hashOf } from '../k8s/objects.ts';
+import type { Scenario } from '../scenario/schema.ts';
 import { SERVER_IMAGES } from '../servers/registry.ts';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, MANAGED_LABEL, type Command } from './plan.ts';
 
@@ -62,41 +63,83 @@ export function deleteCommands(): Command[] {
 }
 
 /**
- * The IstioOperator overlay carrying the stats matcher. A list cannot be given cleanly with --set
- * (it needs index paths, and the `|` in `cluster.outbound|` invites quoting trouble), so it goes
- * to `istioctl install -f -` on stdin.
+ * What a scenario asks of the cluster's Istio: its mesh config and istiod's flags. Most scenarios
+ * ask nothing, and share the default install; one that asks gets Istio reinstalled with them
+ * (`istioctl install` upgrades in place), and the next scenario that asks otherwise reinstalls again.
  */
-export function istioOverlay(): string {
-  return toGoYaml({
-    apiVersion: 'install.istio.io/v1alpha1',
-    kind: 'IstioOperator',
-    spec: { meshConfig: { defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: MESH_STATS_PREFIXES } } } },
-  });
+export interface IstioInstallSettings {
+  meshConfig: Record<string, unknown>;
+  pilotEnv: Record<string, string>;
 }
 
-/** Istio (ISTIO_VERSION) with istiod only; sidecars read defaultConfig at bootstrap, so install before pods. */
-export function istioInstallCommands(): Command[] {
+export const DEFAULT_INSTALL: IstioInstallSettings = { meshConfig: {}, pilotEnv: {} };
+
+export function installSettings(s: Scenario): IstioInstallSettings {
+  return { meshConfig: structuredClone(s.meshConfig), pilotEnv: { ...s.istiod.env } };
+}
+
+/** On istiod's Deployment: the hash of the settings it was installed with (installedSettingsHash reads it). */
+export const INSTALL_HASH_ANNOTATION = 'egress-lab.io/install-settings';
+
+export function installHash(settings: IstioInstallSettings): string {
+  return hashOf(settings);
+}
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The IstioOperator overlay: the scenario's mesh config as written, then the access log to stdout
+ * and the stats matcher the checks need (merged with the scenario's own prefixes), ALLOW_ANY when
+ * the scenario names no policy (scenarios without one flip it with a Sidecar), and istiod's flags
+ * as values.pilot.env. Unlike the lab, kind runs istio-proxy, which has Istio's own filters, so the
+ * metrics provider stays. It goes to `istioctl install -f -` on stdin: lists and `|` do not go
+ * cleanly through --set.
+ */
+export function istioOverlay(settings: IstioInstallSettings = DEFAULT_INSTALL): string {
+  const given = settings.meshConfig;
+  const defaultConfig = isMapping(given.defaultConfig) ? given.defaultConfig : {};
+  const matcher = isMapping(defaultConfig.proxyStatsMatcher) ? defaultConfig.proxyStatsMatcher : {};
+  const included = Array.isArray(matcher.inclusionPrefixes) ? (matcher.inclusionPrefixes as unknown[]) : [];
+  const meshConfig = {
+    ...given,
+    accessLogFile: '/dev/stdout',
+    outboundTrafficPolicy: given.outboundTrafficPolicy ?? { mode: 'ALLOW_ANY' },
+    defaultConfig: {
+      ...defaultConfig,
+      proxyStatsMatcher: { ...matcher, inclusionPrefixes: [...new Set([...MESH_STATS_PREFIXES, ...included])] },
+    },
+  };
+  const env = Object.keys(settings.pilotEnv).length > 0 ? { values: { pilot: { env: settings.pilotEnv } } } : {};
+  return toGoYaml({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec: { meshConfig, ...env } });
+}
+
+/**
+ * Istio (ISTIO_VERSION) with istiod only, with a scenario's settings; then istiod's Deployment is
+ * marked with their hash, so a later run knows what is installed. Sidecars read defaultConfig at
+ * injection, so this runs before the scenario's pods exist.
+ */
+export function istioInstallCommands(settings: IstioInstallSettings = DEFAULT_INSTALL): Command[] {
   return [
     {
       program: 'istioctl',
-      args: [
-        'install',
-        '--context',
-        KUBE_CONTEXT,
-        '-y',
-        '--set',
-        'profile=minimal',
-        '--set',
-        'meshConfig.accessLogFile=/dev/stdout',
-        '--set',
-        'meshConfig.outboundTrafficPolicy.mode=ALLOW_ANY',
-        '-f',
-        '-',
-      ],
-      input: istioOverlay(),
-      why: `install Istio ${ISTIO_VERSION} (istiod only, access logs, ALLOW_ANY; scenarios flip the policy with a Sidecar) with the proxyStatsMatcher the checks need`,
+      args: ['install', '--context', KUBE_CONTEXT, '-y', '--set', 'profile=minimal', '-f', '-'],
+      input: istioOverlay(settings),
+      why: `install Istio ${ISTIO_VERSION} (istiod only, access logs, the stats matcher the checks need${
+        settings === DEFAULT_INSTALL || installHash(settings) === installHash(DEFAULT_INSTALL)
+          ? ', ALLOW_ANY; scenarios flip the policy with a Sidecar'
+          : ", with the scenario's own mesh config and istiod flags"
+      })`,
     },
     kubectl('wait until istiod is ready to inject sidecars', '-n', 'istio-system', 'rollout', 'status', 'deploy/istiod', '--timeout=5m'),
+    kubectl(
+      'mark istiod with the settings it was installed with',
+      '-n',
+      'istio-system',
+      'annotate',
+      '--overwrite',
+      'deploy/istiod',
+      `${INSTALL_HASH_ANNOTATION}=${installHash(settings)}`,
+    ),
   ];
 }
 

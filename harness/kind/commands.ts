@@ -7,6 +7,7 @@
 import { CLUSTER_NAME, KUBE_CONTEXT, type Command } from './plan.ts';
 import { LABELLED_KINDS } from './manifests.ts';
 import { SCENARIO_LABEL } from '../k8s/objects.ts';
+import { INSTALL_HASH_ANNOTATION } from './clusterPlan.ts';
 
 /** The kind node container: crictl and nsenter run there, as root, to reach a pod's netns. */
 export const NODE_CONTAINER = `${CLUSTER_NAME}-control-plane`;
@@ -21,8 +22,18 @@ export function kubectl(why: string, ...args: string[]): Command {
 export const listClusters = (): Command => ({ program: 'kind', args: ['get', 'clusters'], why: 'does the egress-lab cluster exist?' });
 export const managedNodes = (): Command =>
   kubectl("is it egress-lab's (its node carries the managed label)?", 'get', 'nodes', '-l', 'egress-lab.io/managed=true', '-o', 'name');
-export const istiodDeployment = (): Command =>
-  kubectl('is Istio installed already?', '-n', 'istio-system', 'get', 'deploy', 'istiod', '-o', 'name');
+/** The hash of the settings istiod was installed with (clusterPlan.ts INSTALL_HASH_ANNOTATION); empty or failing when none. */
+export const installedSettings = (): Command =>
+  kubectl(
+    'is Istio installed with these settings?',
+    '-n',
+    'istio-system',
+    'get',
+    'deploy',
+    'istiod',
+    '-o',
+    `jsonpath={.metadata.annotations.${INSTALL_HASH_ANNOTATION.replace(/\./g, '\\.')}}`,
+  );
 
 const label = (scenario: string) => `${SCENARIO_LABEL}=${scenario}`;
 

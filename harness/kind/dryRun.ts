@@ -13,7 +13,7 @@ import { parseIstioVersion, type IstioVersion } from '../scenario/istioVersion.t
 import { probeSpec } from '../probes/registry.ts';
 import { withCaFile } from '../probes/registry.ts';
 import { ISTIO_VERSION, renderCommand, type Command } from './plan.ts';
-import { clusterCommands, IMAGES, istioInstallCommands, preloadCommands } from './clusterPlan.ts';
+import { clusterCommands, IMAGES, installHash, installSettings, istioInstallCommands, preloadCommands } from './clusterPlan.ts';
 import { clusterIpChanges, KIND_MANIFEST_OPTIONS, scenarioManifests } from './manifests.ts';
 import { toYaml } from '../k8s/objects.ts';
 import { effectiveScenario, type AddressMapping } from '../scenario/addressMapping.ts';
@@ -91,8 +91,11 @@ export function kindPlan(loaded: LoadedScenario): KindPlan & { placeholder: Map<
       when: 'when the cluster does not exist',
     })),
     ...preloadCommands(IMAGES).map((c) => ({ command: c, when: 'when the cluster was just created' })),
-    always(cmd.istiodDeployment()),
-    ...istioInstallCommands().map((c) => ({ command: c, when: 'when istiod is not installed' })),
+    always(cmd.installedSettings()),
+    ...istioInstallCommands(installSettings(loaded.scenario)).map((c) => ({
+      command: c,
+      when: `when istiod is not installed with these settings (hash ${installHash(installSettings(loaded.scenario))})`,
+    })),
     ...loaded.scenario.externalServers.map((srv) =>
       always({
         program: 'docker',

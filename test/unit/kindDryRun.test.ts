@@ -6,6 +6,7 @@ import { kindPlan, renderPlan } from '../../harness/kind/dryRun.ts';
 import { kindSkipReason } from '../../harness/kind/kindBackend.ts';
 import { probeCommand } from '../../harness/kind/probeCommands.ts';
 import { clusterIpChanges } from '../../harness/kind/manifests.ts';
+import { installSettings, istioInstallCommands } from '../../harness/kind/clusterPlan.ts';
 
 const kindScenarios = readdirSync(SCENARIO_DIR)
   .filter((f) => f.endsWith('.yaml'))
@@ -98,6 +99,23 @@ test('seed-era scenarios are skipped on kind with the reason', (t) => {
   t.regex(kindSkipReason(legacy) ?? '', /assumes Istio 1\.4 .* installs Istio 1\.31\.0/);
   t.throws(() => kindPlan(legacy), { message: /cannot run 1\.4-1\.6 behaviour/ });
   t.is(kindSkipReason(loadScenarioFile('virtualservice-timeout')), undefined);
+});
+
+test("verbatim objects run on kind (the gate asks lab-istiod what istiod generates); objects' own creationTimestamp do not, a cluster sets them", (t) => {
+  t.is(kindSkipReason(loadScenarioFile('httproute-mesh-service')), undefined);
+  t.regex(
+    kindSkipReason(loadScenarioFile('serviceentry-two-protocols-one-host')) ?? '',
+    /gives creationTimestamp \(ServiceEntry .*a cluster's API server sets it itself/,
+  );
+});
+
+test("a scenario's mesh config and istiod flags are in its plan's install overlay, run when istiod has other settings", (t) => {
+  const loaded = loadScenarioFile('serviceentry-export-to-dot');
+  const text = renderPlan(kindPlan(loaded));
+  t.regex(text, /egress-lab\.io\/install-settings/);
+  t.regex(text, /when istiod is not installed with these settings \(hash [0-9a-f]{16}\)/);
+  // The plan shows stdin as <<EOF ... EOF; the overlay it stands for carries the scenario's policy.
+  t.regex(istioInstallCommands(installSettings(loaded.scenario))[0]!.input ?? '', /mode: REGISTRY_ONLY/);
 });
 
 test("probe commands: kubectl exec into the app container, the kind's own script", (t) => {

@@ -4,7 +4,17 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { clusterCommands, deleteCommands, IMAGES, istioInstallCommands, preloadCommands } from '../../harness/kind/clusterPlan.ts';
+import {
+  clusterCommands,
+  DEFAULT_INSTALL,
+  deleteCommands,
+  IMAGES,
+  INSTALL_HASH_ANNOTATION,
+  installHash,
+  istioInstallCommands,
+  istioOverlay,
+  preloadCommands,
+} from '../../harness/kind/clusterPlan.ts';
 import { renderCommand, ISTIO_VERSION } from '../../harness/kind/plan.ts';
 import { HTTPBIN_IMAGE } from '../../harness/servers/http.ts';
 import { bothTitle } from '../../harness/run/suite.ts';
@@ -35,19 +45,29 @@ test('clusterCommands: create and label when absent, nothing when ours, refuse a
   t.deepEqual(deleteCommands().map(renderCommand), ['kind delete cluster --name egress-lab']);
 });
 
-test('istioInstallCommands: minimal profile, access log, ALLOW_ANY, the stats matcher, then waits for istiod', (t) => {
-  const [install, wait, ...rest] = istioInstallCommands();
+test('istioInstallCommands: minimal profile, access log, ALLOW_ANY, the stats matcher, then waits for istiod and marks it', (t) => {
+  const [install, wait, mark, ...rest] = istioInstallCommands();
   t.deepEqual(rest, []);
   t.is(install!.program, 'istioctl');
   const sets = install!.args.flatMap((a, i) => (install!.args[i - 1] === '--set' ? [a] : []));
-  t.deepEqual(sets, ['profile=minimal', 'meshConfig.accessLogFile=/dev/stdout', 'meshConfig.outboundTrafficPolicy.mode=ALLOW_ANY']);
+  t.deepEqual(sets, ['profile=minimal']);
   t.true(install!.args.includes('-y'));
   t.deepEqual(install!.args.slice(-2), ['-f', '-']);
   const overlay = parse(install!.input ?? '') as {
     kind: string;
-    spec: { meshConfig: { defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: string[] } } } };
+    spec: {
+      meshConfig: {
+        accessLogFile: string;
+        outboundTrafficPolicy: { mode: string };
+        defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: string[] } };
+      };
+      values?: unknown;
+    };
   };
   t.is(overlay.kind, 'IstioOperator');
+  t.is(overlay.spec.meshConfig.accessLogFile, '/dev/stdout');
+  t.deepEqual(overlay.spec.meshConfig.outboundTrafficPolicy, { mode: 'ALLOW_ANY' });
+  t.is(overlay.spec.values, undefined, 'no istiod flags by default');
   t.deepEqual(overlay.spec.meshConfig.defaultConfig.proxyStatsMatcher.inclusionPrefixes, [
     'cluster.PassthroughCluster',
     'cluster.BlackHoleCluster',
@@ -58,6 +78,34 @@ test('istioInstallCommands: minimal profile, access log, ALLOW_ANY, the stats ma
     'http_inspector',
   ]);
   t.is(renderCommand(wait!), 'kubectl --context kind-egress-lab -n istio-system rollout status deploy/istiod --timeout=5m');
+  t.is(
+    renderCommand(mark!),
+    `kubectl --context kind-egress-lab -n istio-system annotate --overwrite deploy/istiod ${INSTALL_HASH_ANNOTATION}=${installHash(DEFAULT_INSTALL)}`,
+  );
+});
+
+test("a scenario's mesh config and istiod flags go into the install overlay, and change the install hash", (t) => {
+  const settings = {
+    meshConfig: {
+      outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+      defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: ['own.'] } },
+      enableTracing: false,
+    },
+    pilotEnv: { PILOT_HTTP10: 'true' },
+  };
+  const overlay = parse(istioOverlay(settings)) as {
+    spec: {
+      meshConfig: Record<string, unknown> & { defaultConfig: { proxyStatsMatcher: { inclusionPrefixes: string[] } } };
+      values: unknown;
+    };
+  };
+  t.deepEqual(overlay.spec.meshConfig.outboundTrafficPolicy, { mode: 'REGISTRY_ONLY' });
+  t.is(overlay.spec.meshConfig.enableTracing, false);
+  t.true(overlay.spec.meshConfig.defaultConfig.proxyStatsMatcher.inclusionPrefixes.includes('own.'));
+  t.true(overlay.spec.meshConfig.defaultConfig.proxyStatsMatcher.inclusionPrefixes.includes('cluster.outbound|'));
+  t.deepEqual(overlay.spec.values, { pilot: { env: { PILOT_HTTP10: 'true' } } });
+  t.not(installHash(settings), installHash(DEFAULT_INSTALL));
+  t.is(installHash({ meshConfig: {}, pilotEnv: {} }), installHash(DEFAULT_INSTALL), 'no settings is the default install');
 });
 
 test('preloadCommands: pull, save one platform, load the archive; the images are pinned', (t) => {
