@@ -13,6 +13,7 @@ import { QuietReporter } from '../harness/report/console.ts';
 import { compareOutcomes } from '../harness/result/compare.ts';
 import type { ProbeOutcome } from '../harness/result/outcome.ts';
 import { realParts } from '../harness/istio/parts.ts';
+import { unmodelled } from '../harness/model/unmodelled.ts';
 
 const names = process.argv.slice(2);
 const loaded = (
@@ -55,6 +56,12 @@ for (const l of loaded) {
   const runs = result.runs.filter((r) => r.scenario === l.scenario.name);
   const real = runs.find((r) => r.backend === 'netns/envoy')?.outcome;
   const model = runs.find((r) => r.backend === 'netns/model')?.outcome;
+  const notModelled = unmodelled(l);
+  if (real && notModelled.length > 0) {
+    const passed = real.probes.every((p) => p.ok) ? 'pass' : 'fails';
+    console.log(`| \`${l.scenario.name}\` | (all) | ${passed} | not run | the model does not model it (${notModelled.length} object(s) or setting(s)) |`);
+    continue;
+  }
   if (!real || !model) {
     console.log(`| \`${l.scenario.name}\` | (all) | ${real ? 'ran' : 'did not run'} | ${model ? 'ran' : 'did not run'} | |`);
     continue;

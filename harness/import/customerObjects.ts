@@ -11,6 +11,7 @@ import { Endpoints, Pod, Service } from 'kubernetes-models/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
 import { DestinationRule, ServiceEntry, Sidecar, VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import { parse as parseYaml } from 'yaml';
+import { isMapping as isObj } from '../core/mapping.ts';
 
 /** One YAML or JSON document of an input file. */
 export interface InputDocument {
@@ -73,7 +74,6 @@ const MODELS: Record<ImportedKind, { api: RegExp; model: Validator }> = {
   Sidecar: { api: ISTIO_GROUP, model: Sidecar },
 };
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const strMap = (v: unknown): Record<string, string> =>
   isObj(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {};
 

@@ -16,6 +16,7 @@ import { kubernetesPortProtocol, listenerClass, serviceEntryPortProtocol } from 
 import { cidrContains } from '../core/net.ts';
 import { isIPv4 } from 'node:net';
 import { ImportError, type CustomerObject } from './customerObjects.ts';
+import { isMapping as isObj } from '../core/mapping.ts';
 
 export interface Destination {
   host: string;
@@ -40,7 +41,6 @@ export interface Relevance {
 }
 
 const ref = (o: CustomerObject) => `${o.kind} ${o.meta.namespace}/${o.meta.name}`;
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const strs = (v: unknown): string[] => arr(v).map(String);
 /** A string field of a checked object (the schemas make them strings), or the default when it is absent. */

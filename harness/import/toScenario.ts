@@ -15,6 +15,7 @@ import { ImportError } from './customerObjects.ts';
 import type { Destination, KeptObject, Relevance } from './relevance.ts';
 import { parseIstioVersion, SUPPORTED_RANGES } from '../scenario/istioVersion.ts';
 import { serverType, type ServerKind } from '../servers/registry.ts';
+import { isMapping as isObj } from '../core/mapping.ts';
 
 export interface ImportRequest {
   name: string;
@@ -35,7 +36,6 @@ export interface ImportedScenario {
   notes: string[];
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const strs = (v: unknown): string[] => arr(v).map(String);
 /** A scalar field of a parsed object as text (a number or boolean as String writes it), or the default when it is absent or not a scalar. */

@@ -7,6 +7,7 @@
 import { run } from '../proc/exec.ts';
 import type { SimulationCall } from './simulation.ts';
 import { MATCH_FIELDS, type PathMatch } from '../model/pathMatch.ts';
+import { isMapping as isObj } from '../core/mapping.ts';
 
 /** What the dump says of itself. */
 export interface DumpInfo {
@@ -53,7 +54,6 @@ export function explainCall(to: string, opts: { sni?: string; host?: string; pro
   return call;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.map(String) : undefined);
 
 /** lab-istiod explain's answer, checked. */

@@ -21,6 +21,7 @@ import { istioProxyReady } from './envoyAdmin.ts';
 import { LAB_NODE_NAME } from './controlPlaneInputs.ts';
 import { PROXY_UID } from '../core/uids.ts';
 import { MESH_STATS_PREFIXES } from '../core/stats.ts';
+import { isMapping } from '../core/mapping.ts';
 
 export const TRUST_DOMAIN = 'cluster.local';
 /** istiod's plaintext xDS port; the lab's sidecars resolve istiod's name through their hosts file. */
@@ -43,8 +44,6 @@ export interface IstioProxyOptions {
 export function spiffeId(w: Workload): string {
   return `spiffe://${TRUST_DOMAIN}/ns/${w.namespace}/sa/${w.serviceAccount}`;
 }
-
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The pod's proxy config as the injector merges it: the mesh's defaultConfig, then the pod's

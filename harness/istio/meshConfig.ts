@@ -17,14 +17,13 @@
 import { toGoYaml } from '../core/goYaml.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { MESH_STATS_PREFIXES } from '../core/stats.ts';
+import { isMapping } from '../core/mapping.ts';
 
 export interface LabMeshConfig {
   yaml: string;
   /** What the lab set over the scenario's own values, one line each. */
   notes: string[];
 }
-
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function labMeshConfig(s: Scenario): LabMeshConfig {
   const given = structuredClone(s.meshConfig);

@@ -35,6 +35,7 @@ import { GivenObject, givenObjects } from './givenObjects.ts';
 import { policyFromMeshConfig, policySidecarNamespaces } from '../scenario/outboundPolicy.ts';
 import { isClusterScoped } from '../scenario/objectKinds.ts';
 import { mysql } from '../servers/mysql.ts';
+import { isMapping } from '../core/mapping.ts';
 
 /** Label on every generated object: a backend finds (and deletes) what a scenario made by it. */
 export const SCENARIO_LABEL = 'egress-lab.io/scenario';
@@ -193,8 +194,6 @@ export function meta(s: Scenario, name: string, namespace?: string, extra: Parti
     ...(extra.annotations ? { annotations: extra.annotations } : {}),
   };
 }
-
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `proxy.istio.io/config` with the inclusion prefixes merged into whatever the scenario set. */
 export function proxyConfigAnnotation(existing: string | undefined, prefixes: string[]): string {

@@ -10,6 +10,7 @@ import { CLIENT_IMAGE, hashOf } from '../k8s/objects.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { SERVER_IMAGES } from '../servers/registry.ts';
 import { CLUSTER_NAME, ISTIO_VERSION, KUBE_CONTEXT, MANAGED_LABEL, type Command } from './plan.ts';
+import { isMapping } from '../core/mapping.ts';
 
 /** Istio's control plane and sidecar, the tags `istioctl install` of ISTIO_VERSION deploys. */
 export const PILOT_IMAGE = `docker.io/istio/pilot:${ISTIO_VERSION}`;
@@ -84,8 +85,6 @@ export const INSTALL_HASH_ANNOTATION = 'egress-lab.io/install-settings';
 export function installHash(settings: IstioInstallSettings): string {
   return hashOf(settings);
 }
-
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The IstioOperator overlay: the scenario's mesh config as written, then the access log to stdout

@@ -6,6 +6,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import type { Scenario } from './schema.ts';
+import { isMapping } from '../core/mapping.ts';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -13,8 +14,6 @@ export interface MetadataIssue {
   keys: (string | number)[];
   message: string;
 }
-
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function metadataIssues(metadata: unknown, keys: (string | number)[], what: string): MetadataIssue[] {
   if (metadata === undefined) return [];
