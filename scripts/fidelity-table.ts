@@ -59,7 +59,9 @@ for (const l of loaded) {
   const notModelled = unmodelled(l);
   if (real && notModelled.length > 0) {
     const passed = real.probes.every((p) => p.ok) ? 'pass' : 'fails';
-    console.log(`| \`${l.scenario.name}\` | (all) | ${passed} | not run | the model does not model it (${notModelled.length} object(s) or setting(s)) |`);
+    console.log(
+      `| \`${l.scenario.name}\` | (all) | ${passed} | not run | the model does not model it (${notModelled.length} object(s) or setting(s)) |`,
+    );
     continue;
   }
   if (!real || !model) {
