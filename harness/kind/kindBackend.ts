@@ -41,7 +41,7 @@ import { defaultCacheDir, resolveTool } from './tools.ts';
 import { KIND_MANIFEST_OPTIONS, scenarioManifests } from './manifests.ts';
 import { LAB_CLUSTER_IP_ANNOTATION, toYaml } from '../k8s/objects.ts';
 import { unmappedAddresses, type AddressMapping } from '../scenario/addressMapping.ts';
-import { expectedConfig, expectedFromDump, missingConfig, waitForConfig } from '../evidence/configGate.ts';
+import { expectedConfig, expectedFromDump, missingConfig, waitForConfig, type ExpectedConfig } from '../evidence/configGate.ts';
 import { controlPlaneInputs } from '../istio/controlPlaneInputs.ts';
 import { dumpGeneratedConfig, writeControlPlaneInputs } from '../istio/controlPlane.ts';
 import { realParts, realPartsMissing } from '../istio/parts.ts';
@@ -54,6 +54,26 @@ import { serverType } from '../servers/registry.ts';
 
 /** Where the client pod keeps the run's CA certificate. */
 export const LAB_CA_IN_POD = '/tmp/egress-lab-ca.crt';
+
+/**
+ * What the config gate waits for in each sidecar (by workload name) of the effective scenario: the
+ * model's prediction, or, for a scenario the model does not fully read, what Istio's generator gives
+ * (lab-istiod dump of the same objects, written to inputsDir).
+ */
+export async function gateExpectations(
+  loaded: LoadedScenario,
+  scenario: Scenario,
+  installed: IstioVersion,
+  inputsDir: string,
+): Promise<Map<string, ExpectedConfig>> {
+  const sidecars = scenario.workloads.filter((w) => w.sidecar);
+  if (unmodelled(loaded).length === 0)
+    return new Map(sidecars.map((w) => [w.name, expectedConfig(buildProxyConfig(scenario, installed, w))]));
+  const dir = writeControlPlaneInputs(inputsDir, controlPlaneInputs(scenario));
+  const refs = sidecars.map((w) => `${w.namespace}/${w.name}`);
+  const generated = await dumpGeneratedConfig(realParts().labIstiod, dir, refs);
+  return new Map(sidecars.map((w) => [w.name, expectedFromDump(generated[`${w.namespace}/${w.name}`])]));
+}
 
 /** Why a scenario cannot run on kind, or undefined when it can. */
 export function kindSkipReason(loaded: LoadedScenario): string | undefined {
@@ -181,11 +201,9 @@ export class KindBackend implements Backend {
 
   /** The config gate: each sidecar has the listeners and catch-all the model predicts for the effective scenario. */
   async settle(scenario: Scenario, progress: Progress): Promise<void> {
-    const generated = unmodelled(this.loaded).length > 0 ? await this.generatedConfig(scenario) : undefined;
+    const expectations = await gateExpectations(this.loaded, scenario, this.installed, join(this.runDir, 'expected-config'));
     for (const w of scenario.workloads.filter((x) => x.sidecar)) {
-      const expected = generated
-        ? expectedFromDump(generated[`${w.namespace}/${w.name}`])
-        : expectedConfig(buildProxyConfig(scenario, this.installed, w));
+      const expected = expectations.get(w.name)!;
       const fetch = async (): Promise<unknown> => JSON.parse(await this.pilotAgent(w.name, 'config_dump'));
       const r = await waitForConfig(fetch, expected, {
         timeoutMs: 60_000,
@@ -196,16 +214,6 @@ export class KindBackend implements Backend {
       if (!r.ok) throw new Error(`config never landed in ${w.name}'s sidecar: missing ${r.missing.join(', ')}`);
       progress.step(`config landed in ${w.name}'s sidecar after ${r.polls} poll(s)`);
     }
-  }
-
-  /**
-   * What Istio's generator (lab-istiod, the same minor as the cluster's Istio) gives each sidecar
-   * for the effective scenario: the gate of a scenario the model does not fully read.
-   */
-  private async generatedConfig(scenario: Scenario): Promise<Record<string, unknown>> {
-    const dir = writeControlPlaneInputs(join(this.runDir, 'expected-config'), controlPlaneInputs(scenario));
-    const pods = scenario.workloads.filter((w) => w.sidecar).map((w) => `${w.namespace}/${w.name}`);
-    return dumpGeneratedConfig(realParts().labIstiod, dir, pods);
   }
 
   private async startServers(): Promise<AddressMapping[]> {
