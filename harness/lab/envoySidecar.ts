@@ -46,7 +46,7 @@ export function envoyFidelityNotes(loaded: LoadedScenario, parts: RealParts): st
       : [`the scenario says Istio ${loaded.istio.text}; this run's Istio is ${v.istioRelease} (${v.istioModule})`]),
     'PILOT_ENABLE_METADATA_EXCHANGE=false and PILOT_ENABLE_ALPN_FILTER=false: no istio.metadata_exchange or istio.alpn filters (upstream Envoy has neither); peer metadata is not exchanged',
     "no Prometheus provider in defaultProviders.metrics: no istio.stats filters, so istio_requests_total and friends are absent; Envoy's own cluster/listener/tcp/http stats are unaffected",
-    ...nonDefaultFlags(loaded.scenario.istiod.env, istiodFlags(parts.labIstiod)).map((f) => `istiod flag set by the scenario: ${f}`),
+    ...scenarioFlagNotes(loaded.scenario.istiod.env, parts.labIstiod),
     ...labMeshConfig(loaded.scenario).notes,
     ...(loaded.scenario.workloads.some(
       (w) => w.sidecar && proxyMetadataEnv(meshDefaultConfig(loaded.scenario), w.annotations).ISTIO_META_DNS_CAPTURE === 'true',
@@ -57,6 +57,23 @@ export function envoyFidelityNotes(loaded: LoadedScenario, parts: RealParts): st
       : []),
     "workload certificates come from files issued by the lab CA (FILE_MOUNTED_CERTS) and xDS is plaintext (controlPlaneAuthPolicy: NONE), instead of istiod's CA over mTLS; the sidecars' own mTLS works as in Istio",
   ];
+}
+
+/**
+ * "istiod flag set by the scenario: NAME=value (Istio's default: d)". Asked of lab-istiod only when
+ * the scenario sets flags (a run without any starts no extra process, which an interrupt could
+ * kill); when it cannot be asked, the flags are named without their defaults.
+ */
+function scenarioFlagNotes(env: Record<string, string>, labIstiod: string): string[] {
+  if (Object.keys(env).length === 0) return [];
+  let flags: string[];
+  try {
+    flags = nonDefaultFlags(env, istiodFlags(labIstiod));
+  } catch (err) {
+    const why = (err as Error).message.split('\n')[0];
+    flags = Object.entries(env).map(([k, v]) => `${k}=${v} (Istio's default unknown: ${why})`);
+  }
+  return flags.map((f) => `istiod flag set by the scenario: ${f}`);
 }
 
 export class EnvoySidecars implements SidecarRuntime {
